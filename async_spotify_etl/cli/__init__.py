@@ -1,0 +1,103 @@
+"""The ``spotify-etl`` command: a thin ``main(argv) -> int`` over the library.
+
+Each subcommand lives in its own module with a ``register(subparsers)`` function that
+adds its parser and sets ``handler`` (``Namespace -> int``). Handlers turn arguments into
+settings objects and call the library; they never print tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from .._version import __version__
+from ..errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ResumableStop,
+    SpotifyETLError,
+)
+
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_FAILURES",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_RESUMABLE",
+    "EXIT_USAGE",
+    "build_parser",
+    "exit_code_for",
+    "main",
+    "run",
+]
+
+EXIT_OK = 0
+EXIT_FAILURES = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_RESUMABLE = 75
+EXIT_INTERRUPTED = 130
+
+log = logging.getLogger(__name__)
+
+
+_Register = Callable[["argparse._SubParsersAction[_Parser]"], None]
+#: Each subcommand module's ``register``; the order is the order of ``--help``.
+_COMMANDS: tuple[_Register, ...] = ()
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = _Parser(
+        prog="spotify-etl",
+        description="Pull Spotify's new album releases and all their tracks into NDJSON.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for register in _COMMANDS:
+        register(sub)
+    return parser
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The documented exit code for an error that ended a command."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, ResumableStop):
+        return EXIT_RESUMABLE
+    if isinstance(exc, AuthenticationError):
+        return EXIT_AUTH
+    if isinstance(exc, ConfigurationError):
+        return EXIT_USAGE
+    return EXIT_FAILURES
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the subcommand, and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        print("spotify-etl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SpotifyETLError as exc:
+        print(f"spotify-etl: error: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
+    return code
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
