@@ -1,0 +1,204 @@
+"""Pacing of one client's requests: a token bucket, a bound on requests in flight and one
+429 gate shared by every task.
+
+* The bucket is an aiolimiter ``AsyncLimiter`` holding ``burst`` tokens refilled at the
+  configured ``rate``; every attempt, retries included, pays for a token.
+* After a 429 the effective rate drops multiplicatively (a request then costs more than
+  one token) and climbs back additively on success, never above a ceiling that starts
+  just under the rate that drew the 429 and relaxes slowly back to the configured rate;
+  so a ``rate`` set too high converges instead of hammering.
+* A 429 closes the gate for every task until its Retry-After plus jitter. When it reopens
+  one probe request goes first; the others follow only if the probe was not throttled,
+  so a reopened gate never releases a burst into a window that is still full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiolimiter import AsyncLimiter
+
+from .errors import ResumableStop
+
+__all__ = ["Pacer", "Ticket"]
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+#: Multiplicative decrease of the rate on a 429.
+DECREASE = 0.5
+#: The ceiling after a 429, as a fraction of the rate that drew it.
+CEILING = 0.75
+#: Additive increase per successful request, as a fraction of the configured rate.
+INCREASE = 0.02
+#: How fast the ceiling relaxes back to the configured rate, as a fraction of it per second.
+CEILING_RECOVERY = 0.005
+#: The rate never drops below this fraction of the configured rate.
+FLOOR = 1 / 64
+
+
+@dataclass
+class Ticket:
+    """One request's pass through the pacer: when it left and whether it was the probe."""
+
+    sent_at: float
+    probe: bool = False
+    throttled: bool = False
+
+
+class Pacer:
+    """Decides when each request may leave. Create it inside the running loop's lifetime;
+    the limiter binds to the loop lazily, on first use."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        concurrency: int,
+        *,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.configured_rate = rate
+        self._rate = rate
+        self._ceiling = rate
+        self._ceiling_since = 0.0
+        self._burst = burst
+        self._limiter = AsyncLimiter(burst, burst / rate)
+        self._in_flight = asyncio.Semaphore(concurrency)
+        self._clock = clock
+        self._sleep = sleep
+        self._gate_until = float("-inf")
+        self._half_open = False
+        self._probe_done: asyncio.Event | None = None
+        self._last_decrease = float("-inf")
+        self._stopped: ResumableStop | None = None
+        #: Seconds tasks spent waiting at the closed gate (summed over tasks).
+        self.waited_seconds = 0.0
+
+    def __repr__(self) -> str:
+        now = self._now()
+        gate = f"closed {self._gate_until - now:.1f} s" if self._gate_until > now else "open"
+        return (
+            f"<Pacer rate={self.rate:.2f}/{self.configured_rate:g} per s, burst={self._burst},"
+            f" gate {gate}{', probing' if self._half_open else ''}>"
+        )
+
+    def _now(self) -> float:
+        if self._clock is not None:
+            return self._clock()
+        return asyncio.get_running_loop().time()
+
+    @property
+    def rate(self) -> float:
+        """The current effective rate in requests per second."""
+        return self._rate
+
+    @property
+    def ceiling(self) -> float:
+        """The highest rate the additive climb may currently reach."""
+        elapsed = max(0.0, self._now() - self._ceiling_since)
+        relaxed = self._ceiling + CEILING_RECOVERY * self.configured_rate * elapsed
+        return min(self.configured_rate, relaxed)
+
+    def gate_closed(self) -> bool:
+        """True while a Retry-After is running."""
+        return self._gate_until > self._now()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[Ticket]:
+        """Wait until a request may leave, then hold an in-flight slot while it runs."""
+        async with self._in_flight:
+            ticket = await self._admit()
+            try:
+                yield ticket
+            finally:
+                if ticket.probe:
+                    self._end_probe(ticket)
+
+    async def _admit(self) -> Ticket:
+        while True:
+            probe = await self._pass_gate()
+            try:
+                await self._pay()
+                if self._stopped is not None:
+                    raise self._stopped
+            except BaseException:
+                if probe:
+                    self._abandon_probe()
+                raise
+            if not self.gate_closed():
+                return Ticket(self._now(), probe)
+            # The gate closed while this task waited for the bucket: go back and wait.
+            if probe:
+                self._abandon_probe()
+
+    async def _pass_gate(self) -> bool:
+        """Wait for the gate; True when this task is the probe of a reopened gate."""
+        while True:
+            if self._stopped is not None:
+                raise self._stopped
+            remaining = self._gate_until - self._now()
+            if remaining > 0:
+                self.waited_seconds += remaining
+                await self._sleep(remaining)
+                continue
+            if not self._half_open:
+                return False
+            if self._probe_done is None:
+                self._probe_done = asyncio.Event()
+                return True
+            await self._probe_done.wait()
+
+    async def _pay(self) -> None:
+        """Take ``configured_rate / rate`` bucket tokens: a lowered rate costs more per request."""
+        cost = self.configured_rate / self._rate
+        while cost > 1e-9:
+            chunk = min(cost, float(self._burst))
+            await self._limiter.acquire(chunk)
+            cost -= chunk
+
+    def _end_probe(self, ticket: Ticket) -> None:
+        if not ticket.throttled and not self.gate_closed():
+            self._half_open = False
+        self._abandon_probe()
+
+    def _abandon_probe(self) -> None:
+        """Let the next waiting task become the probe (this one was not sent or was 429'd)."""
+        if self._probe_done is not None:
+            self._probe_done.set()
+            self._probe_done = None
+
+    def record_success(self, ticket: Ticket) -> None:
+        """A request was answered without a 429: climb back additively."""
+        del ticket
+        ceiling = self.ceiling
+        if self._rate < ceiling:
+            self._rate = min(ceiling, self._rate + INCREASE * self.configured_rate)
+
+    def record_throttle(self, ticket: Ticket, delay: float) -> None:
+        """A 429: close the gate for ``delay`` seconds and lower the rate once per episode."""
+        ticket.throttled = True
+        now = self._now()
+        self._gate_until = max(self._gate_until, now + delay)
+        self._half_open = True
+        # Requests sent before the last decrease saw the old rate; one cut per episode.
+        if ticket.sent_at < self._last_decrease:
+            return
+        floor = FLOOR * self.configured_rate
+        self._ceiling = max(floor, min(self.ceiling, self._rate * CEILING))
+        self._ceiling_since = now
+        self._rate = max(floor, self._rate * DECREASE)
+        self._last_decrease = now
+        logger.info("429: gate closed for %.2f s, rate now %.2f/s", delay, self._rate)
+
+    def stop(self, error: ResumableStop) -> None:
+        """Refuse every later request with ``error`` (quota spent, or a wait too long)."""
+        if self._stopped is None:
+            self._stopped = error

@@ -1,0 +1,194 @@
+"""What to request: Spotify's endpoints for new albums and their tracks, in the fewest calls.
+
+A listing's first page tells its total, so the remaining offsets are fetched at once,
+concurrently; several-albums batches 20 ids and its embedded first 50 tracks are kept;
+only long albums need further track pages, fanned out by offset. Development-mode apps
+lost new-releases and several-albums (403): they use search ``tag:new`` and Get Album.
+:func:`minimum_requests` is the arithmetic a pull is measured against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
+
+from .client import SpotifyClient
+from .errors import TransportError
+from .ids import validate_id
+from .models import Page
+
+__all__ = [
+    "ALBUMS_PER_BATCH",
+    "LISTING_PAGE",
+    "MAX_SEARCH_OFFSET",
+    "SEARCH_PAGE_DEVELOPMENT",
+    "SEARCH_PAGE_EXTENDED",
+    "TRACKS_PAGE",
+    "AccessMode",
+    "SpotifyAPI",
+    "minimum_requests",
+]
+
+AccessMode = Literal["extended", "development"]
+JSONObject = dict[str, Any]
+T = TypeVar("T")
+
+#: new-releases page size (Spotify's maximum).
+LISTING_PAGE = 50
+#: ids per several-albums call (Spotify's maximum).
+ALBUMS_PER_BATCH = 20
+#: tracks per album-tracks page, and the size of the page embedded in an AlbumObject.
+TRACKS_PAGE = 50
+#: Search page sizes: development-mode apps may ask for at most 10 since February 2026.
+SEARCH_PAGE_DEVELOPMENT = 10
+SEARCH_PAGE_EXTENDED = 50
+#: Search refuses offsets past 1000.
+MAX_SEARCH_OFFSET = 1000
+#: A listing claiming more than this is not believed (hostile or broken totals).
+_MAX_LISTING = 10_000
+
+
+class SpotifyAPI:
+    """The endpoints a pull uses, on top of a :class:`SpotifyClient`."""
+
+    def __init__(self, client: SpotifyClient) -> None:
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"<SpotifyAPI on {self.client!r}>"
+
+    async def new_releases(self, market: str) -> AsyncIterator[list[JSONObject]]:
+        """Pages of simplified albums Spotify lists as new in ``market``."""
+        params: dict[str, str | int] = {"country": market, "limit": LISTING_PAGE}
+        async for items in self._listing("/browse/new-releases", params, "new-releases"):
+            yield items
+
+    async def search_new(self, market: str, page_size: int) -> AsyncIterator[list[JSONObject]]:
+        """Pages of albums search ``tag:new`` returns in ``market`` (``page_size`` <= 10
+        for development-mode apps)."""
+        params: dict[str, str | int] = {
+            "q": "tag:new",
+            "type": "album",
+            "market": market,
+            "limit": page_size,
+        }
+        async for items in self._listing("/search", params, "search", MAX_SEARCH_OFFSET):
+            yield items
+
+    async def _listing(
+        self, path: str, params: dict[str, str | int], endpoint: str, max_offset: int | None = None
+    ) -> AsyncIterator[list[JSONObject]]:
+        """First page, then every remaining offset at once (the first page tells the total)."""
+        body = await self.client.get_json(path, {**params, "offset": 0}, endpoint=endpoint)
+        first = Page.from_json(body, "albums")
+        yield first.items
+        size = int(params["limit"])
+        if first.next is None or first.total is None:
+            return
+        end = min(first.total, _MAX_LISTING)
+        if max_offset is not None:
+            end = min(end, max_offset)
+        offsets = range(size, end, size)
+        pages = await _gather(
+            self.client.get_json(path, {**params, "offset": offset}, endpoint=endpoint)
+            for offset in offsets
+        )
+        for body in pages:
+            yield Page.from_json(body, "albums").items
+
+    async def several_albums(self, ids: Sequence[str], market: str) -> list[JSONObject | None]:
+        """Full albums for up to 20 ids, in order; ``None`` where Spotify has no album."""
+        if not 1 <= len(ids) <= ALBUMS_PER_BATCH:
+            raise ValueError(f"several_albums takes 1 to {ALBUMS_PER_BATCH} ids, got {len(ids)}")
+        joined = ",".join(validate_id(album_id) for album_id in ids)
+        body = await self.client.get_json(
+            "/albums", {"ids": joined, "market": market}, endpoint="several-albums"
+        )
+        albums = body.get("albums") if isinstance(body, dict) else None
+        if not isinstance(albums, list):
+            raise TransportError("several-albums answer has no 'albums' list")
+        by_id = {a["id"]: a for a in albums if isinstance(a, dict) and isinstance(a.get("id"), str)}
+        return [by_id.get(album_id) for album_id in ids]
+
+    async def album(self, album_id: str, market: str) -> JSONObject:
+        """Get Album: the full album with its first 50 tracks embedded."""
+        path = f"/albums/{validate_id(album_id)}"
+        body = await self.client.get_json(path, {"market": market}, endpoint="album")
+        if not isinstance(body, dict) or body.get("id") != album_id:
+            raise TransportError(f"Get Album answer is not album {album_id}")
+        return body
+
+    async def complete_tracks(self, album: JSONObject, market: str) -> list[JSONObject]:
+        """Every track of a full album: its embedded page plus the remaining pages at once."""
+        album_id = validate_id(album.get("id"))
+        embedded = album.get("tracks")
+        if not isinstance(embedded, dict):
+            return await self.album_tracks(album_id, market)
+        page = Page.from_json(embedded)
+        start = page.offset + (page.limit or len(page.items) + page.skipped)
+        return page.items + await self._track_pages(album_id, market, start, page)
+
+    async def album_tracks(self, album_id: str, market: str) -> list[JSONObject]:
+        """Every track of an album through Get Album Tracks only."""
+        album_id = validate_id(album_id)
+        first = await self._tracks_page(album_id, market, 0)
+        return first.items + await self._track_pages(album_id, market, TRACKS_PAGE, first)
+
+    async def _track_pages(
+        self, album_id: str, market: str, start: int, first: Page
+    ) -> list[JSONObject]:
+        if first.next is None or first.total is None:
+            return []
+        offsets = range(start, min(first.total, _MAX_LISTING), TRACKS_PAGE)
+        pages = await _gather(self._tracks_page(album_id, market, o) for o in offsets)
+        return [track for page in pages for track in page.items]
+
+    async def _tracks_page(self, album_id: str, market: str, offset: int) -> Page:
+        params: dict[str, str | int] = {"market": market, "limit": TRACKS_PAGE, "offset": offset}
+        body = await self.client.get_json(
+            f"/albums/{album_id}/tracks", params, endpoint="album-tracks"
+        )
+        return Page.from_json(body)
+
+
+async def _gather(awaitables: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run the awaitables concurrently under one TaskGroup; results in order."""
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(aw) for aw in awaitables]
+    return [task.result() for task in tasks]
+
+
+def minimum_requests(
+    listed: Mapping[str, Sequence[str]],
+    track_counts: Mapping[str, int],
+    access: AccessMode = "extended",
+    page_size: int | None = None,
+) -> dict[str, int]:
+    """The fewest requests per endpoint that fetch a catalogue.
+
+    ``listed`` maps each market to the album ids its discovery listing holds
+    (new-releases in extended mode, search ``tag:new`` in development mode);
+    ``track_counts`` gives each unique album's total tracks. Extended: ceil(listed/50)
+    listing pages per market, ceil(unique/20) several-albums calls, and one call per
+    further 50 tracks of long albums. Development: search pages per market, one Get Album
+    per unique album, and the same further track pages.
+    """
+    unique = {album_id for ids in listed.values() for album_id in ids}
+    further = sum(
+        max(0, math.ceil(track_counts.get(album_id, 0) / TRACKS_PAGE) - 1) for album_id in unique
+    )
+    if access == "extended":
+        size = page_size or LISTING_PAGE
+        return {
+            "new-releases": sum(max(1, math.ceil(len(ids) / size)) for ids in listed.values()),
+            "several-albums": math.ceil(len(unique) / ALBUMS_PER_BATCH),
+            "album-tracks": further,
+        }
+    size = page_size or SEARCH_PAGE_DEVELOPMENT
+    return {
+        "search": sum(max(1, math.ceil(len(ids) / size)) for ids in listed.values()),
+        "album": len(unique),
+        "album-tracks": further,
+    }
