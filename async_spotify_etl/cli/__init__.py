@@ -20,6 +20,7 @@ from ..errors import (
     ResumableStop,
     SpotifyETLError,
 )
+from . import load
 
 __all__ = [
     "EXIT_AUTH",
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 _Register = Callable[["argparse._SubParsersAction[_Parser]"], None]
 #: Each subcommand module's ``register``; the order is the order of ``--help``.
-_COMMANDS: tuple[_Register, ...] = ()
+_COMMANDS: tuple[_Register, ...] = (load.register,)
 
 
 class _Parser(argparse.ArgumentParser):
