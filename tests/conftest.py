@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
 from typing import Any
 from unittest.mock import Mock
 
 import pytest
 from aiohttp import ClientResponse
 from aioresponses import aioresponses
+
+from async_spotify_etl.sandbox import Sandbox, SandboxConfig
+
+#: ``await sandbox_factory(**SandboxConfig fields, clock=None)`` -> a started Sandbox.
+SandboxFactory = Callable[..., Awaitable[Sandbox]]
 
 
 class _StreamWriterResponse(ClientResponse):
@@ -33,3 +39,18 @@ def mock_api() -> Iterator[MockAPI]:
     """aioresponses that works on the current aiohttp; unmatched URLs raise."""
     with MockAPI() as mocked:
         yield mocked
+
+
+@pytest.fixture
+async def sandbox_factory() -> AsyncIterator[SandboxFactory]:
+    """Start sandboxes on 127.0.0.1 port 0 from SandboxConfig fields; all close at teardown.
+
+    ``clock=`` (a zero-argument callable returning seconds) replaces the loop clock for
+    token expiry and the rate-limit window, so tests move time instead of sleeping.
+    """
+    async with AsyncExitStack() as stack:
+
+        async def factory(*, clock: Callable[[], float] | None = None, **fields: Any) -> Sandbox:
+            return await stack.enter_async_context(Sandbox(SandboxConfig(**fields), clock=clock))
+
+        yield factory

@@ -1,0 +1,120 @@
+"""The sandbox catalogue: which albums each market lists, and lookup by id.
+
+Market ``k`` lists a window of the global album index space that overlaps its
+neighbour's by a third, in its own permuted order. Albums are rendered lazily and
+kept in a bounded LRU cache, so a 50,000-album catalogue starts instantly and its
+memory stays flat while a pull walks through it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import OrderedDict
+from typing import Any
+
+from .config import SandboxConfig
+from .objects import AlbumShape, RenderedAlbum, album_shape, render_album, track_id
+
+__all__ = ["Catalogue"]
+
+#: Rendered albums kept in memory; a pull touches each album a few times in a row.
+CACHE_SIZE = 2048
+#: Search ``tag:new`` returns albums released this many days before the sandbox's today.
+NEW_DAYS = 14
+#: Search paging stops at this offset, as Spotify's does.
+SEARCH_CAP = 1000
+
+
+class Catalogue:
+    """Deterministic albums for a :class:`SandboxConfig`, with hrefs under ``base``."""
+
+    def __init__(self, config: SandboxConfig, base: str) -> None:
+        self.config = config
+        self.base = base
+        size = config.albums_per_market
+        self._size = size
+        self._stride = max(1, size - size // 3)
+        self.album_count = self._stride * (len(config.markets) - 1) + size
+        rng = random.Random(f"{config.seed}/listing")
+        self._step = self._coprime(rng, size)
+        self._shift = {m: rng.randrange(size) for m in config.markets}
+        self._slot = {m: k for k, m in enumerate(config.markets)}
+        self._by_id: dict[str, int] | None = None
+        self._cache: OrderedDict[int, RenderedAlbum] = OrderedDict()
+        self._search: list[int] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Catalogue seed={self.config.seed} markets={len(self.config.markets)}"
+            f" albums={self.album_count} cached={len(self._cache)}>"
+        )
+
+    @staticmethod
+    def _coprime(rng: random.Random, size: int) -> int:
+        step = rng.randrange(1, size + 1)
+        while math.gcd(step, size) != 1:
+            step += 1
+        return step
+
+    def listing_length(self, market: str) -> int:
+        """How many albums ``market`` lists (0 for a market the sandbox does not serve)."""
+        return self._size if market in self._slot else 0
+
+    def listing_index(self, market: str, position: int) -> int:
+        """Global index of the album at ``position`` in ``market``'s new-releases list."""
+        permuted = (self._step * position + self._shift[market]) % self._size
+        return self._slot[market] * self._stride + permuted
+
+    def listing(self, market: str) -> list[int]:
+        """Global indices of ``market``'s whole listing, in order."""
+        return [self.listing_index(market, p) for p in range(self.listing_length(market))]
+
+    def index_of(self, album_id: str) -> int | None:
+        """Global index of an album id, or None if the catalogue has no such album."""
+        if self._by_id is None:
+            seed = self.config.seed
+            self._by_id = {album_shape(seed, i).id: i for i in range(self.album_count)}
+        return self._by_id.get(album_id)
+
+    def album(self, index: int) -> RenderedAlbum:
+        """Album ``index`` rendered and serialized (cached)."""
+        cached = self._cache.get(index)
+        if cached is not None:
+            self._cache.move_to_end(index)
+            return cached
+        rendered = render_album(self.config, self.base, index)
+        self._cache[index] = rendered
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return rendered
+
+    def shape(self, index: int) -> AlbumShape:
+        """Cheap facts about album ``index`` (no rendering)."""
+        cached = self._cache.get(index)
+        return cached.shape if cached is not None else album_shape(self.config.seed, index)
+
+    def search_new(self) -> list[int]:
+        """Indices that search ``tag:new`` returns: listed albums released in the last
+        14 days, in order of first appearance across the markets, capped like Spotify."""
+        if self._search is None:
+            seen: dict[int, None] = {}
+            for market in self.config.markets:
+                for index in self.listing(market):
+                    if index not in seen and self.shape(index).days_old < NEW_DAYS:
+                        seen[index] = None
+            self._search = list(seen)[:SEARCH_CAP]
+        return self._search
+
+    def truth(self) -> dict[str, Any]:
+        """What a complete pull of this configuration must produce."""
+        seed = self.config.seed
+        markets = {m: [self.shape(i).id for i in self.listing(m)] for m in self.config.markets}
+        albums: dict[str, list[str]] = {}
+        for market in self.config.markets:
+            for index in self.listing(market):
+                shape = self.shape(index)
+                if shape.id not in albums:
+                    albums[shape.id] = [track_id(seed, index, n) for n in range(shape.total_tracks)]
+        search = [self.shape(i).id for i in self.search_new()]
+        return {"markets": markets, "albums": albums, "search_new": search}

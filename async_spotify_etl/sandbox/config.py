@@ -1,0 +1,120 @@
+"""The sandbox's settings: one frozen dataclass, every default named once here."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_ALBUMS_PER_MARKET",
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_HOST",
+    "DEFAULT_MARKETS",
+    "DEFAULT_QUOTA_RETRY_AFTER",
+    "DEFAULT_RATE_WINDOW",
+    "DEFAULT_TODAY",
+    "DEFAULT_TOKEN_LIFETIME",
+    "AccessMode",
+    "SandboxConfig",
+]
+
+AccessMode = Literal["extended", "development"]
+
+DEFAULT_MARKETS = ("US", "GB")
+#: Spotify caps the new-releases listing at 100 albums per market.
+DEFAULT_ALBUMS_PER_MARKET = 100
+DEFAULT_TOKEN_LIFETIME = 3600.0
+#: Spotify computes its rate limit over a rolling 30-second window.
+DEFAULT_RATE_WINDOW = 30.0
+#: Quota 429s observed in 2026 carried Retry-After values of several hours.
+DEFAULT_QUOTA_RETRY_AFTER = 6 * 3600
+DEFAULT_CLIENT_ID = "sandbox-client-id"
+DEFAULT_CLIENT_SECRET = "sandbox-client-secret"
+DEFAULT_HOST = "127.0.0.1"
+#: The sandbox's "today": fixed, so a seed gives the same catalogue on any day.
+DEFAULT_TODAY = "2026-11-25"
+
+_MARKET = re.compile(r"[A-Z]{2}")
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """What the sandbox serves and how it misbehaves. All behaviours are off by default."""
+
+    seed: int = 0
+    markets: tuple[str, ...] = DEFAULT_MARKETS
+    albums_per_market: int = DEFAULT_ALBUMS_PER_MARKET
+    access: AccessMode = "extended"
+    token_lifetime: float = DEFAULT_TOKEN_LIFETIME
+    #: Requests allowed per rolling ``rate_window`` seconds; ``None`` means unlimited.
+    rate_limit: int | None = None
+    rate_window: float = DEFAULT_RATE_WINDOW
+    #: API requests allowed in total before every answer is a QUOTA_EXCEEDED 429.
+    quota: int | None = None
+    quota_retry_after: int = DEFAULT_QUOTA_RETRY_AFTER
+    #: Probability of a 500, 502 or 503.
+    error_rate: float = 0.0
+    #: Probability of a 200 whose JSON body is truncated or malformed.
+    corrupt_rate: float = 0.0
+    #: Probability that the connection is closed without an answer.
+    drop_rate: float = 0.0
+    #: Mean added latency in seconds, spread uniformly by +/- ``latency_jitter``.
+    latency: float = 0.0
+    latency_jitter: float = 0.0
+    #: Serve hostile data: bad ids, foreign links, HTML bodies, lying totals, nulls.
+    hostile: bool = False
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = field(default=DEFAULT_CLIENT_SECRET, repr=False)
+    host: str = DEFAULT_HOST
+    port: int = 0
+    today: str = DEFAULT_TODAY
+
+    def __post_init__(self) -> None:
+        if not self.markets or not all(_MARKET.fullmatch(m) for m in self.markets):
+            raise ConfigurationError(f"markets must be ISO 3166-1 alpha-2 codes: {self.markets!r}")
+        if len(set(self.markets)) != len(self.markets):
+            raise ConfigurationError(f"markets must not repeat: {self.markets!r}")
+        if self.access not in ("extended", "development"):
+            raise ConfigurationError(f"access must be extended or development: {self.access!r}")
+        for name in ("error_rate", "corrupt_rate", "drop_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigurationError(f"{name} must be between 0 and 1, got {value!r}")
+        if self.error_rate + self.corrupt_rate + self.drop_rate > 1.0:
+            raise ConfigurationError("error_rate + corrupt_rate + drop_rate must not exceed 1")
+        self._check_positive()
+        try:
+            dt.date.fromisoformat(self.today)
+        except ValueError:
+            raise ConfigurationError(f"today must be a YYYY-MM-DD date: {self.today!r}") from None
+
+    def _check_positive(self) -> None:
+        checks = {
+            "albums_per_market": self.albums_per_market >= 1,
+            "token_lifetime": self.token_lifetime > 0,
+            "rate_limit": self.rate_limit is None or self.rate_limit >= 1,
+            "rate_window": self.rate_window > 0,
+            "quota": self.quota is None or self.quota >= 0,
+            "quota_retry_after": self.quota_retry_after >= 1,
+            "latency": self.latency >= 0,
+            "latency_jitter": self.latency_jitter >= 0,
+            "port": 0 <= self.port <= 65535,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ConfigurationError(f"{name} is out of range: {getattr(self, name)!r}")
+
+    @property
+    def today_date(self) -> dt.date:
+        """``today`` as a date."""
+        return dt.date.fromisoformat(self.today)
+
+    def replace(self, **changes: object) -> SandboxConfig:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,239 @@
+"""One album of the sandbox catalogue: its shape, its Spotify objects and their bytes.
+
+Everything derives from ``(seed, index)``, so any album can be built on demand, in any
+order, without building the rest of the catalogue. Each object is serialized once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+import orjson
+
+from .config import SandboxConfig
+from .names import album_name, artist_name, isrc, make_id, track_name, upc
+
+__all__ = ["AlbumShape", "RenderedAlbum", "album_shape", "render_album", "track_id"]
+
+#: One album in this many is a compilation (51 to 300 tracks), so track paging always runs.
+COMPILATION_EVERY = 20
+#: Share of albums released within the last 14 days (what search ``tag:new`` returns).
+NEW_SHARE = 0.45
+_OTHER_MARKETS = ("CA", "DE", "FR", "JP", "MX", "BR", "SE", "AU")
+_IMAGE_SIZES = (640, 300, 64)
+_LABELS = ("Sandbox Records", "Nordlicht Musik", "Discos Olé", "Blue Room", "Kōyō Sound")
+_DEV_REMOVED_ALBUM = ("available_markets", "label", "popularity", "album_group")
+_DEV_REMOVED_TRACK = ("available_markets", "linked_from", "popularity")
+_VARIOUS_ARTISTS = "0LyfQWJT6nXafLPZqxe9Of"
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumShape:
+    """What ground truth needs about an album, cheap to compute: kind, size, age."""
+
+    index: int
+    id: str
+    kind: str
+    total_tracks: int
+    days_old: int
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedAlbum:
+    """An album's serialized pieces: the simplified object, the full object without its
+    closing ``"tracks"`` page, and each track object."""
+
+    shape: AlbumShape
+    simplified: bytes
+    full_prefix: bytes
+    tracks: tuple[bytes, ...]
+    track_ids: tuple[str, ...]
+
+
+def _rng(seed: int, *parts: int | str) -> random.Random:
+    return random.Random(f"{seed}/{'/'.join(map(str, parts))}")
+
+
+def album_shape(seed: int, index: int) -> AlbumShape:
+    """Kind, track count and age of album ``index``; the first draws of its generator."""
+    rng = _rng(seed, "album", index)
+    roll = rng.random()
+    if index % COMPILATION_EVERY == 3:
+        kind, total = "compilation", 51 + int(rng.random() ** 2 * 250)
+    elif roll < 0.40:
+        kind, total = "single", rng.choice((1, 1, 2, 2, 3, 4))
+    elif roll < 0.55:
+        kind, total = "ep", rng.randint(4, 7)
+    else:
+        kind, total = "album", rng.randint(8, 25)
+    days_old = rng.randint(0, 13) if rng.random() < NEW_SHARE else rng.randint(14, 400)
+    return AlbumShape(index, make_id(seed, "album", index), kind, total, days_old)
+
+
+def track_id(seed: int, album_index: int, number: int) -> str:
+    """Id of track ``number`` (0-based) of album ``album_index``."""
+    return make_id(seed, "track", album_index, number)
+
+
+def _artist(config: SandboxConfig, base: str, number: int) -> dict[str, object]:
+    ident = make_id(config.seed, "artist", number)
+    return {
+        "external_urls": {"spotify": f"https://open.spotify.com/artist/{ident}"},
+        "href": f"{base}/artists/{ident}",
+        "id": ident,
+        "name": artist_name(_rng(config.seed, "artist", number)),
+        "type": "artist",
+        "uri": f"spotify:artist:{ident}",
+    }
+
+
+def _various(base: str) -> dict[str, object]:
+    return {
+        "external_urls": {"spotify": f"https://open.spotify.com/artist/{_VARIOUS_ARTISTS}"},
+        "href": f"{base}/artists/{_VARIOUS_ARTISTS}",
+        "id": _VARIOUS_ARTISTS,
+        "name": "Various Artists",
+        "type": "artist",
+        "uri": f"spotify:artist:{_VARIOUS_ARTISTS}",
+    }
+
+
+def _images(rng: random.Random) -> list[dict[str, object]]:
+    digest = "".join(rng.choice("0123456789abcdef") for _ in range(40))
+    prefix = {640: "ab67616d0000b273", 300: "ab67616d00001e02", 64: "ab67616d00004851"}
+    sizes = list(_IMAGE_SIZES)
+    if rng.random() < 0.3:  # real responses do not always list the widest image first
+        rng.shuffle(sizes)
+    return [
+        {"height": s, "url": f"https://i.scdn.co/image/{prefix[s]}{digest[:24]}", "width": s}
+        for s in sizes
+    ]
+
+
+def _release(rng: random.Random, today: dt.date, days_old: int) -> tuple[str, str]:
+    day = today - dt.timedelta(days=days_old)
+    roll = rng.random()
+    if days_old >= 14 and roll < 0.05:
+        return str(day.year), "year"
+    if days_old >= 14 and roll < 0.12:
+        return f"{day.year}-{day.month:02d}", "month"
+    return day.isoformat(), "day"
+
+
+def _album_type(rng: random.Random, kind: str) -> str:
+    value = kind
+    if kind == "ep" and rng.random() < 0.5:  # Spotify files many EPs as singles
+        value = "single"
+    if rng.random() < 0.04:  # upper case values have been seen in real responses
+        value = value.upper()
+    return value
+
+
+def render_album(config: SandboxConfig, base: str, index: int) -> RenderedAlbum:
+    """Build and serialize album ``index`` with all its tracks, for ``config.access``."""
+    shape = album_shape(config.seed, index)
+    rng = _rng(config.seed, "album-details", index)
+    artist_pool = max(20, index // 3 + 20)
+    if shape.kind == "compilation":
+        artists = [_various(base)]
+    else:
+        count = 1 if rng.random() < 0.75 else rng.choice((2, 2, 3))
+        artists = [_artist(config, base, rng.randrange(artist_pool)) for _ in range(count)]
+    markets = sorted({*config.markets, *rng.sample(_OTHER_MARKETS, 3)})
+    date, precision = _release(rng, config.today_date, shape.days_old)
+    ident = shape.id
+    simplified: dict[str, object] = {
+        "album_type": _album_type(rng, shape.kind),
+        "artists": artists,
+        "available_markets": markets,
+        "external_urls": {"spotify": f"https://open.spotify.com/album/{ident}"},
+        "href": f"{base}/albums/{ident}",
+        "id": ident,
+        "images": _images(rng),
+        "name": album_name(rng),
+        "release_date": date,
+        "release_date_precision": precision,
+        "total_tracks": shape.total_tracks,
+        "type": "album",
+        "uri": f"spotify:album:{ident}",
+    }
+    year = int(date[:4])
+    label = rng.choice(_LABELS)
+    external_ids = {"upc": upc(rng)}
+    full = {
+        **simplified,
+        "copyrights": [
+            {"text": f"© {year} {label}", "type": "C"},
+            {"text": f"℗ {year} {label}", "type": "P"},
+        ],
+        "external_ids": external_ids,
+        "genres": [],
+        "label": label,
+        "popularity": rng.randint(0, 100),
+    }
+    tracks = _tracks(config, base, shape, artists, markets, year, artist_pool)
+    if config.access == "development":
+        for key in _DEV_REMOVED_ALBUM:
+            simplified.pop(key, None)
+            full.pop(key, None)
+    prefix = orjson.dumps(full)[:-1] + b',"tracks":'
+    return RenderedAlbum(
+        shape=shape,
+        simplified=orjson.dumps(simplified),
+        full_prefix=prefix,
+        tracks=tuple(orjson.dumps(t) for t in tracks),
+        track_ids=tuple(str(t["id"]) for t in tracks),
+    )
+
+
+def _tracks(
+    config: SandboxConfig,
+    base: str,
+    shape: AlbumShape,
+    artists: list[dict[str, object]],
+    markets: list[str],
+    year: int,
+    artist_pool: int,
+) -> list[dict[str, object]]:
+    rng = _rng(config.seed, "tracks", shape.index)
+    per_disc = 50 if shape.total_tracks > 60 else shape.total_tracks
+    result: list[dict[str, object]] = []
+    for number in range(shape.total_tracks):
+        ident = track_id(config.seed, shape.index, number)
+        if shape.kind == "compilation" or rng.random() < 0.1:
+            credited = [_artist(config, base, rng.randrange(artist_pool))]
+        else:
+            credited = list(artists)
+        track: dict[str, object] = {
+            "artists": credited,
+            "available_markets": markets,
+            "disc_number": number // per_disc + 1,
+            "duration_ms": rng.randint(90_000, 420_000),
+            "explicit": rng.random() < 0.15,
+            "external_ids": {"isrc": isrc(rng, year)},
+            "external_urls": {"spotify": f"https://open.spotify.com/track/{ident}"},
+            "href": f"{base}/tracks/{ident}",
+            "id": ident,
+            "is_local": False,
+            "name": track_name(rng),
+            "preview_url": None,
+            "track_number": number % per_disc + 1,
+            "type": "track",
+            "uri": f"spotify:track:{ident}",
+        }
+        if rng.random() < 0.02:  # track relinking: the requested track was replaced
+            other = make_id(config.seed, "relinked", shape.index, number)
+            track["linked_from"] = {
+                "external_urls": {"spotify": f"https://open.spotify.com/track/{other}"},
+                "href": f"{base}/tracks/{other}",
+                "id": other,
+                "type": "track",
+                "uri": f"spotify:track:{other}",
+            }
+        if config.access == "development":
+            for key in _DEV_REMOVED_TRACK:
+                track.pop(key, None)
+        result.append(track)
+    return result
