@@ -1,0 +1,5 @@
+"""``python -m bench`` runs the benchmark."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,188 @@
+"""The floor: bare aiohttp issuing only the minimal set of requests, all at once.
+
+No pacing beyond what the server's limit forces (an oracle that knows the rolling window
+exactly), no retries beyond honouring a 429, no records written: only the ids it got, at
+the end, so the harness can check it. Nothing can be faster than this and still be right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+
+from .common import PeerArgs, parse_args
+
+__all__ = ["main"]
+
+PAGE = 50
+BATCH = 20
+SEARCH_PAGE = 10
+#: Seconds added to the oracle's wait: covers the sandbox's latency jitter.
+MARGIN = 0.1
+
+
+class Oracle:
+    """Sends no more than the server's rolling window allows; one shared 429 gate."""
+
+    def __init__(self, window: tuple[int, float] | None) -> None:
+        self._window = window
+        self._sent: collections.deque[float] = collections.deque()
+        self._lock = asyncio.Lock()
+        self._gate_until = 0.0
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                wait = self._gate_until - now
+                if self._window is not None:
+                    count, seconds = self._window
+                    while self._sent and now - self._sent[0] >= seconds:
+                        self._sent.popleft()
+                    if len(self._sent) >= count:
+                        # The server stamps arrival (after its latency jitter); we stamp departure.
+                        wait = max(wait, self._sent[0] + seconds + MARGIN - now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    return
+                await asyncio.sleep(wait)
+
+    def close_gate(self, seconds: float) -> None:
+        self._gate_until = max(self._gate_until, time.monotonic() + seconds)
+
+
+class Floor:
+    """The minimal plan for one access mode, with unlimited concurrency."""
+
+    def __init__(self, session: aiohttp.ClientSession, args: PeerArgs) -> None:
+        self._session = session
+        self._args = args
+        self._oracle = Oracle(args.window)
+        self._headers: dict[str, str] = {}
+        self.tracks: dict[str, list[str]] = {}
+        self._seen: set[str] = set()
+        self._pending: list[tuple[str, str]] = []
+
+    async def token(self) -> None:
+        basic = base64.b64encode(f"{self._args.client_id}:{self._args.client_secret}".encode())
+        async with self._session.post(
+            self._args.token_url,
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": f"Basic {basic.decode()}"},
+        ) as resp:
+            resp.raise_for_status()
+            body = await resp.json()
+        self._headers = {"Authorization": f"Bearer {body['access_token']}"}
+
+    async def get(self, path: str, params: dict[str, Any]) -> Any:
+        url = self._args.api_url + path
+        while True:
+            await self._oracle.acquire()
+            async with self._session.get(url, params=params, headers=self._headers) as resp:
+                if resp.status == 429:
+                    self._oracle.close_gate(float(resp.headers.get("Retry-After", "1")))
+                    continue
+                resp.raise_for_status()
+                return await resp.json()
+
+    async def extended(self, tg: asyncio.TaskGroup) -> None:
+        async with asyncio.TaskGroup() as listing:
+            for market in self._args.markets:
+                listing.create_task(self._listing(market, tg))
+        self._flush(tg, final=True)
+
+    async def _listing(self, market: str, tg: asyncio.TaskGroup) -> None:
+        first = await self._new_releases(market, 0, tg)
+        rest = [self._new_releases(market, offset, tg) for offset in range(PAGE, first, PAGE)]
+        await asyncio.gather(*rest)
+
+    async def _new_releases(self, market: str, offset: int, tg: asyncio.TaskGroup) -> int:
+        params = {"country": market, "limit": PAGE, "offset": offset}
+        page = (await self.get("/browse/new-releases", params))["albums"]
+        for item in page["items"]:
+            if item and item["id"] not in self._seen:
+                self._seen.add(item["id"])
+                self._pending.append((item["id"], market))
+        self._flush(tg, final=False)
+        return int(page["total"])
+
+    def _flush(self, tg: asyncio.TaskGroup, *, final: bool) -> None:
+        while len(self._pending) >= BATCH or (final and self._pending):
+            batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+            tg.create_task(self._several([a for a, _ in batch], batch[0][1], tg))
+
+    async def _several(self, ids: Sequence[str], market: str, tg: asyncio.TaskGroup) -> None:
+        body = await self.get("/albums", {"ids": ",".join(ids), "market": market})
+        for album in body["albums"]:
+            if album is not None:
+                self._album(album, market, tg)
+
+    def _album(self, album: dict[str, Any], market: str, tg: asyncio.TaskGroup) -> None:
+        page = album["tracks"]
+        self.tracks[album["id"]] = [t["id"] for t in page["items"]]
+        for offset in range(PAGE, int(page["total"]), PAGE):
+            tg.create_task(self._tracks(album["id"], market, offset))
+
+    async def _tracks(self, album_id: str, market: str, offset: int) -> None:
+        params = {"market": market, "limit": PAGE, "offset": offset}
+        page = await self.get(f"/albums/{album_id}/tracks", params)
+        self.tracks[album_id].extend(t["id"] for t in page["items"])
+
+    async def development(self, tg: asyncio.TaskGroup) -> None:
+        market = self._args.markets[0]
+        first = await self._search(market, 0, tg)
+        await asyncio.gather(
+            *(self._search(market, o, tg) for o in range(SEARCH_PAGE, first, SEARCH_PAGE))
+        )
+
+    async def _search(self, market: str, offset: int, tg: asyncio.TaskGroup) -> int:
+        params = {
+            "q": "tag:new",
+            "type": "album",
+            "market": market,
+            "limit": SEARCH_PAGE,
+            "offset": offset,
+        }
+        page = (await self.get("/search", params))["albums"]
+        for item in page["items"]:
+            if item and item["id"] not in self._seen:
+                self._seen.add(item["id"])
+                tg.create_task(self._get_album(item["id"], market, tg))
+        return min(int(page["total"]), 1000)
+
+    async def _get_album(self, album_id: str, market: str, tg: asyncio.TaskGroup) -> None:
+        self._album(await self.get(f"/albums/{album_id}", {"market": market}), market, tg)
+
+
+async def _run(args: PeerArgs, development: bool) -> dict[str, list[str]]:
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        floor = Floor(session, args)
+        await floor.token()
+        async with asyncio.TaskGroup() as tg:
+            await (floor.development(tg) if development else floor.extended(tg))
+        return floor.tracks
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Pull, then write ``ids.json`` ({album id: [track ids]}) for the check."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    development = "--development" in argv
+    if development:
+        argv.remove("--development")
+    args = parse_args(argv)
+    tracks = asyncio.run(_run(args, development))
+    (args.out / "ids.json").write_text(json.dumps(tracks))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

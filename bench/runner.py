@@ -1,0 +1,153 @@
+"""One measured run: a fresh sandbox process, one contender process, what both saw."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from async_spotify_etl.planner import minimum_requests
+
+from .contenders import Contender
+from .sandbox_proc import SandboxInfo, SandboxProcess
+from .scenarios import Scenario
+from .verify import expected, verify
+
+__all__ = ["ROOT", "Run", "run_one"]
+
+ROOT = Path(__file__).resolve().parent.parent
+#: A run still going after this many seconds is killed and reported as failed.
+TIMEOUT = 600.0
+
+
+@dataclass
+class Run:
+    """Everything measured in one run of one contender on one scenario."""
+
+    scenario: str
+    contender: str
+    rep: int
+    status: str  # ok, wrong, failed, n/a
+    detail: str = ""
+    command: str = ""
+    wall: float | None = None
+    cpu: float | None = None
+    peak_rss_mb: float | None = None
+    server_cpu: float | None = None
+    requests: int | None = None
+    minimum: int | None = None
+    by_route: dict[str, dict[str, int]] = field(default_factory=dict)
+    throttled: int | None = None
+    during_retry_after: int | None = None
+    max_in_flight: int | None = None
+    tokens: int | None = None
+    albums: int | None = None
+    tracks: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _minimum(truth: dict[str, Any], development: bool) -> int:
+    """The fewest API requests that fetch this catalogue (the planner's arithmetic).
+    Search ``tag:new`` answers the same for every market, so one pass is the minimum."""
+    listed = {"any": truth["search_new"]} if development else truth["markets"]
+    counts = {album_id: len(tracks) for album_id, tracks in truth["albums"].items()}
+    access = "development" if development else "extended"
+    return sum(minimum_requests(listed, counts, access).values())
+
+
+def _server_cpu(pid: int) -> float | None:
+    """CPU seconds of the sandbox process so far (None without psutil)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def _measure(cmd: list[str], env: dict[str, str], logs: Path) -> tuple[int, float, Any]:
+    """Run ``cmd``; its exit code, wall seconds and resource usage (from wait4)."""
+    with (logs / "stdout.txt").open("wb") as out, (logs / "stderr.txt").open("wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
+        watchdog = threading.Timer(TIMEOUT, proc.kill)
+        watchdog.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            watchdog.cancel()
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, wall, usage
+
+
+def _stderr_tail(logs: Path) -> str:
+    lines = (logs / "stderr.txt").read_text(errors="replace").strip().splitlines()
+    return lines[-1][:300] if lines else "no output on stderr"
+
+
+def _record_stats(run: Run, stats: dict[str, Any]) -> None:
+    routes: dict[str, dict[str, int]] = stats["requests"]
+    run.by_route = routes
+    run.requests = sum(sum(s.values()) for r, s in routes.items() if r != "token")
+    run.throttled = stats["throttled"]
+    run.during_retry_after = stats["during_retry_after"]
+    run.max_in_flight = stats["max_in_flight"]
+    run.tokens = stats["tokens_issued"]
+
+
+def run_one(
+    scenario: Scenario,
+    contender: Contender,
+    rep: int,
+    workdir: Path,
+    sandbox: dict[str, Any] | None = None,
+) -> Run:
+    """Start a sandbox, run ``contender`` against it once, measure and check."""
+    run = Run(scenario.key, contender.name, rep, "n/a")
+    if not contender.applies(scenario):
+        run.detail = "cannot pull in development mode" if scenario.development else "not run"
+        return run
+    out = workdir / f"{scenario.key}-{contender.name.replace(' ', '-')}-{rep}"
+    out.mkdir(parents=True, exist_ok=True)
+    with SandboxProcess(sandbox or scenario.sandbox) as sb:
+        cmd = contender.command(scenario, sb, out / "out")
+        assert cmd is not None
+        run.command = " ".join(cmd)
+        truth = sb.inspect("truth")
+        want = expected(truth, development=scenario.development)
+        run.minimum = _minimum(truth, scenario.development)
+        run.albums, run.tracks = len(want), sum(len(t) for t in want.values())
+        _execute(run, cmd, sb, out, want)
+    return run
+
+
+def _execute(
+    run: Run, cmd: list[str], sb: SandboxInfo, out: Path, want: dict[str, list[str]]
+) -> None:
+    env = {
+        **os.environ,
+        "SPOTIFY_CLIENT_ID": sb.client_id,
+        "SPOTIFY_CLIENT_SECRET": sb.client_secret,
+        "PYTHONPATH": str(ROOT),
+    }
+    server_before = _server_cpu(sb.pid)
+    code, wall, usage = _measure(cmd, env, out)
+    server_after = _server_cpu(sb.pid)
+    _record_stats(run, sb.inspect("stats"))
+    run.wall = wall
+    run.cpu = usage.ru_utime + usage.ru_stime
+    run.peak_rss_mb = usage.ru_maxrss / 1024
+    if server_before is not None and server_after is not None:
+        run.server_cpu = server_after - server_before
+    if code != 0:
+        run.status, run.detail = "failed", f"exit {code}: {_stderr_tail(out)}"
+        return
+    problem = verify(out / "out", want)
+    run.status, run.detail = ("wrong", problem) if problem else ("ok", "")

@@ -1,0 +1,98 @@
+"""The scenarios: what the sandbox serves and how this project's CLI is tuned for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["MARKETS", "Scenario", "rate_flags", "scenarios"]
+
+MARKETS = ("US", "GB", "DE", "FR", "JP")
+#: The rolling window of the rate-limited scenarios: 30 requests per 5 seconds.
+LIMIT = 30
+WINDOW = 5.0
+#: Latency of the latency-bound scenarios: 50 ms mean, spread +/- 20 ms.
+LATENCY = {"latency": 0.05, "latency_jitter": 0.02}
+#: No server limit: pacing out of the way, concurrency as high as the floor finds useful.
+UNLIMITED = ("--concurrency", "64", "--rate", "10000", "--burst", "1000")
+
+
+def rate_flags(limit: int, window: float) -> tuple[str, ...]:
+    """``--rate``/``--burst`` for a rolling limit, as a user who knows it would set them.
+
+    A token bucket lets ``burst + rate * window`` requests into any window, so keep that
+    under ``limit`` with a small margin (the server stamps arrival, after latency jitter):
+    rate at 95% of limit/window, and the burst that still fits.
+    """
+    rate = round(0.95 * limit / window, 2)
+    burst = max(1, int(limit - rate * window))
+    return ("--concurrency", "64", "--rate", f"{rate:g}", "--burst", str(burst))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One situation: the sandbox's configuration and our CLI's tuned flags for it."""
+
+    key: str
+    title: str
+    sandbox: dict[str, Any]
+    tuned: tuple[str, ...]
+    reps: int
+    #: Contenders to run (None: all); the others are reported n/a.
+    only: tuple[str, ...] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def markets(self) -> tuple[str, ...]:
+        return tuple(self.sandbox["markets"])
+
+    @property
+    def development(self) -> bool:
+        return bool(self.sandbox.get("access") == "development")
+
+    @property
+    def window(self) -> tuple[int, float] | None:
+        limit = self.sandbox.get("rate_limit")
+        return (int(limit), float(self.sandbox["rate_window"])) if limit else None
+
+
+def scenarios(*, quick: bool = False, reps: int = 3) -> list[Scenario]:
+    """The five scenarios of the benchmark; ``quick`` shrinks them and runs each once."""
+    markets = MARKETS[:2] if quick else MARKETS
+    per_market = 50 if quick else 100
+    big = 500 if quick else 5000
+    reps = 1 if quick else reps
+    base = {"seed": 1, "markets": markets, "albums_per_market": per_market}
+    limited = {**base, **LATENCY, "rate_limit": LIMIT, "rate_window": WINDOW}
+    tuned_rate = rate_flags(LIMIT, WINDOW)
+    ours = ("floor", "spotify-etl defaults", "spotify-etl tuned")
+    return [
+        Scenario("latency", "latency-bound", {**base, **LATENCY}, UNLIMITED, reps),
+        Scenario("rate", "rate-limited", limited, tuned_rate, reps),
+        Scenario(
+            "cpu",
+            "CPU-bound",
+            {"seed": 1, "markets": ("US",), "albums_per_market": big},
+            UNLIMITED,
+            reps,
+        ),
+        Scenario(
+            "dev",
+            "development mode",
+            {**limited, "access": "development"},
+            (*tuned_rate, "--source", "search", "--expand", "album"),
+            # Rate-bound and so nearly deterministic; one run is enough, and keeps the
+            # whole benchmark within its time budget.
+            1,
+            only=ours,
+        ),
+        Scenario(
+            "memory",
+            "memory at scale",
+            {"seed": 1, "markets": ("US",), "albums_per_market": big},
+            UNLIMITED,
+            1,
+            only=("spotify-etl tuned",),
+            extra={"albums": (big, big * 10)},
+        ),
+    ]

@@ -1,0 +1,56 @@
+"""Check a contender's output against the sandbox's ground truth."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["expected", "verify"]
+
+
+def expected(truth: dict[str, Any], *, development: bool) -> dict[str, list[str]]:
+    """Album id -> track ids that a complete pull must produce."""
+    if development:
+        ids: list[str] = truth["search_new"]
+    else:
+        ids = [album_id for listing in truth["markets"].values() for album_id in listing]
+    return {album_id: truth["albums"][album_id] for album_id in dict.fromkeys(ids)}
+
+
+def _read(out: Path) -> tuple[Counter[str], dict[str, list[str]]]:
+    """Album ids (with their line counts) and track ids per album from ``out``."""
+    ids_file = out / "ids.json"
+    if ids_file.exists():  # the floor writes ids only
+        got: dict[str, list[str]] = orjson.loads(ids_file.read_bytes())
+        return Counter(got.keys()), got
+    albums: Counter[str] = Counter()
+    with (out / "albums.ndjson").open("rb") as lines:
+        for line in lines:
+            albums[orjson.loads(line)["id"]] += 1
+    tracks: dict[str, list[str]] = defaultdict(list)
+    with (out / "tracks.ndjson").open("rb") as lines:
+        for line in lines:
+            record = orjson.loads(line)
+            tracks[record["album_id"]].append(record["id"])
+    return albums, tracks
+
+
+def verify(out: Path, want: dict[str, list[str]]) -> str | None:
+    """None when ``out`` holds exactly ``want``; else one line saying what is wrong."""
+    try:
+        albums, tracks = _read(out)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"unreadable output: {type(exc).__name__}: {exc}"
+    duplicates = sum(n - 1 for n in albums.values() if n > 1)
+    missing = len(want.keys() - albums.keys())
+    extra = len(albums.keys() - want.keys())
+    wrong = sum(1 for a, t in want.items() if sorted(tracks.get(a, ())) != sorted(t))
+    if duplicates or missing or extra or wrong:
+        return (
+            f"albums: {missing} missing, {extra} unexpected, {duplicates} duplicated; "
+            f"{wrong} albums with wrong tracks"
+        )
+    return None
