@@ -43,6 +43,7 @@ class Catalogue:
         self._by_id: dict[str, int] | None = None
         self._cache: OrderedDict[int, RenderedAlbum] = OrderedDict()
         self._search: list[int] | None = None
+        self._truth: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -107,7 +108,13 @@ class Catalogue:
         return self._search
 
     def truth(self) -> dict[str, Any]:
-        """What a complete pull of this configuration must produce."""
+        """What a complete pull of this configuration must produce (computed once;
+        treat it as read-only)."""
+        if self._truth is None:
+            self._truth = self._compute_truth()
+        return self._truth
+
+    def _compute_truth(self) -> dict[str, Any]:
         seed = self.config.seed
         markets = {m: [self.shape(i).id for i in self.listing(m)] for m in self.config.markets}
         albums: dict[str, list[str]] = {}
