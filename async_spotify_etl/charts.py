@@ -1,0 +1,231 @@
+"""The report's charts: matplotlib figures rendered to inline SVG from aggregated rows.
+
+SVG keeps the report one small self-contained file that any browser shows offline; text
+stays text (``svg.fonttype: none``) so it is crisp and searchable. No pyplot: figures are
+plain objects, so nothing global is touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from matplotlib.typing import RcKeyType
+
+__all__ = [
+    "PALETTE",
+    "explicit_share",
+    "market_overlap",
+    "releases_by_date",
+    "releases_by_type",
+    "to_svg",
+    "top_artists",
+    "track_lengths",
+    "tracks_per_album",
+]
+
+#: Colours by album type; anything else is grey.
+PALETTE = {
+    "album": "#1db954",
+    "single": "#2e77d0",
+    "ep": "#f59b23",
+    "compilation": "#af2896",
+}
+_OTHER = "#8c8c8c"
+_ACCENT = "#1db954"
+_STYLE: dict[RcKeyType, Any] = {
+    "svg.fonttype": "none",
+    "font.family": ["DejaVu Sans", "sans-serif"],
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "grid.color": "#e6e6e6",
+    "axes.axisbelow": True,
+}
+_SIZE = (6.4, 3.4)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
+
+
+def to_svg(fig: Figure, salt: str) -> str:
+    """``fig`` as an ``<svg>`` element; ``salt`` keeps element ids unique across charts."""
+    buffer = io.StringIO()
+    style: dict[RcKeyType, Any] = {**_STYLE, "svg.hashsalt": salt}
+    with matplotlib.rc_context(style), warnings.catch_warnings():
+        # Names in scripts the bundled font lacks still render: the browser picks a font.
+        warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
+        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    text = buffer.getvalue()
+    # The RDF metadata block only names the tool; inline, it is dead weight.
+    return _METADATA.sub("", text[text.index("<svg") :], count=1)
+
+
+def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Axes]:
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=size, layout="constrained")
+        return fig, fig.add_subplot()
+
+
+def _whole(axis: Any) -> None:
+    """Counts get integer ticks only."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _empty(ax: Axes, what: str) -> None:
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, f"no {what} in this pull", ha="center", va="center", color=_OTHER)
+
+
+def releases_by_type(rows: Sequence[tuple[str, int]]) -> Figure:
+    """Bars: albums per (normalised) album type."""
+    fig, ax = _figure()
+    if not rows:
+        _empty(ax, "albums")
+        return fig
+    kinds = [kind for kind, _ in rows]
+    bars = ax.bar(kinds, [n for _, n in rows], color=[PALETTE.get(k, _OTHER) for k in kinds])
+    ax.bar_label(bars, padding=2)
+    ax.set_ylabel("releases")
+    _whole(ax.yaxis)
+    return fig
+
+
+def releases_by_date(rows: Sequence[tuple[dt.date, str, int]], unit: str) -> Figure:
+    """Stacked bars: albums per release day (or month), split by album type; gaps show."""
+    fig, ax = _figure()
+    if not rows:
+        _empty(ax, "release dates")
+        return fig
+    periods = _periods(min(p for p, _, _ in rows), max(p for p, _, _ in rows), unit)
+    kinds = sorted({kind for _, kind, _ in rows}, key=lambda k: (k not in PALETTE, k))
+    counts = {(period, kind): n for period, kind, n in rows}
+    x = range(len(periods))
+    bottom = [0] * len(periods)
+    for kind in kinds:
+        heights = [counts.get((p, kind), 0) for p in periods]
+        ax.bar(x, heights, 0.85, bottom=bottom, label=kind, color=PALETTE.get(kind, _OTHER))
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    step = max(1, len(periods) // 10)
+    fmt = "%b %d" if unit == "day" else "%b %Y"
+    ax.set_xticks(x[::step], [p.strftime(fmt) for p in periods[::step]])
+    ax.set_ylabel(f"releases per {unit}")
+    _whole(ax.yaxis)
+    ax.legend(frameon=False, ncols=len(kinds), loc="upper left")
+    ax.set_ylim(top=max(bottom) * 1.18)
+    fig.autofmt_xdate()
+    return fig
+
+
+def _periods(first: dt.date, last: dt.date, unit: str) -> list[dt.date]:
+    """Every day (or first of month) from ``first`` to ``last``."""
+    if unit == "day":
+        return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    months = (last.year - first.year) * 12 + last.month - first.month
+    return [
+        dt.date(first.year + (first.month - 1 + n) // 12, (first.month - 1 + n) % 12 + 1, 1)
+        for n in range(months + 1)
+    ]
+
+
+def tracks_per_album(rows: Sequence[tuple[int, int]]) -> Figure:
+    """Bars: how many albums have 1, 2, 3... tracks."""
+    fig, ax = _figure()
+    if not rows:
+        _empty(ax, "albums")
+        return fig
+    ax.bar([n for n, _ in rows], [albums for _, albums in rows], 0.85, color=_ACCENT)
+    ax.set_xlabel("tracks on the album")
+    ax.set_ylabel("albums")
+    _whole(ax.xaxis)
+    _whole(ax.yaxis)
+    return fig
+
+
+def track_lengths(rows: Sequence[tuple[float, int]], median_minutes: float | None) -> Figure:
+    """Histogram of track lengths in 30-second bins (minutes on the axis), median marked."""
+    fig, ax = _figure()
+    if not rows:
+        _empty(ax, "tracks")
+        return fig
+    ax.bar([start for start, _ in rows], [n for _, n in rows], 0.5, align="edge", color=_ACCENT)
+    if median_minutes is not None:
+        ax.axvline(median_minutes, color="#333333", linestyle="--", linewidth=1)
+        ax.annotate(
+            f"median {int(median_minutes)}:{round(median_minutes % 1 * 60):02d}",
+            (median_minutes, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, -12),
+            textcoords="offset points",
+        )
+    ax.set_xlabel("minutes")
+    ax.set_ylabel("tracks")
+    _whole(ax.yaxis)
+    return fig
+
+
+def explicit_share(rows: Sequence[tuple[str, int, int]]) -> Figure:
+    """Horizontal 100 % bars: share of explicit tracks, overall and per album type."""
+    fig, ax = _figure()
+    if not rows:
+        _empty(ax, "tracks")
+        return fig
+    labels = [label for label, _, _ in rows][::-1]
+    shares = [explicit / total if total else 0.0 for _, explicit, total in rows][::-1]
+    ax.barh(labels, [1.0] * len(labels), color="#e6e6e6")
+    bars = ax.barh(labels, shares, color="#d7263d")
+    ax.bar_label(bars, [f"{s:.0%}" for s in shares], padding=3)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter("{x:.0%}")
+    ax.grid(False)
+    ax.set_xlabel("explicit tracks")
+    return fig
+
+
+def top_artists(rows: Sequence[tuple[str, int]]) -> Figure:
+    """Horizontal bars: the artists credited on the most releases."""
+    fig, ax = _figure((6.4, max(2.0, 0.28 * len(rows) + 0.8)))
+    if not rows:
+        _empty(ax, "artists")
+        return fig
+    names = [name for name, _ in rows][::-1]
+    bars = ax.barh(names, [n for _, n in rows][::-1], color=_ACCENT)
+    ax.bar_label(bars, padding=3)
+    ax.grid(False)
+    ax.set_xlabel("releases")
+    _whole(ax.xaxis)
+    return fig
+
+
+def market_overlap(markets: Sequence[str], matrix: Sequence[Sequence[int]]) -> Figure:
+    """Heat map: albums listed in both markets; colour is the share of the row's albums."""
+    side = max(3.0, 0.45 * len(markets) + 1.6)
+    fig, ax = _figure((side + 1.2, side))
+    shares = [[n / row[i] if row[i] else 0.0 for n in row] for i, row in enumerate(matrix)]
+    image = ax.imshow(shares, cmap="Greens", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(len(markets)), markets)
+    ax.set_yticks(range(len(markets)), markets)
+    ax.grid(False)
+    ax.tick_params(length=0)
+    if len(markets) <= 12:
+        for i, row in enumerate(matrix):
+            for j, n in enumerate(row):
+                ax.text(
+                    j,
+                    i,
+                    str(n),
+                    ha="center",
+                    va="center",
+                    color="white" if shares[i][j] > 0.6 else "#222222",
+                )
+    fig.colorbar(image, ax=ax, format="{x:.0%}", label="share of the row market's albums")
+    return fig

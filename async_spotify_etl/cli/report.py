@@ -1,0 +1,37 @@
+"""``spotify-etl report OUT_DIR [--html FILE]``: a self-contained HTML page of charts."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError
+from .load import ANALYTICS_HINT
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``report`` subcommand."""
+    parser = sub.add_parser(
+        "report",
+        help="write an HTML report of charts about a pull",
+        description="Write one self-contained HTML file (no network needed to view it) with"
+        " charts of the pull in OUT_DIR and its manifest.",
+    )
+    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="directory of a pull")
+    parser.add_argument(
+        "--html", type=Path, metavar="FILE", help="where to write it (default OUT_DIR/report.html)"
+    )
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    try:
+        from ..report import build_report
+    except ImportError as exc:  # duckdb and matplotlib are optional dependencies
+        raise ConfigurationError(f"spotify-etl report needs {exc.name}; {ANALYTICS_HINT}") from exc
+    path = build_report(args.out_dir, args.html)
+    print(f"wrote {path}")
+    return 0
