@@ -267,7 +267,10 @@ class SpotifyClient:
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         """The body, refusing it once it passes ``max_body_bytes`` (checked while reading)."""
         cap = self.settings.max_body_bytes
-        declared = response.content_length
+        try:
+            declared = response.content_length
+        except ValueError:  # a malformed Content-Length: rely on counting below
+            declared = None
         if declared is not None and declared > cap:
             raise ResponseTooLargeError(f"body of {declared} bytes exceeds the {cap} byte cap")
         chunks: list[bytes] = []

@@ -59,7 +59,7 @@ def resolve(base: URL, target: str) -> URL:
             url = URL(target)
         except (TypeError, ValueError):
             raise UnsafeRequestError(f"not a URL: {target[:80]!r}") from None
-        if not url.is_absolute() or url.origin() != base.origin():
+        if _origin(url) != _origin(base):
             raise UnsafeRequestError(f"refusing a link off the API origin: {_shown(url)}")
     if url.user or url.password or url.fragment:
         raise UnsafeRequestError(f"refusing a link with credentials or a fragment: {_shown(url)}")
@@ -69,6 +69,14 @@ def resolve(base: URL, target: str) -> URL:
     return url
 
 
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    """Scheme, host and port (the default one when implicit); a relative URL has no scheme."""
+    return url.scheme.lower(), url.host, url.port
+
+
 def _shown(url: URL) -> str:
     """A URL safe to print: no userinfo, no query (it may carry anything), at most 100 chars."""
-    return str(url.with_user(None).with_query(None).with_fragment(None))[:100]
+    bare = url.with_query(None).with_fragment(None)
+    if bare.is_absolute():
+        bare = bare.with_user(None)
+    return str(bare)[:100]

@@ -9,7 +9,7 @@ from unittest.mock import Mock
 
 import pytest
 from aiohttp import ClientResponse
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
 
 from async_spotify_etl.sandbox import Sandbox, SandboxConfig
 
@@ -32,6 +32,12 @@ class MockAPI(aioresponses):
     def add(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         kwargs.setdefault("response_class", _StreamWriterResponse)
         super().add(*args, **kwargs)
+
+    @staticmethod
+    def result(**kwargs: Any) -> CallbackResult:
+        """A ``CallbackResult`` (for ``callback=`` answers) with the same response class."""
+        kwargs.setdefault("response_class", _StreamWriterResponse)
+        return CallbackResult(**kwargs)
 
 
 @pytest.fixture
