@@ -28,6 +28,7 @@ __all__ = [
     "releases_by_type",
     "to_svg",
     "top_artists",
+    "top_labels",
     "track_lengths",
     "tracks_per_album",
 ]
@@ -137,8 +138,8 @@ def _periods(first: dt.date, last: dt.date, unit: str) -> list[dt.date]:
     ]
 
 
-def tracks_per_album(rows: Sequence[tuple[int, int]]) -> Figure:
-    """Bars: how many albums have 1, 2, 3... tracks."""
+def tracks_per_album(rows: Sequence[tuple[int, int]], cap: int) -> Figure:
+    """Bars: how many albums have 1, 2, 3... tracks; ``cap`` and more share the last bar."""
     fig, ax = _figure()
     if not rows:
         _empty(ax, "albums")
@@ -146,8 +147,10 @@ def tracks_per_album(rows: Sequence[tuple[int, int]]) -> Figure:
     ax.bar([n for n, _ in rows], [albums for _, albums in rows], 0.85, color=_ACCENT)
     ax.set_xlabel("tracks on the album")
     ax.set_ylabel("albums")
-    _whole(ax.xaxis)
     _whole(ax.yaxis)
+    ticks = [t for t in (1, 5, 10, 15, 20, 25) if t < cap] + [cap]
+    ax.set_xticks(ticks, [str(t) for t in ticks[:-1]] + [f"{cap}+"])
+    ax.set_xlim(0.3, cap + 0.7)
     return fig
 
 
@@ -193,9 +196,18 @@ def explicit_share(rows: Sequence[tuple[str, int, int]]) -> Figure:
 
 def top_artists(rows: Sequence[tuple[str, int]]) -> Figure:
     """Horizontal bars: the artists credited on the most releases."""
+    return _top(rows, "artists")
+
+
+def top_labels(rows: Sequence[tuple[str, int]]) -> Figure:
+    """Horizontal bars: the labels with the most releases."""
+    return _top(rows, "labels")
+
+
+def _top(rows: Sequence[tuple[str, int]], what: str) -> Figure:
     fig, ax = _figure((6.4, max(2.0, 0.28 * len(rows) + 0.8)))
     if not rows:
-        _empty(ax, "artists")
+        _empty(ax, what)
         return fig
     names = [name for name, _ in rows][::-1]
     bars = ax.barh(names, [n for _, n in rows][::-1], color=_ACCENT)

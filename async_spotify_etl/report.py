@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REPORT_NAME = "report.html"
 _TOP_ARTISTS = 15
+_TRACKS_CAP = 30
 _DAILY_SPAN_DAYS = 62
 _MONTHS_SHOWN = 24
 
@@ -76,8 +77,9 @@ def collect(con: duckdb.DuckDBPyConnection, out_dir: Path) -> ReportData:
         _tracks_per_album(con),
         _track_lengths(con),
         _explicit(con),
-        _top_artists(con),
         _overlap(con, markets),
+        _top_artists(con),
+        _top_labels(con),
     ]
     manifest, problem = _read_manifest(out_dir)
     return ReportData(out_dir, result, markets, drawn, manifest, problem)
@@ -134,14 +136,15 @@ def _by_date(con: duckdb.DuckDBPyConnection) -> Chart:
 def _tracks_per_album(con: duckdb.DuckDBPyConnection) -> Chart:
     rows = _rows(
         con,
-        "SELECT total_tracks, count(*) FROM albums WHERE total_tracks IS NOT NULL"
-        " GROUP BY 1 ORDER BY 1",
+        f"SELECT least(total_tracks, {_TRACKS_CAP}), count(*) FROM albums"
+        " WHERE total_tracks IS NOT NULL GROUP BY 1 ORDER BY 1",
     )
     return _chart(
         "tracks-per-album",
         "Tracks per album",
-        "total_tracks of each album, as Spotify reports it.",
-        charts.tracks_per_album(rows),
+        f"total_tracks of each album, as Spotify reports it; albums of {_TRACKS_CAP} tracks"
+        " or more share the last bar.",
+        charts.tracks_per_album(rows, _TRACKS_CAP),
     )
 
 
@@ -190,6 +193,20 @@ def _top_artists(con: duckdb.DuckDBPyConnection) -> Chart:
         "Top artists by releases",
         f"The {_TOP_ARTISTS} artists credited on the most albums of this pull.",
         charts.top_artists(rows),
+    )
+
+
+def _top_labels(con: duckdb.DuckDBPyConnection) -> Chart:
+    rows = _rows(
+        con,
+        "SELECT label, count(*) AS n FROM albums WHERE label IS NOT NULL"
+        f" GROUP BY 1 ORDER BY n DESC, 1 LIMIT {_TOP_ARTISTS}",
+    )
+    return _chart(
+        "top-labels",
+        "Top labels by releases",
+        f"The {_TOP_ARTISTS} labels with the most albums (development-mode apps get no labels).",
+        charts.top_labels(rows),
     )
 
 

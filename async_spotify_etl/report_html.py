@@ -55,8 +55,9 @@ figure.card h2, section.run h2 { margin: 0 0 8px; font-size: 17px; }
 figure.card svg { display: block; max-width: 100%; height: auto; margin: 0 auto; }
 figcaption, .note { color: var(--muted); font-size: 13px; }
 section.run { margin-top: 20px; }
-.run-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr));
+.run-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr));
   gap: 8px 28px; }
+td:first-child { white-space: nowrap; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left;
   vertical-align: top; }
@@ -214,6 +215,8 @@ def _fact(key: str, value: Any) -> str:
     if key in ("duration_seconds", "waited_seconds") and isinstance(value, int | float):
         minutes, seconds = divmod(float(value), 60.0)
         return f"{int(minutes)} min {seconds:.1f} s" if minutes else f"{seconds:.1f} s"
+    if key in ("started_at", "finished_at") and isinstance(value, str):
+        return _timestamp(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -225,3 +228,14 @@ def _fact(key: str, value: Any) -> str:
     if isinstance(value, str):
         return value
     return orjson.dumps(value).decode()
+
+
+def _timestamp(text: str) -> str:
+    """An ISO-8601 time as ``YYYY-MM-DD HH:MM:SS UTC``; anything else as is."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"

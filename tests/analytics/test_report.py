@@ -24,8 +24,9 @@ CHARTS = (
     "tracks-per-album",
     "track-lengths",
     "explicit-share",
-    "top-artists",
     "market-overlap",
+    "top-artists",
+    "top-labels",
 )
 MANIFEST: dict[str, Any] = {
     "status": "complete",
