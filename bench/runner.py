@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -57,14 +58,14 @@ def _minimum(truth: dict[str, Any], development: bool) -> int:
     Search ``tag:new`` answers the same for every market, so one pass is the minimum."""
     listed = {"any": truth["search_new"]} if development else truth["markets"]
     counts = {album_id: len(tracks) for album_id, tracks in truth["albums"].items()}
-    access = "development" if development else "extended"
-    return sum(minimum_requests(listed, counts, access).values())
+    plan = minimum_requests(listed, counts, "development" if development else "extended")
+    return sum(plan.values())
 
 
 def _server_cpu(pid: int) -> float | None:
     """CPU seconds of the sandbox process so far (None without psutil)."""
     try:
-        import psutil
+        import psutil  # type: ignore[import-untyped]
     except ImportError:
         return None
     times = psutil.Process(pid).cpu_times()
@@ -108,6 +109,8 @@ def run_one(
     rep: int,
     workdir: Path,
     sandbox: dict[str, Any] | None = None,
+    *,
+    keep: bool = False,
 ) -> Run:
     """Start a sandbox, run ``contender`` against it once, measure and check."""
     run = Run(scenario.key, contender.name, rep, "n/a")
@@ -125,6 +128,8 @@ def run_one(
         run.minimum = _minimum(truth, scenario.development)
         run.albums, run.tracks = len(want), sum(len(t) for t in want.values())
         _execute(run, cmd, sb, out, want)
+    if not keep:
+        shutil.rmtree(out / "out", ignore_errors=True)
     return run
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import collections
+import contextlib
 import json
 import sys
 import time
@@ -25,35 +25,67 @@ __all__ = ["main"]
 PAGE = 50
 BATCH = 20
 SEARCH_PAGE = 10
-#: Seconds added to the oracle's wait: covers the sandbox's latency jitter.
-MARGIN = 0.1
+#: Seconds added to the oracle's wait, for clock granularity.
+MARGIN = 0.02
 
 
 class Oracle:
-    """Sends no more than the server's rolling window allows; one shared 429 gate."""
+    """Sends no more than the server's rolling window allows; one shared 429 gate.
+
+    A request's slot is stamped when its answer arrives: the server admitted it before
+    then, so the slot frees no later than that stamp plus the window. Exact enough to be
+    the floor, and never wrong however long the event loop takes to send a request.
+    """
 
     def __init__(self, window: tuple[int, float] | None) -> None:
         self._window = window
-        self._sent: collections.deque[float] = collections.deque()
-        self._lock = asyncio.Lock()
+        self._stamps: list[float | None] = []  # None: in flight
+        self._changed = asyncio.Condition()
         self._gate_until = 0.0
 
-    async def acquire(self) -> None:
-        async with self._lock:
+    async def acquire(self) -> int:
+        """Wait for a slot; returns its index, to pass to :meth:`done`."""
+        async with self._changed:
             while True:
                 now = time.monotonic()
                 wait = self._gate_until - now
-                if self._window is not None:
-                    count, seconds = self._window
-                    while self._sent and now - self._sent[0] >= seconds:
-                        self._sent.popleft()
-                    if len(self._sent) >= count:
-                        # The server stamps arrival (after its latency jitter); we stamp departure.
-                        wait = max(wait, self._sent[0] + seconds + MARGIN - now)
-                if wait <= 0:
-                    self._sent.append(now)
-                    return
-                await asyncio.sleep(wait)
+                slot = self._free_slot(now)
+                if slot is None and wait <= 0:
+                    wait = self._next_free(now)
+                if wait <= 0 and slot == -1:
+                    return slot
+                if wait <= 0 and slot is not None:
+                    if slot == len(self._stamps):
+                        self._stamps.append(None)
+                    else:
+                        self._stamps[slot] = None
+                    return slot
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), max(wait, 0.001))
+
+    def _free_slot(self, now: float) -> int | None:
+        if self._window is None:
+            return -1
+        count, seconds = self._window
+        if len(self._stamps) < count:
+            return len(self._stamps)
+        for index, stamp in enumerate(self._stamps):
+            if stamp is not None and now - stamp >= seconds + MARGIN:
+                return index
+        return None
+
+    def _next_free(self, now: float) -> float:
+        assert self._window is not None
+        done = [stamp for stamp in self._stamps if stamp is not None]
+        # All in flight: an answer will notify; else the oldest answered slot frees.
+        return min(done) + self._window[1] + MARGIN - now if done else 3600.0
+
+    async def done(self, slot: int) -> None:
+        """The answer of the request in ``slot`` arrived."""
+        async with self._changed:
+            if slot >= 0:
+                self._stamps[slot] = time.monotonic()
+            self._changed.notify_all()
 
     def close_gate(self, seconds: float) -> None:
         self._gate_until = max(self._gate_until, time.monotonic() + seconds)
@@ -85,13 +117,16 @@ class Floor:
     async def get(self, path: str, params: dict[str, Any]) -> Any:
         url = self._args.api_url + path
         while True:
-            await self._oracle.acquire()
-            async with self._session.get(url, params=params, headers=self._headers) as resp:
-                if resp.status == 429:
-                    self._oracle.close_gate(float(resp.headers.get("Retry-After", "1")))
-                    continue
-                resp.raise_for_status()
-                return await resp.json()
+            slot = await self._oracle.acquire()
+            try:
+                async with self._session.get(url, params=params, headers=self._headers) as resp:
+                    if resp.status == 429:
+                        self._oracle.close_gate(float(resp.headers.get("Retry-After", "1")))
+                        continue
+                    resp.raise_for_status()
+                    return await resp.json()
+            finally:
+                await self._oracle.done(slot)
 
     async def extended(self, tg: asyncio.TaskGroup) -> None:
         async with asyncio.TaskGroup() as listing:

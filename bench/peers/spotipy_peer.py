@@ -13,8 +13,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import spotipy
-from spotipy.oauth2 import SpotifyClientCredentials
+import spotipy  # type: ignore[import-untyped]
+from spotipy.cache_handler import MemoryCacheHandler  # type: ignore[import-untyped]
+from spotipy.oauth2 import SpotifyClientCredentials  # type: ignore[import-untyped]
 
 from .common import Writer, chunks, parse_args
 
@@ -25,7 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Pull new releases of every market and all their tracks, one request at a time."""
     args = parse_args(argv)
     warnings.simplefilter("ignore", DeprecationWarning)  # new_releases is deprecated upstream
-    auth = SpotifyClientCredentials(args.client_id, args.client_secret)
+    # In memory: the default file cache would hand a later run a token of an earlier sandbox.
+    auth = SpotifyClientCredentials(
+        args.client_id, args.client_secret, cache_handler=MemoryCacheHandler()
+    )
     auth.OAUTH_TOKEN_URL = args.token_url
     sp = spotipy.Spotify(
         client_credentials_manager=auth, retries=10, status_retries=10, requests_timeout=30

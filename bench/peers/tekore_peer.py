@@ -14,9 +14,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import tekore as tk
-import tekore._auth.expiring.client as tk_auth
-import tekore._client.base as tk_base
+import tekore as tk  # type: ignore[import-untyped]
+import tekore._auth.expiring.client as tk_auth  # type: ignore[import-untyped]
+import tekore._client.base as tk_base  # type: ignore[import-untyped]
 
 from .common import PeerArgs, Writer, chunks, parse_args
 

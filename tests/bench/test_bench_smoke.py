@@ -1,0 +1,72 @@
+"""The benchmark harness end to end on a tiny catalogue with its cheapest contender, so
+``scripts/bench`` cannot rot unnoticed. Nothing here looks at a timing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.contenders import by_name
+from bench.report import markdown
+from bench.runner import run_one
+from bench.scenarios import Scenario, rate_flags
+from bench.summary import summarize
+from bench.targets import evaluate
+from bench.verify import verify
+
+TINY = {"seed": 3, "markets": ("US", "GB"), "albums_per_market": 30}
+
+
+@pytest.mark.parametrize("access", ["extended", "development"])
+def test_floor_run_is_checked_against_truth(tmp_path: Path, access: str) -> None:
+    scenario = Scenario("latency", "tiny", {**TINY, "access": access}, (), 1)
+    (floor,) = by_name(["floor"])
+    run = run_one(scenario, floor, 0, tmp_path, keep=True)
+    assert run.status == "ok", run.detail
+    assert run.albums
+    assert run.tracks
+    assert run.requests == run.minimum
+    assert run.throttled == 0
+    assert run.peak_rss_mb
+    assert run.cpu is not None
+    # The same output no longer matches once every album expects one more track.
+    out = next(tmp_path.glob("latency-floor-0")) / "out"
+    want = {album: [*tracks, "extra-track"] for album, tracks in _ids(out).items()}
+    assert verify(out, want) == "albums: 0 missing, 0 unexpected, 0 duplicated; " + (
+        f"{len(want)} albums with wrong tracks"
+    )
+
+
+def test_report_marks_peers_not_run_and_targets_not_measured(tmp_path: Path) -> None:
+    scenario = Scenario("dev", "tiny dev", {**TINY, "access": "development"}, (), 1)
+    runs = [run_one(scenario, c, 0, tmp_path) for c in by_name(["floor", "spotipy"])]
+    assert [r.status for r in runs] == ["ok", "n/a"]
+    summaries = summarize(runs)
+    targets = evaluate(summaries, [scenario])
+    assert {t.met for t in targets} == {None}
+    info = {"commit": "x", "nproc": 2, "cpu": "cpu", "python": "3", "platform": "p"}
+    text = markdown(
+        {**info, "packages": {}},
+        [scenario],
+        summaries,
+        targets,
+        {"started": "now", "mode": "quick", "reps": 1, "elapsed": 1.0},
+    )
+    assert "| spotipy | **n/a**: cannot pull in development mode |" in text
+
+
+def test_rate_flags_fit_the_window() -> None:
+    for limit, window in [(30, 5.0), (10, 2.0), (100, 30.0)]:
+        flags = rate_flags(limit, window)
+        rate = float(flags[flags.index("--rate") + 1])
+        burst = int(flags[flags.index("--burst") + 1])
+        assert burst >= 1
+        assert burst + rate * window <= limit
+
+
+def _ids(out: Path) -> dict[str, list[str]]:
+    import json
+
+    data: dict[str, list[str]] = json.loads((out / "ids.json").read_text())
+    return data
