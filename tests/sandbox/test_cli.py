@@ -1,0 +1,88 @@
+"""``spotify-etl sandbox``: flags map onto SandboxConfig; it serves until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import signal
+import sys
+
+import aiohttp
+import pytest
+
+from async_spotify_etl.cli import build_parser, main
+from async_spotify_etl.cli.sandbox import DEFAULT_PORT, config_from_args
+from async_spotify_etl.sandbox import SandboxConfig
+
+
+def test_every_config_field_has_a_flag_with_the_config_default() -> None:
+    args = build_parser().parse_args(["sandbox"])
+    config = config_from_args(args)
+    assert {f.name for f in dataclasses.fields(SandboxConfig)} <= set(vars(args))
+    assert config == SandboxConfig(port=DEFAULT_PORT)
+
+
+def test_flags_reach_the_config() -> None:
+    argv = [
+        "sandbox", "--port", "0", "--seed", "9", "--markets", "us,se", "--access",
+        "development", "--rate-limit", "10", "--rate-window", "5", "--quota", "100",
+        "--error-rate", "0.1", "--drop-rate", "0.05", "--latency", "0.2", "--hostile",
+        "--client-id", "me", "--client-secret", "shh", "--albums-per-market", "5000",
+    ]  # fmt: skip
+    config = config_from_args(build_parser().parse_args(argv))
+    assert config == SandboxConfig(
+        port=0,
+        seed=9,
+        markets=("US", "SE"),
+        access="development",
+        rate_limit=10,
+        rate_window=5.0,
+        quota=100,
+        error_rate=0.1,
+        drop_rate=0.05,
+        latency=0.2,
+        hostile=True,
+        client_id="me",
+        client_secret="shh",
+        albums_per_market=5000,
+    )
+
+
+def test_a_bad_value_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "--error-rate", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "error_rate" in err
+
+
+async def test_serves_until_interrupted() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "async_spotify_etl", "sandbox", "--port", "0", "--seed", "4",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            lines: dict[str, str] = {}
+            while "Serving" not in (line := (await proc.stdout.readline()).decode()):
+                assert line, "sandbox exited before serving"
+                key, _, value = line.strip().partition(": ")
+                lines[key] = value.strip()
+            basic = base64.b64encode(f"{lines['client id']}:{lines['client secret']}".encode())
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(
+                    lines["token URL"],
+                    data={"grant_type": "client_credentials"},
+                    headers={"Authorization": "Basic " + basic.decode()},
+                ) as token,
+            ):
+                assert token.status == 200
+            assert lines["API URL"].endswith("/v1")
+            proc.send_signal(signal.SIGINT)
+            assert await proc.wait() == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
