@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import orjson
-
+from . import journal
 from .errors import ConfigurationError
+from .journal import JOURNAL_NAME
 
 __all__ = [
     "JOURNAL_NAME",
@@ -30,7 +30,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-JOURNAL_NAME = ".journal"
 #: The NDJSON streams of a pull, by file stem.
 STREAMS = ("albums", "tracks", "errors")
 _SUFFIXES = (".ndjson", ".ndjson.gz")
@@ -60,31 +59,19 @@ class PullFiles:
 
 
 def read_journal(out_dir: Path) -> dict[str, int] | None:
-    """The offsets of the last complete journal line, or None when there is no journal.
+    """The offsets of the journal's last complete commit, or None when there is no journal.
 
-    A journal without a complete line means nothing is committed yet (all offsets 0).
+    The pipeline's own journal reader parses it; a journal with no complete commit yet
+    means nothing is committed (all offsets 0).
     """
-    journal = out_dir / JOURNAL_NAME
-    try:
-        data = journal.read_bytes()
-    except FileNotFoundError:
+    path = out_dir / JOURNAL_NAME
+    if not path.exists():
         return None
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {journal}: {exc.strerror}") from exc
-    # The last piece is empty or a line still being written: only complete lines count.
-    for line in reversed(data.split(b"\n")[:-1]):
-        try:
-            entry = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(entry, dict):
-            return {
-                stream: value
-                for stream in STREAMS
-                if isinstance(value := entry.get(stream), int) and not isinstance(value, bool)
-            }
-    log.warning("%s has no complete entry yet: nothing is committed", journal)
-    return dict.fromkeys(STREAMS, 0)
+    state = journal.read_journal(path, STREAMS)
+    if not state.commits:
+        log.warning("%s has no complete commit yet: nothing is committed", path)
+        return dict.fromkeys(STREAMS, 0)
+    return dict(state.offsets)
 
 
 def find_pull_files(out_dir: Path) -> PullFiles:

@@ -130,6 +130,9 @@ def write_pull(
         with paths[name].open("ab") as f:
             f.write(gzip.compress(data, mtime=0) if compress and data else data)
 
+    if journal:
+        plan = {"markets": ["US", "GB"], "compress": "gzip" if compress else "none"}
+        (out_dir / ".journal").write_bytes(orjson.dumps({"plan": plan}) + b"\n")
     for start in range(0, n_albums, batch):
         albums = [builder.album(n) for n in range(start, min(start + batch, n_albums))]
         tracks = [t for album in albums for t in builder.tracks(album)]

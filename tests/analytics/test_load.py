@@ -196,6 +196,7 @@ def test_the_cli_loads_and_prints_a_summary(
         ("db-not-duckdb", "cannot open"),
         ("both-compressions", "keep one of them"),
         ("corrupt-committed", "cannot load"),
+        ("corrupt-journal", "corrupt"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -219,6 +220,9 @@ def test_bad_input_is_one_line_and_exit_2(
         db.write_bytes(b"not a database\n" * 500)
     elif case == "both-compressions":
         (out_dir / "albums.ndjson.gz").write_bytes(b"")
+    elif case == "corrupt-journal":
+        journal = (out_dir / ".journal").read_bytes().split(b"\n")
+        (out_dir / ".journal").write_bytes(b"\n".join([journal[0], b"{oops", *journal[1:]]))
     elif case == "corrupt-committed":
         (out_dir / ".journal").unlink()
         with (out_dir / "albums.ndjson").open("ab") as f:
