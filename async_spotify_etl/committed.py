@@ -69,7 +69,7 @@ def read_journal(out_dir: Path) -> dict[str, int] | None:
         return None
     state = journal.read_journal(path, STREAMS)
     if not state.commits:
-        log.warning("%s has no complete commit yet: nothing is committed", path)
+        log.info("%s has no complete commit yet: nothing is committed", path)
         return dict.fromkeys(STREAMS, 0)
     return dict(state.offsets)
 

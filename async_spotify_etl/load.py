@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from .committed import committed_copies, find_pull_files
+from .committed import PullFiles, committed_copies, find_pull_files
 from .errors import ConfigurationError
 
 __all__ = ["TABLES", "LoadResult", "load_into", "load_pull"]
@@ -178,7 +178,27 @@ class LoadResult:
 
 def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path) -> LoadResult:
     """Create or replace the tables in ``con`` from the pull in ``out_dir``, in one transaction."""
-    files = find_pull_files(out_dir)
+    return _load(con, find_pull_files(out_dir))
+
+
+def load_pull(out_dir: Path, database: Path) -> LoadResult:
+    """Load the pull in ``out_dir`` into the DuckDB file ``database`` (created if needed)."""
+    files = find_pull_files(out_dir)  # a bad directory fails before the database is created
+    if database.is_dir():
+        raise ConfigurationError(f"{database} is a directory, not a DuckDB file")
+    if not database.parent.is_dir():
+        raise ConfigurationError(f"cannot create {database}: {database.parent} does not exist")
+    try:
+        con = duckdb.connect(str(database))
+    except duckdb.Error as exc:
+        raise ConfigurationError(f"cannot open {database}: {_first_line(exc)}") from exc
+    with con:
+        result = _load(con, files)
+    log.info("loaded %s into %s", result.summary(), database)
+    return result
+
+
+def _load(con: duckdb.DuckDBPyConnection, files: PullFiles) -> LoadResult:
     try:
         with committed_copies(files) as paths:
             con.execute("BEGIN TRANSACTION")
@@ -193,26 +213,9 @@ def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path) -> LoadResult:
                 con.execute("ROLLBACK")
                 raise
     except duckdb.Error as exc:
-        raise ConfigurationError(f"cannot load {out_dir}: {_first_line(exc)}") from exc
+        raise ConfigurationError(f"cannot load {files.out_dir}: {_first_line(exc)}") from exc
     counts = {table: _count(con, table) for table in TABLES}
     return LoadResult(counts, files.in_progress)
-
-
-def load_pull(out_dir: Path, database: Path) -> LoadResult:
-    """Load the pull in ``out_dir`` into the DuckDB file ``database`` (created if needed)."""
-    find_pull_files(out_dir)  # fail on a bad directory before creating the database
-    if database.is_dir():
-        raise ConfigurationError(f"{database} is a directory, not a DuckDB file")
-    if not database.parent.is_dir():
-        raise ConfigurationError(f"cannot create {database}: {database.parent} does not exist")
-    try:
-        con = duckdb.connect(str(database))
-    except duckdb.Error as exc:
-        raise ConfigurationError(f"cannot open {database}: {_first_line(exc)}") from exc
-    with con:
-        result = load_into(con, out_dir)
-    log.info("loaded %s into %s", result.summary(), database)
-    return result
 
 
 def _create_sources(con: duckdb.DuckDBPyConnection, paths: dict[str, Path | None]) -> None:

@@ -164,6 +164,19 @@ def test_single_market_pull_without_manifest_still_reports(
     assert "pull in progress" not in text
 
 
+def test_a_pull_with_nothing_committed_yet_reports_empty_charts(tmp_path: Path) -> None:
+    out = tmp_path / "starting"
+    out.mkdir()
+    (out / ".journal").write_bytes(b'{"plan": {}}\n{"albums": 120, "tra')
+    (out / "albums.ndjson").write_bytes(b'{"id": "not committed"}\n')
+
+    _, page = _parse(build_report(out))
+
+    assert set(page.cards) == set(CHARTS)
+    assert "no albums in this pull" in "".join(page.cards["releases-by-type"])
+    assert "no tracks in this pull" in "".join(page.cards["track-lengths"])
+
+
 def test_cli_writes_the_report_and_prints_its_path(
     make_pull: MakePull, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
