@@ -19,6 +19,7 @@ from .behaviours import Clock, Fault, FaultPlan, Quota, RollingWindow, TokenStor
 from .catalogue import Catalogue
 from .config import SandboxConfig
 from .handlers import Reply
+from .hostile import Hostility
 from .pages import BadParam, error_body
 from .stats import SandboxStats
 from .token import issue_token
@@ -54,10 +55,20 @@ class SandboxState:
         self.quota = (
             Quota(config.quota, config.quota_retry_after) if config.quota is not None else None
         )
+        self.hostility = (
+            Hostility(self.catalogue, config.hostile_body_bytes) if config.hostile else None
+        )
         self._retry_until: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"<SandboxState {self.catalogue!r} {self.stats!r}>"
+
+    def truth(self) -> dict[str, Any]:
+        """Ground truth; in hostile mode with a ``"hostile"`` key naming sabotaged albums."""
+        truth = self.catalogue.truth()
+        if self.hostility is None:
+            return truth
+        return {**truth, "hostile": self.hostility.truth()}
 
     def admit(self, client: str) -> Reply | None:
         """Apply quota and rate limit for one request from ``client``; a 429 or None."""
@@ -116,7 +127,11 @@ def _bearer(request: web.Request) -> str | None:
 
 
 async def _api(
-    state: SandboxState, request: web.Request, handler: Callable[..., Reply], args: tuple[str, ...]
+    state: SandboxState,
+    request: web.Request,
+    route: str,
+    handler: Callable[..., Reply],
+    args: tuple[str, ...],
 ) -> Reply | None:
     """Latency, auth, quota, rate limit, faults and the handler, in Spotify's order.
     None means the connection is to be dropped."""
@@ -139,6 +154,8 @@ async def _api(
         reply = handler(state.catalogue, request.query, *args)
     except BadParam as exc:
         reply = handlers.bad_request(exc)
+    if state.hostility is not None:
+        reply = state.hostility.rewrite(route, args, request.query, reply)
     if fault is not None and reply.status == 200:
         reply = _corrupt(reply, fault)
     return reply
@@ -166,7 +183,7 @@ async def _dispatch(
         return _NO_SERVICE
     if request.method != "GET":
         return _NOT_ALLOWED
-    return await _api(state, request, handler, args)
+    return await _api(state, request, route, handler, args)
 
 
 async def _handle(request: web.Request) -> web.StreamResponse:
@@ -197,7 +214,7 @@ def _inspect(state: SandboxState, path: str) -> web.Response:
     if path == "/_sandbox/stats":
         data = state.stats.snapshot()
     elif path == "/_sandbox/truth":
-        data = state.catalogue.truth()
+        data = state.truth()
     else:
         return web.Response(
             status=404, body=error_body(404, "Service not found"), content_type="application/json"

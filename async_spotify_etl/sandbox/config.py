@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_HOST",
+    "DEFAULT_HOSTILE_BODY_BYTES",
     "DEFAULT_MARKETS",
     "DEFAULT_QUOTA_RETRY_AFTER",
     "DEFAULT_RATE_WINDOW",
@@ -37,6 +38,8 @@ DEFAULT_QUOTA_RETRY_AFTER = 6 * 3600
 DEFAULT_CLIENT_ID = "sandbox-client-id"
 DEFAULT_CLIENT_SECRET = "sandbox-client-secret"
 DEFAULT_HOST = "127.0.0.1"
+#: Hostile mode's oversized bodies: just over the client's default 8 MiB cap.
+DEFAULT_HOSTILE_BODY_BYTES = 9 * 1024 * 1024
 #: The sandbox's "today": fixed, so a seed gives the same catalogue on any day.
 DEFAULT_TODAY = "2026-11-25"
 
@@ -69,6 +72,8 @@ class SandboxConfig:
     latency_jitter: float = 0.0
     #: Serve hostile data: bad ids, foreign links, HTML bodies, lying totals, nulls.
     hostile: bool = False
+    #: Size of hostile mode's oversized bodies.
+    hostile_body_bytes: int = DEFAULT_HOSTILE_BODY_BYTES
     client_id: str = DEFAULT_CLIENT_ID
     client_secret: str = field(default=DEFAULT_CLIENT_SECRET, repr=False)
     host: str = DEFAULT_HOST
@@ -105,6 +110,7 @@ class SandboxConfig:
             "latency": self.latency >= 0,
             "latency_jitter": self.latency_jitter >= 0,
             "port": 0 <= self.port <= 65535,
+            "hostile_body_bytes": self.hostile_body_bytes >= 1024,
         }
         for name, ok in checks.items():
             if not ok:

@@ -115,4 +115,4 @@ class Sandbox:
 
     def truth(self) -> dict[str, Any]:
         """Same as ``GET /_sandbox/truth``."""
-        return self.state.catalogue.truth()
+        return self.state.truth()
