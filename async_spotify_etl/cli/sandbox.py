@@ -106,6 +106,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="serve hostile data (bad ids, foreign links, HTML, lying totals, nulls)",
     )
+    add(
+        "--hostile-body-bytes",
+        type=int,
+        default=defaults.DEFAULT_HOSTILE_BODY_BYTES,
+        help="size of hostile mode's oversized bodies",
+    )
     add("--today", default=defaults.DEFAULT_TODAY, help="the sandbox's date (YYYY-MM-DD)")
     parser.set_defaults(handler=handle)
 
