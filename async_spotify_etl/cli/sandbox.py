@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add(
         "--markets",
         type=_markets,
-        default=defaults.DEFAULT_MARKETS,
+        default=",".join(defaults.DEFAULT_MARKETS),
         metavar="CC,CC",
         help="markets with a new-releases list",
     )
@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="requests allowed per rolling window (default: unlimited)",
+        help="requests allowed per rolling window (default: unlimited)%(default).0s",
     )
     add(
         "--rate-window",
@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="API requests before QUOTA_EXCEEDED (default: unlimited)",
+        help="API requests before QUOTA_EXCEEDED (default: unlimited)%(default).0s",
     )
     add(
         "--quota-retry-after",
