@@ -3,10 +3,9 @@
 
 * The bucket is an aiolimiter ``AsyncLimiter`` holding ``burst`` tokens refilled at the
   configured ``rate``; every attempt, retries included, pays for a token.
-* After a 429 the effective rate drops multiplicatively (a request then costs more than
-  one token) and climbs back additively on success, never above a ceiling that starts
-  just under the rate that drew the 429 and relaxes slowly back to the configured rate;
-  so a ``rate`` set too high converges instead of hammering.
+* After a 429 the effective rate halves (a request then costs more than one token) and
+  climbs back additively with time, never above the configured rate; so a ``rate`` set
+  too high settles under the server's limit instead of hammering it.
 * A 429 closes the gate for every task until its Retry-After plus jitter. When it reopens
   one probe request goes first; the others follow only if the probe was not throttled,
   so a reopened gate never releases a burst into a window that is still full.
@@ -33,12 +32,9 @@ Sleep = Callable[[float], Awaitable[None]]
 
 #: Multiplicative decrease of the rate on a 429.
 DECREASE = 0.5
-#: The ceiling after a 429, as a fraction of the rate that drew it.
-CEILING = 0.75
-#: Additive increase per successful request, as a fraction of the configured rate.
-INCREASE = 0.02
-#: How fast the ceiling relaxes back to the configured rate, as a fraction of it per second.
-CEILING_RECOVERY = 0.005
+#: Additive increase, as a fraction of the configured rate per second without a 429:
+#: a halved rate is back in 50 s, slower than Spotify's 30 s window forgets.
+CLIMB = 0.01
 #: The rate never drops below this fraction of the configured rate.
 FLOOR = 1 / 64
 
@@ -66,9 +62,8 @@ class Pacer:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.configured_rate = rate
-        self._rate = rate
-        self._ceiling = rate
-        self._ceiling_since = 0.0
+        self._base_rate = rate
+        self._climb_since = 0.0
         self._burst = burst
         self._limiter = AsyncLimiter(burst, burst / rate)
         self._in_flight = asyncio.Semaphore(concurrency)
@@ -79,7 +74,7 @@ class Pacer:
         self._probe_done: asyncio.Event | None = None
         self._last_decrease = float("-inf")
         self._stopped: ResumableStop | None = None
-        #: Seconds tasks spent waiting at the closed gate (summed over tasks).
+        #: Seconds the gate has been closed by 429s (once, however many tasks waited).
         self.waited_seconds = 0.0
 
     def __repr__(self) -> str:
@@ -98,14 +93,10 @@ class Pacer:
     @property
     def rate(self) -> float:
         """The current effective rate in requests per second."""
-        return self._rate
-
-    @property
-    def ceiling(self) -> float:
-        """The highest rate the additive climb may currently reach."""
-        elapsed = max(0.0, self._now() - self._ceiling_since)
-        relaxed = self._ceiling + CEILING_RECOVERY * self.configured_rate * elapsed
-        return min(self.configured_rate, relaxed)
+        if self._base_rate >= self.configured_rate:
+            return self.configured_rate
+        climbed = CLIMB * self.configured_rate * max(0.0, self._now() - self._climb_since)
+        return min(self.configured_rate, self._base_rate + climbed)
 
     def gate_closed(self) -> bool:
         """True while a Retry-After is running."""
@@ -126,7 +117,8 @@ class Pacer:
         while True:
             probe = await self._pass_gate()
             try:
-                await self._pay()
+                # The probe drains the bucket, so those following it are paced, not a burst.
+                await self._pay(drain=probe)
                 if self._stopped is not None:
                     raise self._stopped
             except BaseException:
@@ -146,7 +138,6 @@ class Pacer:
                 raise self._stopped
             remaining = self._gate_until - self._now()
             if remaining > 0:
-                self.waited_seconds += remaining
                 await self._sleep(remaining)
                 continue
             if not self._half_open:
@@ -156,9 +147,12 @@ class Pacer:
                 return True
             await self._probe_done.wait()
 
-    async def _pay(self) -> None:
-        """Take ``configured_rate / rate`` bucket tokens: a lowered rate costs more per request."""
-        cost = self.configured_rate / self._rate
+    async def _pay(self, *, drain: bool = False) -> None:
+        """Take ``configured_rate / rate`` bucket tokens (a lowered rate costs more), or the
+        whole bucket when ``drain``."""
+        cost = max(1.0, self.configured_rate / self.rate)
+        if drain:
+            cost = max(cost, float(self._burst))
         while cost > 1e-9:
             chunk = min(cost, float(self._burst))
             await self._limiter.acquire(chunk)
@@ -175,28 +169,21 @@ class Pacer:
             self._probe_done.set()
             self._probe_done = None
 
-    def record_success(self, ticket: Ticket) -> None:
-        """A request was answered without a 429: climb back additively."""
-        del ticket
-        ceiling = self.ceiling
-        if self._rate < ceiling:
-            self._rate = min(ceiling, self._rate + INCREASE * self.configured_rate)
-
     def record_throttle(self, ticket: Ticket, delay: float) -> None:
         """A 429: close the gate for ``delay`` seconds and lower the rate once per episode."""
         ticket.throttled = True
         now = self._now()
-        self._gate_until = max(self._gate_until, now + delay)
+        until = now + delay
+        self.waited_seconds += max(0.0, until - max(now, self._gate_until))
+        self._gate_until = max(self._gate_until, until)
         self._half_open = True
         # Requests sent before the last decrease saw the old rate; one cut per episode.
         if ticket.sent_at < self._last_decrease:
             return
-        floor = FLOOR * self.configured_rate
-        self._ceiling = max(floor, min(self.ceiling, self._rate * CEILING))
-        self._ceiling_since = now
-        self._rate = max(floor, self._rate * DECREASE)
+        self._base_rate = max(FLOOR * self.configured_rate, self.rate * DECREASE)
+        self._climb_since = now
         self._last_decrease = now
-        logger.info("429: gate closed for %.2f s, rate now %.2f/s", delay, self._rate)
+        logger.info("429: gate closed for %.2f s, rate now %.2f/s", delay, self._base_rate)
 
     def stop(self, error: ResumableStop) -> None:
         """Refuse every later request with ``error`` (quota spent, or a wait too long)."""
