@@ -1,0 +1,188 @@
+"""The planner: a whole catalogue fetched with exactly the minimum number of requests in
+each access mode, checked against the sandbox's ground truth and request counts."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+import pytest
+
+from async_spotify_etl.client import SpotifyClient
+from async_spotify_etl.errors import (
+    EndpointUnavailableError,
+    ResponseTooLargeError,
+    SpotifyETLError,
+    TransportError,
+)
+from async_spotify_etl.planner import (
+    ALBUMS_PER_BATCH,
+    SEARCH_PAGE_DEVELOPMENT,
+    SpotifyAPI,
+    minimum_requests,
+)
+from async_spotify_etl.sandbox import Sandbox
+from async_spotify_etl.settings import ClientSettings
+
+from .fakes import ALBUM_ID, CREDENTIALS, TOKEN_URL, fast_settings, token_body, url
+
+MARKETS = ("US", "GB", "SE")
+
+
+def open_client(sb: Sandbox) -> SpotifyClient:
+    settings = ClientSettings(
+        api_url=sb.api_url, token_url=sb.token_url, rate=1000.0, burst=100, concurrency=16
+    )
+    return SpotifyClient(sb.credentials, settings)
+
+
+def routes(sb: Sandbox) -> dict[str, int]:
+    """Requests the sandbox answered, per route, tokens left out."""
+    seen = sb.stats()["requests"]
+    return {route: sum(by_status.values()) for route, by_status in seen.items() if route != "token"}
+
+
+async def listed(pages: Any) -> list[str]:
+    return [album["id"] async for page in pages for album in page]
+
+
+async def pull_extended(api: SpotifyAPI) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Listings per market, then every unique album and all its tracks, as a pull would."""
+    by_market = {m: await listed(api.new_releases(m)) for m in MARKETS}
+    unique = list(dict.fromkeys(a for ids in by_market.values() for a in ids))
+    batches = [unique[i : i + ALBUMS_PER_BATCH] for i in range(0, len(unique), ALBUMS_PER_BATCH)]
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(api.several_albums(batch, "US")) for batch in batches]
+    albums = [album for task in tasks for album in task.result() if album is not None]
+    tracks = await asyncio.gather(*(api.complete_tracks(album, "US") for album in albums))
+    return by_market, {a["id"]: [t["id"] for t in ts] for a, ts in zip(albums, tracks, strict=True)}
+
+
+async def test_extended_mode_uses_exactly_the_minimum(sandbox_factory: Any) -> None:
+    sb = await sandbox_factory(markets=MARKETS, albums_per_market=100, access="extended")
+    truth = sb.truth()
+    async with open_client(sb) as client:
+        by_market, tracks = await pull_extended(SpotifyAPI(client))
+        stats = client.stats
+    assert by_market == truth["markets"]
+    assert tracks == truth["albums"]
+    counts = {album_id: len(ids) for album_id, ids in truth["albums"].items()}
+    minimum = minimum_requests(truth["markets"], counts, "extended")
+    assert minimum["album-tracks"] > 0  # the catalogue has long albums
+    assert routes(sb) == minimum
+    assert stats.requests == minimum
+    assert sb.stats()["tokens_issued"] == 1
+
+
+async def test_development_mode_uses_exactly_the_minimum(sandbox_factory: Any) -> None:
+    sb = await sandbox_factory(markets=MARKETS, albums_per_market=60, access="development")
+    truth = sb.truth()
+    async with open_client(sb) as client:
+        api = SpotifyAPI(client)
+        with pytest.raises(EndpointUnavailableError):
+            await listed(api.new_releases("US"))
+        with pytest.raises(EndpointUnavailableError):
+            await api.several_albums(truth["search_new"][:2], "US")
+        found = {m: await listed(api.search_new(m, SEARCH_PAGE_DEVELOPMENT)) for m in MARKETS}
+        unique = list(dict.fromkeys(a for ids in found.values() for a in ids))
+        albums = await asyncio.gather(*(api.album(a, "US") for a in unique))
+        tracks = await asyncio.gather(*(api.complete_tracks(a, "US") for a in albums))
+    assert all(ids == truth["search_new"] for ids in found.values())
+    assert {a["id"]: [t["id"] for t in ts] for a, ts in zip(albums, tracks, strict=True)} == {
+        a: truth["albums"][a] for a in unique
+    }
+    counts = {a: len(truth["albums"][a]) for a in unique}
+    minimum = minimum_requests(found, counts, "development", SEARCH_PAGE_DEVELOPMENT)
+    assert minimum["search"] > len(MARKETS)  # more than one search page per market
+    assert routes(sb) == {**minimum, "new-releases": 1, "several-albums": 1}
+
+
+async def test_album_tracks_alone_fetches_every_page_of_a_long_album(
+    sandbox_factory: Any,
+) -> None:
+    sb = await sandbox_factory(albums_per_market=100)
+    truth = sb.truth()["albums"]
+    longest = max(truth, key=lambda a: len(truth[a]))
+    async with open_client(sb) as client:
+        tracks = await SpotifyAPI(client).album_tracks(longest, "US")
+    assert [t["id"] for t in tracks] == truth[longest]
+    assert routes(sb) == {"album-tracks": math.ceil(len(truth[longest]) / 50)}
+
+
+def test_minimum_requests_extended_arithmetic() -> None:
+    us = [f"a{i}" for i in range(120)]
+    gb = us[:10] + [f"b{i}" for i in range(31)]  # 10 shared, 31 only in GB
+    counts = {"a0": 50, "a1": 51, "b0": 101, "b1": 250}
+    assert minimum_requests({"US": us, "GB": gb}, counts) == {
+        "new-releases": 3 + 1,  # ceil(120/50) + ceil(41/50)
+        "several-albums": 8,  # ceil(151/20)
+        "album-tracks": 0 + 1 + 2 + 4,  # further pages of 50 past the embedded 50
+    }
+
+
+def test_minimum_requests_development_arithmetic() -> None:
+    found = [f"a{i}" for i in range(25)]
+    counts = {"a3": 120}
+    assert minimum_requests({"US": found, "GB": found}, counts, "development", 10) == {
+        "search": 3 + 3,
+        "album": 25,
+        "album-tracks": 2,
+    }
+    assert minimum_requests({"US": []}, {}, "development")["search"] == 1
+
+
+async def test_a_hostile_server_never_crashes_the_planner(sandbox_factory: Any) -> None:
+    sb = await sandbox_factory(
+        albums_per_market=100, access="development", hostile=True, hostile_body_bytes=3 << 20
+    )
+    truth = sb.truth()
+    hostile = truth["hostile"]
+    settings = ClientSettings(
+        api_url=sb.api_url,
+        token_url=sb.token_url,
+        rate=1000.0,
+        burst=100,
+        max_retries=2,
+        max_body_bytes=2 << 20,
+    )
+    sleeps: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async with SpotifyClient(sb.credentials, settings, sleep=no_wait) as client:
+        api = SpotifyAPI(client)
+        found = await listed(api.search_new("US", SEARCH_PAGE_DEVELOPMENT))
+        outcomes: dict[str, Any] = {}
+        for kind in ("html", "oversized", "lying_total", "missing_fields"):
+            for album_id in hostile[kind]:
+                try:
+                    album = await api.album(album_id, "US")
+                    outcomes[album_id] = [t["id"] for t in await api.complete_tracks(album, "US")]
+                except SpotifyETLError as exc:
+                    outcomes[album_id] = type(exc)
+    # null slots and ids that are not base62 never leave the listing
+    assert found == [a for a in truth["search_new"] if a not in hostile["bad_id"]]
+    assert all(outcomes[a] is TransportError for a in hostile["html"])
+    assert all(outcomes[a] is ResponseTooLargeError for a in hostile["oversized"])
+    assert all(outcomes[a] == truth["albums"][a] for a in hostile["lying_total"])
+    for album_id in hostile["missing_fields"]:  # the track without an id is dropped
+        assert outcomes[album_id] == truth["albums"][album_id][1:]
+
+
+async def test_lenient_parsing_of_odd_but_valid_bodies(mock_api: Any) -> None:
+    odd = {"id": ALBUM_ID, "album_type": "EP", "tracks": {"items": [None], "total": 1}}
+    mock_api.post(TOKEN_URL, payload=token_body())
+    mock_api.get(url("/albums"), payload={"albums": [odd, None]})
+    listing = {"items": [None, {"id": ALBUM_ID, "album_type": "ALBUM"}], "total": 2, "next": None}
+    mock_api.get(url("/browse/new-releases"), payload={"albums": listing})
+    mock_api.get(url("/search"), payload={"tracks": listing})
+    async with SpotifyClient(CREDENTIALS, fast_settings()) as client:
+        api = SpotifyAPI(client)
+        other = "1" * 22
+        assert await api.several_albums([ALBUM_ID, other], "US") == [odd, None]
+        assert await api.complete_tracks(odd, "US") == []
+        assert await listed(api.new_releases("US")) == [ALBUM_ID]
+        with pytest.raises(TransportError):  # an answer without an albums page
+            await listed(api.search_new("US", 10))
