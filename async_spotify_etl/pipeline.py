@@ -159,9 +159,8 @@ class Pull:
         self._state = "closed"
         try:
             if group is not None:
-                if exc is not None:
-                    for task in self._tasks:
-                        task.cancel()
+                for task in self._tasks:  # done already unless the consumer left early
+                    task.cancel()
                 try:
                     await group.__aexit__(exc_type, exc, tb)
                 except BaseExceptionGroup as errors:

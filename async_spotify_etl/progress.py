@@ -167,5 +167,5 @@ def render_summary(manifest: Manifest, paths: dict[str, Path], console: Console)
     table.add_row("token refreshes", str(manifest.token_refreshes))
     table.add_row("duration", f"{manifest.duration_seconds:.1f} s")
     for name, path in paths.items():
-        table.add_row(name, str(path))
+        table.add_row(f"{name} file", str(path))
     console.print(table)

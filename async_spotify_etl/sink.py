@@ -118,7 +118,9 @@ class Sink:
             raise ConfigurationError(f"cannot use --out {self.out}: {exc.strerror}") from exc
         state = self._check_existing()
         try:
-            self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            self._journal_fd = os.open(
+                self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+            )
         except OSError as exc:
             raise ConfigurationError(f"cannot write to --out {self.out}: {exc.strerror}") from exc
         try:

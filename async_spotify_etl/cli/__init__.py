@@ -20,7 +20,7 @@ from ..errors import (
     ResumableStop,
     SpotifyETLError,
 )
-from . import load, report, sandbox
+from . import load, pull, report, sandbox
 
 __all__ = [
     "EXIT_AUTH",
@@ -47,7 +47,12 @@ log = logging.getLogger(__name__)
 
 _Register = Callable[["argparse._SubParsersAction[_Parser]"], None]
 #: Each subcommand module's ``register``; the order is the order of ``--help``.
-_COMMANDS: tuple[_Register, ...] = (load.register, report.register, sandbox.register)
+_COMMANDS: tuple[_Register, ...] = (
+    pull.register,
+    load.register,
+    report.register,
+    sandbox.register,
+)
 
 
 class _Parser(argparse.ArgumentParser):
