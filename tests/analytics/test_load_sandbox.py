@@ -1,0 +1,117 @@
+"""A real pull from the sandbox, loaded into DuckDB, checked against the sandbox's truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from async_spotify_etl.load import LoadResult, load_pull
+from async_spotify_etl.report import build_report
+from async_spotify_etl.runner import run_pull
+from async_spotify_etl.settings import ClientSettings, PullSettings
+
+MARKETS = ("US", "GB")
+
+
+async def _pull(sandbox_factory: Any, out: Path, access: str, compress: str) -> dict[str, Any]:
+    sandbox = await sandbox_factory(seed=11, markets=MARKETS, albums_per_market=40, access=access)
+    settings = PullSettings(
+        out=out,
+        markets=MARKETS,
+        compress=compress,  # type: ignore[arg-type]
+        client=ClientSettings(
+            api_url=sandbox.api_url, token_url=sandbox.token_url, rate=1000.0, concurrency=8
+        ),
+    )
+    result = await run_pull(settings, sandbox.credentials)
+    assert result.status == "complete"
+    truth: dict[str, Any] = sandbox.truth()
+    return truth
+
+
+def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _raw_albums(out: Path) -> dict[str, dict[str, Any]]:
+    path = out / "albums.ndjson.gz"
+    data = (
+        gzip.decompress(path.read_bytes())
+        if path.exists()
+        else (out / "albums.ndjson").read_bytes()
+    )
+    return {a["id"]: a for a in map(orjson.loads, data.splitlines())}
+
+
+def _tracks_by_album(db: Path) -> dict[str, list[str]]:
+    rows = _query(
+        db,
+        "SELECT album_id, list(track_id ORDER BY disc_number, track_number) FROM tracks GROUP BY 1",
+    )
+    return dict(rows)
+
+
+async def test_extended_pull_loads_to_the_truth(sandbox_factory: Any, tmp_path: Path) -> None:
+    out, db = tmp_path / "out", tmp_path / "pull.duckdb"
+    truth = await _pull(sandbox_factory, out, "extended", "gzip")
+
+    result = load_pull(out, db)
+
+    assert result.counts["albums"] == len(truth["albums"])
+    assert result.counts["tracks"] == sum(len(t) for t in truth["albums"].values())
+    assert _tracks_by_album(db) == truth["albums"]
+    for market in MARKETS:
+        listed = _query(db, f"SELECT album_id FROM album_markets WHERE market = '{market}'")
+        assert {r[0] for r in listed} == set(truth["markets"][market])
+    raw = _raw_albums(out)
+    rows = _query(
+        db, "SELECT album_id, album_type, release_date, release_date_precision, label FROM albums"
+    )
+    for album_id, kind, date, precision, label in rows:
+        source = raw[album_id]
+        assert kind == source["album_type"].lower()
+        assert precision == source["release_date_precision"]
+        assert isinstance(date, dt.date)
+        assert date.isoformat().startswith(source["release_date"])
+        assert label == source["label"]
+    artists = {r[0] for r in _query(db, "SELECT artist_id FROM artists")}
+    credited = {a["id"] for album in raw.values() for a in album["artists"]}
+    assert credited <= artists
+    assert build_report(out).stat().st_size > 10_000
+    _append_torn_batch(out, raw)
+    assert load_pull(out, db) == LoadResult(result.counts, in_progress=True)
+
+
+def _append_torn_batch(out: Path, raw: dict[str, dict[str, Any]]) -> None:
+    """A commit in flight: a whole gzip member of albums, a cut one of tracks, a torn journal."""
+    extra = {**next(iter(raw.values())), "id": "0" * 22}
+    with (out / "albums.ndjson.gz").open("ab") as f:
+        f.write(gzip.compress(orjson.dumps(extra) + b"\n"))
+    with (out / "tracks.ndjson.gz").open("ab") as f:
+        f.write(
+            gzip.compress(b'{"id": "' + b"1" * 22 + b'", "album_id": "' + b"0" * 22 + b'"}\n')[:-6]
+        )
+    with (out / ".journal").open("ab") as f:
+        f.write(b'{"albums": 1')
+
+
+async def test_development_pull_lacks_optional_fields(sandbox_factory: Any, tmp_path: Path) -> None:
+    out, db = tmp_path / "out", tmp_path / "pull.duckdb"
+    truth = await _pull(sandbox_factory, out, "development", "none")
+
+    load_pull(out, db)
+
+    albums = {r[0] for r in _query(db, "SELECT album_id FROM albums")}
+    assert albums == set(truth["search_new"])
+    assert _tracks_by_album(db) == {a: truth["albums"][a] for a in albums}
+    optional = _query(
+        db,
+        "SELECT count(label), count(popularity), count(available_markets), count(*) FROM albums",
+    )
+    assert optional == [(0, 0, 0, len(albums))]
