@@ -194,8 +194,10 @@ class SpotifyClient:
         refreshed = False
         faults = throttles = 0
         while True:
-            token = await tokens.token()
             async with pacer.slot() as ticket:
+                # Taken once the pacer lets the request go: a token taken before a long
+                # wait at the 429 gate or the bucket could expire before it is sent.
+                token = await tokens.token()
                 self._requests[endpoint] += 1
                 outcome = await self._attempt(url, params, token, endpoint)
                 if not isinstance(outcome, _Retry):
