@@ -119,6 +119,8 @@ class TokenStore:
         self.lifetime = lifetime
         self._clock = clock
         self._tokens: dict[str, tuple[str, float]] = {}
+        #: Every token ever issued, expired ones included, so tests can check none leaked.
+        self.issued: list[str] = []
 
     def __repr__(self) -> str:
         return f"<TokenStore tokens={len(self._tokens)} lifetime={self.lifetime}s>"
@@ -127,6 +129,7 @@ class TokenStore:
         """A new token for ``client_id`` and its ``expires_in`` in whole seconds."""
         token = secrets.token_urlsafe(48)
         self._tokens[token] = (client_id, self._clock() + self.lifetime)
+        self.issued.append(token)
         return token, max(1, math.ceil(self.lifetime))
 
     def client_of(self, token: str) -> str | None:
