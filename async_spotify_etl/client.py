@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random as _random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -105,9 +106,8 @@ class SpotifyClient:
         self._sleep = sleep
         self._clock = clock
         s = self.settings
-        self._retry = RetryPolicy(s.max_retries, s.backoff_base, s.backoff_cap)
-        if random is not None:
-            self._retry = RetryPolicy(s.max_retries, s.backoff_base, s.backoff_cap, random=random)
+        uniform = random if random is not None else _random.random
+        self._retry = RetryPolicy(s.max_retries, s.backoff_base, s.backoff_cap, random=uniform)
         self._pacer: Pacer | None = None
         self._tokens: TokenProvider | None = None
         self._requests: Counter[str] = Counter()
@@ -214,7 +214,8 @@ class SpotifyClient:
                     continue
             if not self._retry.can_retry(faults):
                 raise outcome.error
-            delay = self._retry.delay(faults, outcome.retry_after)
+            # a 503's Retry-After is honoured, but never beyond max_wait
+            delay = min(self._retry.delay(faults, outcome.retry_after), self.settings.max_wait)
             faults += 1
             self._retries += 1
             self._backoff_waited += delay

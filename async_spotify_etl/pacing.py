@@ -178,7 +178,7 @@ class Pacer:
         self._gate_until = max(self._gate_until, until)
         self._half_open = True
         # Requests sent before the last decrease saw the old rate; one cut per episode.
-        if ticket.sent_at < self._last_decrease:
+        if ticket.sent_at <= self._last_decrease:
             return
         self._base_rate = max(FLOOR * self.configured_rate, self.rate * DECREASE)
         self._climb_since = now

@@ -33,7 +33,7 @@ class FakeClock:
 
 def fast_settings(**changes: object) -> ClientSettings:
     """Settings whose bucket never holds a unit test back."""
-    base = ClientSettings(api_url=API, token_url=TOKEN_URL, rate=10_000.0, burst=1000)
+    base = ClientSettings(api_url=API, token_url=TOKEN_URL, rate=10_000.0, burst=100)
     return base.replace(**changes)
 
 

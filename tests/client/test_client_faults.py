@@ -262,3 +262,15 @@ async def test_a_borrowed_session_stays_open(mock_api: Any, clock: FakeClock) ->
             assert await api.get_json(PATH) == OK
         assert not session.closed
     await asyncio.sleep(0)
+
+
+async def test_a_503_retry_after_is_honoured_up_to_max_wait(
+    mock_api: Any, clock: FakeClock
+) -> None:
+    mock_api.post(TOKEN_URL, payload=token_body())
+    mock_api.get(url(PATH), status=503, headers={"Retry-After": "7"})
+    mock_api.get(url(PATH), status=503, headers={"Retry-After": "86400"})
+    mock_api.get(url(PATH), payload=OK)
+    async with client(clock, max_wait=120.0) as api:
+        assert await api.get_json(PATH, endpoint="album") == OK
+    assert clock.sleeps == [pytest.approx(7.25), 120.0]

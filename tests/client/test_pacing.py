@@ -1,0 +1,131 @@
+"""The pacer on a fake clock: one gate for every task, one probe after it reopens, one
+rate cut per 429 episode, an additive climb never above the configured rate."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from async_spotify_etl.errors import QuotaExceededError
+from async_spotify_etl.pacing import CLIMB, DECREASE, Pacer, Ticket
+
+from .fakes import FakeClock
+
+
+def pacer(clock: FakeClock, rate: float = 1000.0, concurrency: int = 100) -> Pacer:
+    return Pacer(rate, 10, concurrency, clock=clock.time, sleep=clock.sleep)
+
+
+async def test_a_429_closes_the_gate_for_every_task(clock: FakeClock) -> None:
+    p = pacer(clock)
+    left: list[float] = []
+
+    async def request() -> None:
+        async with p.slot():
+            left.append(clock.now)
+
+    async with p.slot() as ticket:
+        p.record_throttle(ticket, 5.0)
+    closed_at = clock.now
+    assert p.gate_closed()
+    await asyncio.gather(*(request() for _ in range(10)))
+    assert len(left) == 10
+    assert min(left) >= closed_at + 5.0
+    assert p.waited_seconds == 5.0  # counted once, not once per waiting task
+
+
+async def test_after_the_gate_one_probe_goes_first(clock: FakeClock) -> None:
+    p = pacer(clock)
+    order: list[str] = []
+    probe_out = asyncio.Event()
+    probe_answered = asyncio.Event()
+
+    async def request() -> None:
+        async with p.slot() as ticket:
+            order.append("probe left" if ticket.probe else "left")
+            if ticket.probe:
+                probe_out.set()
+                await probe_answered.wait()
+                order.append("probe answered")
+
+    async with p.slot() as first:
+        p.record_throttle(first, 1.0)
+    tasks = [asyncio.create_task(request()) for _ in range(5)]
+    await probe_out.wait()
+    await asyncio.sleep(0.02)  # time enough for any other task to slip out, if one could
+    assert order == ["probe left"]  # only the probe is out; the rest wait for its answer
+    probe_answered.set()
+    await asyncio.gather(*tasks)
+    assert order == ["probe left", "probe answered"] + ["left"] * 4
+
+
+async def test_a_throttled_probe_keeps_the_others_waiting(clock: FakeClock) -> None:
+    p = pacer(clock)
+    async with p.slot() as first:
+        p.record_throttle(first, 1.0)
+    async with p.slot() as probe:
+        assert probe.probe
+        p.record_throttle(probe, 2.0)
+    before = clock.now
+    async with p.slot() as next_probe:
+        assert next_probe.probe  # the gate reopens into a new probe, after the new wait
+        assert clock.now >= before + 2.0
+
+
+async def test_rate_halves_once_per_episode_and_climbs_back_additively(clock: FakeClock) -> None:
+    p = pacer(clock, rate=30.0)
+    async with p.slot() as a, p.slot() as b, p.slot() as c:
+        p.record_throttle(a, 1.0)
+        p.record_throttle(b, 1.0)  # sent before the cut: same episode
+        p.record_throttle(c, 1.0)
+    assert p.rate == pytest.approx(30.0 * DECREASE)
+    clock.now += 10.0
+    assert p.rate == pytest.approx(15.0 + CLIMB * 30.0 * 10.0)
+    clock.now += 10_000.0
+    assert p.rate == 30.0  # never above the configured rate
+    late = Ticket(sent_at=clock.now)
+    p.record_throttle(late, 1.0)  # a new episode cuts again
+    assert p.rate == pytest.approx(15.0)
+
+
+async def test_repeated_429s_never_take_the_rate_to_zero(clock: FakeClock) -> None:
+    p = pacer(clock, rate=8.0)
+    for _ in range(50):
+        p.record_throttle(Ticket(sent_at=clock.now), 0.0)
+        clock.now += 0.001
+    assert 0.0 < p.rate < 1.0
+
+
+async def test_a_stop_refuses_every_later_request(clock: FakeClock) -> None:
+    p = pacer(clock)
+    stop = QuotaExceededError("quota", 60.0, dt.datetime(2026, 11, 25, tzinfo=dt.UTC))
+    p.stop(stop)
+    with pytest.raises(QuotaExceededError):
+        async with p.slot():
+            pass
+
+
+async def test_concurrency_bounds_requests_in_flight(clock: FakeClock) -> None:
+    p = pacer(clock, concurrency=3)
+    in_flight = peak = 0
+
+    async def request() -> None:
+        nonlocal in_flight, peak
+        async with p.slot():
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0)
+            in_flight -= 1
+
+    await asyncio.gather(*(request() for _ in range(20)))
+    assert peak == 3
+
+
+def test_repr_shows_live_state(clock: FakeClock) -> None:
+    p = pacer(clock, rate=20.0)
+    assert "gate open" in repr(p)
+    p.record_throttle(Ticket(sent_at=clock.now), 3.0)
+    assert "closed 3.0 s" in repr(p)
+    assert "10.00/20" in repr(p)
