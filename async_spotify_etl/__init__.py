@@ -14,10 +14,15 @@ from .errors import (
     TransportError,
     UnsafeRequestError,
 )
+from .pipeline import AlbumFailure, AlbumResult, Pull, PullStats
 from .planner import SpotifyAPI, minimum_requests
+from .runner import PullResult, run_pull
 from .settings import ClientSettings, Credentials, PullSettings
+from .sink import read_committed
 
 __all__ = [
+    "AlbumFailure",
+    "AlbumResult",
     "AuthenticationError",
     "ClientSettings",
     "ClientStats",
@@ -26,7 +31,10 @@ __all__ = [
     "EndpointUnavailableError",
     "HTTPStatusError",
     "InvalidIdError",
+    "Pull",
+    "PullResult",
     "PullSettings",
+    "PullStats",
     "QuotaExceededError",
     "ResumableStop",
     "SpotifyAPI",
@@ -36,4 +44,6 @@ __all__ = [
     "UnsafeRequestError",
     "__version__",
     "minimum_requests",
+    "read_committed",
+    "run_pull",
 ]
