@@ -51,6 +51,8 @@ def build_report(out_dir: Path, html: Path | None = None) -> Path:
     target = html if html is not None else out_dir / DEFAULT_REPORT_NAME
     if target.is_dir():
         raise ConfigurationError(f"{target} is a directory, not an HTML file")
+    if not target.parent.is_dir():  # fail before the work, not after it
+        raise ConfigurationError(f"cannot write {target}: {target.parent} is not a directory")
     with duckdb.connect() as con:
         data = collect(con, out_dir)
     page = render_page(

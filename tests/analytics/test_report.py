@@ -197,6 +197,7 @@ def test_cli_writes_the_report_and_prints_its_path(
         ("target-parent-missing", "cannot write"),
         ("target-under-a-file", "cannot write"),
         ("target-is-dir", "is a directory"),
+        ("write-fails", "cannot write"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -218,6 +219,8 @@ def test_bad_input_is_one_line_and_exit_2(
         target = out_dir / "albums.ndjson" / "report.html"
     elif case == "target-is-dir":
         target.mkdir()
+    elif case == "write-fails":
+        (tmp_path / ".report.html.tmp").mkdir()  # the temporary file cannot be created
 
     with pytest.raises(ConfigurationError, match=message):
         build_report(out_dir, target)
@@ -225,4 +228,5 @@ def test_bad_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("spotify-etl: error:")
     assert err.count("\n") == 1
-    assert not list(tmp_path.glob("**/.report.html.tmp"))
+    assert not [p for p in tmp_path.glob("**/.report.html.tmp") if p.is_file()]
+    assert not target.is_file()
