@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,8 @@ import orjson
 
 from . import charts
 from .errors import ConfigurationError
-from .load import LoadResult, load_into
-from .report_html import Chart, render_page
+from .load import load_into
+from .report_html import Chart, ReportData, render_page
 
 __all__ = ["DEFAULT_REPORT_NAME", "ReportData", "build_report", "collect"]
 
@@ -34,18 +33,6 @@ _DAILY_SPAN_DAYS = 62
 _MONTHS_SHOWN = 24
 
 
-@dataclass(frozen=True)
-class ReportData:
-    """What the page shows: the load's counts, the charts, the manifest (if readable)."""
-
-    out_dir: Path
-    load: LoadResult
-    markets: list[str]
-    charts: list[Chart]
-    manifest: dict[str, Any] | None
-    manifest_problem: str | None
-
-
 def build_report(out_dir: Path, html: Path | None = None) -> Path:
     """Write the report of the pull in ``out_dir`` to ``html`` (default OUT_DIR/report.html)."""
     target = html if html is not None else out_dir / DEFAULT_REPORT_NAME
@@ -55,15 +42,7 @@ def build_report(out_dir: Path, html: Path | None = None) -> Path:
         raise ConfigurationError(f"cannot write {target}: {target.parent} is not a directory")
     with duckdb.connect() as con:
         data = collect(con, out_dir)
-    page = render_page(
-        data.out_dir,
-        data.load,
-        data.markets,
-        data.charts,
-        data.manifest,
-        data.manifest_problem,
-        generated_at=dt.datetime.now(dt.UTC),
-    )
+    page = render_page(data, generated_at=dt.datetime.now(dt.UTC))
     _write_atomically(target, page.encode())
     log.info("wrote %s (%d bytes)", target, len(page))
     return target

@@ -18,7 +18,7 @@ import orjson
 from ._version import __version__
 from .load import LoadResult
 
-__all__ = ["Chart", "render_page"]
+__all__ = ["Chart", "ReportData", "render_page"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,18 @@ class Chart:
     title: str
     caption: str
     svg: str | None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the page shows: the load's counts, the charts, the manifest (if readable)."""
+
+    out_dir: Path
+    load: LoadResult
+    markets: list[str]
+    charts: list[Chart]
+    manifest: dict[str, Any] | None
+    manifest_problem: str | None
 
 
 _CSS = """
@@ -69,19 +81,10 @@ footer { padding: 0 40px 30px; color: var(--muted); font-size: 12px; }
 """
 
 
-def render_page(
-    out_dir: Path,
-    load: LoadResult,
-    markets: Sequence[str],
-    charts: Sequence[Chart],
-    manifest: Mapping[str, Any] | None,
-    manifest_problem: str | None,
-    *,
-    generated_at: dt.datetime,
-) -> str:
+def render_page(data: ReportData, *, generated_at: dt.datetime) -> str:
     """The whole report as one HTML document."""
-    title = f"New releases: {out_dir.name or out_dir}"
-    cards = "\n".join(_card(chart) for chart in charts)
+    title = f"New releases: {data.out_dir.name or data.out_dir}"
+    cards = "\n".join(_card(chart) for chart in data.charts)
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -91,12 +94,12 @@ def render_page(
 <style>{_CSS}</style>
 </head>
 <body>
-{_header(out_dir, load, markets, generated_at)}
+{_header(data.out_dir, data.load, data.markets, generated_at)}
 <main>
 <section class="charts">
 {cards}
 </section>
-{_run_section(manifest, manifest_problem)}
+{_run_section(data.manifest, data.manifest_problem)}
 </main>
 <footer>async-spotify-etl {escape(__version__)} · generated {generated_at:%Y-%m-%d %H:%M} UTC
  · charts drawn with matplotlib</footer>
