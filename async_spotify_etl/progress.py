@@ -166,6 +166,6 @@ def render_summary(manifest: Manifest, paths: dict[str, Path], console: Console)
     table.add_row("waited on Retry-After", f"{manifest.waited_seconds:.1f} s")
     table.add_row("token refreshes", str(manifest.token_refreshes))
     table.add_row("duration", f"{manifest.duration_seconds:.1f} s")
-    for name, path in paths.items():
-        table.add_row(f"{name} file", str(path))
     console.print(table)
+    for name, path in paths.items():  # whole paths, never folded, so they can be copied
+        console.print(f"{name}: {path}", soft_wrap=True, highlight=False, markup=False)
