@@ -1,0 +1,306 @@
+"""Shared machinery of the chaos scenarios: scale, the CLI as a subprocess, tallies, secrets.
+
+The short versions run in ``scripts/test``; ``CHAOS_LONG=1`` (set by ``scripts/chaos``)
+selects the long ones: bigger catalogues, more kill points, more runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import re
+import secrets
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import orjson
+
+from async_spotify_etl.client import SpotifyClient
+from async_spotify_etl.pacing import Pacer, Ticket
+from async_spotify_etl.sandbox import Sandbox
+from async_spotify_etl.settings import ClientSettings, PullSettings
+
+__all__ = [
+    "LONG",
+    "CliRun",
+    "Tally",
+    "Wire",
+    "cli_env",
+    "expected_records",
+    "pick",
+    "pull_args",
+    "pull_settings",
+    "read_lines",
+    "run_cli",
+    "scan_for_secrets",
+    "secret_config",
+    "tally",
+]
+
+T = TypeVar("T")
+
+LONG = os.environ.get("CHAOS_LONG") == "1"
+_EXTRACTED_AT = re.compile(rb'"extracted_at":"[^"]*"')
+_AT = re.compile(rb'"at":"[^"]*"')
+
+
+def pick(short: T, long: T) -> T:
+    """The short value in ``scripts/test``, the long one under ``scripts/chaos``."""
+    return long if LONG else short
+
+
+def secret_config(**fields: Any) -> dict[str, Any]:
+    """Sandbox fields with a client secret unique to this run, so a leak cannot hide."""
+    return {"client_secret": "chaos-secret-" + secrets.token_hex(12), **fields}
+
+
+def pull_settings(sb: Sandbox, out: Path, **changes: Any) -> PullSettings:
+    """Settings for an in-process pull against ``sb``; ``client`` changes go in ``client=``."""
+    client_changes = changes.pop("client", {})
+    client = ClientSettings(
+        api_url=sb.api_url, token_url=sb.token_url, rate=2000.0, burst=200, concurrency=16
+    ).replace(**client_changes)
+    return dataclasses.replace(
+        PullSettings(out=out, markets=sb.config.markets, client=client), **changes
+    )
+
+
+# -- the CLI ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """How one ``spotify-etl pull`` subprocess ended."""
+
+    code: int
+    stdout: str
+    stderr: str
+    killed: bool = False
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+def cli_env(sb: Sandbox | None, **extra: str) -> dict[str, str]:
+    """The environment of a CLI run: no inherited SPOTIFY_* variables, the sandbox's
+    credentials when given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPOTIFY_")}
+    env.pop("CHAOS_FIGURES", None)
+    if sb is not None:
+        env["SPOTIFY_CLIENT_ID"] = sb.config.client_id
+        env["SPOTIFY_CLIENT_SECRET"] = sb.config.client_secret
+    return {**env, "COLUMNS": "120", **extra}
+
+
+def pull_args(sb: Sandbox, out: Path, *extra: str) -> list[str]:
+    """``pull`` arguments pointing at ``sb`` and writing to ``out``."""
+    return [
+        "pull",
+        "--out",
+        str(out),
+        "--market",
+        ",".join(sb.config.markets),
+        "--api-url",
+        sb.api_url,
+        "--accounts-url",
+        sb.token_url,
+        "--no-progress",
+        *extra,
+    ]
+
+
+async def run_cli(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    *,
+    kill_after: float | None = None,
+    guard: float = 120.0,
+    preexec_fn: Callable[[], None] | None = None,
+) -> CliRun:
+    """Run ``python -m async_spotify_etl ARGS``; SIGKILL it after ``kill_after`` seconds.
+
+    The sandbox keeps serving from this process's loop while the child runs. ``guard``
+    (seconds) only stops a hang; it is never a measurement.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "async_spotify_etl",
+        *args,
+        env=dict(env),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=preexec_fn,
+    )
+    communicate = asyncio.ensure_future(proc.communicate())
+    killed = False
+    try:
+        if kill_after is not None:
+            done, _ = await asyncio.wait({communicate}, timeout=kill_after)
+            if not done:
+                proc.kill()
+                killed = True
+        out, err = await asyncio.wait_for(communicate, guard)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"spotify-etl {' '.join(args[:1])} hung for {guard} s") from None
+    assert proc.returncode is not None
+    return CliRun(proc.returncode, out.decode(), err.decode(), killed)
+
+
+# -- what a pull wrote ---------------------------------------------------------------
+
+
+def read_lines(out: Path, name: str) -> list[bytes]:
+    """Every line of ``out/name.ndjson`` (the whole file, not only the committed part)."""
+    path = out / f"{name}.ndjson"
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    assert not data or data.endswith(b"\n"), f"{path} ends in a torn line"
+    return data.splitlines()
+
+
+def normalised(out: Path) -> dict[str, list[bytes]]:
+    """Each data file's lines sorted, extraction times blanked: equal pulls are equal bytes."""
+    return {
+        "albums": sorted(
+            _EXTRACTED_AT.sub(b'"extracted_at":""', x) for x in read_lines(out, "albums")
+        ),
+        "tracks": sorted(read_lines(out, "tracks")),
+        "errors": sorted(_AT.sub(b'"at":""', x) for x in read_lines(out, "errors")),
+    }
+
+
+def expected_records(truth: Mapping[str, Any], markets: Iterable[str]) -> dict[str, list[str]]:
+    """Album id -> its track ids, for every album the markets' new-releases list."""
+    ids = dict.fromkeys(a for m in markets for a in truth["markets"][m])
+    return {album_id: truth["albums"][album_id] for album_id in ids}
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Records (album and track lines) expected, missing, duplicated, and unexpected."""
+
+    expected: int
+    lost: int
+    duplicates: int
+    unexpected: int
+    errors: int
+
+
+def tally(out: Path, expected: Mapping[str, Sequence[str]]) -> Tally:
+    """Compare a pull's files with the ground truth, record by record."""
+    albums = Counter(orjson.loads(line)["id"] for line in read_lines(out, "albums"))
+    tracks = Counter((t["album_id"], t["id"]) for t in map(orjson.loads, read_lines(out, "tracks")))
+    want_albums = set(expected)
+    want_tracks = {(a, t) for a, ts in expected.items() for t in ts}
+    return Tally(
+        expected=len(want_albums) + len(want_tracks),
+        lost=len(want_albums - albums.keys()) + len(want_tracks - tracks.keys()),
+        duplicates=sum(n - 1 for n in albums.values()) + sum(n - 1 for n in tracks.values()),
+        unexpected=len(albums.keys() - want_albums) + len(tracks.keys() - want_tracks),
+        errors=len(read_lines(out, "errors")),
+    )
+
+
+def track_order(out: Path) -> dict[str, list[str]]:
+    """Album id -> its track ids in file order."""
+    order: dict[str, list[str]] = {}
+    for track in map(orjson.loads, read_lines(out, "tracks")):
+        order.setdefault(track["album_id"], []).append(track["id"])
+    return order
+
+
+# -- secrets -------------------------------------------------------------------------
+
+
+def scan_for_secrets(sb: Sandbox, texts: Iterable[str], dirs: Iterable[Path]) -> int:
+    """Count occurrences of the client secret and every token ``sb`` issued in the texts
+    (logs, stdout, stderr) and every file under ``dirs`` (manifests, NDJSON, journal)."""
+    needles = [sb.config.client_secret.encode(), *(t.encode() for t in sb.state.tokens.issued)]
+    assert sb.state.tokens.issued, "the scan needs the issued tokens"
+    haystacks = [t.encode() for t in texts]
+    for directory in dirs:
+        haystacks.extend(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
+    return sum(h.count(n) for h in haystacks for n in needles)
+
+
+# -- what went over the wire -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One request the client started: when (loop clock), where, with which headers."""
+
+    at: float
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+class Wire:
+    """Records every request a client starts, every 429 it receives and every time its
+    pacer closes the 429 gate, on one clock (the loop's)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+        self.throttled: list[tuple[float, float]] = []  # (received at, Retry-After)
+        self.gates: list[float] = []
+
+    def client(self, credentials: Any, settings: ClientSettings) -> SpotifyClient:
+        """A client whose session reports to this wire; ``watch`` its pacer once open."""
+        trace = aiohttp.TraceConfig()
+        trace.on_request_start.append(self._start)
+        trace.on_request_end.append(self._end)
+        session = aiohttp.ClientSession(trace_configs=[trace])
+        self._session = session
+        return SpotifyClient(credentials, settings, session=session)
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+    def watch(self, pacer: Pacer) -> None:
+        """Note each time ``pacer`` closes its gate."""
+        original = pacer.record_throttle
+
+        def record_throttle(ticket: Ticket, delay: float) -> None:
+            self.gates.append(asyncio.get_running_loop().time())
+            original(ticket, delay)
+
+        pacer.record_throttle = record_throttle  # type: ignore[method-assign]
+
+    async def _start(self, _s: Any, _c: Any, params: aiohttp.TraceRequestStartParams) -> None:
+        now = asyncio.get_running_loop().time()
+        self.sent.append(Sent(now, params.method, str(params.url), dict(params.headers)))
+
+    async def _end(self, _s: Any, _c: Any, params: aiohttp.TraceRequestEndParams) -> None:
+        if params.response.status == 429:
+            retry_after = float(params.response.headers.get("Retry-After", "0"))
+            self.throttled.append((asyncio.get_running_loop().time(), retry_after))
+
+    def sent_during_retry_after(self, api_prefix: str) -> int:
+        """API requests started after the client had taken in a 429 (its gate closed) and
+        before that 429's Retry-After ran out. Requests already on their way when the 429
+        arrived are not counted: the client could not have known."""
+        count = 0
+        for received, retry_after in self.throttled:
+            acted = min((g for g in self.gates if g >= received), default=None)
+            if acted is None:
+                continue
+            count += sum(
+                1
+                for s in self.sent
+                if s.url.startswith(api_prefix) and acted < s.at < received + retry_after
+            )
+        return count
