@@ -246,8 +246,8 @@ class Sink:
             self._timer.cancel()
             self._timer = None
         self._last_commit = time.monotonic()
-        if not self._pending_ids or self._state != "open":
-            return
+        if not self._pending_ids or self._state != "open" or self._error is not None:
+            return  # after a failed write nothing more goes in: resume cuts the tail
         try:
             for name, buffer in self._buffers.items():
                 if buffer:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
 import pytest
 
 from async_spotify_etl.cli import main
@@ -29,8 +31,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def served() -> Iterator[Sandbox]:
     """A sandbox on its own loop in a thread, for the CLI's own asyncio.run to call."""
+    with serving(SandboxConfig(markets=("US",), albums_per_market=10)) as sandbox:
+        yield sandbox
+
+
+@contextmanager
+def serving(config: SandboxConfig) -> Iterator[Sandbox]:
     loop = asyncio.new_event_loop()
-    sandbox = Sandbox(SandboxConfig(markets=("US",), albums_per_market=10))
+    sandbox = Sandbox(config)
     ready = threading.Event()
 
     def serve() -> None:
@@ -217,3 +225,28 @@ def test_help_lists_every_contract_flag(capsys: pytest.CaptureFixture[str]) -> N
         "--no-progress", "--quiet", "--log-format", "--env-file",
     ):  # fmt: skip
         assert flag in text
+
+
+def test_quota_exhausted_exits_75_saying_when_and_how_to_resume(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = SandboxConfig(markets=("US",), albums_per_market=60, quota=3)
+    with serving(config) as sb:
+        monkeypatch.setenv("SPOTIFY_CLIENT_ID", sb.credentials.client_id)
+        monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", sb.credentials.client_secret)
+        argv = ["pull", "--api-url", sb.api_url, "--accounts-url", sb.token_url, "--out", "o"]
+        assert main([*argv, "--rate", "1000", "--quiet"]) == 75
+    line = one_error_line(capsys.readouterr().err)
+    assert "resume after" in line
+    assert "--resume" in line
+    assert manifest(Path("o"))["status"] == "stopped"
+
+
+def test_json_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["pull", *SANDBOX, "--sandbox-albums", "5", "--out", "o", "--log-format", "json"]
+    assert main([*argv, "--no-progress"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert lines
+    for line in lines:
+        entry = orjson.loads(line)
+        assert {"at", "level", "logger", "message"} <= entry.keys()

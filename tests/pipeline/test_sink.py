@@ -187,3 +187,27 @@ async def test_a_kill_at_any_byte_then_resume_gives_each_record_once(
     for name in ("albums", "tracks"):
         assert list(read_committed(crashed, name)) == list(read_committed(full, name))
     assert os.listdir(crashed)
+
+
+async def test_after_a_failed_write_nothing_more_is_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = Sink(tmp_path, PLAN, fsync=False, commit_albums=1)
+    async with sink:
+        sink.add_album(*album(1))
+        real_write = os.write
+
+        def full_disk(fd: int, data: bytes) -> int:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "write", full_disk)
+        with pytest.raises(ConfigurationError, match="No space left"):
+            sink.add_album(*album(2))
+        monkeypatch.setattr(os, "write", real_write)
+        with pytest.raises(ConfigurationError):
+            sink.add_album(*album(3))
+    assert ids_in(tmp_path) == [album(1)[0]]
+    async with Sink(tmp_path, PLAN, resume=True, fsync=False) as again:
+        assert again.done == {album(1)[0]}
+        again.add_album(*album(2))
+    assert ids_in(tmp_path) == [album(1)[0], album(2)[0]]
