@@ -10,7 +10,17 @@ from pathlib import Path
 
 from .. import settings as defaults
 
-__all__ = ["add_arguments"]
+__all__ = ["HelpFormatter", "add_arguments"]
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows each flag's default, unless it has none or its help already states it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def _positive_int(text: str) -> int:

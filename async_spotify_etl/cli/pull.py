@@ -33,7 +33,7 @@ from ..progress import ProgressMode, render_summary
 from ..runner import run_pull
 from ..settings import ClientSettings, Credentials, PullSettings
 from ._logging import configured_logging
-from ._pull_args import add_arguments
+from ._pull_args import HelpFormatter, add_arguments
 
 __all__ = ["register"]
 
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         " albums.ndjson, tracks.ndjson and errors.ndjson in --out, with manifest.json."
         " Credentials come from SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET in the"
         " environment or a .env file, never from a flag.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_arguments(parser)
     parser.set_defaults(handler=handle)
