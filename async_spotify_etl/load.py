@@ -173,7 +173,8 @@ class LoadResult:
     def summary(self) -> str:
         """One line for the terminal."""
         counted = ", ".join(f"{self.counts[table]} {table}" for table in TABLES)
-        return counted + (" (committed records of a pull in progress)" if self.in_progress else "")
+        tail = " (committed records only: the pull is running or was interrupted)"
+        return counted + (tail if self.in_progress else "")
 
 
 def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path) -> LoadResult:

@@ -122,7 +122,8 @@ def _header(
     tiles = "".join(
         f'<div class="kpi"><b>{n:,}</b><span>{escape(label)}</span></div>' for n, label in kpis
     )
-    badge = '<span class="badge">pull in progress: committed records</span>' * load.in_progress
+    badge = '<span class="badge">committed records only: pull running or interrupted</span>'
+    badge *= load.in_progress
     return (
         f"<header><h1>New releases report{badge}</h1>"
         f"<p>Pull in <code>{escape(str(out_dir))}</code> · report generated"

@@ -184,6 +184,7 @@ def test_the_cli_loads_and_prints_a_summary(
     out = capsys.readouterr().out
     assert f"{len(pull.albums)} albums, {len(pull.tracks)} tracks" in out
     assert str(db) in out
+    assert "committed records only" in out  # the fixture leaves an uncommitted batch
 
 
 @pytest.mark.parametrize(

@@ -138,7 +138,7 @@ def test_report_shows_counts_and_the_manifest(make_pull: MakePull) -> None:
 
     assert f"<b>{len(pull.albums)}</b><span>albums</span>" in text
     assert f"<b>{len(pull.tracks)}</b><span>tracks</span>" in text
-    assert "pull in progress" in text  # the fixture leaves an uncommitted batch
+    assert "committed records only" in text  # the fixture leaves an uncommitted batch
     assert '<td class="">429 responses</td><td class="num">3</td>' in text
     assert "1 min 12.2 s" in text
     assert '<td class="">several-albums</td><td class="num">2</td><td class="num">1</td>' in text
@@ -161,7 +161,7 @@ def test_single_market_pull_without_manifest_still_reports(
     assert "<svg>" not in page.cards["market-overlap"]
     assert "single-market pull (US)" in "".join(page.cards["market-overlap"])
     assert "no manifest.json" in text
-    assert "pull in progress" not in text
+    assert "committed records only" not in text
 
 
 def test_a_pull_with_nothing_committed_yet_reports_empty_charts(tmp_path: Path) -> None:
