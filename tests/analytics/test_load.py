@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+import async_spotify_etl
 from async_spotify_etl.cli import main
 from async_spotify_etl.errors import ConfigurationError
 from async_spotify_etl.load import TABLES, load_pull
@@ -236,3 +238,27 @@ def test_bad_input_is_one_line_and_exit_2(
     assert err.startswith("spotify-etl: error:")
     assert err.count("\n") == 1
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("command", "missing"), [("load", "duckdb"), ("report", "matplotlib")])
+def test_without_the_analytics_extra_the_commands_say_what_to_install(
+    make_pull: MakePull,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    missing: str,
+) -> None:
+    pull = make_pull()
+    for module in ("load", "report", "charts"):  # forget them, so they are imported anew
+        monkeypatch.delitem(sys.modules, f"async_spotify_etl.{module}", raising=False)
+        monkeypatch.delattr(async_spotify_etl, module, raising=False)
+    monkeypatch.setitem(sys.modules, missing, None)  # makes `import missing` fail
+    args = ["--duckdb", str(tmp_path / "x.duckdb")] if command == "load" else []
+
+    assert main([command, *args, str(pull.out_dir)]) == 2
+
+    err = capsys.readouterr().err
+    assert missing in err
+    assert "pip install 'async-spotify-etl[analytics]'" in err
+    assert err.count("\n") == 1
