@@ -201,6 +201,7 @@ class SpotifyClient:
                 self._requests[endpoint] += 1
                 outcome = await self._attempt(url, params, token, endpoint)
                 if not isinstance(outcome, _Retry):
+                    pacer.record_success(ticket)
                     return outcome
                 if outcome.kind == "auth":
                     if refreshed:

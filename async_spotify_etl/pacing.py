@@ -3,9 +3,11 @@
 
 * The bucket is an aiolimiter ``AsyncLimiter`` holding ``burst`` tokens refilled at the
   configured ``rate``; every attempt, retries included, pays for a token.
-* After a 429 the effective rate halves (a request then costs more than one token) and
+* After a 429 the effective rate drops (a request then costs more than one token): at
+  least by half, and down to what the server evidently sustains, the requests it
+  accepted since the gate last opened over that time plus the Retry-After. It then
   climbs back additively with time, never above the configured rate; so a ``rate`` set
-  too high settles under the server's limit instead of hammering it.
+  far too high settles under the server's limit after one or two 429s.
 * A 429 closes the gate for every task until its Retry-After plus jitter. When it reopens
   one probe request goes first; the others follow only if the probe was not throttled,
   so a reopened gate never releases a burst into a window that is still full.
@@ -32,9 +34,11 @@ Sleep = Callable[[float], Awaitable[None]]
 
 #: Multiplicative decrease of the rate on a 429.
 DECREASE = 0.5
-#: Additive increase, as a fraction of the configured rate per second without a 429:
-#: a halved rate is back in 50 s, slower than Spotify's 30 s window forgets.
-CLIMB = 0.01
+#: Additive increase per second without a 429, as a fraction of the rate after the cut:
+#: the rate doubles back in 50 s, slower than Spotify's 30 s window forgets.
+CLIMB = 0.02
+#: Successes needed before they are trusted as an estimate of the server's rate.
+MIN_SAMPLE = 4
 #: The rate never drops below this fraction of the configured rate.
 FLOOR = 1 / 64
 
@@ -73,6 +77,8 @@ class Pacer:
         self._half_open = False
         self._probe_done: asyncio.Event | None = None
         self._last_decrease = float("-inf")
+        self._epoch: float | None = None  # since when accepted requests are counted
+        self._accepted = 0
         self._stopped: ResumableStop | None = None
         #: Seconds the gate has been closed by 429s (once, however many tasks waited).
         self.waited_seconds = 0.0
@@ -95,7 +101,7 @@ class Pacer:
         """The current effective rate in requests per second."""
         if self._base_rate >= self.configured_rate:
             return self.configured_rate
-        climbed = CLIMB * self.configured_rate * max(0.0, self._now() - self._climb_since)
+        climbed = CLIMB * self._base_rate * max(0.0, self._now() - self._climb_since)
         return min(self.configured_rate, self._base_rate + climbed)
 
     def gate_closed(self) -> bool:
@@ -126,7 +132,10 @@ class Pacer:
                     self._abandon_probe()
                 raise
             if not self.gate_closed():
-                return Ticket(self._now(), probe)
+                now = self._now()
+                if self._epoch is None:
+                    self._epoch = now
+                return Ticket(now, probe)
             # The gate closed while this task waited for the bucket: go back and wait.
             if probe:
                 self._abandon_probe()
@@ -169,6 +178,11 @@ class Pacer:
             self._probe_done.set()
             self._probe_done = None
 
+    def record_success(self, ticket: Ticket) -> None:
+        """The server accepted a request: one more sample of the rate it sustains."""
+        if self._epoch is not None and ticket.sent_at >= self._epoch:
+            self._accepted += 1
+
     def record_throttle(self, ticket: Ticket, delay: float) -> None:
         """A 429: close the gate for ``delay`` seconds and lower the rate once per episode."""
         ticket.throttled = True
@@ -180,7 +194,11 @@ class Pacer:
         # Requests sent before the last decrease saw the old rate; one cut per episode.
         if ticket.sent_at <= self._last_decrease:
             return
-        self._base_rate = max(FLOOR * self.configured_rate, self.rate * DECREASE)
+        cut = self.rate * DECREASE
+        if self._epoch is not None and self._accepted >= MIN_SAMPLE:
+            cut = min(cut, self._accepted / (now - self._epoch + delay))
+        self._base_rate = max(FLOOR * self.configured_rate, cut)
+        self._epoch, self._accepted = until, 0
         self._climb_since = now
         self._last_decrease = now
         logger.info("429: gate closed for %.2f s, rate now %.2f/s", delay, self._base_rate)

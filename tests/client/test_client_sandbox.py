@@ -120,7 +120,7 @@ async def test_a_rate_three_times_too_high_converges_under_the_limit(
         await asyncio.gather(*(client.get_json(p, endpoint="album") for p in paths[25:]))
         late = sb.stats()["throttled"] - early
         rate = client.pacer.rate
-    assert 1 <= early <= 3  # a few 429s while the rate comes down ...
+    assert 1 <= early <= 2  # one or two 429s while the rate comes down ...
     assert late == 0  # ... then none: the client settled under the limit
     assert rate < 10.0
     assert sb.stats()["during_retry_after"] == 0

@@ -82,12 +82,29 @@ async def test_rate_halves_once_per_episode_and_climbs_back_additively(clock: Fa
         p.record_throttle(c, 1.0)
     assert p.rate == pytest.approx(30.0 * DECREASE)
     clock.now += 10.0
-    assert p.rate == pytest.approx(15.0 + CLIMB * 30.0 * 10.0)
+    assert p.rate == pytest.approx(15.0 * (1 + CLIMB * 10.0))
     clock.now += 10_000.0
     assert p.rate == 30.0  # never above the configured rate
     late = Ticket(sent_at=clock.now)
     p.record_throttle(late, 1.0)  # a new episode cuts again
     assert p.rate == pytest.approx(15.0)
+
+
+async def test_the_cut_goes_down_to_the_rate_the_server_accepted(clock: FakeClock) -> None:
+    p = pacer(clock, rate=100.0)
+    for _ in range(40):  # 40 accepted within 0.1 s ...
+        async with p.slot() as ticket:
+            p.record_success(ticket)
+        clock.now += 0.0025
+    p.record_throttle(Ticket(sent_at=clock.now), 1.9)  # ... then "come back in 1.9 s"
+    assert p.rate == pytest.approx(40 / 2.0)  # not 50: the server's 40 per 2 s
+    clock.now += 1.9
+    for _ in range(3):  # too few samples to trust: a plain halving
+        async with p.slot() as ticket:
+            p.record_success(ticket)
+    before = p.rate
+    p.record_throttle(Ticket(sent_at=clock.now), 1.0)
+    assert p.rate == pytest.approx(before * DECREASE)
 
 
 async def test_repeated_429s_never_take_the_rate_to_zero(clock: FakeClock) -> None:
