@@ -29,6 +29,7 @@ from ..discovery import IdsInput, load_ids
 from ..dryrun import plan_requests
 from ..errors import ConfigurationError, ResumableStop
 from ..manifest import Manifest
+from ..markets import is_market
 from ..progress import ProgressMode, render_summary
 from ..runner import run_pull
 from ..settings import ClientSettings, Credentials, PullSettings
@@ -145,6 +146,9 @@ def _markets(values: list[str] | None) -> tuple[str, ...]:
             code = code.strip()
             if not _MARKET.fullmatch(code):
                 raise ConfigurationError(f"--market {code!r} is not a two-letter country code")
+            if not is_market(code.upper()):
+                hint = " (the United Kingdom is GB)" if code.upper() == "UK" else ""
+                raise ConfigurationError(f"--market {code!r} is not an ISO 3166-1 country{hint}")
             if code.upper() not in markets:
                 markets.append(code.upper())
     return tuple(markets)
