@@ -9,26 +9,17 @@ flat beyond the ids seen, and the first albums come out while listings are still
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Collection
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Collection, Coroutine
 from types import TracebackType
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from .client import ClientStats, SpotifyClient
-from .discovery import Candidate, Dedupe, IdsInput, Sighting, album_id_of, load_ids
-from .errors import (
-    AuthenticationError,
-    ConfigurationError,
-    EndpointUnavailableError,
-    HTTPStatusError,
-    ResumableStop,
-    SpotifyETLError,
-    TransportError,
-    UnsafeRequestError,
-)
-from .planner import ALBUMS_PER_BATCH, SEARCH_PAGE_DEVELOPMENT, SpotifyAPI
+from .discovery import Candidate, Dedupe, IdsInput, Sighting, load_ids
+from .errors import AuthenticationError, ConfigurationError, ResumableStop, SpotifyETLError
+from .expansion import AlbumFailure, AlbumResult, Expander, Outcome, PullStats
+from .listing import Lister
+from .planner import SpotifyAPI
 from .settings import Credentials, PullSettings
 
 __all__ = ["AlbumFailure", "AlbumResult", "Outcome", "Pull", "PullStats"]
@@ -36,10 +27,6 @@ __all__ = ["AlbumFailure", "AlbumResult", "Outcome", "Pull", "PullStats"]
 log = logging.getLogger(__name__)
 
 JSONObject = dict[str, Any]
-Source = Literal["new-releases", "search", "ids"]
-Expand = Literal["several", "album", "tracks"]
-#: Errors that fail one album (or one batch) for good; anything else stops the pull.
-ALBUM_ERRORS = (HTTPStatusError, TransportError, UnsafeRequestError)
 
 
 class _End:
@@ -47,45 +34,6 @@ class _End:
 
 
 END: Final = _End()
-
-
-@dataclass(frozen=True)
-class AlbumResult:
-    """One album ready to write: the album line (with ``_etl``) and its track lines."""
-
-    album_id: str
-    album: JSONObject
-    tracks: list[JSONObject]
-
-
-@dataclass(frozen=True)
-class AlbumFailure:
-    """An album that failed for good, as its errors.ndjson record."""
-
-    album_id: str
-    record: JSONObject
-
-
-Outcome = AlbumResult | AlbumFailure
-
-
-@dataclass
-class PullStats:
-    """What the engine saw: the plan it chose, listings, albums found, expanded, failed."""
-
-    source: str
-    expand: str
-    listed: dict[str, list[str]] = field(default_factory=dict)
-    expanded: dict[str, int] = field(default_factory=dict)
-    found: int = 0
-    skipped_done: int = 0
-    failed: int = 0
-    junk_id_lines: int = 0
-    probes: dict[str, int] = field(default_factory=dict)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Pull:
@@ -105,7 +53,6 @@ class Pull:
         client: SpotifyClient | None = None,
     ) -> None:
         self.settings = settings
-        self._credentials = credentials
         self._skip = skip
         self._ids = ids
         self._own_client = client is None
@@ -113,14 +60,14 @@ class Pull:
         self.api = SpotifyAPI(self.client)
         source, expand = _initial_plan(settings)
         self.stats = PullStats(source or "auto", expand or "auto")
-        self._source: str | None = source
-        self._expand: str | None = expand
-        self._source_known = asyncio.Event()
-        self._expand_lock = asyncio.Lock()
+        self._lister = Lister(self.api, source, self.stats)
+        self._expander = Expander(self.api, settings.markets[0], expand, self.stats)
         self.failures: list[AlbumFailure] = []
         self._group: asyncio.TaskGroup | None = None
-        self._results: asyncio.Queue[Outcome | _End] | None = None
-        self._track_market = settings.markets[0]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._results: asyncio.Queue[Outcome | _End] = asyncio.Queue(
+            max(4, settings.client.concurrency * 2)
+        )
         self._state = "new"
 
     def __repr__(self) -> str:
@@ -136,7 +83,7 @@ class Pull:
     async def __aenter__(self) -> Pull:
         if self._state != "new":
             raise RuntimeError("a Pull runs once")
-        if self.settings.source == "ids" and self._ids is None:
+        if self._lister.source == "ids" and self._ids is None:
             assert self.settings.ids_file is not None
             self._ids = await asyncio.to_thread(load_ids, self.settings.ids_file)
         if self._ids is not None:
@@ -180,22 +127,21 @@ class Pull:
         sightings: asyncio.Queue[Sighting | _End] = asyncio.Queue(size * 4)
         candidates: asyncio.Queue[Candidate | _End] = asyncio.Queue(size * 4)
         batches: asyncio.Queue[list[Candidate] | _End] = asyncio.Queue(size)
-        self._results = asyncio.Queue(size)
         producers = self._producers(sightings)
-        self._tasks = [
-            *(group.create_task(p) for p in producers),
-            group.create_task(self._dedupe(sightings, candidates, len(producers))),
-            group.create_task(self._batcher(candidates, batches, workers)),
-            *(group.create_task(self._expander(batches)) for _ in range(workers)),
+        stages = [
+            *producers,
+            self._dedupe(sightings, candidates, len(producers)),
+            self._batcher(candidates, batches, workers),
+            *(self._expand(batches) for _ in range(workers)),
         ]
-        self._workers = workers
+        self._tasks = [group.create_task(stage) for stage in stages]
 
     async def results(self) -> AsyncIterator[Outcome]:
         """Every album's outcome, as soon as it is expanded."""
-        if self._results is None:
+        if self._state == "new":
             raise RuntimeError("use 'async with Pull(...)' first")
         ended = 0
-        while ended < self._workers:
+        while ended < self.settings.client.concurrency:
             item = await self._results.get()
             if isinstance(item, _End):
                 ended += 1
@@ -210,66 +156,19 @@ class Pull:
             else:
                 self.failures.append(outcome)
 
-    # -- discovery -------------------------------------------------------------------
-
-    def _producers(self, out: asyncio.Queue[Sighting | _End]) -> list[Any]:
-        if self._source == "ids":
+    def _producers(self, out: asyncio.Queue[Sighting | _End]) -> list[Coroutine[Any, Any, None]]:
+        if self._lister.source == "ids":
             return [self._list_ids(out)]
         return [self._discover(i, m, out) for i, m in enumerate(self.settings.markets)]
 
     async def _list_ids(self, out: asyncio.Queue[Sighting | _End]) -> None:
         assert self._ids is not None
-        for position, album_id in enumerate(self._ids.ids):
-            await out.put(Sighting(album_id, None, (0, position)))
+        await self._lister.ids(self._ids, out.put)
         await out.put(END)
 
     async def _discover(self, index: int, market: str, out: asyncio.Queue[Sighting | _End]) -> None:
-        if self._source is None and index > 0:
-            await self._source_known.wait()
-        if self._source in (None, "new-releases"):
-            try:
-                await self._list(index, market, "new-releases", out)
-            except EndpointUnavailableError as exc:
-                if self._source is not None:
-                    raise ConfigurationError(
-                        f"new-releases is not available to this app ({exc.message or 403});"
-                        " use --source auto, search or ids"
-                    ) from None
-                self.stats.probes["new-releases"] = 1
-                self._decide_source("search")
-                log.warning(
-                    "new-releases answered 403: this app is in development mode (Spotify removed"
-                    " the endpoint for such apps in March 2026); discovering through search"
-                    " tag:new instead, which covers releases of the last two weeks, not the"
-                    " editorial new-releases list"
-                )
-        if self._source == "search":
-            await self._list(index, market, "search", out)
+        await self._lister.market(index, market, out.put)
         await out.put(END)
-
-    def _decide_source(self, source: str) -> None:
-        if self._source is None:
-            self._source = self.stats.source = source
-        self._source_known.set()
-
-    async def _list(
-        self, index: int, market: str, source: str, out: asyncio.Queue[Sighting | _End]
-    ) -> None:
-        pages = (
-            self.api.new_releases(market)
-            if source == "new-releases"
-            else self.api.search_new(market, SEARCH_PAGE_DEVELOPMENT)
-        )
-        listed = self.stats.listed.setdefault(market, [])
-        async for items in pages:
-            self._decide_source(source)
-            for item in items:
-                album_id = album_id_of(item)
-                if album_id is None:
-                    log.debug("skipping a listed item without a valid album id")
-                    continue
-                await out.put(Sighting(album_id, index, (index, len(listed)), item))
-                listed.append(album_id)
 
     async def _dedupe(
         self,
@@ -281,7 +180,7 @@ class Pull:
             self.settings.markets,
             done=self._skip,
             max_albums=self.settings.max_albums,
-            by_market=self._source != "ids",
+            by_market=self._lister.source != "ids",
         )
         ended = 0
         while ended < producers:
@@ -306,8 +205,7 @@ class Pull:
         batch: list[Candidate] = []
         while not isinstance(item := await candidates.get(), _End):
             batch.append(item)
-            size = ALBUMS_PER_BATCH if self._expand in (None, "several") else 1
-            if len(batch) >= size:
+            if len(batch) >= self._expander.batch_size:
                 await out.put(batch)
                 batch = []
         if batch:
@@ -315,101 +213,13 @@ class Pull:
         for _ in range(workers):
             await out.put(END)
 
-    # -- expansion -------------------------------------------------------------------
-
-    async def _expander(self, batches: asyncio.Queue[list[Candidate] | _End]) -> None:
-        assert self._results is not None
+    async def _expand(self, batches: asyncio.Queue[list[Candidate] | _End]) -> None:
         while not isinstance(batch := await batches.get(), _End):
-            for outcome in await self._expand_batch(batch):
+            for outcome in await self._expander.expand(batch):
                 if isinstance(outcome, AlbumFailure):
                     self.stats.failed += 1
                 await self._results.put(outcome)
         await self._results.put(END)
-
-    async def _expand_batch(self, batch: list[Candidate]) -> list[Outcome]:
-        if self._expand in (None, "several"):
-            fulls = await self._several(batch)
-            if fulls is not None:
-                return await _gather(
-                    self._finish(c, full) for c, full in zip(batch, fulls, strict=True)
-                )
-        if self._expand == "tracks":
-            return await _gather(self._tracks_only(c) for c in batch)
-        return await _gather(self._get_album(c) for c in batch)
-
-    async def _several(self, batch: list[Candidate]) -> list[JSONObject | Outcome | None] | None:
-        """Full albums for a batch; None once several-albums turned out to be unavailable."""
-        ids = [c.album_id for c in batch]
-        try:
-            if self._expand is None:
-                async with self._expand_lock:
-                    if self._expand is None:  # the first batch decides for every worker
-                        albums = await self.api.several_albums(ids, self._track_market)
-                        self._expand = self.stats.expand = "several"
-                        return list(albums)
-            if self._expand != "several":
-                return None
-            return list(await self.api.several_albums(ids, self._track_market))
-        except EndpointUnavailableError as exc:
-            if self.settings.expand == "several":
-                raise ConfigurationError(
-                    f"several-albums is not available to this app ({exc.message or 403});"
-                    " use --expand auto, album or tracks"
-                ) from None
-            if self._expand is None:
-                self.stats.probes["several-albums"] = 1
-                self._expand = self.stats.expand = "album"
-                log.warning(
-                    "several-albums answered 403: this app is in development mode (Spotify"
-                    " removed the batch endpoint in March 2026); expanding each album through"
-                    " Get Album and Get Album Tracks instead"
-                )
-            return None
-        except ALBUM_ERRORS as exc:
-            return [_failure(c.album_id, "several-albums", exc) for c in batch]
-
-    async def _finish(self, candidate: Candidate, full: JSONObject | Outcome | None) -> Outcome:
-        if isinstance(full, AlbumResult | AlbumFailure):
-            return full
-        if full is None:
-            missing = HTTPStatusError(404, "several-albums", "Spotify returned null for this id")
-            return _failure(candidate.album_id, "several-albums", missing)
-        return await self._with_tracks(candidate, full)
-
-    async def _get_album(self, candidate: Candidate) -> Outcome:
-        try:
-            full = await self.api.album(candidate.album_id, self._track_market)
-        except ALBUM_ERRORS as exc:
-            return _failure(candidate.album_id, "album", exc)
-        return await self._with_tracks(candidate, full)
-
-    async def _with_tracks(self, candidate: Candidate, full: JSONObject) -> Outcome:
-        try:
-            tracks = await self.api.complete_tracks(full, self._track_market)
-        except ALBUM_ERRORS as exc:
-            return _failure(candidate.album_id, "album-tracks", exc)
-        album = {k: v for k, v in full.items() if k != "tracks"}
-        return self._result(candidate, album, tracks)
-
-    async def _tracks_only(self, candidate: Candidate) -> Outcome:
-        try:
-            tracks = await self.api.album_tracks(candidate.album_id, self._track_market)
-        except ALBUM_ERRORS as exc:
-            return _failure(candidate.album_id, "album-tracks", exc)
-        album = candidate.album or {"id": candidate.album_id, "type": "album"}
-        return self._result(candidate, {k: v for k, v in album.items() if k != "tracks"}, tracks)
-
-    def _result(self, candidate: Candidate, album: JSONObject, tracks: list[JSONObject]) -> Outcome:
-        album_id = candidate.album_id
-        album["_etl"] = {
-            "markets": list(candidate.markets),
-            "extracted_at": _now(),
-            "source": self.stats.source,
-        }
-        total = album.get("total_tracks")
-        self.stats.expanded[album_id] = total if isinstance(total, int) else len(tracks)
-        lines = [{**t, "album_id": album_id} for t in tracks if isinstance(t, dict)]
-        return AlbumResult(album_id, album, lines)
 
 
 def _initial_plan(settings: PullSettings) -> tuple[str | None, str | None]:
@@ -423,27 +233,6 @@ def _initial_plan(settings: PullSettings) -> tuple[str | None, str | None]:
     if source == "ids" and expand == "tracks":
         raise ConfigurationError("--expand tracks needs a listing: it cannot work from --ids")
     return source, expand
-
-
-def _failure(album_id: str, stage: str, exc: SpotifyETLError) -> AlbumFailure:
-    status = exc.status if isinstance(exc, HTTPStatusError) else None
-    message = exc.message if isinstance(exc, HTTPStatusError) else str(exc)
-    log.warning("album %s failed for good at %s: %s", album_id, stage, exc)
-    record = {
-        "album_id": album_id,
-        "stage": stage,
-        "error": type(exc).__name__,
-        "status": status,
-        "message": message,
-        "at": _now(),
-    }
-    return AlbumFailure(album_id, record)
-
-
-async def _gather(awaitables: Any) -> list[Outcome]:
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(aw) for aw in awaitables]
-    return [task.result() for task in tasks]
 
 
 def _primary(group: BaseExceptionGroup[BaseException]) -> BaseException:

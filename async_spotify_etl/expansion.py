@@ -1,0 +1,214 @@
+"""Expansion: album ids become full album lines and every track line, in the fewest calls.
+
+Extended-quota apps fetch 20 albums per several-albums call and only the further track
+pages of long albums. With ``auto`` the first several-albums call decides for every
+worker; a 403 (development mode) switches, once, to Get Album plus Get Album Tracks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .discovery import Candidate
+from .errors import (
+    ConfigurationError,
+    EndpointUnavailableError,
+    HTTPStatusError,
+    NotFoundError,
+    SpotifyETLError,
+    TransportError,
+    UnsafeRequestError,
+)
+from .planner import ALBUMS_PER_BATCH, SpotifyAPI
+
+__all__ = [
+    "ALBUM_ERRORS",
+    "AlbumFailure",
+    "AlbumResult",
+    "Expander",
+    "Outcome",
+    "PullStats",
+    "failure",
+    "now_iso",
+]
+
+log = logging.getLogger(__name__)
+
+JSONObject = dict[str, Any]
+#: Errors that fail one album (or one batch) for good; anything else stops the pull.
+ALBUM_ERRORS = (HTTPStatusError, TransportError, UnsafeRequestError)
+
+
+@dataclass(frozen=True)
+class AlbumResult:
+    """One album ready to write: the album line (with ``_etl``) and its track lines."""
+
+    album_id: str
+    album: JSONObject
+    tracks: list[JSONObject]
+
+
+@dataclass(frozen=True)
+class AlbumFailure:
+    """An album that failed for good, as its errors.ndjson record."""
+
+    album_id: str
+    record: JSONObject
+
+
+Outcome = AlbumResult | AlbumFailure
+
+
+@dataclass
+class PullStats:
+    """What the engine saw: the plan it chose, listings, albums found, expanded, failed."""
+
+    source: str
+    expand: str
+    listed: dict[str, list[str]] = field(default_factory=dict)
+    expanded: dict[str, int] = field(default_factory=dict)
+    found: int = 0
+    skipped_done: int = 0
+    failed: int = 0
+    junk_id_lines: int = 0
+    probes: dict[str, int] = field(default_factory=dict)
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO-8601 with microseconds and a ``Z``."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Expander:
+    """Expands batches of candidates; shared by every expander worker of one pull."""
+
+    def __init__(self, api: SpotifyAPI, market: str, forced: str | None, stats: PullStats) -> None:
+        self.api = api
+        self.market = market
+        self._forced = forced
+        self.mode: str | None = forced  # None until the first several-albums call decides
+        self.stats = stats
+        self._lock = asyncio.Lock()
+
+    @property
+    def batch_size(self) -> int:
+        """Ids per batch: 20 while several-albums may be used, else one."""
+        return ALBUMS_PER_BATCH if self.mode in (None, "several") else 1
+
+    async def expand(self, batch: list[Candidate]) -> list[Outcome]:
+        """Every album of the batch with its tracks, or its failure, in batch order."""
+        if self.mode in (None, "several"):
+            fulls = await self._several(batch)
+            if fulls is not None:
+                return await _gather(self._finish(c, f) for c, f in zip(batch, fulls, strict=True))
+        if self.mode == "tracks":
+            return await _gather(self._tracks_only(c) for c in batch)
+        return await _gather(self._get_album(c) for c in batch)
+
+    async def _several(self, batch: list[Candidate]) -> list[JSONObject | Outcome | None] | None:
+        """Full albums for a batch; None once several-albums turned out to be unavailable."""
+        ids = [c.album_id for c in batch]
+        try:
+            if self.mode is None:
+                async with self._lock:
+                    if self.mode is None:  # the first batch decides for every worker
+                        albums = await self.api.several_albums(ids, self.market)
+                        self.mode = self.stats.expand = "several"
+                        return list(albums)
+            if self.mode != "several":
+                return None
+            return list(await self.api.several_albums(ids, self.market))
+        except EndpointUnavailableError as exc:
+            self._unavailable(exc)
+            return None
+        except ALBUM_ERRORS as exc:
+            return [failure(c.album_id, "several-albums", exc) for c in batch]
+
+    def _unavailable(self, exc: EndpointUnavailableError) -> None:
+        if self._forced == "several":
+            raise ConfigurationError(
+                f"several-albums is not available to this app ({exc.message or 403});"
+                " use --expand auto, album or tracks"
+            ) from None
+        if self.mode is None:
+            self.stats.probes["several-albums"] = 1
+            self.mode = self.stats.expand = "album"
+            log.warning(
+                "several-albums answered 403: this app is in development mode (Spotify"
+                " removed the batch endpoint in March 2026); expanding each album through"
+                " Get Album and Get Album Tracks instead"
+            )
+
+    async def _finish(self, candidate: Candidate, full: JSONObject | Outcome | None) -> Outcome:
+        if isinstance(full, AlbumResult | AlbumFailure):
+            return full
+        if full is None:
+            missing = NotFoundError(404, "several-albums", "Spotify returned null for this id")
+            return failure(candidate.album_id, "several-albums", missing)
+        return await self._with_tracks(candidate, full)
+
+    async def _get_album(self, candidate: Candidate) -> Outcome:
+        try:
+            full = await self.api.album(candidate.album_id, self.market)
+        except ALBUM_ERRORS as exc:
+            return failure(candidate.album_id, "album", exc)
+        return await self._with_tracks(candidate, full)
+
+    async def _with_tracks(self, candidate: Candidate, full: JSONObject) -> Outcome:
+        try:
+            tracks = await self.api.complete_tracks(full, self.market)
+        except ALBUM_ERRORS as exc:
+            return failure(candidate.album_id, "album-tracks", exc)
+        return self._result(candidate, full, tracks)
+
+    async def _tracks_only(self, candidate: Candidate) -> Outcome:
+        try:
+            tracks = await self.api.album_tracks(candidate.album_id, self.market)
+        except ALBUM_ERRORS as exc:
+            return failure(candidate.album_id, "album-tracks", exc)
+        album = candidate.album or {"id": candidate.album_id, "type": "album"}
+        return self._result(candidate, album, tracks)
+
+    def _result(self, candidate: Candidate, full: JSONObject, tracks: list[JSONObject]) -> Outcome:
+        album_id = candidate.album_id
+        album = {k: v for k, v in full.items() if k != "tracks"}
+        album["_etl"] = {
+            "markets": list(candidate.markets),
+            "extracted_at": now_iso(),
+            "source": self.stats.source,
+        }
+        total = album.get("total_tracks")
+        self.stats.expanded[album_id] = total if isinstance(total, int) else len(tracks)
+        lines = [{**t, "album_id": album_id} for t in tracks if isinstance(t, dict)]
+        return AlbumResult(album_id, album, lines)
+
+
+def failure(album_id: str, stage: str, exc: SpotifyETLError) -> AlbumFailure:
+    """The errors.ndjson record of an album that failed for good at ``stage``."""
+    status = exc.status if isinstance(exc, HTTPStatusError) else None
+    message = exc.message if isinstance(exc, HTTPStatusError) else str(exc)
+    log.warning("album %s failed for good at %s: %s", album_id, stage, exc)
+    record = {
+        "album_id": album_id,
+        "stage": stage,
+        "error": type(exc).__name__,
+        "status": status,
+        "message": message,
+        "at": now_iso(),
+    }
+    return AlbumFailure(album_id, record)
+
+
+async def _gather(awaitables: Iterable[Awaitable[Outcome]]) -> list[Outcome]:
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_run(aw)) for aw in awaitables]
+    return [task.result() for task in tasks]
+
+
+async def _run(awaitable: Awaitable[Outcome]) -> Outcome:
+    return await awaitable

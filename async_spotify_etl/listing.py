@@ -1,0 +1,87 @@
+"""Discovery: the pages of each market's listing become sightings of album ids.
+
+With ``--source auto`` the first market's first call decides for every market (the other
+producers wait for it); a 403 from new-releases (development mode) switches, once, to
+search ``tag:new``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from .discovery import IdsInput, Sighting, album_id_of
+from .errors import ConfigurationError, EndpointUnavailableError
+from .expansion import PullStats
+from .planner import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI
+
+__all__ = ["Emit", "Lister"]
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[Sighting], Awaitable[None]]
+
+
+class Lister:
+    """Lists albums for the discovery producers of one pull."""
+
+    def __init__(self, api: SpotifyAPI, forced: str | None, stats: PullStats) -> None:
+        self.api = api
+        self.source: str | None = forced  # None until the first listing call decides
+        self.stats = stats
+        self._known = asyncio.Event()
+
+    async def ids(self, ids: IdsInput, emit: Emit) -> None:
+        """The ``--ids`` albums, in file order."""
+        for position, album_id in enumerate(ids.ids):
+            await emit(Sighting(album_id, None, (0, position)))
+
+    async def market(self, index: int, market: str, emit: Emit) -> None:
+        """Every album ``market``'s listing shows, in listing order."""
+        if self.source is None and index > 0:
+            await self._known.wait()
+        if self.source in (None, "new-releases"):
+            try:
+                await self._list(index, market, "new-releases", emit)
+            except EndpointUnavailableError as exc:
+                self._unavailable(exc)
+        if self.source == "search":
+            await self._list(index, market, "search", emit)
+
+    def _unavailable(self, exc: EndpointUnavailableError) -> None:
+        if self.source is not None:
+            raise ConfigurationError(
+                f"new-releases is not available to this app ({exc.message or 403});"
+                " use --source auto, search or ids"
+            ) from None
+        self.stats.probes["new-releases"] = 1
+        self._decide("search")
+        log.warning(
+            "new-releases answered 403: this app is in development mode (Spotify removed"
+            " the endpoint for such apps in March 2026); discovering through search"
+            " tag:new instead, which covers releases of the last two weeks, not the"
+            " editorial new-releases list"
+        )
+
+    def _decide(self, source: str) -> None:
+        if self.source is None:
+            self.source = self.stats.source = source
+        self._known.set()
+
+    async def _list(self, index: int, market: str, source: str, emit: Emit) -> None:
+        pages = (
+            self.api.new_releases(market)
+            if source == "new-releases"
+            else self.api.search_new(market, SEARCH_PAGE_DEVELOPMENT)
+        )
+        listed = self.stats.listed.setdefault(market, [])
+        async for items in pages:
+            self._decide(source)
+            for item in items:
+                album_id = album_id_of(item)
+                if album_id is None:
+                    log.debug("skipping a listed item without a valid album id")
+                    continue
+                await emit(Sighting(album_id, index, (index, len(listed)), item))
+                listed.append(album_id)
