@@ -8,7 +8,6 @@ worker; a 403 (development mode) switches, once, to Get Album plus Get Album Tra
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from .errors import (
     TransportError,
     UnsafeRequestError,
 )
+from .manifest import now_iso
 from .planner import ALBUMS_PER_BATCH, SpotifyAPI
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "Outcome",
     "PullStats",
     "failure",
-    "now_iso",
 ]
 
 log = logging.getLogger(__name__)
@@ -77,11 +76,6 @@ class PullStats:
     failed: int = 0
     junk_id_lines: int = 0
     probes: dict[str, int] = field(default_factory=dict)
-
-
-def now_iso() -> str:
-    """The current UTC time, ISO-8601 with microseconds and a ``Z``."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Expander:

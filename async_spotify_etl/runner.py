@@ -107,7 +107,7 @@ async def run_pull(
     manifest (ResumableStop, AuthenticationError, CancelledError, ...)."""
     ids = None
     if settings.ids_file is not None and settings.source in ("auto", "ids"):
-        ids = await asyncio.to_thread(load_ids, settings.ids_file)
+        ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
     plan = plan_fingerprint(settings, ids, plan_extra)
     async with Sink(settings.out, plan, compress=settings.compress, resume=settings.resume) as sink:
         run = _Run(settings, sink, arguments_of(settings, arguments_extra))
@@ -115,10 +115,7 @@ async def run_pull(
         run.write("running", pull)
         status: PullStatus = "failed"
         try:
-            async with pull:
-                with ProgressReporter(run.snapshot(pull), progress, console=console):
-                    async for outcome in pull.results():
-                        run.add(outcome)
+            await _drain(pull, run, ProgressReporter(run.snapshot(pull), progress, console=console))
             status = "complete"
         except asyncio.CancelledError:
             status = "interrupted"
@@ -135,6 +132,14 @@ async def run_pull(
             if on_finish is not None:
                 on_finish(manifest)
     return PullResult(manifest, run.paths)
+
+
+async def _drain(pull: Pull, run: _Run, reporter: ProgressReporter) -> None:
+    """Run the engine and hand every outcome to the sink, showing progress meanwhile."""
+    async with pull:
+        with reporter:
+            async for outcome in pull.results():
+                run.add(outcome)
 
 
 class _Run:

@@ -65,7 +65,14 @@ def _seconds(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add every ``pull`` flag to ``parser``."""
-    what = parser.add_argument_group("what to pull")
+    _add_what(parser.add_argument_group("what to pull"))
+    _add_how(parser.add_argument_group("how fast and how patiently"))
+    _add_output(parser.add_argument_group("output"))
+    _add_where(parser.add_argument_group("where"))
+    _add_sandbox(parser.add_argument_group("embedded sandbox (no credentials, no network)"))
+
+
+def _add_what(what: argparse._ArgumentGroup) -> None:
     what.add_argument(
         "--out", type=Path, default=Path("data"), metavar="DIR", help="output directory"
     )
@@ -102,7 +109,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="stop after N unique albums (default: all)",
     )
-    how = parser.add_argument_group("how fast and how patiently")
+
+
+def _add_how(how: argparse._ArgumentGroup) -> None:
     how.add_argument(
         "--concurrency",
         type=_positive_int,
@@ -145,7 +154,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds for one request",
     )
-    out = parser.add_argument_group("output")
+
+
+def _add_output(out: argparse._ArgumentGroup) -> None:
     out.add_argument(
         "--resume", action="store_true", help="continue the pull in --out where it stopped"
     )
@@ -165,11 +176,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--log-format", choices=["text", "json"], default="text", help="log line format on stderr"
     )
-    _add_connection(parser)
 
 
-def _add_connection(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_argument_group("where")
+def _add_where(where: argparse._ArgumentGroup) -> None:
     where.add_argument(
         "--api-url",
         metavar="URL",
@@ -187,7 +196,9 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
         help="read SPOTIFY_* variables from this file (default: ./.env if it"
         " exists); the environment wins",
     )
-    sandbox = parser.add_argument_group("embedded sandbox (no credentials, no network)")
+
+
+def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
     sandbox.add_argument(
         "--sandbox", action="store_true", help="pull from an emulated Spotify started on 127.0.0.1"
     )
