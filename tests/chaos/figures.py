@@ -37,8 +37,11 @@ class Figures:
     expected: int = 0
     lost: int = 0
     duplicates: int = 0
-    #: Requests the sandbox saw while a Retry-After it had sent was still running.
+    #: Requests sent inside a Retry-After the client had already read (traced in-process).
+    #: When ``traced`` is False it is the sandbox's count instead, which also holds
+    #: requests already on their way when the 429 was sent.
     during_retry_after: int = 0
+    traced: bool = True
     exit_codes: list[int] = field(default_factory=list)
     notes: str = ""
 
@@ -58,6 +61,15 @@ def _codes(codes: list[int]) -> str:
     return ", ".join(f"{c}×{n}" if n > 1 else str(c) for c, n in counts.items()) or "-"
 
 
+def _cell(row: dict[str, object], key: str) -> str:
+    value = row[key]
+    if key == "exit_codes":
+        return _codes(value)  # type: ignore[arg-type]
+    if key == "during_retry_after" and value and not row.get("traced", True):
+        return f"{value}†"
+    return str(value)
+
+
 def render(rows: list[dict[str, object]]) -> str:
     """A Markdown table of the rows, in the order they were recorded."""
     lines = [
@@ -65,11 +77,15 @@ def render(rows: list[dict[str, object]]) -> str:
         "|" + "---|" * (len(_COLUMNS) + 1),
     ]
     for row in rows:
-        cells = [
-            _codes(row[key]) if key == "exit_codes" else str(row[key])  # type: ignore[arg-type]
-            for key, _ in _COLUMNS
-        ]
+        cells = [_cell(row, key) for key, _ in _COLUMNS]
         lines.append("| " + " | ".join(cells) + f" | {row.get('notes', '')} |")
+    if any(row.get("during_retry_after") and not row.get("traced", True) for row in rows):
+        lines.append("")
+        lines.append(
+            "† counted by the sandbox for a pull run as a subprocess: requests that arrived"
+            " inside a Retry-After, including those already on their way when the 429 was"
+            " sent (the client could not have known)."
+        )
     return "\n".join(lines)
 
 

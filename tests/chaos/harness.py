@@ -7,6 +7,7 @@ selects the long ones: bigger catalogues, more kill points, more runs.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import os
 import re
@@ -226,9 +227,15 @@ def track_order(out: Path) -> dict[str, list[str]]:
 
 
 def scan_for_secrets(sb: Sandbox, texts: Iterable[str], dirs: Iterable[Path]) -> int:
-    """Count occurrences of the client secret and every token ``sb`` issued in the texts
-    (logs, stdout, stderr) and every file under ``dirs`` (manifests, NDJSON, journal)."""
-    needles = [sb.config.client_secret.encode(), *(t.encode() for t in sb.state.tokens.issued)]
+    """Count occurrences of the client secret (plain or in its Basic header) and of every
+    token ``sb`` issued in the texts (logs, stdout, stderr) and every file under ``dirs``
+    (manifests, NDJSON, errors, journal)."""
+    basic = base64.b64encode(f"{sb.config.client_id}:{sb.config.client_secret}".encode())
+    needles = [
+        sb.config.client_secret.encode(),
+        basic,
+        *(t.encode() for t in sb.state.tokens.issued),
+    ]
     assert sb.state.tokens.issued, "the scan needs the issued tokens"
     haystacks = [t.encode() for t in texts]
     for directory in dirs:

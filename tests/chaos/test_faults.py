@@ -55,6 +55,7 @@ async def test_faults_lose_nothing(
             lost=counts.lost,
             duplicates=counts.duplicates,
             during_retry_after=stats["during_retry_after"],
+            traced=False,
             exit_codes=[result.exit_code],
             notes=f"{faults} 5xx/dropped answers, {result.manifest.retries} retries",
         )

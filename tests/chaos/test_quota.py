@@ -62,6 +62,7 @@ async def test_quota_wall_stops_resumably_and_resume_completes_exactly(
             lost=counts.lost,
             duplicates=counts.duplicates,
             during_retry_after=stingy.stats()["during_retry_after"],
+            traced=False,
             exit_codes=[stopped.code, resumed.code],
             notes=f"stopped after {manifest['counts']['albums']} albums",
         )

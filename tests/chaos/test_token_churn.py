@@ -78,6 +78,7 @@ async def test_short_lived_tokens_lose_nothing_and_refresh_one_at_a_time(
             lost=counts.lost,
             duplicates=counts.duplicates,
             during_retry_after=stats["during_retry_after"],
+            traced=False,
             exit_codes=[result.exit_code],
             notes=f"{elapsed:.0f} s pull, {issued} token requests,"
             f" {stats['requests'].get('album', {}).get('401', 0)} 401s,"
