@@ -69,6 +69,7 @@ class TokenProvider:
         self._sleep = sleep
         self._lock = asyncio.Lock()
         self._token: str | None = None
+        self._refused: AuthenticationError | None = None
         self._refresh_at = 0.0
         #: Token requests answered with a token (the first one included).
         self.refreshes = 0
@@ -94,7 +95,13 @@ class TokenProvider:
             # Another task may have refreshed while this one waited for the lock.
             if (token := self._current()) is not None:
                 return token
-            fresh = await self._fetch()
+            if self._refused is not None:  # refused credentials stay refused: ask once
+                raise self._refused
+            try:
+                fresh = await self._fetch()
+            except AuthenticationError as exc:
+                self._refused = exc
+                raise
             # Refresh a margin early, but never so early that a short-lived token
             # (the sandbox's, in tests) is refreshed on every request.
             margin = min(self._margin, fresh.expires_in / 2)

@@ -156,6 +156,19 @@ async def test_bad_credentials_raise_at_once(mock_api: Any, clock: FakeClock, st
     assert attempts(mock_api) == 0
 
 
+async def test_refused_credentials_are_asked_once_for_all_tasks(
+    mock_api: Any, clock: FakeClock
+) -> None:
+    body = {"error": "invalid_client", "error_description": "Invalid client"}
+    mock_api.post(TOKEN_URL, status=400, payload=body, repeat=True)
+    async with client(clock) as api:
+        results = await asyncio.gather(
+            *(api.get_json(PATH) for _ in range(20)), return_exceptions=True
+        )
+    assert all(isinstance(r, AuthenticationError) for r in results)
+    assert attempts(mock_api, "POST") == 1
+
+
 @pytest.mark.parametrize("fault", [{"status": 503}, {"exception": TimeoutError()}])
 async def test_token_endpoint_faults_are_retried(
     mock_api: Any, clock: FakeClock, fault: dict[str, Any]

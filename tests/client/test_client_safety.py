@@ -120,11 +120,12 @@ async def test_no_secret_or_token_in_logs_errors_or_reprs(
     mock_api.post(TOKEN_URL, payload=token_body(TOKEN + "-2"))
     mock_api.get(url(path), status=401, payload={"error": {"status": 401, "message": "x"}})
     mock_api.get(url(path), status=503, repeat=True)
+    async with client(clock) as refused:
+        with pytest.raises(AuthenticationError) as auth_error:
+            await refused.get_json(path, endpoint="album")
+        shown += [str(auth_error.value), repr(auth_error.value), repr(refused._tokens)]
     api = client(clock, max_retries=2)
     async with api:
-        with pytest.raises(AuthenticationError) as auth_error:
-            await api.get_json(path, endpoint="album")
-        shown += [str(auth_error.value), repr(auth_error.value)]
         with pytest.raises(ServerError) as server_error:
             await api.get_json(path, endpoint="album")
         shown += [str(server_error.value), repr(server_error.value)]
