@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,11 @@ from async_spotify_etl.pipeline import Pull
 from async_spotify_etl.runner import run_pull
 from async_spotify_etl.sandbox import Sandbox
 from async_spotify_etl.settings import ClientSettings, Credentials, PullSettings
-from tests.conftest import SandboxFactory
 
 from .helpers import assert_matches_truth, comparable, manifest, read_pull
 
+#: The shared ``sandbox_factory`` fixture: ``await factory(**SandboxConfig fields)``.
+SandboxFactory = Callable[..., Awaitable[Sandbox]]
 FAST = {"rate": 2000.0, "burst": 200, "concurrency": 8}
 
 
