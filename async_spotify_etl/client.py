@@ -19,37 +19,21 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
-import orjson
-from multidict import CIMultiDictProxy
 from yarl import URL
 
+from .answers import Answer, Retry, interpret, read_body
 from .auth import TokenProvider
-from .errors import (
-    EndpointUnavailableError,
-    QuotaExceededError,
-    RateLimitedError,
-    ResponseTooLargeError,
-    ResumableStop,
-    ServerError,
-    SpotifyETLError,
-    TransportError,
-    UnauthorizedError,
-    error_for_status,
-)
-from .models import ErrorBody
+from .errors import QuotaExceededError, ResponseTooLargeError, ResumableStop, TransportError
 from .pacing import Pacer, Ticket
-from .retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from .retry import RetryPolicy
 from .settings import ClientSettings, Credentials
 from .urls import check_base_url, resolve
 
-__all__ = ["LOST_IN_DEVELOPMENT_MODE", "ClientStats", "SpotifyClient"]
+__all__ = ["ClientStats", "SpotifyClient"]
 
 logger = logging.getLogger(__name__)
 
 Params = Mapping[str, str | int]
-
-#: Endpoints development-mode apps lost in 2026: their 403 means "use the fallback".
-LOST_IN_DEVELOPMENT_MODE = frozenset({"new-releases", "several-albums"})
 
 
 @dataclass(frozen=True)
@@ -71,13 +55,6 @@ class ClientStats:
             "waited_seconds": round(self.waited_seconds, 3),
             "token_refreshes": self.token_refreshes,
         }
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
 
 
 class SpotifyClient:
@@ -200,7 +177,7 @@ class SpotifyClient:
                 token = await tokens.token()
                 self._requests[endpoint] += 1
                 outcome = await self._attempt(url, params, token, endpoint)
-                if not isinstance(outcome, _Retry):
+                if not isinstance(outcome, Retry):
                     pacer.record_success(ticket)
                     return outcome
                 if outcome.kind == "auth":
@@ -224,16 +201,16 @@ class SpotifyClient:
             await self._sleep(delay)
 
     async def _attempt(self, url: URL, params: Params | None, token: str, endpoint: str) -> Any:
-        """One exchange: the decoded JSON, a :class:`_Retry` saying why not, or raise."""
+        """One exchange: the decoded JSON, a :class:`Retry` saying why not, or raise."""
         try:
             answer = await self._send(url, params, token)
-            return self._interpret(answer, str(url), endpoint)
+            return interpret(answer, str(url), endpoint, token)
         except ResponseTooLargeError:
             raise
         except TransportError as exc:
-            return _Retry("fault", exc)
+            return Retry("fault", exc)
 
-    def _throttle(self, ticket: Ticket, outcome: _Retry, throttles: int) -> int:
+    def _throttle(self, ticket: Ticket, outcome: Retry, throttles: int) -> int:
         """Handle a 429: stop resumably, or close the shared gate and count the retry."""
         self._throttled += 1
         wait = outcome.retry_after if outcome.retry_after is not None else 0.0
@@ -252,7 +229,7 @@ class SpotifyClient:
         self._retries += 1
         return throttles + 1
 
-    async def _send(self, url: URL, params: Params | None, token: str) -> _Answer:
+    async def _send(self, url: URL, params: Params | None, token: str) -> Answer:
         assert self._session is not None
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
@@ -260,63 +237,9 @@ class SpotifyClient:
             async with self._session.get(
                 url, params=params, headers=headers, timeout=timeout, allow_redirects=False
             ) as response:
-                body = await self._read(response)
-                return _Answer(response.status, response.headers, body)
+                body = await read_body(response, self.settings.max_body_bytes)
+                return Answer(response.status, response.headers, body)
         except TimeoutError:
             raise TransportError(f"timed out after {self.settings.timeout:g} s: {url}") from None
         except aiohttp.ClientError as exc:
             raise TransportError(f"{type(exc).__name__} from {url}") from None
-
-    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
-        """The body, refusing it once it passes ``max_body_bytes`` (checked while reading)."""
-        cap = self.settings.max_body_bytes
-        try:
-            declared = response.content_length
-        except ValueError:  # a malformed Content-Length: rely on counting below
-            declared = None
-        if declared is not None and declared > cap:
-            raise ResponseTooLargeError(f"body of {declared} bytes exceeds the {cap} byte cap")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(64 * 1024):
-            size += len(chunk)
-            if size > cap:
-                raise ResponseTooLargeError(f"body exceeds the {cap} byte cap")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _interpret(self, answer: _Answer, url: str, endpoint: str) -> Any:
-        """The JSON of a 2xx, a :class:`_Retry` for what may be retried, else raise."""
-        if 200 <= answer.status < 300:
-            try:
-                return orjson.loads(answer.body)
-            except orjson.JSONDecodeError:
-                raise TransportError(f"malformed or truncated JSON from {url}") from None
-        error = ErrorBody.from_json(_loads_or_none(answer.body))
-        message = error.message[:200]
-        retry_after = parse_retry_after(answer.headers.get("Retry-After"))
-        if answer.status == 401:
-            return _Retry("auth", UnauthorizedError(401, url, message))
-        if answer.status == 429:
-            limited = RateLimitedError(429, url, message, retry_after)
-            return _Retry("throttle", limited, retry_after, error.quota_exceeded)
-        if answer.status in RETRYABLE_STATUSES:
-            return _Retry("fault", ServerError(answer.status, url, message), retry_after)
-        if answer.status == 403 and endpoint in LOST_IN_DEVELOPMENT_MODE:
-            raise EndpointUnavailableError(403, url, message)
-        raise error_for_status(answer.status, url, message)
-
-
-@dataclass(frozen=True)
-class _Retry:
-    kind: str  # "auth", "throttle" or "fault"
-    error: SpotifyETLError
-    retry_after: float | None = None
-    quota_exceeded: bool = False
-
-
-def _loads_or_none(body: bytes) -> object:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None

@@ -13,6 +13,7 @@ from async_spotify_etl.errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidIdError,
+    NotFoundError,
     ServerError,
     UnsafeRequestError,
 )
@@ -140,3 +141,18 @@ async def test_no_secret_or_token_in_logs_errors_or_reprs(
     assert "503" in text
     assert SECRET not in text
     assert TOKEN not in text  # also covers the second token, which starts with it
+
+
+async def test_a_token_echoed_by_the_server_is_blanked_out(
+    mock_api: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    path = f"/albums/{ALBUM_ID}"
+    mock_api.post(TOKEN_URL, payload=token_body(TOKEN))
+    echo = {"error": {"status": 404, "message": f"nothing here for {TOKEN}"}}
+    mock_api.get(url(path), status=404, payload=echo)
+    async with client(clock) as api:
+        with pytest.raises(NotFoundError) as caught:
+            await api.get_json(path, endpoint="album")
+    assert "nothing here for ***" in str(caught.value)
+    assert TOKEN not in str(caught.value) + repr(caught.value) + caplog.text
