@@ -100,12 +100,13 @@ class Expander:
             fulls = await self._several(batch)
             if fulls is not None:
                 return await _gather(self._finish(c, f) for c, f in zip(batch, fulls, strict=True))
+            # several-albums is unavailable, or failed for this batch: one Get Album each
         if self.mode == "tracks":
             return await _gather(self._tracks_only(c) for c in batch)
         return await _gather(self._get_album(c) for c in batch)
 
-    async def _several(self, batch: list[Candidate]) -> list[JSONObject | Outcome | None] | None:
-        """Full albums for a batch; None once several-albums turned out to be unavailable."""
+    async def _several(self, batch: list[Candidate]) -> list[JSONObject | None] | None:
+        """Full albums for a batch; None when several-albums cannot serve this batch."""
         ids = [c.album_id for c in batch]
         try:
             if self.mode is None:
@@ -121,7 +122,13 @@ class Expander:
             self._unavailable(exc)
             return None
         except ALBUM_ERRORS as exc:
-            return [failure(c.album_id, "several-albums", exc) for c in batch]
+            log.warning(
+                "several-albums failed for good for a batch of %d (%s); asking Get Album for"
+                " each of them instead",
+                len(batch),
+                exc,
+            )
+            return None
 
     def _unavailable(self, exc: EndpointUnavailableError) -> None:
         if self._forced == "several":
@@ -138,9 +145,7 @@ class Expander:
                 " Get Album and Get Album Tracks instead"
             )
 
-    async def _finish(self, candidate: Candidate, full: JSONObject | Outcome | None) -> Outcome:
-        if isinstance(full, AlbumResult | AlbumFailure):
-            return full
+    async def _finish(self, candidate: Candidate, full: JSONObject | None) -> Outcome:
         if full is None:
             missing = NotFoundError(404, "several-albums", "Spotify returned null for this id")
             return failure(candidate.album_id, "several-albums", missing)

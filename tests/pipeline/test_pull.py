@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from async_spotify_etl.errors import AuthenticationError, ConfigurationError, ResumableStop
+from async_spotify_etl.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ResumableStop,
+    SpotifyETLError,
+)
 from async_spotify_etl.pipeline import Pull
 from async_spotify_etl.runner import run_pull
 from async_spotify_etl.sandbox import Sandbox
@@ -23,9 +28,12 @@ SandboxFactory = Callable[..., Awaitable[Sandbox]]
 FAST = {"rate": 2000.0, "burst": 200, "concurrency": 8}
 
 
-def settings_for(sb: Sandbox, out: Path, **changes: Any) -> PullSettings:
-    client = ClientSettings(api_url=sb.api_url, token_url=sb.token_url, **FAST)
-    return dataclasses.replace(PullSettings(out=out, client=client), **changes)
+def settings_for(
+    sb: Sandbox, out: Path, client: dict[str, Any] | None = None, **changes: Any
+) -> PullSettings:
+    fields = {**FAST, **(client or {})}
+    settings = ClientSettings(api_url=sb.api_url, token_url=sb.token_url, **fields)
+    return dataclasses.replace(PullSettings(out=out, client=settings), **changes)
 
 
 def long_albums(truth: dict[str, Any]) -> int:
@@ -216,3 +224,29 @@ async def test_cancelling_commits_complete_albums_and_marks_interrupted(
     await run_pull(settings_for(fast, reference, markets=("US", "GB"), expand="album"),
                    fast.credentials)  # fmt: skip
     assert comparable(tmp_path) == comparable(reference)
+
+
+async def test_faults_never_lose_or_repeat_an_album(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    faults = {"error_rate": 0.2, "drop_rate": 0.05, "corrupt_rate": 0.05}
+    sb = await sandbox_factory(markets=("US", "GB"), albums_per_market=60, seed=7, **faults)
+    truth = sb.truth()
+    patience = {"max_retries": 2, "backoff_base": 0.001, "backoff_cap": 0.005}
+    for attempt in range(6):  # a listing that fails for good stops the run: resume it
+        settings = settings_for(sb, tmp_path, patience, markets=("US", "GB"), resume=attempt > 0)
+        try:
+            result = await run_pull(settings, sb.credentials)
+        except SpotifyETLError:
+            continue
+        break
+    assert result.status == "complete"
+    pull = read_pull(tmp_path)
+    written = [a["id"] for a in pull["albums"]]
+    failed = [e["album_id"] for e in pull["errors"]]
+    assert sorted(written + failed) == sorted(truth["albums"])  # each exactly once
+    by_album: dict[str, list[str]] = {a: [] for a in written}
+    for track in pull["tracks"]:
+        by_album[track["album_id"]].append(track["id"])
+    assert by_album == {a: truth["albums"][a] for a in written}
+    assert result.exit_code == (1 if failed else 0)
