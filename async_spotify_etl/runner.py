@@ -109,9 +109,12 @@ async def run_pull(
     if settings.ids_file is not None and settings.source in ("auto", "ids"):
         ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
     plan = plan_fingerprint(settings, ids, plan_extra)
+    done: set[str] = set()
+    # Built first: it checks the settings (URLs, plan) before anything is written.
+    pull = Pull(settings, credentials, skip=done, ids=ids, client=client)
     async with Sink(settings.out, plan, compress=settings.compress, resume=settings.resume) as sink:
+        done.update(sink.done)
         run = _Run(settings, sink, arguments_of(settings, arguments_extra))
-        pull = Pull(settings, credentials, skip=sink.done, ids=ids, client=client)
         run.write("running", pull)
         status: PullStatus = "failed"
         try:

@@ -139,7 +139,7 @@ class Sink:
             if p.exists()
         ]
         if not self.resume:
-            if existing:
+            if existing and not self._holds_nothing():
                 raise ConfigurationError(
                     f"{self.out} already holds a pull ({existing[0].name});"
                     " add --resume to continue it, or choose another --out"
@@ -159,6 +159,12 @@ class Sink:
                 f" (changed: {', '.join(changed)}); use the same options or another --out"
             )
         return state
+
+    def _holds_nothing(self) -> bool:
+        """True when an earlier pull here committed nothing (it failed at once): restartable."""
+        if read_journal(self.journal_path, FILES).commits:
+            return False
+        return all(p.stat().st_size == 0 for p in self.paths.values() if p.exists())
 
     def _restore(self, state: JournalState) -> None:
         """Truncate every file to the last commit and open it for appending."""

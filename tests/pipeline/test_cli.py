@@ -127,6 +127,20 @@ def test_bad_credentials_exit_3(
     assert "spotify-etl: error:" in one_error_line(err)
     assert "wrong-secret" not in err
     assert manifest(tmp_path / "o")["status"] == "failed"
+    # Nothing was committed, so the corrected command may start over without --resume.
+    creds = served.credentials
+    Path("creds.env").write_text(
+        f"SPOTIFY_CLIENT_ID={creds.client_id}\nSPOTIFY_CLIENT_SECRET={creds.client_secret}\n"
+    )
+    assert main([*argv, "--accounts-url", served.token_url, "--quiet"]) == 0
+    assert manifest(tmp_path / "o")["counts"]["albums"] == 10
+
+
+def test_bad_api_url_exits_2_before_writing_anything(capsys: pytest.CaptureFixture[str]) -> None:
+    Path(".env").write_text("SPOTIFY_CLIENT_ID=a\nSPOTIFY_CLIENT_SECRET=b\n")
+    assert main(["pull", "--api-url", "http://example.com/v1", "--out", "o"]) == 2
+    assert "plain http only for loopback" in one_error_line(capsys.readouterr().err)
+    assert not Path("o").exists()
 
 
 def test_env_file_credentials_and_urls_reach_the_api(

@@ -211,3 +211,11 @@ async def test_after_a_failed_write_nothing_more_is_committed(
         assert again.done == {album(1)[0]}
         again.add_album(*album(2))
     assert ids_in(tmp_path) == [album(1)[0], album(2)[0]]
+
+
+async def test_a_pull_that_committed_nothing_may_start_over(tmp_path: Path) -> None:
+    async with Sink(tmp_path, {**PLAN, "markets": ["GB"]}, fsync=False):
+        pass  # failed before its first album
+    await write(tmp_path, range(2))
+    assert ids_in(tmp_path) == [album(0)[0], album(1)[0]]
+    assert read_journal(tmp_path / JOURNAL_NAME, FILES).plan == PLAN
