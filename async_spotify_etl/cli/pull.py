@@ -40,6 +40,7 @@ __all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
+# The codes of cli.EXIT_RESUMABLE and cli.EXIT_INTERRUPTED (that module imports this one).
 EXIT_RESUMABLE = 75
 EXIT_INTERRUPTED = 130
 _MARKET = re.compile(r"[A-Za-z]{2}")
@@ -95,8 +96,6 @@ def handle(args: argparse.Namespace) -> int:
 def _progress_mode(args: argparse.Namespace) -> ProgressMode:
     if args.quiet or args.progress is False or args.dry_run:
         return "off"
-    if args.progress is None and not sys.stderr.isatty():
-        return "log"
     return "bar" if sys.stderr.isatty() else "log"
 
 
