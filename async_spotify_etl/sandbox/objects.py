@@ -6,6 +6,7 @@ order, without building the rest of the catalogue. Each object is serialized onc
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from dataclasses import dataclass
@@ -131,25 +132,63 @@ def _album_type(rng: random.Random, kind: str) -> str:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class _Album:
+    """What rendering one album needs to share between the album and its tracks."""
+
+    config: SandboxConfig
+    base: str
+    shape: AlbumShape
+    artists: list[dict[str, object]]
+    markets: list[str]
+    year: int = 0
+
+    @property
+    def artist_pool(self) -> int:
+        return max(20, self.shape.index // 3 + 20)
+
+
 def render_album(config: SandboxConfig, base: str, index: int) -> RenderedAlbum:
     """Build and serialize album ``index`` with all its tracks, for ``config.access``."""
     shape = album_shape(config.seed, index)
     rng = _rng(config.seed, "album-details", index)
-    artist_pool = max(20, index // 3 + 20)
+    album = _Album(config, base, shape, [], [])
     if shape.kind == "compilation":
-        artists = [_various(base)]
+        album.artists.append(_various(base))
     else:
         count = 1 if rng.random() < 0.75 else rng.choice((2, 2, 3))
-        artists = [_artist(config, base, rng.randrange(artist_pool)) for _ in range(count)]
-    markets = sorted({*config.markets, *rng.sample(_OTHER_MARKETS, 3)})
-    date, precision = _release(rng, config.today_date, shape.days_old)
-    ident = shape.id
-    simplified: dict[str, object] = {
+        album.artists.extend(
+            _artist(config, base, rng.randrange(album.artist_pool)) for _ in range(count)
+        )
+    album.markets.extend(sorted({*config.markets, *rng.sample(_OTHER_MARKETS, 3)}))
+    simplified = _simplified(album, rng)
+    full = _full(simplified, rng)
+    album = dataclasses.replace(album, year=int(str(simplified["release_date"])[:4]))
+    track_rng = _rng(config.seed, "tracks", index)
+    tracks = [_track(album, track_rng, n) for n in range(shape.total_tracks)]
+    if config.access == "development":
+        for key in _DEV_REMOVED_ALBUM:
+            simplified.pop(key, None)
+            full.pop(key, None)
+    return RenderedAlbum(
+        shape=shape,
+        simplified=orjson.dumps(simplified),
+        full_prefix=orjson.dumps(full)[:-1] + b',"tracks":',
+        tracks=tuple(orjson.dumps(t) for t in tracks),
+        track_ids=tuple(str(t["id"]) for t in tracks),
+    )
+
+
+def _simplified(album: _Album, rng: random.Random) -> dict[str, object]:
+    """The SimplifiedAlbumObject listings and search return."""
+    shape, ident = album.shape, album.shape.id
+    date, precision = _release(rng, album.config.today_date, shape.days_old)
+    return {
         "album_type": _album_type(rng, shape.kind),
-        "artists": artists,
-        "available_markets": markets,
+        "artists": album.artists,
+        "available_markets": album.markets,
         "external_urls": {"spotify": f"https://open.spotify.com/album/{ident}"},
-        "href": f"{base}/albums/{ident}",
+        "href": f"{album.base}/albums/{ident}",
         "id": ident,
         "images": _images(rng),
         "name": album_name(rng),
@@ -159,81 +198,61 @@ def render_album(config: SandboxConfig, base: str, index: int) -> RenderedAlbum:
         "type": "album",
         "uri": f"spotify:album:{ident}",
     }
-    year = int(date[:4])
+
+
+def _full(simplified: dict[str, object], rng: random.Random) -> dict[str, object]:
+    """The AlbumObject fields beyond the simplified ones, except ``tracks``."""
+    year = str(simplified["release_date"])[:4]
     label = rng.choice(_LABELS)
-    external_ids = {"upc": upc(rng)}
-    full = {
+    return {
         **simplified,
         "copyrights": [
             {"text": f"© {year} {label}", "type": "C"},
             {"text": f"℗ {year} {label}", "type": "P"},
         ],
-        "external_ids": external_ids,
+        "external_ids": {"upc": upc(rng)},
         "genres": [],
         "label": label,
         "popularity": rng.randint(0, 100),
     }
-    tracks = _tracks(config, base, shape, artists, markets, year, artist_pool)
-    if config.access == "development":
-        for key in _DEV_REMOVED_ALBUM:
-            simplified.pop(key, None)
-            full.pop(key, None)
-    prefix = orjson.dumps(full)[:-1] + b',"tracks":'
-    return RenderedAlbum(
-        shape=shape,
-        simplified=orjson.dumps(simplified),
-        full_prefix=prefix,
-        tracks=tuple(orjson.dumps(t) for t in tracks),
-        track_ids=tuple(str(t["id"]) for t in tracks),
-    )
 
 
-def _tracks(
-    config: SandboxConfig,
-    base: str,
-    shape: AlbumShape,
-    artists: list[dict[str, object]],
-    markets: list[str],
-    year: int,
-    artist_pool: int,
-) -> list[dict[str, object]]:
-    rng = _rng(config.seed, "tracks", shape.index)
+def _track(album: _Album, rng: random.Random, number: int) -> dict[str, object]:
+    """Track ``number`` (0-based) of ``album``; discs of 50 on long compilations."""
+    config, base, shape = album.config, album.base, album.shape
+    ident = track_id(config.seed, shape.index, number)
     per_disc = 50 if shape.total_tracks > 60 else shape.total_tracks
-    result: list[dict[str, object]] = []
-    for number in range(shape.total_tracks):
-        ident = track_id(config.seed, shape.index, number)
-        if shape.kind == "compilation" or rng.random() < 0.1:
-            credited = [_artist(config, base, rng.randrange(artist_pool))]
-        else:
-            credited = list(artists)
-        track: dict[str, object] = {
-            "artists": credited,
-            "available_markets": markets,
-            "disc_number": number // per_disc + 1,
-            "duration_ms": rng.randint(90_000, 420_000),
-            "explicit": rng.random() < 0.15,
-            "external_ids": {"isrc": isrc(rng, year)},
-            "external_urls": {"spotify": f"https://open.spotify.com/track/{ident}"},
-            "href": f"{base}/tracks/{ident}",
-            "id": ident,
-            "is_local": False,
-            "name": track_name(rng),
-            "preview_url": None,
-            "track_number": number % per_disc + 1,
+    if shape.kind == "compilation" or rng.random() < 0.1:
+        credited = [_artist(config, base, rng.randrange(album.artist_pool))]
+    else:
+        credited = list(album.artists)
+    track: dict[str, object] = {
+        "artists": credited,
+        "available_markets": album.markets,
+        "disc_number": number // per_disc + 1,
+        "duration_ms": rng.randint(90_000, 420_000),
+        "explicit": rng.random() < 0.15,
+        "external_ids": {"isrc": isrc(rng, album.year)},
+        "external_urls": {"spotify": f"https://open.spotify.com/track/{ident}"},
+        "href": f"{base}/tracks/{ident}",
+        "id": ident,
+        "is_local": False,
+        "name": track_name(rng),
+        "preview_url": None,
+        "track_number": number % per_disc + 1,
+        "type": "track",
+        "uri": f"spotify:track:{ident}",
+    }
+    if rng.random() < 0.02:  # track relinking: the requested track was replaced
+        other = make_id(config.seed, "relinked", shape.index, number)
+        track["linked_from"] = {
+            "external_urls": {"spotify": f"https://open.spotify.com/track/{other}"},
+            "href": f"{base}/tracks/{other}",
+            "id": other,
             "type": "track",
-            "uri": f"spotify:track:{ident}",
+            "uri": f"spotify:track:{other}",
         }
-        if rng.random() < 0.02:  # track relinking: the requested track was replaced
-            other = make_id(config.seed, "relinked", shape.index, number)
-            track["linked_from"] = {
-                "external_urls": {"spotify": f"https://open.spotify.com/track/{other}"},
-                "href": f"{base}/tracks/{other}",
-                "id": other,
-                "type": "track",
-                "uri": f"spotify:track:{other}",
-            }
-        if config.access == "development":
-            for key in _DEV_REMOVED_TRACK:
-                track.pop(key, None)
-        result.append(track)
-    return result
+    if config.access == "development":
+        for key in _DEV_REMOVED_TRACK:
+            track.pop(key, None)
+    return track
