@@ -223,9 +223,10 @@ class SpotifyClient:
                 stop = ResumableStop("Retry-After exceeds max_wait", wait, resume_at)
             self.pacer.stop(stop)
             raise stop
+        # The gate closes for every task even when this request has run out of retries.
+        self.pacer.record_throttle(ticket, self._retry.delay(throttles, outcome.retry_after))
         if not self._retry.can_retry(throttles):
             raise outcome.error
-        self.pacer.record_throttle(ticket, self._retry.delay(throttles, outcome.retry_after))
         self._retries += 1
         return throttles + 1
 
