@@ -81,6 +81,8 @@ class SandboxConfig:
     today: str = DEFAULT_TODAY
 
     def __post_init__(self) -> None:
+        # a list from JSON or YAML is accepted; the frozen config keeps a tuple
+        object.__setattr__(self, "markets", tuple(self.markets))
         if not self.markets or not all(_MARKET.fullmatch(m) for m in self.markets):
             raise ConfigurationError(f"markets must be ISO 3166-1 alpha-2 codes: {self.markets!r}")
         if len(set(self.markets)) != len(self.markets):

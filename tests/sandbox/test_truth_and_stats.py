@@ -133,6 +133,12 @@ def test_config_rejects_nonsense(fields: dict[str, object]) -> None:
         SandboxConfig(**fields)  # type: ignore[arg-type]
 
 
+def test_config_keeps_markets_as_a_tuple() -> None:
+    config = SandboxConfig(markets=["SE", "NO"])  # type: ignore[arg-type]
+    assert config.markets == ("SE", "NO")
+    assert config == SandboxConfig(markets=("SE", "NO"))
+
+
 def test_config_never_shows_the_secret() -> None:
     assert "sandbox-client-secret" not in repr(SandboxConfig())
 
