@@ -96,9 +96,9 @@ class TokenProvider:
             if (token := self._current()) is not None:
                 return token
             if self._refused is not None:  # refused credentials stay refused: ask once
-                raise self._refused
+                raise AuthenticationError(*self._refused.args)
             try:
-                fresh = await self._fetch()
+                asked_at, fresh = await self._fetch()
             except AuthenticationError as exc:
                 self._refused = exc
                 raise
@@ -106,7 +106,8 @@ class TokenProvider:
             # (the sandbox's, in tests) is refreshed on every request.
             margin = min(self._margin, fresh.expires_in / 2)
             self._token = fresh.access_token
-            self._refresh_at = self._clock() + fresh.expires_in - margin
+            # Counted from when it was asked for: the answer may have been slow.
+            self._refresh_at = asked_at + fresh.expires_in - margin
             self.refreshes += 1
             logger.debug("new access token, refresh in %.0f s", fresh.expires_in - margin)
             return fresh.access_token
@@ -116,11 +117,13 @@ class TokenProvider:
         if self._token == token:
             self._token = None
 
-    async def _fetch(self) -> Token:
+    async def _fetch(self) -> tuple[float, Token]:
+        """When the successful request was sent, and the token it got."""
         retries = 0
         while True:
+            asked_at = self._clock()
             try:
-                return await self._request()
+                return asked_at, await self._request()
             except (TransportError, ServerError, RateLimitedError) as exc:
                 if not self._retry.can_retry(retries):
                     raise
