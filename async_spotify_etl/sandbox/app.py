@@ -137,7 +137,10 @@ async def _api(
     None means the connection is to be dropped."""
     fault: Fault | None = None
     if state.faults.active:
-        fault, delay = state.faults.decide(request.method + " " + request.path_qs)
+        key = request.method + " " + request.path_qs
+        fault, delay = state.faults.decide(key)
+        if fault is not None:
+            log.debug("injecting %s into %s", fault.name, key)
         if delay:
             await asyncio.sleep(delay)
     token = _bearer(request)
