@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping, Sequenc
 from typing import Any, Literal, TypeVar
 
 from .client import SpotifyClient
-from .errors import TransportError
+from .errors import ResumableStop, TransportError
 from .ids import validate_id
 from .models import Page
 
@@ -154,10 +154,29 @@ class SpotifyAPI:
 
 
 async def _gather(awaitables: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run the awaitables concurrently under one TaskGroup; results in order."""
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(aw) for aw in awaitables]
+    """Run the awaitables concurrently under one TaskGroup; results in order.
+
+    A failure cancels the rest and is raised as itself, not as an ExceptionGroup, so
+    callers catch the typed error (a resumable stop first, if there is one).
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(aw) for aw in awaitables]
+    except ExceptionGroup as failed:
+        errors = _leaves(failed)
+        stops = [e for e in errors if isinstance(e, ResumableStop)]
+        raise (stops or errors)[0] from None
     return [task.result() for task in tasks]
+
+
+def _leaves(group: BaseExceptionGroup[Exception]) -> list[Exception]:
+    leaves: list[Exception] = []
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            leaves.extend(_leaves(error))
+        else:
+            leaves.append(error)
+    return leaves
 
 
 def minimum_requests(

@@ -12,6 +12,8 @@ import pytest
 from async_spotify_etl.client import SpotifyClient
 from async_spotify_etl.errors import (
     EndpointUnavailableError,
+    NotFoundError,
+    QuotaExceededError,
     ResponseTooLargeError,
     SpotifyETLError,
     TransportError,
@@ -186,3 +188,28 @@ async def test_lenient_parsing_of_odd_but_valid_bodies(mock_api: Any) -> None:
         assert await listed(api.new_releases("US")) == [ALBUM_ID]
         with pytest.raises(TransportError):  # an answer without an albums page
             await listed(api.search_new("US", 10))
+
+
+async def test_a_failed_page_of_a_fan_out_raises_its_own_typed_error(mock_api: Any) -> None:
+    first = {"items": [{"id": ALBUM_ID}], "total": 150, "limit": 50, "offset": 0, "next": "x"}
+    mock_api.post(TOKEN_URL, payload=token_body())
+    listing = url("/browse/new-releases")
+    mock_api.get(listing, payload={"albums": first})
+    mock_api.get(listing, status=404, payload={"error": {"status": 404, "message": "gone"}})
+    mock_api.get(listing, payload={"albums": {**first, "offset": 100}})
+    async with SpotifyClient(CREDENTIALS, fast_settings()) as client:
+        with pytest.raises(NotFoundError):  # not an ExceptionGroup
+            await listed(SpotifyAPI(client).new_releases("US"))
+
+
+async def test_a_quota_stop_in_a_fan_out_is_raised_as_the_stop(mock_api: Any) -> None:
+    album = {"id": ALBUM_ID, "tracks": {"items": [], "total": 200, "limit": 50, "next": "x"}}
+    quota = {"error": {"status": 429, "message": "Too many", "reason": "QUOTA_EXCEEDED"}}
+    mock_api.post(TOKEN_URL, payload=token_body())
+    tracks = url(f"/albums/{ALBUM_ID}/tracks")
+    mock_api.get(tracks, payload={"items": [], "total": 200})
+    mock_api.get(tracks, status=429, payload=quota, headers={"Retry-After": "3600"})
+    mock_api.get(tracks, payload={"items": [], "total": 200})
+    async with SpotifyClient(CREDENTIALS, fast_settings()) as client:
+        with pytest.raises(QuotaExceededError):
+            await SpotifyAPI(client).complete_tracks(album, "US")
