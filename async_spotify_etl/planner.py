@@ -68,6 +68,8 @@ class SpotifyAPI:
     async def search_new(self, market: str, page_size: int) -> AsyncIterator[list[JSONObject]]:
         """Pages of albums search ``tag:new`` returns in ``market`` (``page_size`` <= 10
         for development-mode apps)."""
+        if not 1 <= page_size <= SEARCH_PAGE_EXTENDED:
+            raise ValueError(f"search page size must be 1 to {SEARCH_PAGE_EXTENDED}: {page_size}")
         params: dict[str, str | int] = {
             "q": "tag:new",
             "type": "album",
