@@ -9,14 +9,20 @@ on counts, never on durations.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
 
 from async_spotify_etl.client import SpotifyClient
-from async_spotify_etl.errors import QuotaExceededError, ResumableStop
+from async_spotify_etl.errors import (
+    AuthenticationError,
+    QuotaExceededError,
+    ResumableStop,
+    SpotifyETLError,
+)
 from async_spotify_etl.sandbox import Sandbox
-from async_spotify_etl.settings import ClientSettings
+from async_spotify_etl.settings import ClientSettings, Credentials
 
 from .fakes import FakeClock
 
@@ -178,3 +184,39 @@ async def test_faults_are_retried_until_every_answer_is_whole(
     # server may see a dropped attempt more than the client counted
     sent = sum(seen.values())
     assert sent - seen["dropped"] <= stats.requests["album"] <= sent
+
+
+async def test_no_secret_or_token_reaches_logs_or_errors(
+    sandbox_factory: Any, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server_clock = FakeClock()
+    secret = "sandbox-secret-" + "q7Zx" * 6
+    sb = await sandbox_factory(
+        clock=server_clock.time, client_secret=secret, error_rate=0.2, drop_rate=0.1
+    )
+    paths = [*album_paths(sb)[:30], "/albums/" + "0" * 22]  # the last one is unknown
+    shown: list[str] = []
+    clock = FakeClock()
+    async with open_client(sb, clock, rate=1000.0, burst=100, max_retries=1) as client:
+        for n, path in enumerate(paths):
+            if n % 10 == 9:
+                server_clock.now += 4000.0  # every token so far dies at the server: 401s
+            try:
+                await client.get_json(path, endpoint="album")
+            except SpotifyETLError as exc:
+                shown += [str(exc), repr(exc)]
+        shown += [repr(client), repr(client.pacer), repr(client.stats)]
+    wrong = Credentials(sb.credentials.client_id, secret[::-1])
+    async with SpotifyClient(wrong, client.settings) as refused:
+        with pytest.raises(AuthenticationError) as caught:
+            await refused.get_json(paths[0])
+    out, err = capsys.readouterr()
+    text = "\n".join([*shown, str(caught.value), caplog.text, out, err])
+    issued = sb.state.tokens.issued
+    assert len(issued) >= 3  # tokens were issued and replaced during the run
+    assert count(sb, "album", "401") >= 2
+    assert "404" in text  # the errors were shown ...
+    assert secret not in text  # ... without the secret
+    assert secret[::-1] not in text
+    assert not [token for token in issued if token in text]  # ... or any token
