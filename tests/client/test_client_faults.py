@@ -15,6 +15,7 @@ from async_spotify_etl.errors import (
     BadRequestError,
     EndpointUnavailableError,
     ForbiddenError,
+    HTTPStatusError,
     NotFoundError,
     QuotaExceededError,
     RateLimitedError,
@@ -287,3 +288,13 @@ async def test_a_503_retry_after_is_honoured_up_to_max_wait(
     async with client(clock, max_wait=120.0) as api:
         assert await api.get_json(PATH, endpoint="album") == OK
     assert clock.sleeps == [pytest.approx(7.25), 120.0]
+
+
+async def test_a_redirect_is_never_followed(mock_api: Any, clock: FakeClock) -> None:
+    mock_api.post(TOKEN_URL, payload=token_body())
+    mock_api.get(url(PATH), status=302, headers={"Location": "https://evil.example/steal"})
+    async with client(clock) as api:
+        with pytest.raises(HTTPStatusError) as caught:
+            await api.get_json(PATH, endpoint="album")
+    assert caught.value.status == 302
+    assert attempts(mock_api) == 1  # and nothing went to evil.example (it would not match)

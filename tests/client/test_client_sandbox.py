@@ -169,9 +169,11 @@ async def test_a_retry_after_beyond_max_wait_stops_resumably(
 async def test_faults_are_retried_until_every_answer_is_whole(
     sandbox_factory: Any, clock: FakeClock
 ) -> None:
-    sb = await sandbox_factory(error_rate=0.2, corrupt_rate=0.15, drop_rate=0.1)
+    sb = await sandbox_factory(error_rate=0.2, corrupt_rate=0.15, drop_rate=0.1, latency=0.005)
     paths = album_paths(sb)[:60]
-    async with open_client(sb, clock, rate=1000.0, burst=100, max_retries=10) as client:
+    async with open_client(
+        sb, clock, rate=1000.0, burst=100, max_retries=10, concurrency=4
+    ) as client:
         bodies = await asyncio.gather(*(client.get_json(p, endpoint="album") for p in paths))
         stats = client.stats
     assert [b["id"] for b in bodies] == [p.rsplit("/", 1)[1] for p in paths]
@@ -184,6 +186,7 @@ async def test_faults_are_retried_until_every_answer_is_whole(
     # server may see a dropped attempt more than the client counted
     sent = sum(seen.values())
     assert sent - seen["dropped"] <= stats.requests["album"] <= sent
+    assert 1 < sb.stats()["max_in_flight"] <= 4  # the in-flight bound held
 
 
 async def test_no_secret_or_token_reaches_logs_or_errors(
