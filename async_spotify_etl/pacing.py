@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -94,7 +95,10 @@ class Pacer:
     def _now(self) -> float:
         if self._clock is not None:
             return self._clock()
-        return asyncio.get_running_loop().time()
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:  # a repr outside the loop; the loop's clock is monotonic too
+            return time.monotonic()
 
     @property
     def rate(self) -> float:
