@@ -7,6 +7,7 @@ request, even to an unknown path, is counted and answered with a Spotify-shaped 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -159,6 +160,8 @@ async def _api(
         reply = handlers.bad_request(exc)
     if state.hostility is not None:
         reply = state.hostility.rewrite(route, args, request.query, reply)
+    if fault is Fault.CUT_OFF:
+        return dataclasses.replace(reply, cut_off=True)
     if fault is not None and reply.status == 200:
         reply = _corrupt(reply, fault)
     return reply
@@ -201,15 +204,33 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     try:
         reply = await _dispatch(state, request, route, handler, args)
         if reply is None:
-            if request.transport is not None:
-                request.transport.abort()
+            _abort(request)
             return web.Response(status=500)
+        headers = {"Content-Type": _JSON, **reply.headers}
+        if reply.cut_off:
+            size = len(reply.body) // 2
+            return await _cut_off(request, reply, headers, size)
         status, size = reply.status, len(reply.body)
-        return web.Response(
-            status=reply.status, body=reply.body, headers={"Content-Type": _JSON, **reply.headers}
-        )
+        return web.Response(status=reply.status, body=reply.body, headers=headers)
     finally:
         state.stats.leave(route, status, size)
+
+
+def _abort(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
+
+
+async def _cut_off(
+    request: web.Request, reply: Reply, headers: dict[str, str], size: int
+) -> web.StreamResponse:
+    """Send the headers and the first ``size`` bytes of the body, then drop the connection."""
+    response = web.StreamResponse(status=reply.status, headers=headers)
+    response.content_length = len(reply.body)
+    await response.prepare(request)
+    await response.write(reply.body[:size])
+    _abort(request)
+    return response
 
 
 def _inspect(state: SandboxState, path: str) -> web.Response:

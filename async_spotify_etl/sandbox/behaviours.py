@@ -74,6 +74,7 @@ class Fault(enum.Enum):
     TRUNCATED = "truncated"
     MALFORMED = "malformed"
     DROP = "drop"
+    CUT_OFF = "cut-off"
 
 
 @dataclass
@@ -104,7 +105,7 @@ class FaultPlan:
         elif roll < c.error_rate + c.corrupt_rate:
             fault = Fault.TRUNCATED if pick < 0.5 else Fault.MALFORMED
         elif roll < c.error_rate + c.corrupt_rate + c.drop_rate:
-            fault = Fault.DROP
+            fault = Fault.DROP if pick < 0.5 else Fault.CUT_OFF
         delay = 0.0
         if c.latency:
             spread = (2.0 * uniform(c.seed, "latency", key, n) - 1.0) * c.latency_jitter

@@ -65,7 +65,7 @@ class SandboxConfig:
     error_rate: float = 0.0
     #: Probability of a 200 whose JSON body is truncated or malformed.
     corrupt_rate: float = 0.0
-    #: Probability that the connection is closed without an answer.
+    #: Probability that the connection is dropped: before the answer or mid-body.
     drop_rate: float = 0.0
     #: Mean added latency in seconds, spread uniformly by +/- ``latency_jitter``.
     latency: float = 0.0

@@ -35,11 +35,12 @@ _SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "aud
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """An HTTP answer before it is sent."""
+    """An HTTP answer before it is sent; ``cut_off`` drops the connection mid-body."""
 
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+    cut_off: bool = False
 
 
 def _error(status: int, message: str) -> Reply:
