@@ -213,7 +213,8 @@ def test_latency_is_mean_plus_bounded_jitter_and_seeded() -> None:
 
 
 async def test_latency_overlaps_requests_in_flight(api_factory: ApiFactory) -> None:
-    api = await api_factory(latency=0.05)
+    # long enough that all six are still in the sandbox on a busy machine
+    api = await api_factory(latency=0.3)
     await api.login()
     results = await asyncio.gather(*(api.raw("/browse/new-releases") for _ in range(6)))
     assert [r[0] for r in results] == [200] * 6
