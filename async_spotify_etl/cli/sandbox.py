@@ -34,86 +34,61 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         " deterministic catalogue, until Ctrl-C. All misbehaviours are off by default.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    add = parser.add_argument
+    _server_flags(parser.add_argument_group("server"))
+    _catalogue_flags(parser.add_argument_group("catalogue"))
+    _limit_flags(parser.add_argument_group("access, tokens and limits"))
+    _fault_flags(parser.add_argument_group("faults"))
+    parser.set_defaults(handler=handle)
+
+
+def _server_flags(group: argparse._ArgumentGroup) -> None:
+    add = group.add_argument
     add("--host", default=defaults.DEFAULT_HOST, help="address to listen on")
     add("--port", type=int, default=DEFAULT_PORT, help="port to listen on (0: any free port)")
     add("--client-id", default=defaults.DEFAULT_CLIENT_ID, help="client id to accept")
     add("--client-secret", default=defaults.DEFAULT_CLIENT_SECRET, help="secret to accept")
+
+
+def _catalogue_flags(group: argparse._ArgumentGroup) -> None:
+    add = group.add_argument
     add("--seed", type=int, default=0, help="catalogue and fault seed")
-    add(
-        "--markets",
-        type=_markets,
-        default=",".join(defaults.DEFAULT_MARKETS),
-        metavar="CC,CC",
-        help="markets with a new-releases list",
-    )
-    add(
-        "--albums-per-market",
-        type=int,
-        default=defaults.DEFAULT_ALBUMS_PER_MARKET,
-        help="new-releases total per market",
-    )
-    add(
-        "--access",
-        choices=("extended", "development"),
-        default="extended",
-        help="quota mode: development forbids new-releases and several-albums",
-    )
-    add(
-        "--token-lifetime",
-        type=float,
-        default=defaults.DEFAULT_TOKEN_LIFETIME,
-        help="seconds an access token lives",
-    )
-    add(
-        "--rate-limit",
-        type=int,
-        default=None,
-        metavar="N",
-        help="requests allowed per rolling window (default: unlimited)%(default).0s",
-    )
-    add(
-        "--rate-window",
-        type=float,
-        default=defaults.DEFAULT_RATE_WINDOW,
-        help="rolling window in seconds",
-    )
-    add(
-        "--quota",
-        type=int,
-        default=None,
-        metavar="N",
-        help="API requests before QUOTA_EXCEEDED (default: unlimited)%(default).0s",
-    )
-    add(
-        "--quota-retry-after",
-        type=int,
-        default=defaults.DEFAULT_QUOTA_RETRY_AFTER,
-        help="Retry-After seconds of a quota 429",
-    )
+    markets = ",".join(defaults.DEFAULT_MARKETS)
+    add("--markets", type=_markets, default=markets, metavar="CC,CC", help="listed markets")
+    add("--albums-per-market", type=int, default=defaults.DEFAULT_ALBUMS_PER_MARKET,
+        help="new-releases total per market")  # fmt: skip
+    add("--today", default=defaults.DEFAULT_TODAY, help="the sandbox's date (YYYY-MM-DD)")
+
+
+def _limit_flags(group: argparse._ArgumentGroup) -> None:
+    add = group.add_argument
+    add("--access", choices=("extended", "development"), default="extended",
+        help="development forbids new-releases and several-albums")  # fmt: skip
+    add("--token-lifetime", type=float, default=defaults.DEFAULT_TOKEN_LIFETIME,
+        help="seconds an access token lives")  # fmt: skip
+    unlimited = "(default: unlimited)%(default).0s"
+    add("--rate-limit", type=int, metavar="N",
+        help=f"requests allowed per rolling window {unlimited}")  # fmt: skip
+    add("--rate-window", type=float, default=defaults.DEFAULT_RATE_WINDOW,
+        help="rolling window in seconds")  # fmt: skip
+    add("--quota", type=int, metavar="N",
+        help=f"API requests before QUOTA_EXCEEDED {unlimited}")  # fmt: skip
+    add("--quota-retry-after", type=int, default=defaults.DEFAULT_QUOTA_RETRY_AFTER,
+        help="Retry-After seconds of a quota 429")  # fmt: skip
+
+
+def _fault_flags(group: argparse._ArgumentGroup) -> None:
+    add = group.add_argument
     add("--error-rate", type=float, default=0.0, help="probability of a 500, 502 or 503")
-    add(
-        "--corrupt-rate",
-        type=float,
-        default=0.0,
-        help="probability of a truncated or malformed JSON body",
-    )
-    add("--drop-rate", type=float, default=0.0, help="probability of a dropped connection")
+    add("--corrupt-rate", type=float, default=0.0,
+        help="probability of a truncated or malformed JSON body")  # fmt: skip
+    add("--drop-rate", type=float, default=0.0,
+        help="probability of a dropped connection (before or during the answer)")  # fmt: skip
     add("--latency", type=float, default=0.0, help="mean added latency in seconds")
     add("--latency-jitter", type=float, default=0.0, help="latency spread, +/- seconds")
-    add(
-        "--hostile",
-        action="store_true",
-        help="serve hostile data (bad ids, foreign links, HTML, lying totals, nulls)",
-    )
-    add(
-        "--hostile-body-bytes",
-        type=int,
-        default=defaults.DEFAULT_HOSTILE_BODY_BYTES,
-        help="size of hostile mode's oversized bodies",
-    )
-    add("--today", default=defaults.DEFAULT_TODAY, help="the sandbox's date (YYYY-MM-DD)")
-    parser.set_defaults(handler=handle)
+    add("--hostile", action="store_true",
+        help="serve hostile data (bad ids, foreign links, HTML, lying totals, nulls)")  # fmt: skip
+    add("--hostile-body-bytes", type=int, default=defaults.DEFAULT_HOSTILE_BODY_BYTES,
+        help="size of hostile mode's oversized bodies")  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
