@@ -30,7 +30,11 @@ __all__ = ["STATE", "SandboxState", "build_app"]
 log = logging.getLogger(__name__)
 
 _JSON = "application/json; charset=utf-8"
-_UNAUTHORIZED = Reply(401, error_body(401, "Missing/invalid/expired access token"))
+_UNAUTHORIZED = Reply(
+    401,
+    error_body(401, "Missing/invalid/expired access token"),
+    {"WWW-Authenticate": 'Bearer realm="spotify", error="invalid_token"'},
+)
 _NO_SERVICE = Reply(404, error_body(404, "Service not found"))
 _NOT_ALLOWED = Reply(405, error_body(405, "Method not allowed"))
 _SERVER_ERRORS = {

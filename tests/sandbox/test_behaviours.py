@@ -77,9 +77,12 @@ async def test_token_expires_after_its_lifetime(api_factory: ApiFactory) -> None
 @pytest.mark.parametrize("token", ["", "unknown-token"])
 async def test_missing_or_unknown_token_is_401(api: Api, token: str) -> None:
     await api.login()
-    status, body = await api.get("/albums/" + "0" * 22, token=token)
+    status, headers, raw = await api.raw("/albums/" + "0" * 22, token=token)
     assert status == 401
-    assert body == {"error": {"status": 401, "message": "Missing/invalid/expired access token"}}
+    assert headers["WWW-Authenticate"].startswith("Bearer ")
+    assert orjson.loads(raw) == {
+        "error": {"status": 401, "message": "Missing/invalid/expired access token"}
+    }
 
 
 async def test_quota_exhaustion_answers_quota_exceeded_for_hours(api_factory: ApiFactory) -> None:
