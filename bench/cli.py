@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -63,10 +64,10 @@ def _scenario_runs(
     runs: list[Run] = []
     if scenario.key == "memory":
         tuned = [c for c in contenders if c.name == TUNED]
-        for n, size in enumerate(scenario.extra["albums"]):
-            sandbox = {**scenario.sandbox, "albums_per_market": size}
+        for n, sandbox in enumerate(scenario.extra["sizes"]):
+            sized = dataclasses.replace(scenario, sandbox=sandbox)
             for contender in tuned:
-                runs.append(run_one(scenario, contender, n, workdir, sandbox, keep=keep))
+                runs.append(run_one(sized, contender, n, workdir, keep=keep))
                 _log(start, runs[-1], 1)
         return runs
     slow: set[str] = set()

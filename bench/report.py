@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import subprocess
@@ -15,6 +16,7 @@ from .targets import Target
 
 __all__ = ["machine", "markdown"]
 
+_NUMBERS = {"latency": 1, "rate": 2, "cpu": 3, "dev": 4, "memory": 5}
 _PACKAGES = ("async-spotify-etl", "aiohttp", "spotipy", "tekore", "requests", "httpx")
 
 
@@ -62,8 +64,8 @@ def _scenario_table(rows: list[Summary]) -> list[str]:
     floor = next((s for s in rows if s.contender == "floor"), None)
     lines = [
         "| contender | result | wall s | × floor | requests / min | 429s | during Retry-After "
-        "| CPU s | peak RSS MB | sandbox CPU s |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU s | peak RSS MB | sandbox CPU s | others' CPU s |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for s in rows:
         requests = "–" if s.requests is None else f"{s.requests:g} / {s.minimum}"
@@ -71,7 +73,8 @@ def _scenario_table(rows: list[Summary]) -> list[str]:
             f"| {s.contender} | {_result(s)} | {_num(s.wall)} | {_num(ratio(s, floor))} "
             f"| {requests} | {_num(s.throttled, 0) if s.throttled is not None else '–'} "
             f"| {s.during_retry_after if s.during_retry_after is not None else '–'} "
-            f"| {_num(s.cpu)} | {_num(s.peak_rss_mb, 1)} | {_num(s.server_cpu)} |"
+            f"| {_num(s.cpu)} | {_num(s.peak_rss_mb, 1)} | {_num(s.server_cpu)} "
+            f"| {_num(s.other_cpu)} |"
         )
     return lines
 
@@ -137,14 +140,23 @@ def markdown(
         f"{info['nproc']} × {info['cpu']}, Python {info['python']}, {info['platform']}.",
         "Peers: " + ", ".join(f"{k} {v}" for k, v in info["packages"].items() if v) + ".",
     ]
-    for n, scenario in enumerate(scenarios, 1):
+    for scenario in scenarios:
         rows = [s for s in summaries if s.scenario == scenario.key]
-        lines += ["", f"### {n}. {scenario.title}", "", _describe(scenario) + ".", ""]
+        lines += ["", f"### {_NUMBERS[scenario.key]}. {scenario.title}", ""]
+        if scenario.key != "memory":
+            lines += [_describe(scenario) + ".", ""]
         if scenario.key != "memory":
             lines += [f"Tuned flags: `{' '.join(scenario.tuned)}`.", ""]
             lines += _scenario_table(rows) + _matrix(rows)
         else:
-            lines += [f"`spotify-etl pull` with `{' '.join(scenario.tuned)}`.", ""]
+            sizes = [
+                _describe(dataclasses.replace(scenario, sandbox=s)) for s in scenario.extra["sizes"]
+            ]
+            lines += [
+                "Catalogues: " + "; ".join(sizes) + ".",
+                f"`spotify-etl pull` with `{' '.join(scenario.tuned)}`, once each.",
+                "",
+            ]
             lines += _memory_table(rows)
     lines += ["", "### Targets", "", "| scenario | target | measured | |", "|---|---|---|---|"]
     for t in targets:

@@ -39,6 +39,8 @@ class Run:
     cpu: float | None = None
     peak_rss_mb: float | None = None
     server_cpu: float | None = None
+    #: CPU seconds the rest of the machine used meanwhile: other processes are noise.
+    other_cpu: float | None = None
     requests: int | None = None
     minimum: int | None = None
     by_route: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -54,22 +56,25 @@ class Run:
 
 
 def _minimum(truth: dict[str, Any], development: bool) -> int:
-    """The fewest API requests that fetch this catalogue (the planner's arithmetic).
-    Search ``tag:new`` answers the same for every market, so one pass is the minimum."""
-    listed = {"any": truth["search_new"]} if development else truth["markets"]
+    """The fewest API requests that fetch this catalogue (the planner's arithmetic:
+    in development mode, search ``tag:new`` once per market)."""
+    markets = truth["markets"]
+    listed = {m: truth["search_new"] for m in markets} if development else markets
     counts = {album_id: len(tracks) for album_id, tracks in truth["albums"].items()}
     plan = minimum_requests(listed, counts, "development" if development else "extended")
     return sum(plan.values())
 
 
-def _server_cpu(pid: int) -> float | None:
-    """CPU seconds of the sandbox process so far (None without psutil)."""
+def _cpu_clocks(pid: int) -> tuple[float, float] | None:
+    """CPU seconds so far of the sandbox process and of the whole machine (None without
+    psutil, which the bench extra installs)."""
     try:
         import psutil  # type: ignore[import-untyped]
     except ImportError:
         return None
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+    mine = psutil.Process(pid).cpu_times()
+    machine = psutil.cpu_times()
+    return float(mine.user + mine.system), float(sum(machine) - machine.idle - machine.iowait)
 
 
 def _measure(cmd: list[str], env: dict[str, str], logs: Path) -> tuple[int, float, Any]:
@@ -118,7 +123,8 @@ def run_one(
         run.detail = "cannot pull in development mode" if scenario.development else "not run"
         return run
     out = workdir / f"{scenario.key}-{contender.name.replace(' ', '-')}-{rep}"
-    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # a pull refuses to start over an earlier one
+    out.mkdir(parents=True)
     with SandboxProcess(sandbox or scenario.sandbox) as sb:
         cmd = contender.command(scenario, sb, out / "out")
         assert cmd is not None
@@ -142,15 +148,16 @@ def _execute(
         "SPOTIFY_CLIENT_SECRET": sb.client_secret,
         "PYTHONPATH": str(ROOT),
     }
-    server_before = _server_cpu(sb.pid)
+    before = _cpu_clocks(sb.pid)
     code, wall, usage = _measure(cmd, env, out)
-    server_after = _server_cpu(sb.pid)
+    after = _cpu_clocks(sb.pid)
     _record_stats(run, sb.inspect("stats"))
     run.wall = wall
     run.cpu = usage.ru_utime + usage.ru_stime
     run.peak_rss_mb = usage.ru_maxrss / 1024
-    if server_before is not None and server_after is not None:
-        run.server_cpu = server_after - server_before
+    if before is not None and after is not None:
+        run.server_cpu = after[0] - before[0]
+        run.other_cpu = max(0.0, after[1] - before[1] - run.server_cpu - run.cpu)
     if code != 0:
         run.status, run.detail = "failed", f"exit {code}: {_stderr_tail(out)}"
         return

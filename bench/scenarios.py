@@ -9,13 +9,22 @@ from typing import Any
 __all__ = ["MARKETS", "Scenario", "rate_flags", "scenarios"]
 
 MARKETS = ("US", "GB", "DE", "FR", "JP")
+MANY_MARKETS = (*MARKETS, "BR", "CA", "AU", "ES", "IT", "MX", "NL", "SE", "NO", "DK")
 #: The rolling window of the rate-limited scenarios: 30 requests per 5 seconds.
 LIMIT = 30
 WINDOW = 5.0
 #: Latency of the latency-bound scenarios: 50 ms mean, spread +/- 20 ms.
 LATENCY = {"latency": 0.05, "latency_jitter": 0.02}
+#: A user who knows their app has extended access names the plan (no probing calls).
+EXTENDED = ("--source", "new-releases", "--expand", "several")
 #: No server limit: pacing out of the way, concurrency as high as the floor finds useful.
-UNLIMITED = ("--concurrency", "64", "--rate", "10000", "--burst", "1000")
+UNLIMITED = ("--concurrency", "64", "--rate", "10000", "--burst", "1000", *EXTENDED)
+#: No latency either: the sandbox answers one request at a time, so 16 in flight keep it
+#: busy; more only hold more parsed bodies in memory.
+LOCAL = ("--concurrency", "16", "--rate", "10000", "--burst", "1000", *EXTENDED)
+#: The listing cap the planner believes (it refuses larger totals as implausible), so the
+#: 50,000-album pull is several markets of at most this many albums each.
+MAX_LISTING = 10_000
 
 
 def rate_flags(limit: int, window: float) -> tuple[str, ...]:
@@ -72,15 +81,16 @@ def scenarios(*, quick: bool = False, reps: int = 3) -> list[Scenario]:
     limit, window = (10, 2.0) if quick else (LIMIT, WINDOW)
     limited = {**base, **LATENCY, "rate_limit": limit, "rate_window": window}
     tuned_rate = rate_flags(limit, window)
+    small, large = (big, big * 10)
     ours = ("floor", "spotify-etl defaults", "spotify-etl tuned")
     return [
         Scenario("latency", "latency-bound", {**base, **LATENCY}, UNLIMITED, reps),
-        Scenario("rate", "rate-limited", limited, tuned_rate, reps),
+        Scenario("rate", "rate-limited", limited, (*tuned_rate, *EXTENDED), reps),
         Scenario(
             "cpu",
             "CPU-bound",
             {"seed": 1, "markets": ("US",), "albums_per_market": big},
-            UNLIMITED,
+            LOCAL,
             reps,
         ),
         Scenario(
@@ -97,9 +107,22 @@ def scenarios(*, quick: bool = False, reps: int = 3) -> list[Scenario]:
             "memory",
             "memory at scale",
             {"seed": 1, "markets": ("US",), "albums_per_market": big},
-            UNLIMITED,
+            LOCAL,
             1,
             only=("spotify-etl tuned",),
-            extra={"albums": (big, big * 10)},
+            extra={"sizes": (_catalogue(small), _catalogue(large))},
         ),
     ]
+
+
+def _catalogue(albums: int) -> dict[str, object]:
+    """Sandbox fields for a one-seed catalogue of about ``albums`` unique albums.
+
+    Up to :data:`MAX_LISTING` it is one market; beyond, consecutive markets whose
+    listings overlap by a third (the sandbox's layout), enough of them to reach ``albums``.
+    """
+    if albums <= MAX_LISTING:
+        return {"seed": 1, "markets": ("US",), "albums_per_market": albums}
+    stride = MAX_LISTING - MAX_LISTING // 3
+    count = 1 + -(-(albums - MAX_LISTING) // stride)
+    return {"seed": 1, "markets": MANY_MARKETS[:count], "albums_per_market": MAX_LISTING}

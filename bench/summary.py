@@ -27,6 +27,7 @@ class Summary:
     wall: float | None = None
     cpu: float | None = None
     server_cpu: float | None = None
+    other_cpu: float | None = None
     peak_rss_mb: float | None = None
     requests: float | None = None
     minimum: int | None = None
@@ -61,6 +62,7 @@ def _one(runs: list[Run]) -> Summary:
     summary.wall = _median([r.wall for r in good])
     summary.cpu = _median([r.cpu for r in good])
     summary.server_cpu = _median([r.server_cpu for r in good])
+    summary.other_cpu = _median([r.other_cpu for r in good])
     summary.requests = _median([r.requests for r in good])
     summary.peak_rss_mb = _worst([r.peak_rss_mb for r in runs])
     summary.throttled = _worst([r.throttled for r in runs])

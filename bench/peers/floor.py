@@ -172,7 +172,11 @@ class Floor:
         self.tracks[album_id].extend(t["id"] for t in page["items"])
 
     async def development(self, tg: asyncio.TaskGroup) -> None:
-        market = self._args.markets[0]
+        # Search answers per market (availability differs), so each market is searched.
+        for market in self._args.markets:
+            tg.create_task(self._search_market(market, tg))
+
+    async def _search_market(self, market: str, tg: asyncio.TaskGroup) -> None:
         first = await self._search(market, 0, tg)
         await asyncio.gather(
             *(self._search(market, o, tg) for o in range(SEARCH_PAGE, first, SEARCH_PAGE))
