@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import gzip
 import os
 import re
 import secrets
@@ -163,11 +164,16 @@ async def run_cli(
 
 
 def read_lines(out: Path, name: str) -> list[bytes]:
-    """Every line of ``out/name.ndjson`` (the whole file, not only the committed part)."""
+    """Every line of ``out/name.ndjson`` or ``.ndjson.gz`` (the whole file, not only the
+    committed part: a torn line or gzip member fails the read)."""
     path = out / f"{name}.ndjson"
-    if not path.exists():
+    packed = out / f"{name}.ndjson.gz"
+    if packed.exists():
+        data = gzip.decompress(packed.read_bytes())
+    elif path.exists():
+        data = path.read_bytes()
+    else:
         return []
-    data = path.read_bytes()
     assert not data or data.endswith(b"\n"), f"{path} ends in a torn line"
     return data.splitlines()
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from async_spotify_etl.journal import JOURNAL_NAME, read_journal
 from async_spotify_etl.sink import FILES
@@ -31,10 +32,12 @@ ALBUMS = pick(150, 600)
 SEED = 20261125
 #: One Get Album per album, paced: a pull lasts seconds, so the kills land all across it.
 PACE = ("--expand", "album", "--rate", "100", "--burst", "10", "--concurrency", "8")
+SUFFIX = {"none": ".ndjson", "gzip": ".ndjson.gz"}
 
 
+@pytest.mark.parametrize("compress", ["none", "gzip"])
 async def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_pull(
-    sandbox_factory: SandboxFactory, tmp_path: Path
+    sandbox_factory: SandboxFactory, tmp_path: Path, compress: str
 ) -> None:
     sb = await sandbox_factory(
         seed=5,
@@ -45,9 +48,10 @@ async def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_pul
         client_secret="chaos-kill-secret",
     )
     env = cli_env(sb)
+    pace = (*PACE, "--compress", compress)
     reference = tmp_path / "reference"
     started = time.monotonic()
-    whole = await run_cli(pull_args(sb, reference, *PACE), env, tmp_path)
+    whole = await run_cli(pull_args(sb, reference, *pace), env, tmp_path)
     span = time.monotonic() - started
     assert whole.code == 0, whole.stderr
 
@@ -58,14 +62,14 @@ async def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_pul
     # Each run gets on average about 1/KILLS of the pull (plus its start-up) before its kill.
     window = 1.0 + 1.5 * span / KILLS
     for attempt in range(KILLS):
-        args = pull_args(sb, out, *PACE, *(["--resume"] if attempt else []))
+        args = pull_args(sb, out, *pace, *(["--resume"] if attempt else []))
         fmt = ("--log-format", "json" if attempt % 2 else "text")
         runs.append(
             await run_cli([*args, *fmt], env, tmp_path, kill_after=rng.uniform(0.3, window))
         )
         journal = out / JOURNAL_NAME
         progress.append(len(read_journal(journal, FILES).done) if journal.exists() else 0)
-    last = await run_cli(pull_args(sb, out, *PACE, "--resume"), env, tmp_path)
+    last = await run_cli(pull_args(sb, out, *pace, "--resume"), env, tmp_path)
     runs.append(last)
     killed = sum(r.killed for r in runs)
     codes = [-9 if r.killed else r.code for r in runs]
@@ -73,7 +77,7 @@ async def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_pul
     counts = tally(out, expected)
     record(
         Figures(
-            f"SIGKILL x{KILLS} then --resume",
+            f"SIGKILL x{KILLS} then --resume ({compress})",
             runs=len(runs),
             expected=counts.expected,
             lost=counts.lost,
@@ -92,7 +96,7 @@ async def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_pul
     assert normalised(out) == normalised(reference)
     assert (counts.lost, counts.duplicates, counts.unexpected, counts.errors) == (0, 0, 0, 0)
     state = read_journal(out / JOURNAL_NAME, FILES)
-    assert {n: (out / f"{n}.ndjson").stat().st_size for n in FILES} == state.offsets
+    assert {n: (out / f"{n}{SUFFIX[compress]}").stat().st_size for n in FILES} == state.offsets
     assert orjson.loads((out / "manifest.json").read_bytes())["status"] == "complete"
     logs = [text for r in [whole, *runs] for text in (r.stdout, r.stderr)]
     assert scan_for_secrets(sb, logs, [out, reference]) == 0
