@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .contenders import Contender, by_name, pull_command
 from .report import machine, markdown
-from .runner import ROOT, Run, run_one
+from .runner import ROOT, Run, run_one, startup
 from .scenarios import Scenario, scenarios
 from .summary import summarize
 from .targets import evaluate
@@ -143,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = args.out / started.replace(":", "")
     workdir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
+    startups = {c.name: startup(c) for c in contenders}
     runs: list[Run] = []
     for scenario in picked:
         runs += _scenario_runs(scenario, contenders, workdir, start, args.keep_output)
@@ -155,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "reps": 1 if args.quick else args.reps,
         "elapsed": time.monotonic() - start,
+        "startup": startups,
     }
     print(_write(args, picked, runs, workdir, header))
     print(f"results: {workdir}", file=sys.stderr)

@@ -23,6 +23,8 @@ class Contender:
     argv: Argv
     development: bool = False
     note: str = ""
+    #: A command that starts the interpreter and imports what the contender imports.
+    startup: tuple[str, ...] = ()
 
     def applies(self, scenario: Scenario) -> bool:
         """Whether this contender runs in ``scenario``."""
@@ -68,13 +70,40 @@ def _ours(tuned: bool) -> Argv:
     return argv
 
 
+def _imports(module: str) -> tuple[str, ...]:
+    return (sys.executable, "-c", f"import {module}")
+
+
+_OURS_STARTUP = (sys.executable, "-m", "async_spotify_etl", "--version")
+
 CONTENDERS: tuple[Contender, ...] = (
-    Contender("floor", _peer("floor"), development=True, note="bare aiohttp, minimal plan"),
-    Contender("spotify-etl defaults", _ours(tuned=False), development=True),
-    Contender("spotify-etl tuned", _ours(tuned=True), development=True),
-    Contender("tekore", _peer("tekore_peer"), note="async, asyncio.gather"),
-    Contender("spotipy", _peer("spotipy_peer"), note="sync, sp.albums 20 a call"),
-    Contender("requests loop", _peer("requests_loop"), note="sync, follows next per album"),
+    Contender(
+        "floor",
+        _peer("floor"),
+        development=True,
+        note="bare aiohttp, minimal plan",
+        startup=_imports("bench.peers.floor"),
+    ),
+    Contender("spotify-etl defaults", _ours(tuned=False), development=True, startup=_OURS_STARTUP),
+    Contender("spotify-etl tuned", _ours(tuned=True), development=True, startup=_OURS_STARTUP),
+    Contender(
+        "tekore",
+        _peer("tekore_peer"),
+        note="async, asyncio.gather",
+        startup=_imports("bench.peers.tekore_peer"),
+    ),
+    Contender(
+        "spotipy",
+        _peer("spotipy_peer"),
+        note="sync, sp.albums 20 a call",
+        startup=_imports("bench.peers.spotipy_peer"),
+    ),
+    Contender(
+        "requests loop",
+        _peer("requests_loop"),
+        note="sync, follows next per album",
+        startup=_imports("bench.peers.requests_loop"),
+    ),
 )
 
 

@@ -140,6 +140,13 @@ def markdown(
         f"{info['nproc']} × {info['cpu']}, Python {info['python']}, {info['platform']}.",
         "Peers: " + ", ".join(f"{k} {v}" for k, v in info["packages"].items() if v) + ".",
     ]
+    startups = {k: v for k, v in header.get("startup", {}).items() if v is not None}
+    if startups:
+        lines += [
+            "",
+            "Start-up, included in every wall time (interpreter and imports, no request; "
+            "median of 3): " + ", ".join(f"{k} {v:.2f} s" for k, v in startups.items()) + ".",
+        ]
     for scenario in scenarios:
         rows = [s for s in summaries if s.scenario == scenario.key]
         lines += ["", f"### {_NUMBERS[scenario.key]}. {scenario.title}", ""]

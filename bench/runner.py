@@ -18,7 +18,7 @@ from .sandbox_proc import SandboxInfo, SandboxProcess
 from .scenarios import Scenario
 from .verify import expected, verify
 
-__all__ = ["ROOT", "Run", "run_one"]
+__all__ = ["ROOT", "Run", "run_one", "startup"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: A run still going after this many seconds is killed and reported as failed.
@@ -163,3 +163,16 @@ def _execute(
         return
     problem = verify(out / "out", want)
     run.status, run.detail = ("wrong", problem) if problem else ("ok", "")
+
+
+def startup(contender: Contender, times: int = 3) -> float | None:
+    """Median seconds to start the contender's interpreter and import what it imports."""
+    if not contender.startup:
+        return None
+    walls = []
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for _ in range(times):
+        start = time.perf_counter()
+        subprocess.run(contender.startup, env=env, cwd=ROOT, capture_output=True, check=True)
+        walls.append(time.perf_counter() - start)
+    return sorted(walls)[len(walls) // 2]

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from bench.contenders import by_name
 from bench.report import markdown
-from bench.runner import run_one
+from bench.runner import run_one, startup
 from bench.scenarios import Scenario, rate_flags
 from bench.summary import summarize
 from bench.targets import evaluate
@@ -54,6 +55,14 @@ def test_report_marks_peers_not_run_and_targets_not_measured(tmp_path: Path) -> 
         {"started": "now", "mode": "quick", "reps": 1, "elapsed": 1.0},
     )
     assert "| spotipy | **n/a**: cannot pull in development mode |" in text
+
+
+def test_startup_is_measured_for_contenders_that_have_a_command() -> None:
+    (floor,) = by_name(["floor"])
+    seconds = startup(floor, times=1)
+    assert seconds is not None
+    assert seconds > 0
+    assert startup(dataclasses.replace(floor, startup=())) is None
 
 
 def test_rate_flags_fit_the_window() -> None:
