@@ -1,4 +1,4 @@
-"""The extractor's parsing code reads every real body in shared/spotify/examples."""
+"""The extractor's parsing code reads every real body in tests/spotify/examples."""
 
 from __future__ import annotations
 
@@ -12,10 +12,7 @@ from async_spotify_etl.errors import TransportError
 from async_spotify_etl.ids import is_spotify_id
 from async_spotify_etl.models import ErrorBody, Page, Token, normalize_album_type, split_album
 
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "spotify" / "examples"
-pytestmark = pytest.mark.skipif(
-    not EXAMPLES.is_dir(), reason=f"Spotify example bodies not found at {EXAMPLES}"
-)
+EXAMPLES = Path(__file__).resolve().parent / "spotify" / "examples"
 
 
 def example(name: str) -> Any:

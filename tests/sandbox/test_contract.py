@@ -1,6 +1,7 @@
 """The sandbox's answers validated against Spotify's OpenAPI spec, in both access modes.
 
-The spec (``../shared/spotify/spotify-web-api-openapi.yml``, 2026.5.31) is loaded once.
+The spec (``tests/spotify/spotify-web-api-openapi.yml``, a copy of the workplace's
+``shared/spotify``, 2026.5.31) is loaded once.
 Only deviations that real Spotify responses are documented to have are allowed
 (``../shared/spotify/FACTS.md``), each patched into a copy of the spec below:
 
@@ -31,14 +32,9 @@ from openapi_core.validation.response.exceptions import InvalidData
 
 from .conftest import Api, ApiFactory
 
-SHARED = Path(__file__).parents[2] / ".." / "shared" / "spotify"
-SPEC = SHARED / "spotify-web-api-openapi.yml"
-EXAMPLES = SHARED / "examples"
-
-pytestmark = pytest.mark.skipif(
-    not (SPEC.is_file() and EXAMPLES.is_dir()),
-    reason=f"Spotify OpenAPI spec not found at {SPEC} (shared reference data)",
-)
+REFERENCE = Path(__file__).resolve().parents[1] / "spotify"
+SPEC = REFERENCE / "spotify-web-api-openapi.yml"
+EXAMPLES = REFERENCE / "examples"
 
 _OPERATIONS = ("/browse/new-releases", "/albums", "/albums/{id}", "/albums/{id}/tracks", "/search")
 _ERROR = {"$ref": "#/components/schemas/ErrorObject"}
