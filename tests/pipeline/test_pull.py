@@ -53,6 +53,7 @@ def long_albums(truth: dict[str, Any]) -> int:
 async def test_output_equals_ground_truth_and_requests_equal_the_minimum(
     sandbox_factory: SandboxFactory,
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
     access: str,
     markets: tuple[str, ...],
     source: str,
@@ -72,11 +73,16 @@ async def test_output_equals_ground_truth_and_requests_equal_the_minimum(
     for endpoint, n in probes.items():  # the 403s that told auto which plan to use
         expected[endpoint] = expected.get(endpoint, 0) + n
     assert made["requests"] == expected
-    assert probes == (
-        {"new-releases": 1, "several-albums": 1}
-        if access == "development" and source == "auto"
-        else {}
-    )
+    switched = access == "development" and source == "auto"
+    assert probes == ({"new-releases": 1, "several-albums": 1} if switched else {})
+    # auto says once per endpoint why it switched and what it does instead
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    said = [w for w in warnings if "answered 403: this app is in development mode" in w]
+    assert len(said) == (2 if switched else 0)
+    if switched:
+        assert "search tag:new" in said[0] + said[1]
+        assert "last two weeks" in said[0] + said[1]
+        assert "Get Album and Get Album Tracks" in said[0] + said[1]
     served = sb.stats()["requests"]
     assert sum(sum(v.values()) for k, v in served.items() if k != "token") == sum(expected.values())
     assert made["counts"] == {
