@@ -12,7 +12,7 @@ from bench.contenders import by_name
 from bench.report import markdown
 from bench.runner import run_one, startup
 from bench.scenarios import Scenario, window_flags
-from bench.summary import summarize
+from bench.summary import Summary, summarize
 from bench.targets import evaluate, pacing_bound
 from bench.verify import verify
 
@@ -89,6 +89,23 @@ def test_the_pacing_bound_is_the_one_the_flags_ask_for() -> None:
     assert pacing_bound(windowed, 31)[0] == 5.0
     slow_bucket = ("--window", "30/5", "--rate", "1", "--burst", "1")
     assert pacing_bound(slow_bucket, 31)[0] == 30.0  # the bucket binds harder than the window
+
+
+def test_the_development_target_takes_the_larger_of_pacing_bound_and_floor() -> None:
+    scenario = Scenario("dev", "dev", {**TINY, "access": "development"}, window_flags(30, 5.0), 1)
+
+    def goal(floor_wall: float) -> tuple[str, str]:
+        ours = Summary("dev", "spotify-etl tuned", "ok", "", 1, wall=47.0, requests=274)
+        floor = Summary("dev", "floor", "ok", "", 1, wall=floor_wall, requests=274)
+        (target,) = [t for t in evaluate([ours, floor], [scenario]) if "1.05x" in t.goal]
+        return target.goal, target.measured
+
+    # a quiet floor: the window's own bound (45 s) is the tighter one
+    assert goal(44.0) == ("within 1.05x of the window bound ((ceil(requests / 30) - 1) × 5 s"
+                          " = 45.0 s)", "1.04x")  # fmt: skip
+    # a loaded machine slows the floor too: no correct run beats its time
+    assert goal(46.0)[0].startswith("within 1.05x of the floor's time (46.0 s; the window bound")
+    assert goal(46.0)[1] == "1.02x"
 
 
 def _ids(out: Path) -> dict[str, list[str]]:
