@@ -152,8 +152,8 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
         default=defaults.DEFAULT_WINDOW,
         metavar="N/SECONDS",
         help="also at most N requests per rolling SECONDS, counted from each answer, so"
-        " a server counting arrivals sees no more; with a known limit (e.g. 30/5) set"
-        " --rate and --burst high and let this pace (default: off)",
+        " a server counting arrivals sees no more; for a known limit of 30 per 5 s:"
+        " --window 30/5 --rate 6 --burst 30 (default: off)",
     )
     how.add_argument(
         "--max-retries",
