@@ -1,8 +1,8 @@
 """The HTTP boundary: one GET for JSON, with a token, pacing, bounded retries and safety.
 
 What to request is the planner's business; this module only decides how bytes move and
-what each answer means. Every attempt passes the :class:`Pacer` (bucket, in-flight
-bound, shared 429 gate); faults are retried under the :class:`RetryPolicy`.
+what each answer means. Every attempt passes the :class:`Pacer` (bucket, rolling window
+if set, in-flight bound, shared 429 gate); faults are retried under the :class:`RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -138,7 +138,9 @@ class SpotifyClient:
             clock=clock,
             sleep=self._sleep,
         )
-        self._pacer = Pacer(s.rate, s.burst, s.concurrency, clock=self._clock, sleep=self._sleep)
+        self._pacer = Pacer(
+            s.rate, s.burst, s.concurrency, window=s.window, clock=self._clock, sleep=self._sleep
+        )
         self._state = "open"
         return self
 

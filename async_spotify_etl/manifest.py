@@ -97,6 +97,7 @@ def arguments_of(settings: PullSettings, extra: Mapping[str, Any] | None = None)
         "token_url": _public_url(client.token_url),
         "rate": client.rate,
         "burst": client.burst,
+        "window": None if client.window is None else list(client.window),
         "concurrency": client.concurrency,
         "max_retries": client.max_retries,
         "max_wait": client.max_wait,

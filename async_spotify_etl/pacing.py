@@ -1,8 +1,13 @@
-"""Pacing of one client's requests: a token bucket, a bound on requests in flight and one
-429 gate shared by every task.
+"""Pacing of one client's requests: a token bucket, an optional rolling-window cap, a bound
+on requests in flight and one 429 gate shared by every task.
 
 * The bucket is an aiolimiter ``AsyncLimiter`` holding ``burst`` tokens refilled at the
   configured ``rate``; every attempt, retries included, pays for a token.
+* The window (``N`` requests per rolling ``seconds``, off unless given) mirrors a server
+  that counts the requests arriving in any ``seconds``: a request leaves only while fewer
+  than ``N`` are in flight or were answered within the last ``seconds``. An answer comes
+  after its request arrived, so this never under-counts what the server saw (see
+  :mod:`.window`).
 * After a 429 the effective rate drops (a request then costs more than one token): at
   least by half, and down to what the server evidently sustains, the requests it
   accepted since the gate last opened over that time plus the Retry-After. It then
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 from aiolimiter import AsyncLimiter
 
 from .errors import ResumableStop
+from .window import Window
 
 __all__ = ["Pacer", "Ticket"]
 
@@ -63,6 +69,7 @@ class Pacer:
         burst: int,
         concurrency: int,
         *,
+        window: tuple[int, float] | None = None,
         clock: Clock | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -74,6 +81,7 @@ class Pacer:
         self._in_flight = asyncio.Semaphore(concurrency)
         self._clock = clock
         self._sleep = sleep
+        self.window = None if window is None else Window(*window, clock=self._now, sleep=sleep)
         self._gate_until = float("-inf")
         self._half_open = False
         self._probe_done: asyncio.Event | None = None
@@ -87,9 +95,10 @@ class Pacer:
     def __repr__(self) -> str:
         now = self._now()
         gate = f"closed {self._gate_until - now:.1f} s" if self._gate_until > now else "open"
+        window = "" if self.window is None else f", window {self.window.held()}/{self.window.limit}"
         return (
-            f"<Pacer rate={self.rate:.2f}/{self.configured_rate:g} per s, burst={self._burst},"
-            f" gate {gate}{', probing' if self._half_open else ''}>"
+            f"<Pacer rate={self.rate:.2f}/{self.configured_rate:g} per s, burst={self._burst}"
+            f"{window}, gate {gate}{', probing' if self._half_open else ''}>"
         )
 
     def _now(self) -> float:
@@ -120,6 +129,8 @@ class Pacer:
             try:
                 yield ticket
             finally:
+                if self.window is not None:
+                    self.window.answered()
                 if ticket.probe:
                     self._end_probe(ticket)
 
@@ -127,22 +138,41 @@ class Pacer:
         while True:
             probe = await self._pass_gate()
             try:
-                # The probe drains the bucket, so those following it are paced, not a burst.
-                await self._pay(drain=probe)
-                if self._stopped is not None:
-                    raise self._stopped
+                ticket = await self._leave(probe)
             except BaseException:
                 if probe:
                     self._abandon_probe()
                 raise
-            if not self.gate_closed():
-                now = self._now()
-                if self._epoch is None:
-                    self._epoch = now
-                return Ticket(now, probe)
-            # The gate closed while this task waited for the bucket: go back and wait.
+            if ticket is not None:
+                return ticket
+            # The gate closed while this task waited for the window or bucket: wait again.
             if probe:
                 self._abandon_probe()
+
+    async def _leave(self, probe: bool) -> Ticket | None:
+        """Take a place in the window, then pay the bucket; None (and no place kept) if the
+        gate closed meanwhile. The window goes first so the bucket still spaces out the
+        requests it lets go together."""
+        window = self.window
+        if window is not None:
+            await window.acquire()
+        try:
+            # The probe drains the bucket, so those following it are paced, not a burst.
+            await self._pay(drain=probe)
+            if self._stopped is not None:
+                raise self._stopped
+        except BaseException:
+            if window is not None:
+                window.release()
+            raise
+        if self.gate_closed():
+            if window is not None:
+                window.release()
+            return None
+        now = self._now()
+        if self._epoch is None:
+            self._epoch = now
+        return Ticket(now, probe)
 
     async def _pass_gate(self) -> bool:
         """Wait for the gate; True when this task is the probe of a reopened gate."""

@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_RATE",
     "DEFAULT_TIMEOUT",
     "DEFAULT_TOKEN_URL",
+    "DEFAULT_WINDOW",
     "ClientSettings",
     "Compression",
     "Credentials",
@@ -35,6 +36,10 @@ DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"
 DEFAULT_RATE = 5.0
 #: Token-bucket size: how many requests may leave at once after an idle spell.
 DEFAULT_BURST = 5
+#: At most N requests per rolling SECONDS, as ``(N, SECONDS)``, on top of the bucket; None:
+#: no such cap. Off by default: Spotify does not publish its limit, only that it counts
+#: requests over a rolling 30 s window.
+DEFAULT_WINDOW: tuple[int, float] | None = None
 #: Requests in flight at once.
 DEFAULT_CONCURRENCY = 8
 DEFAULT_MAX_RETRIES = 5
@@ -91,6 +96,7 @@ class ClientSettings:
     token_url: str = DEFAULT_TOKEN_URL
     rate: float = DEFAULT_RATE
     burst: int = DEFAULT_BURST
+    window: tuple[int, float] | None = DEFAULT_WINDOW
     concurrency: int = DEFAULT_CONCURRENCY
     max_retries: int = DEFAULT_MAX_RETRIES
     max_wait: float = DEFAULT_MAX_WAIT
@@ -115,6 +121,12 @@ class ClientSettings:
         for name, ok in checks.items():
             if not ok:
                 raise ConfigurationError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.window is not None:
+            limit, seconds = self.window
+            if not (limit >= 1 and 0 < seconds < float("inf")):
+                raise ConfigurationError(
+                    f"window must be (requests >= 1, seconds > 0), got {self.window!r}"
+                )
 
     def replace(self, **changes: object) -> ClientSettings:
         """A copy with some fields changed."""

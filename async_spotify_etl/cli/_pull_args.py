@@ -63,6 +63,19 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _window(text: str) -> tuple[int, float]:
+    limit, slash, seconds = text.partition("/")
+    if not slash:
+        raise argparse.ArgumentTypeError(f"not N/SECONDS: {text!r}")
+    try:
+        value = (int(limit), float(seconds))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not N/SECONDS: {text!r}") from None
+    if value[0] < 1 or not 0 < value[1] < float("inf"):
+        raise argparse.ArgumentTypeError(f"needs N of 1 or more and SECONDS above 0, got {text}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add every ``pull`` flag to ``parser``."""
     _add_what(parser.add_argument_group("what to pull"))
@@ -132,6 +145,15 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
         default=defaults.DEFAULT_BURST,
         metavar="N",
         help="requests that may leave at once after an idle spell",
+    )
+    how.add_argument(
+        "--window",
+        type=_window,
+        default=defaults.DEFAULT_WINDOW,
+        metavar="N/SECONDS",
+        help="also at most N requests per rolling SECONDS, counted from each answer, so"
+        " a server counting arrivals sees no more; for a known limit of 30 per 5 s:"
+        " --window 30/5 --rate 6 --burst 30 (default: off)",
     )
     how.add_argument(
         "--max-retries",

@@ -108,6 +108,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         or defaults.DEFAULT_TOKEN_URL,
         rate=args.rate,
         burst=args.burst,
+        window=args.window,
         concurrency=args.concurrency,
         max_retries=args.max_retries,
         max_wait=args.max_wait,

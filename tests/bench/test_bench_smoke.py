@@ -11,9 +11,9 @@ import pytest
 from bench.contenders import by_name
 from bench.report import markdown
 from bench.runner import run_one, startup
-from bench.scenarios import Scenario, rate_flags
-from bench.summary import summarize
-from bench.targets import evaluate
+from bench.scenarios import Scenario, window_flags
+from bench.summary import Summary, summarize
+from bench.targets import evaluate, pacing_bound
 from bench.verify import verify
 
 TINY = {"seed": 3, "markets": ("US", "GB"), "albums_per_market": 30}
@@ -65,13 +65,47 @@ def test_startup_is_measured_for_contenders_that_have_a_command() -> None:
     assert startup(dataclasses.replace(floor, startup=())) is None
 
 
-def test_rate_flags_fit_the_window() -> None:
-    for limit, window in [(30, 5.0), (10, 2.0), (100, 30.0)]:
-        flags = rate_flags(limit, window)
+def test_window_flags_name_the_window_and_a_bucket_that_never_binds_under_it() -> None:
+    for limit, window, text in [(30, 5.0, "30/5"), (10, 2.0, "10/2"), (100, 30.0, "100/30")]:
+        flags = window_flags(limit, window)
+        assert flags[flags.index("--window") + 1] == text
         rate = float(flags[flags.index("--rate") + 1])
         burst = int(flags[flags.index("--burst") + 1])
-        assert burst >= 1
-        assert burst + rate * window <= limit
+        # in any t s the bucket admits burst + rate * t, the window limit * (t // window + 1)
+        assert burst >= limit
+        assert rate * window >= limit
+
+
+def test_the_pacing_bound_is_the_one_the_flags_ask_for() -> None:
+    bucket = ("--rate", "5.7", "--burst", "1")
+    assert pacing_bound(bucket, 71)[0] == (71 - 1) / 5.7
+    assert "rate bound" in pacing_bound(bucket, 71)[1]
+    windowed = window_flags(30, 5.0)
+    assert pacing_bound(windowed, 274) == (
+        45.0,  # 9 full windows before the 10th batch, and the bucket (40.7 s) never binds
+        "window bound ((ceil(requests / 30) - 1) × 5 s = 45.0 s)",
+    )
+    assert pacing_bound(windowed, 30)[0] == 0.0
+    assert pacing_bound(windowed, 31)[0] == 5.0
+    slow_bucket = ("--window", "30/5", "--rate", "1", "--burst", "1")
+    assert pacing_bound(slow_bucket, 31)[0] == 30.0  # the bucket binds harder than the window
+
+
+def test_the_development_target_takes_the_larger_of_pacing_bound_and_floor() -> None:
+    scenario = Scenario("dev", "dev", {**TINY, "access": "development"}, window_flags(30, 5.0), 1)
+
+    def goal(floor_wall: float) -> tuple[str, str]:
+        ours = Summary("dev", "spotify-etl tuned", "ok", "", 1, wall=47.0, requests=274)
+        floor = Summary("dev", "floor", "ok", "", 1, wall=floor_wall, requests=274)
+        (target,) = [t for t in evaluate([ours, floor], [scenario]) if "1.05x" in t.goal]
+        return target.goal, target.measured
+
+    # a quiet floor: the window's own bound (45 s) is the tighter one
+    assert goal(44.0) == ("within 1.05x of the window bound ((ceil(requests / 30) - 1) × 5 s"
+                          " = 45.0 s)", "1.04x")  # fmt: skip
+    # a loaded machine slows the floor too: no correct run beats its time
+    assert goal(46.0)[0].startswith("within 1.05x of the floor's time (46.0 s; the window bound")
+    assert goal(46.0)[1] == "1.02x"
 
 
 def _ids(out: Path) -> dict[str, list[str]]:

@@ -146,3 +146,107 @@ def test_repr_shows_live_state(clock: FakeClock) -> None:
     p.record_throttle(Ticket(sent_at=clock.now), 3.0)
     assert "closed 3.0 s" in repr(p)
     assert "10.00/20" in repr(p)
+    assert "window" not in repr(p)
+    assert "window 0/30" in repr(windowed(clock, limit=30))
+
+
+def windowed(clock: FakeClock, limit: int = 3, seconds: float = 5.0) -> Pacer:
+    return Pacer(1000.0, 100, 100, window=(limit, seconds), clock=clock.time, sleep=clock.sleep)
+
+
+async def test_the_window_is_never_exceeded_under_concurrency(clock: FakeClock) -> None:
+    """40 tasks, answers after varying latencies: no span of 5 s holds more than 3 sends,
+    even counting each send from when it left (a server stamps arrival, later still)."""
+    p = windowed(clock, limit=3, seconds=5.0)
+    sent: list[float] = []
+    peak = 0
+
+    async def request(n: int) -> None:
+        nonlocal peak
+        async with p.slot():
+            sent.append(clock.now)
+            assert p.window is not None
+            peak = max(peak, p.window.held())
+            await clock.sleep(0.01 * (n % 7))  # latency, moving the shared clock
+
+    await asyncio.gather(*(request(n) for n in range(40)))
+    assert len(sent) == 40
+    assert peak == 3
+    assert max(sum(1 for t in sent if start <= t < start + 5.0) for start in sent) == 3
+
+
+async def test_an_answer_frees_its_place_exactly_the_window_after_it(clock: FakeClock) -> None:
+    p = windowed(clock, limit=2, seconds=5.0)
+    async with p.slot():
+        clock.now += 1.0
+    first_answer = clock.now
+    async with p.slot():
+        clock.now += 0.5
+    second_answer = clock.now
+    async with p.slot():  # the window is full: wait until the first answer is 5 s old
+        assert clock.now == first_answer + 5.0
+    async with p.slot():  # then until the second one is
+        assert clock.now == second_answer + 5.0
+
+
+async def test_requests_in_flight_hold_their_places(clock: FakeClock) -> None:
+    p = windowed(clock, limit=2, seconds=5.0)
+    answer = asyncio.Event()
+    out: list[float] = []
+
+    async def slow() -> None:
+        async with p.slot():
+            out.append(clock.now)
+            await answer.wait()
+
+    tasks = [asyncio.create_task(slow()) for _ in range(3)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    clock.now += 60.0  # however long they stay out, the third waits for an answer
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(out) == 2
+    answer.set()
+    answered_at = clock.now
+    await asyncio.gather(*tasks)
+    assert out == [answered_at - 60.0] * 2 + [answered_at + 5.0]
+
+
+async def test_retries_and_429s_count_in_the_window(clock: FakeClock) -> None:
+    p = windowed(clock, limit=2, seconds=5.0)
+    async with p.slot() as ticket:
+        p.record_throttle(ticket, 1.0)  # a 429 holds a place too
+    async with p.slot() as probe:
+        assert probe.probe
+        assert clock.now == 1000.0 + 1.0  # the gate, not the window: one place was free
+    async with p.slot():
+        assert clock.now == 1000.0 + 5.0  # two answers at 1000 and 1001: wait for the first
+
+
+async def test_a_request_turned_back_by_the_gate_gives_its_place_back(clock: FakeClock) -> None:
+    p = windowed(clock, limit=1, seconds=5.0)
+    answer = asyncio.Event()
+
+    async def throttled() -> None:
+        async with p.slot() as ticket:
+            await answer.wait()
+            p.record_throttle(ticket, 10.0)
+
+    async def waiting() -> float:
+        async with p.slot() as ticket:
+            assert ticket.probe
+            return clock.now
+
+    first = asyncio.create_task(throttled())
+    await asyncio.sleep(0)
+    second = asyncio.create_task(waiting())  # waits for the window, which the 429 fills
+    await asyncio.sleep(0)
+    answer.set()
+    answered_at = clock.now
+    # It gets a place 5 s later, finds the gate closed and goes back to wait 5 s more: the
+    # place it gave back is free again when the gate opens (kept, it would wait forever).
+    left_at = await asyncio.wait_for(second, timeout=10.0)
+    await first
+    assert left_at == answered_at + 10.0
+    assert p.window is not None
+    assert p.window.held() == 1
