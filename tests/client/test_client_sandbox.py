@@ -115,6 +115,21 @@ async def test_no_request_arrives_during_a_retry_after_the_sandbox_gave(
     assert stats.throttled == stats_seen["throttled"]
 
 
+async def test_the_bucket_paces_every_attempt_retries_included(sandbox_factory: Any) -> None:
+    # The bucket lets at most burst + rate x window = 2 + 24 x 0.25 = 8 attempts into any
+    # quarter second, under the server's 12. Half the attempts fail and are retried: were
+    # retries free, attempts would arrive at twice the rate and overfill the window.
+    sb = await sandbox_factory(rate_limit=12, rate_window=0.25, error_rate=0.5)
+    paths = album_paths(sb)[:40]
+    fast_retries = {"max_retries": 12, "backoff_base": 0.01, "backoff_cap": 0.05}
+    async with open_client(sb, rate=24.0, burst=2, concurrency=16, **fast_retries) as client:
+        bodies = await asyncio.gather(*(client.get_json(p, endpoint="album") for p in paths))
+        stats = client.stats
+    assert len(bodies) == 40
+    assert stats.retries >= 20  # the retries really happened ...
+    assert sb.stats()["throttled"] == 0  # ... and every attempt paid for its token
+
+
 async def test_a_rate_three_times_too_high_converges_under_the_limit(
     sandbox_factory: Any,
 ) -> None:
