@@ -14,7 +14,6 @@ import itertools
 import math
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Callable,
     Coroutine,
     Iterable,
@@ -70,13 +69,17 @@ class SpotifyAPI:
     def __repr__(self) -> str:
         return f"<SpotifyAPI on {self.client!r}>"
 
-    async def new_releases(self, market: str) -> AsyncIterator[list[JSONObject]]:
-        """Pages of simplified albums Spotify lists as new in ``market``."""
+    async def new_releases(self, market: str) -> AsyncGenerator[list[JSONObject], None]:
+        """Pages of simplified albums Spotify lists as new in ``market``, in order. Close
+        the generator (``contextlib.aclosing``) when leaving it early: it owns the page
+        requests still outstanding."""
         params: dict[str, str | int] = {"country": market, "limit": LISTING_PAGE}
         async for items in self._listing("/browse/new-releases", params, "new-releases"):
             yield items
 
-    async def search_new(self, market: str, page_size: int) -> AsyncIterator[list[JSONObject]]:
+    async def search_new(
+        self, market: str, page_size: int
+    ) -> AsyncGenerator[list[JSONObject], None]:
         """Pages of albums search ``tag:new`` returns in ``market`` (``page_size`` <= 10
         for development-mode apps)."""
         if not 1 <= page_size <= SEARCH_PAGE_EXTENDED:
@@ -92,7 +95,7 @@ class SpotifyAPI:
 
     async def _listing(
         self, path: str, params: dict[str, str | int], endpoint: str, max_offset: int | None = None
-    ) -> AsyncIterator[list[JSONObject]]:
+    ) -> AsyncGenerator[list[JSONObject], None]:
         """First page, then the remaining offsets through the window, up to the real end."""
 
         async def page(offset: int) -> Page:
