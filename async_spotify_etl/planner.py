@@ -1,10 +1,11 @@
 """What to request: Spotify's endpoints for new albums and their tracks, in the fewest calls.
 
-A listing's first page tells its total, so the remaining offsets are fetched concurrently
-through a bounded window (:mod:`.window`), in order, stopping at the real end whatever
-the total claims; several-albums batches 20 ids and its embedded first 50 tracks are
-kept; only long albums need further track pages, fetched the same way. Development-mode apps
-lost new-releases and several-albums (403): they use search ``tag:new`` and Get Album.
+A listing's first page tells its total, so the remaining offsets are fetched concurrently,
+a bounded number of pages ahead (:mod:`.paging`) and in order, stopping at the real end
+whatever the total claims; several-albums batches 20 ids and its embedded first 50 tracks
+are kept; only long albums need further track pages, fetched the same way.
+Development-mode apps lost new-releases and several-albums (403): they use search
+``tag:new`` and Get Album.
 :func:`minimum_requests` is the arithmetic a pull is measured against.
 """
 
@@ -27,16 +28,16 @@ from .client import SpotifyClient
 from .errors import TransportError
 from .ids import validate_id
 from .models import Page
-from .window import in_order
+from .paging import in_order
 
 __all__ = [
     "ALBUMS_PER_BATCH",
     "LISTING_PAGE",
     "MAX_SEARCH_OFFSET",
+    "PAGES_AHEAD_PER_CONCURRENCY",
     "SEARCH_PAGE_DEVELOPMENT",
     "SEARCH_PAGE_EXTENDED",
     "TRACKS_PAGE",
-    "WINDOW_PER_CONCURRENCY",
     "AccessMode",
     "SpotifyAPI",
     "minimum_requests",
@@ -57,7 +58,7 @@ SEARCH_PAGE_EXTENDED = 50
 #: Search refuses offsets past 1000.
 MAX_SEARCH_OFFSET = 1000
 #: Page requests outstanding per listing or album, as a multiple of the client's concurrency.
-WINDOW_PER_CONCURRENCY = 2
+PAGES_AHEAD_PER_CONCURRENCY = 2
 
 
 class SpotifyAPI:
@@ -96,7 +97,7 @@ class SpotifyAPI:
     async def _listing(
         self, path: str, params: dict[str, str | int], endpoint: str, max_offset: int | None = None
     ) -> AsyncGenerator[list[JSONObject], None]:
-        """First page, then the remaining offsets through the window, up to the real end."""
+        """First page, then the remaining offsets a bounded number ahead, up to the real end."""
 
         async def page(offset: int) -> Page:
             body = await self.client.get_json(path, {**params, "offset": offset}, endpoint=endpoint)
@@ -166,7 +167,7 @@ class SpotifyAPI:
     def _pages(
         self, fetch: Callable[[int], Coroutine[Any, Any, Page]], offsets: Iterable[int]
     ) -> AsyncGenerator[Page, None]:
-        window = WINDOW_PER_CONCURRENCY * self.client.settings.concurrency
+        window = PAGES_AHEAD_PER_CONCURRENCY * self.client.settings.concurrency
         return in_order(fetch, offsets, window, _is_last)
 
     async def _tracks_page(self, album_id: str, market: str, offset: int) -> Page:

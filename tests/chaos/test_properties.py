@@ -24,7 +24,7 @@ from async_spotify_etl.journal import JOURNAL_NAME
 from async_spotify_etl.planner import (
     ALBUMS_PER_BATCH,
     LISTING_PAGE,
-    WINDOW_PER_CONCURRENCY,
+    PAGES_AHEAD_PER_CONCURRENCY,
     SpotifyAPI,
     minimum_requests,
 )
@@ -44,7 +44,7 @@ class FakeSpotify:
 
     ``claimed`` makes a listing's ``total`` lie (larger than what it holds)."""
 
-    settings = ClientSettings()  # the planner sizes its window from the concurrency
+    settings = ClientSettings()  # the planner pages ahead by the concurrency
 
     def __init__(self, listings: dict[str, list[str]], tracks: dict[str, int], claimed: int = 0):
         self.listings = listings
@@ -127,7 +127,7 @@ def test_the_extended_plan_makes_exactly_the_minimum_requests(
 
 @FAST
 @given(st.integers(0, 400), st.integers(1, 3 * LISTING_PAGE) | st.integers(1, 10**9))
-def test_a_lying_total_costs_a_window_at_most_and_never_duplicates_or_invents_albums(
+def test_a_lying_total_costs_little_and_never_duplicates_or_invents_albums(
     size: int, lie: int
 ) -> None:
     listing = [f"{n:022d}" for n in range(size)]
@@ -141,8 +141,8 @@ def test_a_lying_total_costs_a_window_at_most_and_never_duplicates_or_invents_al
     # Every page carries a next link (the lie), so the real end is the first empty page.
     claimed = max(1, math.ceil((size + lie) / LISTING_PAGE))
     needed = min(claimed, math.ceil(size / LISTING_PAGE) + 1)
-    window = WINDOW_PER_CONCURRENCY * fake.settings.concurrency
-    assert needed <= fake.requests["new-releases"] <= min(claimed, needed + window - 1)
+    ahead = PAGES_AHEAD_PER_CONCURRENCY * fake.settings.concurrency
+    assert needed <= fake.requests["new-releases"] <= min(claimed, needed + ahead - 1)
 
 
 # -- ids -----------------------------------------------------------------------------

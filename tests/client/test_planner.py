@@ -21,8 +21,8 @@ from async_spotify_etl.errors import (
 from async_spotify_etl.planner import (
     ALBUMS_PER_BATCH,
     LISTING_PAGE,
+    PAGES_AHEAD_PER_CONCURRENCY,
     SEARCH_PAGE_DEVELOPMENT,
-    WINDOW_PER_CONCURRENCY,
     SpotifyAPI,
     minimum_requests,
 )
@@ -264,9 +264,9 @@ async def test_a_lying_total_is_listed_to_its_real_end_and_no_further(
     async with SpotifyClient(CREDENTIALS, settings) as client:
         found = await listed(SpotifyAPI(client).new_releases("US"))
     assert found == [f"{n:022d}" for n in range(130)]
-    window = WINDOW_PER_CONCURRENCY * settings.concurrency
+    ahead = PAGES_AHEAD_PER_CONCURRENCY * settings.concurrency
     assert sorted(served)[:3] == [0, 50, 100]  # the real pages, each once
-    assert len(served) <= 3 + window  # at most a window past the end, never the billion
+    assert len(served) <= 3 + ahead  # at most the pages ahead past the end, never the billion
     assert len(served) == len(set(served))
 
 

@@ -1,5 +1,5 @@
-"""The sliding window of page requests: order, bound, the real end, errors and ownership,
-driven by fetches the test finishes by hand (no network, no clock)."""
+"""Paging a bounded number of pages ahead: order, bound, the real end, errors and
+ownership, driven by fetches the test finishes by hand (no network, no clock)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator
 import pytest
 
 from async_spotify_etl.errors import NotFoundError, QuotaExceededError
-from async_spotify_etl.window import in_order
+from async_spotify_etl.paging import in_order
 
 
 class Fetches:
