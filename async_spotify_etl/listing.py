@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 
 from .discovery import IdsInput, Sighting, album_id_of
 from .errors import ConfigurationError, EndpointUnavailableError
@@ -76,12 +77,13 @@ class Lister:
             else self.api.search_new(market, SEARCH_PAGE_DEVELOPMENT)
         )
         listed = self.stats.listed.setdefault(market, [])
-        async for items in pages:
-            self._decide(source)
-            for item in items:
-                album_id = album_id_of(item)
-                if album_id is None:
-                    log.debug("skipping a listed item without a valid album id")
-                    continue
-                await emit(Sighting(album_id, index, (index, len(listed)), item))
-                listed.append(album_id)
+        async with aclosing(pages):  # a failed emit cancels the page requests still out
+            async for items in pages:
+                self._decide(source)
+                for item in items:
+                    album_id = album_id_of(item)
+                    if album_id is None:
+                        log.debug("skipping a listed item without a valid album id")
+                        continue
+                    await emit(Sighting(album_id, index, (index, len(listed)), item))
+                    listed.append(album_id)

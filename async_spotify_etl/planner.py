@@ -1,28 +1,40 @@
 """What to request: Spotify's endpoints for new albums and their tracks, in the fewest calls.
 
-A listing's first page tells its total, so the remaining offsets are fetched at once,
-concurrently; several-albums batches 20 ids and its embedded first 50 tracks are kept;
-only long albums need further track pages, fanned out by offset. Development-mode apps
-lost new-releases and several-albums (403): they use search ``tag:new`` and Get Album.
+A listing's first page tells its total, so the remaining offsets are fetched concurrently,
+a bounded number of pages ahead (:mod:`.paging`) and in order, stopping at the real end
+whatever the total claims; several-albums batches 20 ids and its embedded first 50 tracks
+are kept; only long albums need further track pages, fetched the same way.
+Development-mode apps lost new-releases and several-albums (403): they use search
+``tag:new`` and Get Album.
 :func:`minimum_requests` is the arithmetic a pull is measured against.
 """
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import math
-from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from collections.abc import (
+    AsyncGenerator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import aclosing
+from typing import Any, Literal
 
 from .client import SpotifyClient
-from .errors import ResumableStop, TransportError
+from .errors import TransportError
 from .ids import validate_id
 from .models import Page
+from .paging import in_order
 
 __all__ = [
     "ALBUMS_PER_BATCH",
     "LISTING_PAGE",
     "MAX_SEARCH_OFFSET",
+    "PAGES_AHEAD_PER_CONCURRENCY",
     "SEARCH_PAGE_DEVELOPMENT",
     "SEARCH_PAGE_EXTENDED",
     "TRACKS_PAGE",
@@ -33,7 +45,6 @@ __all__ = [
 
 AccessMode = Literal["extended", "development"]
 JSONObject = dict[str, Any]
-T = TypeVar("T")
 
 #: new-releases page size (Spotify's maximum).
 LISTING_PAGE = 50
@@ -46,8 +57,8 @@ SEARCH_PAGE_DEVELOPMENT = 10
 SEARCH_PAGE_EXTENDED = 50
 #: Search refuses offsets past 1000.
 MAX_SEARCH_OFFSET = 1000
-#: A listing claiming more than this is not believed (hostile or broken totals).
-_MAX_LISTING = 10_000
+#: Page requests outstanding per listing or album, as a multiple of the client's concurrency.
+PAGES_AHEAD_PER_CONCURRENCY = 2
 
 
 class SpotifyAPI:
@@ -59,13 +70,17 @@ class SpotifyAPI:
     def __repr__(self) -> str:
         return f"<SpotifyAPI on {self.client!r}>"
 
-    async def new_releases(self, market: str) -> AsyncIterator[list[JSONObject]]:
-        """Pages of simplified albums Spotify lists as new in ``market``."""
+    async def new_releases(self, market: str) -> AsyncGenerator[list[JSONObject], None]:
+        """Pages of simplified albums Spotify lists as new in ``market``, in order. Close
+        the generator (``contextlib.aclosing``) when leaving it early: it owns the page
+        requests still outstanding."""
         params: dict[str, str | int] = {"country": market, "limit": LISTING_PAGE}
         async for items in self._listing("/browse/new-releases", params, "new-releases"):
             yield items
 
-    async def search_new(self, market: str, page_size: int) -> AsyncIterator[list[JSONObject]]:
+    async def search_new(
+        self, market: str, page_size: int
+    ) -> AsyncGenerator[list[JSONObject], None]:
         """Pages of albums search ``tag:new`` returns in ``market`` (``page_size`` <= 10
         for development-mode apps)."""
         if not 1 <= page_size <= SEARCH_PAGE_EXTENDED:
@@ -81,24 +96,23 @@ class SpotifyAPI:
 
     async def _listing(
         self, path: str, params: dict[str, str | int], endpoint: str, max_offset: int | None = None
-    ) -> AsyncIterator[list[JSONObject]]:
-        """First page, then every remaining offset at once (the first page tells the total)."""
-        body = await self.client.get_json(path, {**params, "offset": 0}, endpoint=endpoint)
-        first = Page.from_json(body, "albums")
+    ) -> AsyncGenerator[list[JSONObject], None]:
+        """First page, then the remaining offsets a bounded number ahead, up to the real end."""
+
+        async def page(offset: int) -> Page:
+            body = await self.client.get_json(path, {**params, "offset": offset}, endpoint=endpoint)
+            return Page.from_json(body, "albums")
+
+        first = await page(0)
         yield first.items
-        size = int(params["limit"])
-        if first.next is None or first.total is None:
+        if _is_last(first):
             return
-        end = min(first.total, _MAX_LISTING)
+        end = first.total
         if max_offset is not None:
-            end = min(end, max_offset)
-        offsets = range(size, end, size)
-        pages = await _gather(
-            self.client.get_json(path, {**params, "offset": offset}, endpoint=endpoint)
-            for offset in offsets
-        )
-        for body in pages:
-            yield Page.from_json(body, "albums").items
+            end = max_offset if end is None else min(end, max_offset)
+        async with aclosing(self._pages(page, _offsets(int(params["limit"]), end))) as pages:
+            async for following in pages:
+                yield following.items
 
     async def several_albums(self, ids: Sequence[str], market: str) -> list[JSONObject | None]:
         """Full albums for up to 20 ids, in order; ``None`` where Spotify has no album."""
@@ -123,7 +137,7 @@ class SpotifyAPI:
         return body
 
     async def complete_tracks(self, album: JSONObject, market: str) -> list[JSONObject]:
-        """Every track of a full album: its embedded page plus the remaining pages at once."""
+        """Every track of a full album: its embedded page plus the remaining pages, in order."""
         album_id = validate_id(album.get("id"))
         embedded = album.get("tracks")
         if not isinstance(embedded, dict):
@@ -141,11 +155,20 @@ class SpotifyAPI:
     async def _track_pages(
         self, album_id: str, market: str, start: int, first: Page
     ) -> list[JSONObject]:
-        if first.next is None or first.total is None:
+        if _is_last(first):
             return []
-        offsets = range(start, min(first.total, _MAX_LISTING), TRACKS_PAGE)
-        pages = await _gather(self._tracks_page(album_id, market, o) for o in offsets)
-        return [track for page in pages for track in page.items]
+
+        def page(offset: int) -> Coroutine[Any, Any, Page]:
+            return self._tracks_page(album_id, market, offset)
+
+        async with aclosing(self._pages(page, _offsets(TRACKS_PAGE, first.total, start))) as pages:
+            return [track async for following in pages for track in following.items]
+
+    def _pages(
+        self, fetch: Callable[[int], Coroutine[Any, Any, Page]], offsets: Iterable[int]
+    ) -> AsyncGenerator[Page, None]:
+        window = PAGES_AHEAD_PER_CONCURRENCY * self.client.settings.concurrency
+        return in_order(fetch, offsets, window, _is_last)
 
     async def _tracks_page(self, album_id: str, market: str, offset: int) -> Page:
         params: dict[str, str | int] = {"market": market, "limit": TRACKS_PAGE, "offset": offset}
@@ -155,30 +178,16 @@ class SpotifyAPI:
         return Page.from_json(body)
 
 
-async def _gather(awaitables: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run the awaitables concurrently under one TaskGroup; results in order.
-
-    A failure cancels the rest and is raised as itself, not as an ExceptionGroup, so
-    callers catch the typed error (a resumable stop first, if there is one).
-    """
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(aw) for aw in awaitables]
-    except ExceptionGroup as failed:
-        errors = _leaves(failed)
-        stops = [e for e in errors if isinstance(e, ResumableStop)]
-        raise (stops or errors)[0] from None
-    return [task.result() for task in tasks]
+def _is_last(page: Page) -> bool:
+    """The real end of a listing, whatever its ``total`` claims: no ``next``, or no items
+    at all (a short page with a ``next`` is not the end: nulls and dropped items happen)."""
+    return page.next is None or not (page.items or page.skipped)
 
 
-def _leaves(group: BaseExceptionGroup[Exception]) -> list[Exception]:
-    leaves: list[Exception] = []
-    for error in group.exceptions:
-        if isinstance(error, BaseExceptionGroup):
-            leaves.extend(_leaves(error))
-        else:
-            leaves.append(error)
-    return leaves
+def _offsets(size: int, end: int | None, start: int | None = None) -> Iterable[int]:
+    """Offsets from ``start`` (one page in) below ``end``; unbounded if no total is known."""
+    first = size if start is None else start
+    return itertools.count(first, size) if end is None else range(first, end, size)
 
 
 def minimum_requests(

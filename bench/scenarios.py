@@ -9,7 +9,6 @@ from typing import Any
 __all__ = ["MARKETS", "Scenario", "scenarios", "window_flags"]
 
 MARKETS = ("US", "GB", "DE", "FR", "JP")
-MANY_MARKETS = (*MARKETS, "BR", "CA", "AU", "ES", "IT", "MX", "NL", "SE", "NO", "DK")
 #: The rolling window of the rate-limited scenarios: 30 requests per 5 seconds.
 LIMIT = 30
 WINDOW = 5.0
@@ -22,9 +21,6 @@ UNLIMITED = ("--concurrency", "64", "--rate", "10000", "--burst", "1000", *EXTEN
 #: No latency either: the sandbox answers one request at a time, so 16 in flight keep it
 #: busy; more only hold more parsed bodies in memory.
 LOCAL = ("--concurrency", "16", "--rate", "10000", "--burst", "1000", *EXTENDED)
-#: The listing cap the planner believes (it refuses larger totals as implausible), so the
-#: 50,000-album pull is several markets of at most this many albums each.
-MAX_LISTING = 10_000
 
 
 def window_flags(limit: int, window: float) -> tuple[str, ...]:
@@ -123,13 +119,5 @@ def scenarios(*, quick: bool = False, reps: int = 3) -> list[Scenario]:
 
 
 def _catalogue(albums: int) -> dict[str, object]:
-    """Sandbox fields for a one-seed catalogue of about ``albums`` unique albums.
-
-    Up to :data:`MAX_LISTING` it is one market; beyond, consecutive markets whose
-    listings overlap by a third (the sandbox's layout), enough of them to reach ``albums``.
-    """
-    if albums <= MAX_LISTING:
-        return {"seed": 1, "markets": ("US",), "albums_per_market": albums}
-    stride = MAX_LISTING - MAX_LISTING // 3
-    count = 1 + -(-(albums - MAX_LISTING) // stride)
-    return {"seed": 1, "markets": MANY_MARKETS[:count], "albums_per_market": MAX_LISTING}
+    """Sandbox fields for a one-seed catalogue of ``albums`` albums: one market's listing."""
+    return {"seed": 1, "markets": ("US",), "albums_per_market": albums}

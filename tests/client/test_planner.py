@@ -20,6 +20,8 @@ from async_spotify_etl.errors import (
 )
 from async_spotify_etl.planner import (
     ALBUMS_PER_BATCH,
+    LISTING_PAGE,
+    PAGES_AHEAD_PER_CONCURRENCY,
     SEARCH_PAGE_DEVELOPMENT,
     SpotifyAPI,
     minimum_requests,
@@ -203,13 +205,82 @@ async def test_a_failed_page_of_a_fan_out_raises_its_own_typed_error(mock_api: A
 
 
 async def test_a_quota_stop_in_a_fan_out_is_raised_as_the_stop(mock_api: Any) -> None:
-    album = {"id": ALBUM_ID, "tracks": {"items": [], "total": 200, "limit": 50, "next": "x"}}
+    embedded = {"items": [{"id": "0" * 22}], "total": 200, "limit": 50, "next": "x"}
+    album = {"id": ALBUM_ID, "tracks": embedded}
     quota = {"error": {"status": 429, "message": "Too many", "reason": "QUOTA_EXCEEDED"}}
+    page = {"items": [{"id": "1" * 22}], "total": 200, "limit": 50, "next": "x"}
     mock_api.post(TOKEN_URL, payload=token_body())
     tracks = url(f"/albums/{ALBUM_ID}/tracks")
-    mock_api.get(tracks, payload={"items": [], "total": 200})
+    mock_api.get(tracks, payload=page)
     mock_api.get(tracks, status=429, payload=quota, headers={"Retry-After": "3600"})
-    mock_api.get(tracks, payload={"items": [], "total": 200})
+    mock_api.get(tracks, payload=page)
     async with SpotifyClient(CREDENTIALS, fast_settings()) as client:
         with pytest.raises(QuotaExceededError):
             await SpotifyAPI(client).complete_tracks(album, "US")
+
+
+@pytest.mark.slow  # the sandbox renders every listed album: some seconds
+async def test_a_listing_above_ten_thousand_is_complete_at_the_minimum(
+    sandbox_factory: Any,
+) -> None:
+    sb = await sandbox_factory(markets=("US",), albums_per_market=10_001)
+    truth = sb.truth()["markets"]["US"]
+    async with open_client(sb) as client:
+        pages = [[a["id"] for a in page] async for page in SpotifyAPI(client).new_releases("US")]
+    assert [a for page in pages for a in page] == truth  # every album, in listing order
+    assert [len(page) for page in pages] == [LISTING_PAGE] * 200 + [1]
+    assert routes(sb) == {"new-releases": minimum_requests({"US": truth}, {})["new-releases"]}
+    assert routes(sb) == {"new-releases": 201}
+
+
+def lying_listing(mock_api: Any, real: int, *, next_always: bool) -> Any:
+    """A new-releases answer claiming a billion albums where ``real`` exist; ``next`` is
+    null on the last real page unless ``next_always`` (then only empty pages tell the end)."""
+
+    def answer(request_url: Any, **_: Any) -> Any:
+        offset, limit = int(request_url.query["offset"]), int(request_url.query["limit"])
+        items = [{"id": f"{n:022d}"} for n in range(offset, min(offset + limit, real))]
+        more = next_always or offset + limit < real
+        page = {"items": items, "total": 10**9, "limit": limit, "offset": offset}
+        return mock_api.result(payload={"albums": {**page, "next": "x" if more else None}})
+
+    return answer
+
+
+@pytest.mark.parametrize("next_always", [False, True])
+async def test_a_lying_total_is_listed_to_its_real_end_and_no_further(
+    mock_api: Any, next_always: bool
+) -> None:
+    served: list[int] = []
+    answer = lying_listing(mock_api, 130, next_always=next_always)
+
+    def counted(request_url: Any, **kwargs: Any) -> Any:
+        served.append(int(request_url.query["offset"]))
+        return answer(request_url, **kwargs)
+
+    mock_api.post(TOKEN_URL, payload=token_body())
+    mock_api.get(url("/browse/new-releases"), callback=counted, repeat=True)
+    settings = fast_settings(concurrency=2)
+    async with SpotifyClient(CREDENTIALS, settings) as client:
+        found = await listed(SpotifyAPI(client).new_releases("US"))
+    assert found == [f"{n:022d}" for n in range(130)]
+    ahead = PAGES_AHEAD_PER_CONCURRENCY * settings.concurrency
+    assert sorted(served)[:3] == [0, 50, 100]  # the real pages, each once
+    assert len(served) <= 3 + ahead  # at most the pages ahead past the end, never the billion
+    assert len(served) == len(set(served))
+
+
+async def test_a_lying_track_total_stops_at_the_real_end(mock_api: Any) -> None:
+    def answer(request_url: Any, **_: Any) -> Any:
+        offset = int(request_url.query["offset"])
+        items = [{"id": f"{n:022d}"} for n in range(offset, min(offset + 50, 120))]
+        return mock_api.result(payload={"items": items, "total": 10**9, "limit": 50, "next": "x"})
+
+    first = [{"id": f"{n:022d}"} for n in range(50)]
+    embedded = {"items": first, "total": 10**9, "limit": 50, "next": "x"}
+    album = {"id": ALBUM_ID, "tracks": embedded}
+    mock_api.post(TOKEN_URL, payload=token_body())
+    mock_api.get(url(f"/albums/{ALBUM_ID}/tracks"), callback=answer, repeat=True)
+    async with SpotifyClient(CREDENTIALS, fast_settings(concurrency=2)) as client:
+        tracks = await SpotifyAPI(client).complete_tracks(album, "US")
+    assert [t["id"] for t in tracks] == [f"{n:022d}" for n in range(120)]
