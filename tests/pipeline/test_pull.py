@@ -95,12 +95,13 @@ async def test_output_equals_ground_truth_and_requests_equal_the_minimum(
 async def test_albums_are_written_while_listings_are_still_paging(
     sandbox_factory: SandboxFactory,
 ) -> None:
-    sb = await sandbox_factory(markets=("US",), albums_per_market=100, latency=0.01)
+    sb = await sandbox_factory(markets=("US",), albums_per_market=2000, latency=0.01)
+    pages = 2000 // 50
     settings = settings_for(sb, Path("unused"))
     async with Pull(settings, sb.credentials) as pull:
         async for _album, _tracks in pull.albums():
             served = sb.stats()["requests"]["new-releases"]["200"]
-            assert served == 2  # both listing pages asked before the first album came out
+            assert served < pages  # the first album came out while the listing still paged
             break
     # leaving early cancels every stage and closes the client without a stray task
 
