@@ -31,7 +31,7 @@ from .sink import MANIFEST_NAME, Sink
 __all__ = ["PullResult", "plan_fingerprint", "plan_minimum", "run_pull"]
 
 #: The cyclic collector's thresholds during a pull (CPython's default is 700, 10, 10).
-GC_THRESHOLD = (100_000, 50, 100)
+GC_THRESHOLD = (100_000, 10, 10)
 
 
 @dataclass(frozen=True)
