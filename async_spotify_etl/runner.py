@@ -152,10 +152,10 @@ async def _collector_tuned() -> AsyncIterator[None]:
     """Run the cyclic garbage collector rarely while pulls run; restore it after the last.
 
     A pull allocates millions of containers (parsed JSON) that reference counting frees;
-    none is part of a cycle. With CPython's default a collection runs every 700 new
-    containers and a full one whenever the long-lived heap grew by a quarter, which cost
-    ~45% of a large pull's CPU for nothing. A threshold of 100,000 runs ~140x fewer of
-    them; the little cyclic garbage a pull makes (asyncio futures, exceptions) waits longer.
+    none is part of a cycle, yet by default a collection runs every 700 new containers.
+    A young generation of 100,000 runs ~140x fewer (measured on 5,000 albums: ~25% less
+    CPU for the pull, the same peak RSS); what little cyclic garbage a pull makes
+    (asyncio futures, exceptions) waits a little longer.
     """
     global _tuned_pulls, _saved_threshold
     if _tuned_pulls == 0:
