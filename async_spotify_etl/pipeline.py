@@ -181,6 +181,7 @@ class Pull:
             done=self._skip,
             max_albums=self.settings.max_albums,
             by_market=self._lister.source != "ids",
+            keep_albums=self._expander.mode == "tracks",  # its album line is the listing's
         )
         ended = 0
         while ended < producers:

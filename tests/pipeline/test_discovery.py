@@ -58,6 +58,31 @@ def test_max_albums_over_several_markets_takes_the_first_by_rank_whatever_the_or
         assert sorted(c.album_id for c in dedupe.finish()) == [B, C]
 
 
+def test_listing_objects_are_kept_only_when_asked_and_only_until_release() -> None:
+    listed = {"id": A, "name": "ä", "artists": [{"name": "x"}], "total_tracks": 3}
+    kept = Dedupe(["US", "GB"], keep_albums=True)
+    assert kept.see(Sighting(A, 1, (1, 0), listed)) == []
+    assert kept.see(Sighting(B, 0, (0, 0), {"id": B})) == []
+    [a] = kept.see(Sighting(A, 0, (0, 1), {"id": A, "name": "a later, other copy"}))
+    assert (a.album_id, a.markets, a.album) == (A, ("US", "GB"), listed)  # the first sighting's
+    assert kept.see(Sighting(A, 1, (1, 2), listed)) == []  # released: nothing more kept
+    [b] = kept.finish()
+    assert (b.album_id, b.markets, b.album) == (B, ("US",), {"id": B})
+    assert repr(kept) == "<Dedupe found=2 pending=0 released=2>"
+    plain = Dedupe(["US", "GB"])
+    plain.see(Sighting(A, 0, (0, 0), listed))
+    assert [c.album for c in plain.finish()] == [None]
+
+
+def test_ids_without_markets_release_at_once_and_once() -> None:
+    dedupe = Dedupe(["US", "GB"], by_market=False, max_albums=2)
+    for album_id, expected in ((A, [(A, ())]), (A, []), (B, [(B, ())]), (C, [])):
+        got = dedupe.see(Sighting(album_id, None, (0, 0)))
+        assert [(c.album_id, c.markets) for c in got] == expected
+    assert dedupe.finish() == []
+    assert dedupe.found == 2
+
+
 def test_ids_file_reads_ids_uris_urls_and_reports_junk(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from async_spotify_etl.errors import (
     SpotifyETLError,
 )
 from async_spotify_etl.pipeline import Pull
-from async_spotify_etl.runner import run_pull
+from async_spotify_etl.runner import GC_THRESHOLD, run_pull
 from async_spotify_etl.sandbox import Sandbox
 from async_spotify_etl.settings import ClientSettings, Credentials, PullSettings
 
@@ -118,6 +119,26 @@ async def test_library_iteration_yields_albums_with_their_tracks(
             assert all(t["album_id"] == album["id"] for t in tracks)
     assert got == truth["albums"]
     assert p.failures == []
+
+
+async def test_pulls_run_the_cyclic_collector_rarely_and_restore_it_after_the_last(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    sb = await sandbox_factory(markets=("US",), albums_per_market=30, latency=0.002)
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLD
+    during: list[tuple[int, ...]] = []
+
+    async def pull(out: Path) -> None:
+        finished = lambda _: during.append(gc.get_threshold())  # noqa: E731
+        await run_pull(settings_for(sb, out), sb.credentials, on_finish=finished)
+
+    await asyncio.gather(pull(tmp_path / "one"), pull(tmp_path / "two"))  # they overlap
+    assert during == [GC_THRESHOLD, GC_THRESHOLD]
+    assert gc.get_threshold() == before
+    with pytest.raises(AuthenticationError):
+        await run_pull(settings_for(sb, tmp_path / "failed"), Credentials("wrong", "nope"))
+    assert gc.get_threshold() == before
 
 
 async def test_max_albums_takes_the_same_albums_however_listings_interleave(

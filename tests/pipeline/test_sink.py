@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 from async_spotify_etl.errors import ConfigurationError
 from async_spotify_etl.journal import JOURNAL_NAME, read_journal
 from async_spotify_etl.settings import Compression
-from async_spotify_etl.sink import FILES, Sink, data_path, read_committed
+from async_spotify_etl.sink import (
+    COMMIT_ALBUMS,
+    COMMIT_BYTES,
+    FILES,
+    Sink,
+    data_path,
+    read_committed,
+)
 
 PLAN = {"markets": ["US"], "compress": "none"}
 
@@ -92,6 +99,19 @@ async def test_a_timer_commits_a_quiet_buffer(tmp_path: Path) -> None:
             await asyncio.sleep(0.01)
         assert sink.pending == 0
         assert ids_in(tmp_path) == [album(0)[0], album(1)[0]]
+
+
+async def test_pending_lines_are_bounded_by_default(tmp_path: Path) -> None:
+    async with Sink(tmp_path, PLAN, fsync=False, commit_interval=3600) as sink:
+        for i in range(COMMIT_ALBUMS - 1):
+            sink.add_album(*album(i))
+        assert sink.pending == COMMIT_ALBUMS - 1
+        sink.add_album(*album(COMMIT_ALBUMS))
+        assert sink.pending == 0  # that many albums are a commit
+        big = [{"id": f"t{n}", "name": "x" * 1000} for n in range(COMMIT_BYTES // 1000)]
+        sink.add_album("big" * 7 + "b", {"id": "big"}, big)
+        assert sink.pending == 0  # so is that many bytes
+    assert read_journal(tmp_path / JOURNAL_NAME, FILES).commits == 2
 
 
 async def test_refuses_to_clobber_a_pull_without_resume(tmp_path: Path) -> None:
