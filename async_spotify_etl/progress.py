@@ -1,7 +1,7 @@
 """A pull's progress: a live bar on a terminal, a periodic log line elsewhere, a summary table.
 
 Updates run on a timer of the running loop, so the numbers are read in the loop's own
-thread; rich renders the bar and the table.
+thread; rich renders the bar and the table, and is imported only to draw them.
 """
 
 from __future__ import annotations
@@ -13,20 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
-from .manifest import Manifest
+    from .manifest import Manifest
 
 __all__ = ["ProgressMode", "ProgressReporter", "Snapshot", "render_summary"]
 
@@ -61,7 +54,7 @@ class ProgressReporter:
     ) -> None:
         self._snapshot = snapshot
         self.mode: ProgressMode = mode
-        self._console = console or Console(stderr=True)
+        self._console = console
         self._interval = bar_interval if mode == "bar" else log_interval
         self._timer: asyncio.TimerHandle | None = None
         self._bar: Progress | None = None
@@ -74,16 +67,7 @@ class ProgressReporter:
 
     def __enter__(self) -> ProgressReporter:
         if self.mode == "bar":
-            self._bar = Progress(
-                TextColumn("[bold]albums"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[tracks]} tracks · {task.fields[failed]} failed"),
-                TextColumn("{task.fields[rate]:.1f} req/s · waited {task.fields[waited]:.0f} s"),
-                TimeElapsedColumn(),
-                console=self._console,
-                auto_refresh=False,
-            )
+            self._bar = _new_bar(self._console)
             self._task = self._bar.add_task(
                 "pull", total=None, tracks=0, failed=0, rate=0.0, waited=0.0
             )
@@ -147,8 +131,37 @@ class ProgressReporter:
         return snap
 
 
-def render_summary(manifest: Manifest, paths: dict[str, Path], console: Console) -> None:
-    """Print the end-of-pull table: what was pulled, what it cost, where it is."""
+def _new_bar(console: Console | None) -> Progress:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]albums"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[tracks]} tracks · {task.fields[failed]} failed"),
+        TextColumn("{task.fields[rate]:.1f} req/s · waited {task.fields[waited]:.0f} s"),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        auto_refresh=False,
+    )
+
+
+def render_summary(
+    manifest: Manifest, paths: dict[str, Path], console: Console | None = None
+) -> None:
+    """Print the end-of-pull table (what was pulled, what it cost, where it is) on
+    ``console``, stdout by default."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
     table = Table(title=f"spotify-etl pull: {manifest.status}", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -264,3 +266,34 @@ def test_json_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
     for line in lines:
         entry = orjson.loads(line)
         assert {"at", "level", "logger", "message"} <= entry.keys()
+
+
+#: What ``pull`` must not load: the server side, the analytics extra, and rich unless drawing.
+HEAVY = ("aiohttp.web", "rich", "duckdb", "matplotlib", "async_spotify_etl.sandbox")
+
+
+def modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has imported after running ``code``."""
+    probe = f"{code}\nimport sys\nprint(*sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.startswith(HEAVY)}
+
+
+def test_parsing_pull_flags_imports_nothing_heavy() -> None:
+    parse = "build_parser().parse_args(['pull', '--sandbox', '--out', 'o', '--rate', '5'])"
+    loaded = modules_after(f"from async_spotify_etl.cli import build_parser\n{parse}")
+    assert "async_spotify_etl.cli.pull" in loaded
+    assert heavy(loaded) == set()
+
+
+def test_a_pull_without_sandbox_or_bar_imports_nothing_heavy() -> None:
+    """Up to asking for credentials, which it lacks here: the client and pipeline are loaded."""
+    run = "main(['pull', '--no-progress', '--quiet', '--out', 'o', '--env-file', '/dev/null'])"
+    loaded = modules_after(f"from async_spotify_etl.cli import main\nassert {run} == 2")
+    assert {"async_spotify_etl.runner", "aiohttp"} <= loaded
+    assert heavy(loaded) == set()
