@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings as defaults
 from ..discovery import IdsInput, load_ids
-from ..dryrun import plan_requests
 from ..errors import ConfigurationError, ResumableStop
 from ..manifest import Manifest
 from ..markets import is_market
@@ -138,11 +137,11 @@ def _markets(values: list[str] | None) -> tuple[str, ...]:
 
 def _environment(env_file: Path | None) -> dict[str, str]:
     """The process environment over the .env file (``--env-file`` or ./.env if present)."""
-    from dotenv.parser import parse_stream
-
     path = env_file if env_file is not None else Path(".env")
     values: dict[str, str] = {}
     if env_file is not None or path.is_file():
+        from dotenv.parser import parse_stream
+
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -178,6 +177,8 @@ async def _connect(
 
 
 async def _dry_run(invocation: _Invocation) -> int:
+    from ..dryrun import plan_requests
+
     async with AsyncExitStack() as stack:
         settings, credentials = await _connect(stack, invocation)
         ids = _ids(settings)
