@@ -27,7 +27,7 @@ from ..discovery import IdsInput, load_ids
 from ..errors import ConfigurationError, ResumableStop
 from ..manifest import Manifest
 from ..markets import is_market
-from ..progress import ProgressMode, render_summary
+from ..progress import ProgressMode, print_summary
 from ..runner import run_pull
 from ..settings import ClientSettings, Credentials, PullSettings
 from . import EXIT_INTERRUPTED, EXIT_RESUMABLE
@@ -230,12 +230,12 @@ def _sandbox_identity(sandbox: Mapping[str, Any] | None) -> dict[str, Any] | Non
 
 
 def _summary(settings: PullSettings) -> Callable[[Manifest], None]:
-    """Prints the end-of-pull table on stdout: it is the command's output."""
+    """Prints the end-of-pull summary on stdout: it is the command's output."""
     from ..sink import MANIFEST_NAME, data_path
 
     def show(manifest: Manifest) -> None:
         paths = {name: data_path(settings.out, name, settings.compress) for name in manifest.files}
         paths["manifest"] = settings.out / MANIFEST_NAME
-        render_summary(manifest, paths)
+        print_summary(manifest, paths)
 
     return show

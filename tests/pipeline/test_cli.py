@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import subprocess
 import sys
 import threading
@@ -272,12 +274,14 @@ def test_json_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
 HEAVY = ("aiohttp.web", "rich", "duckdb", "matplotlib", "async_spotify_etl.sandbox")
 
 
-def modules_after(code: str) -> set[str]:
-    """The modules a fresh interpreter has imported after running ``code``."""
-    probe = f"{code}\nimport sys\nprint(*sys.modules)"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+def run_python(code: str, **env: str) -> tuple[str, set[str]]:
+    """Run ``code`` in a fresh interpreter: its stdout, and the modules it had imported."""
+    probe = f"{code}\nimport sys\nprint(*sys.modules, file=sys.stderr)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, **env}
+    )
     assert done.returncode == 0, done.stderr
-    return set(done.stdout.split())
+    return done.stdout, set(done.stderr.split())
 
 
 def heavy(modules: set[str]) -> set[str]:
@@ -286,14 +290,22 @@ def heavy(modules: set[str]) -> set[str]:
 
 def test_parsing_pull_flags_imports_nothing_heavy() -> None:
     parse = "build_parser().parse_args(['pull', '--sandbox', '--out', 'o', '--rate', '5'])"
-    loaded = modules_after(f"from async_spotify_etl.cli import build_parser\n{parse}")
+    _, loaded = run_python(f"from async_spotify_etl.cli import build_parser\n{parse}")
     assert "async_spotify_etl.cli.pull" in loaded
     assert heavy(loaded) == set()
 
 
-def test_a_pull_without_sandbox_or_bar_imports_nothing_heavy() -> None:
-    """Up to asking for credentials, which it lacks here: the client and pipeline are loaded."""
-    run = "main(['pull', '--no-progress', '--quiet', '--out', 'o', '--env-file', '/dev/null'])"
-    loaded = modules_after(f"from async_spotify_etl.cli import main\nassert {run} == 2")
+def test_a_piped_pull_imports_nothing_heavy_and_prints_plain_lines(served: Sandbox) -> None:
+    argv = ["pull", "--out", "o", "--no-progress", "--rate", "1000"]
+    argv += ["--api-url", served.api_url, "--accounts-url", served.token_url]
+    creds = served.credentials
+    out, loaded = run_python(
+        f"from async_spotify_etl.cli import main\nassert main({argv!r}) == 0",
+        SPOTIFY_CLIENT_ID=creds.client_id,
+        SPOTIFY_CLIENT_SECRET=creds.client_secret,
+    )
     assert {"async_spotify_etl.runner", "aiohttp"} <= loaded
     assert heavy(loaded) == set()
+    assert out.startswith("spotify-etl pull: complete\n")
+    assert re.search(r"^  requests +\d+ \(plan minimum \d+\)$", out, re.MULTILINE)
+    assert f"albums: {Path('o', 'albums.ndjson')}" in out
