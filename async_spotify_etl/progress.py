@@ -1,34 +1,37 @@
-"""A pull's progress: a live bar on a terminal, a periodic log line elsewhere, a summary table.
+"""A pull's progress: a live bar on a terminal, a periodic log line elsewhere, a summary.
 
 Updates run on a timer of the running loop, so the numbers are read in the loop's own
-thread; rich renders the bar and the table.
+thread. rich renders the bar and, on a terminal, the summary table; it is imported only
+to draw them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
-from .manifest import Manifest
+    from .manifest import Manifest
 
-__all__ = ["ProgressMode", "ProgressReporter", "Snapshot", "render_summary"]
+__all__ = [
+    "ProgressMode",
+    "ProgressReporter",
+    "Snapshot",
+    "print_summary",
+    "render_summary",
+    "summary_rows",
+    "summary_text",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ class ProgressReporter:
     ) -> None:
         self._snapshot = snapshot
         self.mode: ProgressMode = mode
-        self._console = console or Console(stderr=True)
+        self._console = console
         self._interval = bar_interval if mode == "bar" else log_interval
         self._timer: asyncio.TimerHandle | None = None
         self._bar: Progress | None = None
@@ -74,16 +77,7 @@ class ProgressReporter:
 
     def __enter__(self) -> ProgressReporter:
         if self.mode == "bar":
-            self._bar = Progress(
-                TextColumn("[bold]albums"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[tracks]} tracks · {task.fields[failed]} failed"),
-                TextColumn("{task.fields[rate]:.1f} req/s · waited {task.fields[waited]:.0f} s"),
-                TimeElapsedColumn(),
-                console=self._console,
-                auto_refresh=False,
-            )
+            self._bar = _new_bar(self._console)
             self._task = self._bar.add_task(
                 "pull", total=None, tracks=0, failed=0, rate=0.0, waited=0.0
             )
@@ -147,25 +141,82 @@ class ProgressReporter:
         return snap
 
 
-def render_summary(manifest: Manifest, paths: dict[str, Path], console: Console) -> None:
-    """Print the end-of-pull table: what was pulled, what it cost, where it is."""
+def _new_bar(console: Console | None) -> Progress:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]albums"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[tracks]} tracks · {task.fields[failed]} failed"),
+        TextColumn("{task.fields[rate]:.1f} req/s · waited {task.fields[waited]:.0f} s"),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        auto_refresh=False,
+    )
+
+
+def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
+    """The end-of-pull summary as (label, value) rows: what was pulled and what it cost."""
+    counts, run = manifest.counts, manifest.this_run
+    rows = [
+        ("plan", f"{manifest.plan.get('source')} → {manifest.plan.get('expand')}"),
+        ("markets", ", ".join(manifest.markets) or "-"),
+    ]
+    for key, label in (("albums", "albums"), ("tracks", "tracks"), ("failed", "failed albums")):
+        extra = f" ({run.get(key, 0)} this run)" if manifest.resumed else ""
+        rows.append((label, f"{counts.get(key, 0)}{extra}"))
+    total = sum(manifest.requests.values())
+    minimum = sum(manifest.minimum_requests.values())
+    return [
+        *rows,
+        ("requests", f"{total} (plan minimum {minimum})" if minimum else str(total)),
+        ("retries · 429s", f"{manifest.retries} · {manifest.throttled}"),
+        ("waited on Retry-After", f"{manifest.waited_seconds:.1f} s"),
+        ("token refreshes", str(manifest.token_refreshes)),
+        ("duration", f"{manifest.duration_seconds:.1f} s"),
+    ]
+
+
+def print_summary(manifest: Manifest, paths: dict[str, Path]) -> None:
+    """Print the summary on stdout: a table on a terminal, plain aligned lines otherwise
+    (for logs and scripts, and without importing rich)."""
+    if sys.stdout.isatty():
+        render_summary(manifest, paths)
+    else:
+        sys.stdout.write(summary_text(manifest, paths))
+
+
+def summary_text(manifest: Manifest, paths: dict[str, Path]) -> str:
+    """The summary as plain text: a title, one aligned line per row, one line per file."""
+    rows = summary_rows(manifest)
+    width = max(len(label) for label, _ in rows)
+    lines = [f"spotify-etl pull: {manifest.status}"]
+    lines += [f"  {label:<{width}}  {value}" for label, value in rows]
+    lines += [f"{name}: {path}" for name, path in paths.items()]
+    return "\n".join(lines) + "\n"
+
+
+def render_summary(
+    manifest: Manifest, paths: dict[str, Path], console: Console | None = None
+) -> None:
+    """Print the summary as a table on ``console`` (stdout by default), then the files."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
     table = Table(title=f"spotify-etl pull: {manifest.status}", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
-    counts, run = manifest.counts, manifest.this_run
-    plan = manifest.plan
-    table.add_row("plan", f"{plan.get('source')} → {plan.get('expand')}")
-    table.add_row("markets", ", ".join(manifest.markets) or "-")
-    for key, label in (("albums", "albums"), ("tracks", "tracks"), ("failed", "failed albums")):
-        extra = f" ({run.get(key, 0)} this run)" if manifest.resumed else ""
-        table.add_row(label, f"{counts.get(key, 0)}{extra}")
-    total = sum(manifest.requests.values())
-    minimum = sum(manifest.minimum_requests.values())
-    table.add_row("requests", f"{total} (plan minimum {minimum})" if minimum else str(total))
-    table.add_row("retries · 429s", f"{manifest.retries} · {manifest.throttled}")
-    table.add_row("waited on Retry-After", f"{manifest.waited_seconds:.1f} s")
-    table.add_row("token refreshes", str(manifest.token_refreshes))
-    table.add_row("duration", f"{manifest.duration_seconds:.1f} s")
+    for label, value in summary_rows(manifest):
+        table.add_row(label, value)
     console.print(table)
     for name, path in paths.items():  # whole paths, never folded, so they can be copied
         console.print(f"{name}: {path}", soft_wrap=True, highlight=False, markup=False)

@@ -14,9 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from .client import SpotifyClient
 from .discovery import IdsInput, load_ids
@@ -27,6 +25,9 @@ from .planner import TRACKS_PAGE, AccessMode, minimum_requests
 from .progress import ProgressMode, ProgressReporter, Snapshot
 from .settings import Credentials, PullSettings
 from .sink import MANIFEST_NAME, Sink
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["PullResult", "plan_fingerprint", "plan_minimum", "run_pull"]
 

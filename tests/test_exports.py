@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import subprocess
+import sys
 
 import async_spotify_etl
 
@@ -33,3 +35,21 @@ def test_package_exports_are_public_and_versioned() -> None:
             continue
         value = getattr(async_spotify_etl, member)
         assert value.__module__.startswith("async_spotify_etl."), member
+
+
+def test_the_package_imports_its_names_on_first_use() -> None:
+    """``import async_spotify_etl`` stays light; ``import *`` still binds every export."""
+    probe = (
+        "import sys, async_spotify_etl\n"
+        "assert 'aiohttp' not in sys.modules, 'import async_spotify_etl loaded aiohttp'\n"
+        "from async_spotify_etl import *\n"
+        "print(*sorted(k for k in dir() if not k.startswith('_') or k == '__version__'))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) - {"sys", "async_spotify_etl"} == set(async_spotify_etl.__all__)
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    assert not hasattr(async_spotify_etl, "NoSuchName")
+    assert set(async_spotify_etl.__all__) <= set(dir(async_spotify_etl))

@@ -3,6 +3,10 @@
 Each subcommand lives in its own module with a ``register(subparsers)`` function that
 adds its parser and sets ``handler`` (``Namespace -> int``). Handlers turn arguments into
 settings objects and call the library; they never print tracebacks.
+
+Start-up time is part of every run, so this package imports little: a subcommand's flags
+are added only when that subcommand is parsed (``arguments=`` of ``add_parser``), and its
+handler imports the library (aiohttp, rich, the sandbox, duckdb) only when it runs.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .._version import __version__
 from ..errors import (
@@ -56,7 +60,26 @@ _COMMANDS: tuple[_Register, ...] = (
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line and exit 2."""
+    """An ArgumentParser whose usage errors are one line and exit 2, and whose flags may be
+    added on first use: ``arguments`` is called with the parser before it first parses."""
+
+    def __init__(
+        self,
+        *args: Any,
+        arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._arguments = arguments
+
+    # One signature for typeshed's three overloads; it accepts all their arguments.
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        if self._arguments is not None:
+            add, self._arguments = self._arguments, None
+            add(self)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")

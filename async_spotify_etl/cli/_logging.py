@@ -1,4 +1,7 @@
-"""Log output of a command: text or JSON lines on stderr, above a live progress bar."""
+"""Log output of a command: text or JSON lines on stderr, above a live progress bar.
+
+rich is imported only for the bar, so other runs do not pay for it at start-up.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,12 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import orjson
-from rich.console import Console
-from rich.logging import RichHandler
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["JSONFormatter", "configured_logging"]
 
@@ -31,12 +36,18 @@ class JSONFormatter(logging.Formatter):
 
 
 @contextmanager
-def configured_logging(fmt: str, quiet: bool, progress: str) -> Iterator[Console]:
+def configured_logging(fmt: str, quiet: bool, progress: str) -> Iterator[Console | None]:
     """Route the package's log records to stderr while the block runs; yield the console
-    a progress bar should share with them."""
-    console = Console(stderr=True)
+    a progress bar should share with them (None unless ``progress`` is ``"bar"``)."""
+    console: Console | None = None
     handler: logging.Handler
-    if fmt == "text" and progress == "bar":
+    if progress == "bar":
+        from rich.console import Console
+
+        console = Console(stderr=True)
+    if console is not None and fmt == "text":
+        from rich.logging import RichHandler
+
         handler = RichHandler(console=console, show_path=False, show_time=False)
     else:
         handler = logging.StreamHandler()

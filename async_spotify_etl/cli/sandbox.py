@@ -1,7 +1,8 @@
 """``spotify-etl sandbox``: serve the Spotify emulator until Ctrl-C.
 
 Prints the API and token URLs and the client id and secret the sandbox accepts, so any
-Spotify client can be pointed at it. Every :class:`SandboxConfig` field has a flag.
+Spotify client can be pointed at it. Every :class:`SandboxConfig` field has a flag. The
+sandbox package (and aiohttp.web) is imported only when this subcommand is parsed.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
-from ..sandbox import Sandbox, SandboxConfig
-from ..sandbox import config as defaults
+
+if TYPE_CHECKING:
+    from ..sandbox import SandboxConfig
 
 __all__ = ["DEFAULT_PORT", "config_from_args", "register"]
 
@@ -33,15 +35,21 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Serve an emulated Spotify Web API and token endpoint with a"
         " deterministic catalogue, until Ctrl-C. All misbehaviours are off by default.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        arguments=_add_arguments,
     )
+    parser.set_defaults(handler=handle)
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     _server_flags(parser.add_argument_group("server"))
     _catalogue_flags(parser.add_argument_group("catalogue"))
     _limit_flags(parser.add_argument_group("access, tokens and limits"))
     _fault_flags(parser.add_argument_group("faults"))
-    parser.set_defaults(handler=handle)
 
 
 def _server_flags(group: argparse._ArgumentGroup) -> None:
+    from ..sandbox import config as defaults
+
     add = group.add_argument
     add("--host", default=defaults.DEFAULT_HOST, help="address to listen on")
     add("--port", type=int, default=DEFAULT_PORT, help="port to listen on (0: any free port)")
@@ -50,6 +58,8 @@ def _server_flags(group: argparse._ArgumentGroup) -> None:
 
 
 def _catalogue_flags(group: argparse._ArgumentGroup) -> None:
+    from ..sandbox import config as defaults
+
     add = group.add_argument
     add("--seed", type=int, default=0, help="catalogue and fault seed")
     markets = ",".join(defaults.DEFAULT_MARKETS)
@@ -60,6 +70,8 @@ def _catalogue_flags(group: argparse._ArgumentGroup) -> None:
 
 
 def _limit_flags(group: argparse._ArgumentGroup) -> None:
+    from ..sandbox import config as defaults
+
     add = group.add_argument
     add("--access", choices=("extended", "development"), default="extended",
         help="development forbids new-releases and several-albums")  # fmt: skip
@@ -77,6 +89,8 @@ def _limit_flags(group: argparse._ArgumentGroup) -> None:
 
 
 def _fault_flags(group: argparse._ArgumentGroup) -> None:
+    from ..sandbox import config as defaults
+
     add = group.add_argument
     add("--error-rate", type=float, default=0.0, help="probability of a 500, 502 or 503")
     add("--corrupt-rate", type=float, default=0.0,
@@ -93,6 +107,8 @@ def _fault_flags(group: argparse._ArgumentGroup) -> None:
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """The :class:`SandboxConfig` the flags describe."""
+    from ..sandbox import SandboxConfig
+
     fields = {
         name: getattr(args, name)
         for name in SandboxConfig.__dataclass_fields__
@@ -103,6 +119,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 
 async def serve(config: SandboxConfig) -> None:
     """Start the sandbox, print how to use it, and wait until cancelled."""
+    from ..sandbox import Sandbox
+
     try:
         sandbox = Sandbox(config)
         await sandbox.start()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -264,3 +268,44 @@ def test_json_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
     for line in lines:
         entry = orjson.loads(line)
         assert {"at", "level", "logger", "message"} <= entry.keys()
+
+
+#: What ``pull`` must not load: the server side, the analytics extra, and rich unless drawing.
+HEAVY = ("aiohttp.web", "rich", "duckdb", "matplotlib", "async_spotify_etl.sandbox")
+
+
+def run_python(code: str, **env: str) -> tuple[str, set[str]]:
+    """Run ``code`` in a fresh interpreter: its stdout, and the modules it had imported."""
+    probe = f"{code}\nimport sys\nprint(*sys.modules, file=sys.stderr)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, **env}
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, set(done.stderr.split())
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.startswith(HEAVY)}
+
+
+def test_parsing_pull_flags_imports_nothing_heavy() -> None:
+    parse = "build_parser().parse_args(['pull', '--sandbox', '--out', 'o', '--rate', '5'])"
+    _, loaded = run_python(f"from async_spotify_etl.cli import build_parser\n{parse}")
+    assert "async_spotify_etl.cli.pull" in loaded
+    assert heavy(loaded) == set()
+
+
+def test_a_piped_pull_imports_nothing_heavy_and_prints_plain_lines(served: Sandbox) -> None:
+    argv = ["pull", "--out", "o", "--no-progress", "--rate", "1000"]
+    argv += ["--api-url", served.api_url, "--accounts-url", served.token_url]
+    creds = served.credentials
+    out, loaded = run_python(
+        f"from async_spotify_etl.cli import main\nassert main({argv!r}) == 0",
+        SPOTIFY_CLIENT_ID=creds.client_id,
+        SPOTIFY_CLIENT_SECRET=creds.client_secret,
+    )
+    assert {"async_spotify_etl.runner", "aiohttp"} <= loaded
+    assert heavy(loaded) == set()
+    assert out.startswith("spotify-etl pull: complete\n")
+    assert re.search(r"^  requests +\d+ \(plan minimum \d+\)$", out, re.MULTILINE)
+    assert f"albums: {Path('o', 'albums.ndjson')}" in out

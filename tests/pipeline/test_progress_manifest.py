@@ -12,7 +12,13 @@ from rich.console import Console
 
 from async_spotify_etl import progress
 from async_spotify_etl.manifest import Manifest, arguments_of, write_manifest
-from async_spotify_etl.progress import ProgressReporter, Snapshot, render_summary
+from async_spotify_etl.progress import (
+    ProgressReporter,
+    Snapshot,
+    print_summary,
+    render_summary,
+    summary_text,
+)
 from async_spotify_etl.settings import ClientSettings, PullSettings
 
 
@@ -87,6 +93,27 @@ def test_summary_shows_counts_requests_against_minimum_and_whole_paths() -> None
     assert "12 (5 this run)" in text
     assert "18 (plan minimum 16)" in text
     assert f"albums: {long_path}" in text
+
+
+def test_plain_summary_has_the_same_rows_aligned_and_whole_paths() -> None:
+    long_path = Path("/a/really/long/directory/name/that/would/not/fit/in/a/narrow/table/x.ndjson")
+    lines = summary_text(make_manifest(), {"albums": long_path}).splitlines()
+    assert lines[0] == "spotify-etl pull: complete"
+    assert "  plan                   search → album" in lines
+    assert "  albums                 12 (5 this run)" in lines
+    assert "  requests               18 (plan minimum 16)" in lines
+    assert lines[-1] == f"albums: {long_path}"
+
+
+@pytest.mark.parametrize(("tty", "table"), [(True, True), (False, False)])
+def test_the_summary_is_a_table_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tty: bool, table: bool
+) -> None:
+    monkeypatch.setattr("sys.stdout.isatty", lambda: tty)
+    print_summary(make_manifest(), {"albums": Path("x.ndjson")})
+    out = capsys.readouterr().out
+    assert "18 (plan minimum 16)" in out
+    assert ("│" in out) is table
 
 
 def test_manifest_is_written_atomically_with_totals(tmp_path: Path) -> None:
