@@ -1,26 +1,33 @@
 """The report's charts: matplotlib figures rendered to inline SVG from aggregated rows.
 
-SVG keeps the report one small self-contained file that any browser shows offline; text
-stays text (``svg.fonttype: none``) so it is crisp and searchable. No pyplot: figures are
-plain objects, so nothing global is touched.
+SVG keeps the report one small self-contained file that any browser shows offline. Text
+stays text (``svg.fonttype: none``), so it is crisp and searchable and the browser draws
+any script (Hangul, kana, Han, Arabic...) with the system's fonts: each chart names one
+font stack (:data:`FONT_STACK`) on its root element, and matplotlib measures the labels
+with the installed fonts of that stack. Nothing is fetched: no web fonts. No pyplot:
+figures are plain objects, and settings apply only inside ``matplotlib.rc_context``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import io
 import re
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec
 
 import matplotlib
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.typing import RcKeyType
 
 __all__ = [
+    "FONT_STACK",
     "PALETTE",
     "explicit_share",
     "market_overlap",
@@ -40,11 +47,33 @@ PALETTE = {
     "ep": "#f59b23",
     "compilation": "#af2896",
 }
+#: The font-family of every chart's text, as CSS: DejaVu Sans (matplotlib's own font,
+#: so labels fit as measured) or look-alikes, then fonts with Han, kana and Hangul on
+#: Linux, macOS and Windows; the browser takes each character from the first that has it.
+FONT_STACK = (
+    "DejaVu Sans",
+    "Bitstream Vera Sans",
+    "Verdana",
+    "Arial",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK KR",
+    "Noto Sans CJK SC",
+    "Source Han Sans",
+    "WenQuanYi Micro Hei",
+    "Droid Sans Fallback",
+    "Hiragino Sans",
+    "Apple SD Gothic Neo",
+    "PingFang SC",
+    "Yu Gothic",
+    "Malgun Gothic",
+    "Microsoft YaHei",
+    "sans-serif",
+)
 _OTHER = "#8c8c8c"
 _ACCENT = "#1db954"
 _STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
-    "font.family": ["DejaVu Sans", "sans-serif"],
+    "text.parse_math": False,  # "$uicideboy$" is a name, not a formula
     "font.size": 10,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -55,26 +84,56 @@ _STYLE: dict[RcKeyType, Any] = {
     "axes.axisbelow": True,
 }
 _SIZE = (6.4, 3.4)
+_P = ParamSpec("_P")
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
+# matplotlib writes the family into every text's style, always right after the font size.
+_TEXT_FAMILY = re.compile(r"; font-family: [^;\"]*")
+_ROOT_FONT = 'font-family="{}" overflow="visible"'.format(
+    ", ".join(f if f == "sans-serif" else f"'{f}'" for f in FONT_STACK)
+)
 
 
 def to_svg(fig: Figure, salt: str) -> str:
     """``fig`` as an ``<svg>`` element; ``salt`` keeps element ids unique across charts."""
     buffer = io.StringIO()
-    style: dict[RcKeyType, Any] = {**_STYLE, "svg.hashsalt": salt}
-    with matplotlib.rc_context(style), warnings.catch_warnings():
-        # Names in scripts the bundled font lacks still render: the browser picks a font.
+    with _style({"svg.hashsalt": salt}), warnings.catch_warnings():
+        # A machine without a font for some script still writes the text, measured in
+        # DejaVu Sans; the browser draws it with whatever font it has for that script.
         warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     text = buffer.getvalue()
     # The RDF metadata block only names the tool; inline, it is dead weight.
-    return _METADATA.sub("", text[text.index("<svg") :], count=1)
+    svg = _METADATA.sub("", text[text.index("<svg") :], count=1)
+    # One font stack on the root, inherited by every text. Overflow stays visible so a
+    # label drawn wider than measured (its font was missing here) is not clipped.
+    return _TEXT_FAMILY.sub("", svg.replace("<svg ", f"<svg {_ROOT_FONT} ", 1))
+
+
+@functools.cache
+def _measured_with() -> list[str]:
+    """The fonts of :data:`FONT_STACK` that matplotlib finds here, to measure text with."""
+    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    return [family for family in FONT_STACK if family in installed] or ["DejaVu Sans"]
+
+
+def _style(extra: dict[RcKeyType, Any] | None = None) -> contextlib.AbstractContextManager[None]:
+    return matplotlib.rc_context({**_STYLE, "font.family": _measured_with(), **(extra or {})})
+
+
+def _styled(draw: Callable[_P, Figure]) -> Callable[_P, Figure]:
+    """Run a chart function in the charts' style: texts take their font and flags as made."""
+
+    @functools.wraps(draw)
+    def styled(*args: _P.args, **kwargs: _P.kwargs) -> Figure:
+        with _style():
+            return draw(*args, **kwargs)
+
+    return styled
 
 
 def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Axes]:
-    with matplotlib.rc_context(_STYLE):
-        fig = Figure(figsize=size, layout="constrained")
-        return fig, fig.add_subplot()
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
 
 
 def _whole(axis: Any) -> None:
@@ -87,6 +146,7 @@ def _empty(ax: Axes, what: str) -> None:
     ax.text(0.5, 0.5, f"no {what} in this pull", ha="center", va="center", color=_OTHER)
 
 
+@_styled
 def releases_by_type(rows: Sequence[tuple[str, int]]) -> Figure:
     """Bars: albums per (normalised) album type."""
     fig, ax = _figure()
@@ -101,6 +161,7 @@ def releases_by_type(rows: Sequence[tuple[str, int]]) -> Figure:
     return fig
 
 
+@_styled
 def releases_by_date(rows: Sequence[tuple[dt.date, str, int]], unit: str) -> Figure:
     """Stacked bars: albums per release day (or month), split by album type; gaps show."""
     fig, ax = _figure()
@@ -138,6 +199,7 @@ def _periods(first: dt.date, last: dt.date, unit: str) -> list[dt.date]:
     ]
 
 
+@_styled
 def tracks_per_album(rows: Sequence[tuple[int, int]], cap: int) -> Figure:
     """Bars: how many albums have 1, 2, 3... tracks; ``cap`` and more share the last bar."""
     fig, ax = _figure()
@@ -154,6 +216,7 @@ def tracks_per_album(rows: Sequence[tuple[int, int]], cap: int) -> Figure:
     return fig
 
 
+@_styled
 def track_lengths(rows: Sequence[tuple[float, int]], median_minutes: float | None) -> Figure:
     """Histogram of track lengths in 30-second bins (minutes on the axis), median marked."""
     fig, ax = _figure()
@@ -176,6 +239,7 @@ def track_lengths(rows: Sequence[tuple[float, int]], median_minutes: float | Non
     return fig
 
 
+@_styled
 def explicit_share(rows: Sequence[tuple[str, int, int]]) -> Figure:
     """Horizontal 100 % bars: share of explicit tracks, overall and per album type."""
     fig, ax = _figure()
@@ -194,11 +258,13 @@ def explicit_share(rows: Sequence[tuple[str, int, int]]) -> Figure:
     return fig
 
 
+@_styled
 def top_artists(rows: Sequence[tuple[str, int]]) -> Figure:
     """Horizontal bars: the artists credited on the most releases."""
     return _top(rows, "artists")
 
 
+@_styled
 def top_labels(rows: Sequence[tuple[str, int]]) -> Figure:
     """Horizontal bars: the labels with the most releases."""
     return _top(rows, "labels")
@@ -218,6 +284,7 @@ def _top(rows: Sequence[tuple[str, int]], what: str) -> Figure:
     return fig
 
 
+@_styled
 def market_overlap(markets: Sequence[str], matrix: Sequence[Sequence[int]]) -> Figure:
     """Heat map: albums listed in both markets; colour is the share of the row's albums."""
     side = max(3.0, 0.45 * len(markets) + 1.6)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import random
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,12 @@ class FakePull:
 
 
 class _Builder:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, artist_names: Sequence[str]) -> None:
         self.rng = random.Random(seed)
+        names = artist_names or [f"Artist {n}" for n in range(8)]
         self.artists = [
-            {"id": _spotify_id(self.rng), "name": f"Artist {n}", "type": "artist"} for n in range(8)
+            {"id": _spotify_id(self.rng), "name": names[n % len(names)], "type": "artist"}
+            for n in range(8)
         ]
 
     def album(self, n: int) -> dict[str, Any]:
@@ -118,10 +121,14 @@ def write_pull(
     tail: bool = True,
     manifest: dict[str, Any] | None = None,
     seed: int = 7,
+    artist_names: Sequence[str] = (),
 ) -> FakePull:
-    """Write a pull to ``out_dir`` and return its committed ground truth."""
+    """Write a pull to ``out_dir`` and return its committed ground truth.
+
+    Its eight artists are named ``artist_names`` in turn (default "Artist 0" to "Artist 7").
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    builder = _Builder(seed)
+    builder = _Builder(seed, artist_names)
     pull = FakePull(out_dir)
     suffix = ".ndjson.gz" if compress else ".ndjson"
     paths = {name: out_dir / f"{name}{suffix}" for name in ("albums", "tracks", "errors")}

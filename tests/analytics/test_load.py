@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +264,30 @@ def test_without_the_analytics_extra_the_commands_say_what_to_install(
     assert missing in err
     assert "pip install 'async-spotify-etl[analytics]'" in err
     assert err.count("\n") == 1
+
+
+def _readme_queries() -> list[str]:
+    """The SQL statements of README's "Loading into DuckDB" section, in order."""
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    section = readme.read_text(encoding="utf-8").split("## Loading into DuckDB", 1)[1]
+    blocks = re.findall(r"```sql\n(.*?)```", section.split("\n## ", 1)[0], re.DOTALL)
+    return [sql.strip() for block in blocks for sql in block.split(";") if sql.strip()]
+
+
+def test_readme_queries_run_and_keep_artists_who_share_a_name_apart(
+    make_pull: MakePull, tmp_path: Path
+) -> None:
+    pull = make_pull(n_albums=24, artist_names=["Sigur Sólo", "Luna Núñez"])
+    db = tmp_path / "pull.duckdb"
+    load_pull(pull.out_dir, db)
+    queries = _readme_queries()
+
+    results = [_rows(db, sql) for sql in queries]
+
+    assert len(queries) == 4
+    assert all(results)
+    releases = Counter(a["id"] for album in pull.albums.values() for a in album["artists"])
+    names = {a["id"]: a["name"] for album in pull.albums.values() for a in album["artists"]}
+    top = sorted(releases.items(), key=lambda item: (-item[1], names[item[0]], item[0]))[:10]
+    assert len(top) > 2  # eight artists, two names
+    assert sorted(results[0]) == sorted((i, names[i], n) for i, n in top)

@@ -9,8 +9,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
+from async_spotify_etl.charts import FONT_STACK
 from async_spotify_etl.cli import main
 from async_spotify_etl.errors import ConfigurationError
 from async_spotify_etl.report import build_report
@@ -30,7 +32,7 @@ CHARTS = (
 )
 MANIFEST: dict[str, Any] = {
     "status": "complete",
-    "plan": {"mode": "extended", "discovery": "new-releases", "markets": ["US", "GB"]},
+    "plan": {"source": "new-releases", "expand": "several", "tracks_market": "GB", "probes": {}},
     "markets": ["US", "GB"],
     "counts": {"albums": 12, "tracks": 90, "failed": 1},
     "requests": {"token": 1, "new-releases": 4, "several-albums": 2, "album-tracks": 3},
@@ -142,7 +144,35 @@ def test_report_shows_counts_and_the_manifest(make_pull: MakePull) -> None:
     assert '<td class="">429 responses</td><td class="num">3</td>' in text
     assert "1 min 12.2 s" in text
     assert '<td class="">several-albums</td><td class="num">2</td><td class="num">1</td>' in text
-    assert "new-releases" in text
+    # The plan table: fields only the plan has, with the values the pull recorded.
+    assert '<td class="">tracks_market</td><td class="num">GB</td>' in text
+    assert '<td class="">expand</td><td class="num">several</td>' in text
+
+
+#: Artist names in the scripts the sandbox uses, and a name that looks like TeX.
+NAMES = ("무지개 38", "東京 Drift", "青い 夜空", "Алиса и Море", "حلم", "$uicideboy$", "Zoë & <Co>")
+
+
+def test_names_in_any_script_are_svg_text_in_a_font_stack_with_cjk_fonts(
+    make_pull: MakePull,
+) -> None:
+    pull = make_pull(n_albums=24, artist_names=NAMES)
+
+    text, page = _parse(build_report(pull.out_dir))
+
+    top = page.cards["top-artists"]
+    assert [n for n in NAMES if n in top] == list(NAMES)  # each name is one text node
+    card = text.split('data-chart="top-artists"', 1)[1].split("</figure>", 1)[0]
+    assert "무지개 38</text>" in card
+    assert "Zoë &amp; &lt;Co&gt;</text>" in card
+    # The browser picks the font: every chart names the same stack on its root element,
+    # with fonts that have Hangul and Han, and no text overrides it or is drawn as paths.
+    stacks = re.findall(r'<svg font-family="([^"]*)"', text)
+    assert len(stacks) == len(CHARTS)
+    assert set(stacks) == {", ".join(f"'{f}'" for f in FONT_STACK[:-1]) + ", sans-serif"}
+    assert {"Noto Sans CJK KR", "Malgun Gothic", "Apple SD Gothic Neo"} <= set(FONT_STACK)
+    assert text.count("font-family") == len(CHARTS)
+    assert not re.search(r'id="[\w.]+-[0-9a-f]+"', text)  # no glyphs as paths ("DejaVuSans-41")
 
 
 def test_single_market_pull_without_manifest_still_reports(
@@ -151,7 +181,7 @@ def test_single_market_pull_without_manifest_still_reports(
     pull = make_pull(tail=False)
     for album in pull.albums.values():
         album["_etl"]["markets"] = ["US"]
-    lines = b"".join(__import__("orjson").dumps(a) + b"\n" for a in pull.albums.values())
+    lines = b"".join(orjson.dumps(a) + b"\n" for a in pull.albums.values())
     (pull.out_dir / "albums.ndjson").write_bytes(lines)
     (pull.out_dir / ".journal").unlink()
 

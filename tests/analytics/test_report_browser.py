@@ -1,7 +1,8 @@
-"""The report renders in a real browser: headless Chromium paints every chart."""
+"""The report renders in a real browser: headless Chromium paints every chart and its names."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ from PIL import Image
 from async_spotify_etl.report import build_report
 
 from .conftest import MakePull
-from .test_report import CHARTS, MANIFEST
+from .test_report import CHARTS, MANIFEST, NAMES
 
 CHROMIUM = next(
     (found for name in ("/usr/bin/chromium", "chromium") if (found := shutil.which(name))), None
@@ -75,3 +76,31 @@ def test_chromium_renders_every_chart(make_pull: MakePull, tmp_path: Path) -> No
     # Bars in the album green and explicit red were painted, not just text.
     assert _pixels_like(image, (0x1D, 0xB9, 0x54)) > 20_000
     assert _pixels_like(image, (0xD7, 0x26, 0x3D)) > 2_000
+
+
+def _hangul_fonts() -> list[str]:
+    """The fonts fontconfig has for 무 (U+BB34), as the browser would find them."""
+    if shutil.which("fc-list") is None:
+        return []
+    listed = subprocess.run(
+        ["fc-list", ":charset=bb34", "family"], capture_output=True, text=True, check=False
+    )
+    return listed.stdout.split()
+
+
+def test_chromium_draws_non_latin_names_with_a_font_that_has_them(
+    make_pull: MakePull, tmp_path: Path
+) -> None:
+    if not _hangul_fonts():
+        pytest.skip("no font with Hangul is installed (Debian: apt-get install fonts-wqy-microhei)")
+    pull = make_pull(n_albums=24, artist_names=NAMES)
+    pdf = tmp_path / "report.pdf"
+
+    url = build_report(pull.out_dir).as_uri()
+    _chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", url)
+
+    # The PDF embeds a subset of each font the browser drew text with: the names reached
+    # it as text and it took their Hangul, kana and Han from a font beyond DejaVu's.
+    fonts = set(re.findall(rb"/FontName\s*/[A-Z]{6}\+([\w-]+)", pdf.read_bytes()))
+    assert b"DejaVuSans" in fonts
+    assert [f for f in fonts if not f.startswith(b"DejaVu")], fonts

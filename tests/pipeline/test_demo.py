@@ -1,4 +1,5 @@
-"""``scripts/demo`` runs a real pull on the embedded sandbox and says where the files are."""
+"""``scripts/demo`` runs a real pull on the embedded sandbox, loads it into DuckDB, writes
+the report, and says where the files are."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import duckdb
 import orjson
+
+from async_spotify_etl import read_committed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,3 +36,17 @@ def test_demo_pulls_from_the_embedded_sandbox_without_credentials(tmp_path: Path
     assert made["requests"] == made["minimum_requests"]
     assert made["arguments"]["sandbox"]["rate_limit"] == 300
     assert "over 50 tracks" in done.stdout
+    # What the demo builds from the pull: the database holds every album, the report exists.
+    out = tmp_path / "pull"
+    albums = sum(1 for _ in read_committed(out, "albums"))
+    assert albums == made["counts"]["albums"] > 0
+    with duckdb.connect(str(out / "pull.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM albums").fetchone() == (albums,)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert report.startswith("<!doctype html>")
+    assert f"<b>{albums:,}</b><span>albums</span>" in report
+    lines = done.stdout.splitlines()
+    assert any(
+        line.startswith("DuckDB database: ") and f"{out}/pull.duckdb" in line for line in lines
+    )
+    assert any(line.startswith("HTML report: ") and f"{out}/report.html" in line for line in lines)
