@@ -74,7 +74,8 @@ def _imports(module: str) -> tuple[str, ...]:
     return (sys.executable, "-c", f"import {module}")
 
 
-_OURS_STARTUP = (sys.executable, "-m", "async_spotify_etl", "--version")
+#: What a pull imports before its first request (the CLI imports it only for ``pull``).
+_OURS_STARTUP = _imports("async_spotify_etl.cli._pull_run")
 
 CONTENDERS: tuple[Contender, ...] = (
     Contender(

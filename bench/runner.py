@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
-import threading
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +24,14 @@ __all__ = ["ROOT", "Run", "run_one", "startup"]
 ROOT = Path(__file__).resolve().parent.parent
 #: A run still going after this many seconds is killed and reported as failed.
 TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the kernel counted for one contender process."""
+
+    cpu: float
+    peak_rss_mb: float
 
 
 @dataclass
@@ -77,20 +86,17 @@ def _cpu_clocks(pid: int) -> tuple[float, float] | None:
     return float(mine.user + mine.system), float(sum(machine) - machine.idle - machine.iowait)
 
 
-def _measure(cmd: list[str], env: dict[str, str], logs: Path) -> tuple[int, float, Any]:
-    """Run ``cmd``; its exit code, wall seconds and resource usage (from wait4)."""
+def _measure(cmd: list[str], env: dict[str, str], logs: Path) -> tuple[int, float, Usage]:
+    """Run ``cmd`` through the launcher (``bench/measure.py``); its exit code, wall seconds,
+    and CPU seconds and peak RSS of that process alone."""
+    result = logs / "measure.json"
+    launcher = [sys.executable, "-S", str(ROOT / "bench" / "measure.py")]
+    launcher += [str(result), str(TIMEOUT), "--", *cmd]
     with (logs / "stdout.txt").open("wb") as out, (logs / "stderr.txt").open("wb") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
-        watchdog = threading.Timer(TIMEOUT, proc.kill)
-        watchdog.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            watchdog.cancel()
-        wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, wall, usage
+        subprocess.run(launcher, stdout=out, stderr=err, env=env, cwd=ROOT, check=True)
+    measured = json.loads(result.read_text())
+    usage = Usage(measured["cpu"], measured["peak_rss_kb"] / 1024)
+    return measured["exit_code"], measured["wall"], usage
 
 
 def _stderr_tail(logs: Path) -> str:
@@ -153,8 +159,8 @@ def _execute(
     after = _cpu_clocks(sb.pid)
     _record_stats(run, sb.inspect("stats"))
     run.wall = wall
-    run.cpu = usage.ru_utime + usage.ru_stime
-    run.peak_rss_mb = usage.ru_maxrss / 1024
+    run.cpu = usage.cpu
+    run.peak_rss_mb = usage.peak_rss_mb
     if before is not None and after is not None:
         run.server_cpu = after[0] - before[0]
         run.other_cpu = max(0.0, after[1] - before[1] - run.server_cpu - run.cpu)
