@@ -18,6 +18,9 @@
     └── ResumableStop ................. stop now, resume later (exit 75)
         └── QuotaExceededError ........ 429 with reason QUOTA_EXCEEDED
 
+A pull that an :func:`is_transient` error stops (the API kept failing after the retries)
+is resumable too, and exits 75 as well.
+
 No exception message or repr ever contains a client secret or an access token.
 """
 
@@ -45,6 +48,7 @@ __all__ = [
     "UnauthorizedError",
     "UnsafeRequestError",
     "error_for_status",
+    "is_transient",
 ]
 
 
@@ -151,3 +155,12 @@ def error_for_status(status: int, url: str, message: str = "") -> HTTPStatusErro
     if status >= 500:
         return ServerError(status, url, message)
     return STATUS_ERRORS.get(status, HTTPStatusError)(status, url, message)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a failure the same request may not meet later: a timeout, a dropped
+    connection, a broken body, or a 5xx or 429 still answered after the retries ran out.
+    A pull that such a failure stops is stopped resumably (exit 75), not failed."""
+    if isinstance(exc, ResponseTooLargeError):
+        return False
+    return isinstance(exc, TransportError | ServerError | RateLimitedError)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .client import SpotifyClient
 from .discovery import IdsInput, load_ids
-from .errors import ResumableStop
+from .errors import ResumableStop, is_transient
 from .manifest import Manifest, PullStatus, arguments_of, now_iso, write_manifest
 from .pipeline import AlbumResult, Pull, PullStats
 from .planner import TRACKS_PAGE, AccessMode, minimum_requests
@@ -134,6 +134,8 @@ async def run_pull(
             status, run.error = "stopped", str(exc)
             raise
         except BaseException as exc:
+            if is_transient(exc):  # the API kept failing: resume when it answers again
+                status = "stopped"
             run.error = f"{type(exc).__name__}: {exc}"
             raise
         finally:

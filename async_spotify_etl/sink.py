@@ -9,6 +9,7 @@ commit past the journal's offsets, which opening the sink with ``resume`` cuts o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import gzip
 import logging
@@ -321,7 +322,10 @@ class Sink:
 
     def _close_files(self) -> None:
         for handle in self._files.values():
-            handle.close()
+            # A full disk can fail the final flush of bytes past the last commit: the
+            # file is closed all the same, and a resume cuts those bytes off.
+            with contextlib.suppress(OSError):
+                handle.close()
         self._files.clear()
         if self._journal_fd is not None:
             os.close(self._journal_fd)

@@ -124,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpotifyETLError as exc:
         print(f"spotify-etl: error: {exc}", file=sys.stderr)
         return exit_code_for(exc)
+    except OSError as exc:  # the machine, not the API: a disk, a permission, a descriptor
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"spotify-etl: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_USAGE
     return code
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings as defaults
 from ..discovery import IdsInput, load_ids
-from ..errors import ConfigurationError, ResumableStop
+from ..errors import ConfigurationError, ResumableStop, SpotifyETLError, is_transient
 from ..manifest import Manifest
 from ..markets import is_market
 from ..progress import ProgressMode, print_summary
@@ -70,6 +70,16 @@ def run(args: argparse.Namespace) -> int:
         except ResumableStop as exc:
             print(
                 f"spotify-etl: stopped: {exc}; then run the same command with --resume",
+                file=sys.stderr,
+            )
+            return EXIT_RESUMABLE
+        except SpotifyETLError as exc:
+            if not is_transient(exc):
+                raise
+            again = "try again" if args.dry_run else "run the same command with --resume"
+            print(
+                f"spotify-etl: stopped: the API kept failing after the retries"
+                f" ({type(exc).__name__}: {exc}); {again} when it answers again",
                 file=sys.stderr,
             )
             return EXIT_RESUMABLE

@@ -260,6 +260,35 @@ def test_quota_exhausted_exits_75_saying_when_and_how_to_resume(
     assert manifest(Path("o"))["status"] == "stopped"
 
 
+def test_an_api_that_keeps_failing_stops_resumably_with_75(
+    capsys: pytest.CaptureFixture[str], served: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPOTIFY_CLIENT_ID", served.credentials.client_id)
+    monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", served.credentials.client_secret)
+    dead = "http://127.0.0.1:9/v1"  # the discard port: nothing answers there
+    argv = ["pull", "--accounts-url", served.token_url, "--out", "o", "--quiet"]
+    assert main([*argv, "--api-url", dead, "--max-retries", "1"]) == 75
+    line = one_error_line(capsys.readouterr().err)
+    assert "kept failing" in line
+    assert "--resume" in line
+    assert manifest(Path("o"))["status"] == "stopped"
+    # when the API answers again, the resume finishes the pull
+    assert main([*argv, "--api-url", served.api_url, "--resume", "--rate", "1000"]) == 0
+    assert manifest(Path("o"))["counts"]["albums"] == 10
+
+
+def test_an_os_error_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(args: object) -> int:
+        raise OSError(28, "No space left on device", "o/tracks.ndjson")
+
+    monkeypatch.setattr("async_spotify_etl.cli._pull_run.run", no_space)
+    assert main(["pull", *SANDBOX, "--out", "o"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line == "spotify-etl: error: No space left on device (o/tracks.ndjson)"
+
+
 def test_json_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["pull", *SANDBOX, "--sandbox-albums", "5", "--out", "o", "--log-format", "json"]
     assert main([*argv, "--no-progress"]) == 0

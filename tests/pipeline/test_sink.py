@@ -233,6 +233,28 @@ async def test_after_a_failed_write_nothing_more_is_committed(
     assert ids_in(tmp_path) == [album(1)[0], album(2)[0]]
 
 
+async def test_a_close_that_cannot_flush_still_closes_everything(tmp_path: Path) -> None:
+    class FullDisk:
+        """A data file whose final flush fails, as on a full disk."""
+
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def close(self) -> None:
+            self.real.close()
+            raise OSError(27, "File too large")
+
+    sink = Sink(tmp_path, PLAN, fsync=False)
+    async with sink:
+        sink.add_album(*album(1))
+        sink.commit()
+        sink._files["tracks"] = FullDisk(sink._files["tracks"])  # type: ignore[assignment]
+    assert "closed" in repr(sink)
+    assert ids_in(tmp_path) == [album(1)[0]]
+    async with Sink(tmp_path, PLAN, resume=True, fsync=False) as again:  # the lock was freed
+        assert again.done == {album(1)[0]}
+
+
 async def test_a_pull_that_committed_nothing_may_start_over(tmp_path: Path) -> None:
     async with Sink(tmp_path, {**PLAN, "markets": ["GB"]}, fsync=False):
         pass  # failed before its first album
