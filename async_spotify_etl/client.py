@@ -38,12 +38,18 @@ Params = Mapping[str, str | int]
 
 @dataclass(frozen=True)
 class ClientStats:
-    """What a client did so far: attempts per endpoint, retries, 429s, waits, tokens."""
+    """What a client did so far: attempts per endpoint, retries, 429s, waits, tokens.
+
+    ``waited_seconds`` is the time the 429 gate was closed (Retry-After, counted once
+    however many tasks waited); ``backoff_seconds`` the sleeps before retrying a fault
+    (5xx, timeout, broken body) here or at the token endpoint.
+    """
 
     requests: dict[str, int] = field(default_factory=dict)
     retries: int = 0
     throttled: int = 0
     waited_seconds: float = 0.0
+    backoff_seconds: float = 0.0
     token_refreshes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -53,6 +59,7 @@ class ClientStats:
             "retries": self.retries,
             "throttled": self.throttled,
             "waited_seconds": round(self.waited_seconds, 3),
+            "backoff_seconds": round(self.backoff_seconds, 3),
             "token_refreshes": self.token_refreshes,
         }
 
@@ -99,15 +106,13 @@ class SpotifyClient:
     @property
     def stats(self) -> ClientStats:
         """A snapshot of what this client did so far."""
-        pacer_waited = self._pacer.waited_seconds if self._pacer else 0.0
         tokens = self._tokens
         return ClientStats(
             requests=dict(self._requests),
             retries=self._retries,
             throttled=self._throttled,
-            waited_seconds=self._backoff_waited
-            + pacer_waited
-            + (tokens.waited_seconds if tokens else 0.0),
+            waited_seconds=self._pacer.waited_seconds if self._pacer else 0.0,
+            backoff_seconds=self._backoff_waited + (tokens.waited_seconds if tokens else 0.0),
             token_refreshes=tokens.refreshes if tokens else 0,
         )
 

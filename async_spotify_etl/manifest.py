@@ -38,6 +38,7 @@ class Manifest:
     retries: int = 0
     throttled: int = 0
     waited_seconds: float = 0.0
+    backoff_seconds: float = 0.0
     token_refreshes: int = 0
     started_at: str = ""
     finished_at: str | None = None

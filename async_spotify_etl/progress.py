@@ -173,16 +173,26 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
     for key, label in (("albums", "albums"), ("tracks", "tracks"), ("failed", "failed albums")):
         extra = f" ({run.get(key, 0)} this run)" if manifest.resumed else ""
         rows.append((label, f"{counts.get(key, 0)}{extra}"))
-    total = sum(manifest.requests.values())
-    minimum = sum(manifest.minimum_requests.values())
     return [
         *rows,
-        ("requests", f"{total} (plan minimum {minimum})" if minimum else str(total)),
+        ("requests", _requests(manifest)),
         ("retries · 429s", f"{manifest.retries} · {manifest.throttled}"),
         ("waited on Retry-After", f"{manifest.waited_seconds:.1f} s"),
+        ("retry backoff", f"{manifest.backoff_seconds:.1f} s"),
         ("token refreshes", str(manifest.token_refreshes)),
         ("duration", f"{manifest.duration_seconds:.1f} s"),
     ]
+
+
+def _requests(manifest: Manifest) -> str:
+    """Requests sent against the plan's minimum, plus the probes ``auto`` spent on 403s."""
+    total = sum(manifest.requests.values())
+    minimum = sum(manifest.minimum_requests.values())
+    if not minimum:
+        return str(total)
+    probes = sum(manifest.plan.get("probes", {}).values())
+    extra = f" + {probes} probe{'s' * (probes != 1)}" if probes else ""
+    return f"{total} (plan minimum {minimum}{extra})"
 
 
 def print_summary(manifest: Manifest, paths: dict[str, Path]) -> None:

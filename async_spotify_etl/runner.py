@@ -239,6 +239,7 @@ class _Run:
             retries=client.retries,
             throttled=client.throttled,
             waited_seconds=round(client.waited_seconds, 3),
+            backoff_seconds=round(client.backoff_seconds, 3),
             token_refreshes=client.token_refreshes,
             started_at=self.started_at,
             finished_at=now_iso() if finished else None,

@@ -76,6 +76,8 @@ async def test_each_retryable_fault_is_retried(
     assert stats.retries == 2
     # full jitter with random()=0.5: half of base*2**attempt
     assert clock.sleeps == [0.25, 0.5]
+    assert stats.backoff_seconds == pytest.approx(0.75)
+    assert stats.waited_seconds == 0  # no Retry-After was given
 
 
 @pytest.mark.parametrize(
@@ -228,6 +230,7 @@ async def test_429_closes_the_gate_for_retry_after_then_retries(
     # Retry-After 3 plus jitter (random()=0.5 of a 0.5 s bound)
     assert sum(clock.sleeps) == pytest.approx(3.25)
     assert stats.waited_seconds == pytest.approx(3.25)
+    assert stats.backoff_seconds == 0
 
 
 async def test_429s_without_end_raise_rate_limited(mock_api: Any, clock: FakeClock) -> None:

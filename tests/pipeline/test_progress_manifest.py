@@ -105,6 +105,18 @@ def test_plain_summary_has_the_same_rows_aligned_and_whole_paths() -> None:
     assert lines[-1] == f"albums: {long_path}"
 
 
+def test_the_summary_counts_auto_probes_beside_the_minimum() -> None:
+    manifest = make_manifest()
+    manifest.plan["probes"] = {"new-releases": 1, "several-albums": 1}
+    manifest.requests["new-releases"] = 1
+    manifest.requests["several-albums"] = 1
+    manifest.waited_seconds, manifest.backoff_seconds = 3.0, 1.25
+    lines = summary_text(manifest, {}).splitlines()
+    assert "  requests               20 (plan minimum 16 + 2 probes)" in lines
+    assert "  waited on Retry-After  3.0 s" in lines
+    assert "  retry backoff          1.2 s" in lines
+
+
 @pytest.mark.parametrize(("tty", "table"), [(True, True), (False, False)])
 def test_the_summary_is_a_table_only_on_a_terminal(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tty: bool, table: bool
