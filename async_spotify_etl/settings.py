@@ -83,7 +83,8 @@ class Credentials:
         ]
         if missing:
             raise ConfigurationError(
-                f"missing {' and '.join(missing)}: set them in the environment or a .env file"
+                f"missing {' and '.join(missing)}: set {'them' if len(missing) > 1 else 'it'}"
+                " in the environment or a .env file"
             )
         return cls(client_id, client_secret)
 

@@ -130,6 +130,8 @@ class Sink:
             raise RuntimeError("a Sink opens once")
         try:
             self.out.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise ConfigurationError(f"cannot use --out {self.out}: not a directory") from None
         except OSError as exc:
             raise ConfigurationError(f"cannot use --out {self.out}: {exc.strerror}") from exc
         state = self._check_existing()

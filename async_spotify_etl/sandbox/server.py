@@ -72,7 +72,7 @@ class Sandbox:
             sock.close()
             raise
         self._runner = runner
-        log.info("sandbox serving %s (seed %s, %s)", self._url, config.seed, config.access)
+        log.debug("sandbox serving %s (seed %s, %s)", self._url, config.seed, config.access)
 
     async def aclose(self) -> None:
         """Stop serving; safe to call twice."""
