@@ -33,6 +33,8 @@ class Summary:
     minimum: int | None = None
     throttled: int | None = None
     during_retry_after: int | None = None
+    #: 403s from new-releases and several-albums: the probes of an ``auto`` plan.
+    probes: float | None = None
     albums: int | None = None
     tracks: int | None = None
 
@@ -64,11 +66,17 @@ def _one(runs: list[Run]) -> Summary:
     summary.server_cpu = _median([r.server_cpu for r in good])
     summary.other_cpu = _median([r.other_cpu for r in good])
     summary.requests = _median([r.requests for r in good])
+    summary.probes = _median([_probes(r) for r in good])
     summary.peak_rss_mb = _worst([r.peak_rss_mb for r in runs])
     summary.throttled = _worst([r.throttled for r in runs])
     summary.during_retry_after = _worst([r.during_retry_after for r in runs])
     summary.minimum, summary.albums, summary.tracks = first.minimum, first.albums, first.tracks
     return summary
+
+
+def _probes(run: Run) -> int:
+    routes = ("new-releases", "several-albums")
+    return sum(run.by_route.get(route, {}).get("403", 0) for route in routes)
 
 
 def summarize(runs: list[Run]) -> list[Summary]:
