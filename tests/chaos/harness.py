@@ -245,17 +245,24 @@ def track_order(out: Path) -> dict[str, list[str]]:
 # -- secrets -------------------------------------------------------------------------
 
 
-def scan_for_secrets(sb: Sandbox, texts: Iterable[str], dirs: Iterable[Path]) -> int:
+def scan_for_secrets(
+    sb: Sandbox,
+    texts: Iterable[str],
+    dirs: Iterable[Path],
+    *,
+    secret: str | None = None,
+    issued: bool = True,
+) -> int:
     """Count occurrences of the client secret (plain or in its Basic header) and of every
     token ``sb`` issued in the texts (logs, stdout, stderr) and every file under ``dirs``
-    (manifests, NDJSON, errors, journal)."""
-    basic = base64.b64encode(f"{sb.config.client_id}:{sb.config.client_secret}".encode())
-    needles = [
-        sb.config.client_secret.encode(),
-        basic,
-        *(t.encode() for t in sb.state.tokens.issued),
-    ]
-    assert sb.state.tokens.issued, "the scan needs the issued tokens"
+    (manifests, NDJSON, errors, journal).
+
+    ``secret`` is the one the run was given when it is not the sandbox's; ``issued=False``
+    for a run stopped before it asked for a token."""
+    secret = sb.config.client_secret if secret is None else secret
+    basic = base64.b64encode(f"{sb.config.client_id}:{secret}".encode())
+    needles = [secret.encode(), basic, *(t.encode() for t in sb.state.tokens.issued)]
+    assert not issued or sb.state.tokens.issued, "the scan needs the issued tokens"
     haystacks = [t.encode() for t in texts]
     for directory in dirs:
         haystacks.extend(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
