@@ -38,6 +38,9 @@ Sleep = Callable[[float], Awaitable[None]]
 
 #: Token responses are tiny; anything bigger is not a token response.
 _MAX_TOKEN_BODY = 64 * 1024
+#: The refresh margin never exceeds this share of a token's lifetime: Spotify's one-hour
+#: tokens keep the full margin, a 2-second token is renewed 0.2 s before it expires.
+_MAX_MARGIN_SHARE = 0.1
 
 
 class TokenProvider:
@@ -102,9 +105,10 @@ class TokenProvider:
             except AuthenticationError as exc:
                 self._refused = exc
                 raise
-            # Refresh a margin early, but never so early that a short-lived token
-            # (the sandbox's, in tests) is refreshed on every request.
-            margin = min(self._margin, fresh.expires_in / 2)
+            # Refresh a margin early, but by at most a small share of a short token's
+            # life (the sandbox's, in tests), so it is not renewed far more often than
+            # it expires.
+            margin = min(self._margin, fresh.expires_in * _MAX_MARGIN_SHARE)
             self._token = fresh.access_token
             # Counted from when it was asked for: the answer may have been slow.
             self._refresh_at = asked_at + fresh.expires_in - margin

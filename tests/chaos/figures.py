@@ -37,7 +37,8 @@ class Figures:
     expected: int = 0
     lost: int = 0
     duplicates: int = 0
-    #: Requests sent inside a Retry-After the client had already read (traced in-process).
+    #: Requests started after a 429 had reached the client and before its Retry-After
+    #: ran out (traced in-process).
     #: When ``traced`` is False it is the sandbox's count instead, which also holds
     #: requests already on their way when the 429 was sent.
     during_retry_after: int = 0

@@ -15,16 +15,13 @@ import re
 import secrets
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiohttp
 import orjson
 
-from async_spotify_etl.client import SpotifyClient
-from async_spotify_etl.pacing import Pacer, Ticket
 from async_spotify_etl.sandbox import Sandbox
 from async_spotify_etl.settings import ClientSettings, PullSettings
 
@@ -32,7 +29,6 @@ __all__ = [
     "LONG",
     "CliRun",
     "Tally",
-    "Wire",
     "cli_env",
     "expected_records",
     "pick",
@@ -50,6 +46,16 @@ T = TypeVar("T")
 LONG = os.environ.get("CHAOS_LONG") == "1"
 _EXTRACTED_AT = re.compile(rb'"extracted_at":"[^"]*"')
 _AT = re.compile(rb'"at":"[^"]*"')
+#: ``python -c`` program: the CLI with every ``os.fsync`` delayed by %r seconds.
+_SLOW_FSYNC = (
+    "import os, runpy, time\n"
+    "fsync = os.fsync\n"
+    "def slow(fd):\n"
+    "    time.sleep(%r)\n"
+    "    fsync(fd)\n"
+    "os.fsync = slow\n"
+    "runpy.run_module('async_spotify_etl', run_name='__main__', alter_sys=True)\n"
+)
 
 
 def pick(short: T, long: T) -> T:
@@ -123,19 +129,23 @@ async def run_cli(
     env: Mapping[str, str],
     cwd: Path,
     *,
-    kill_after: float | None = None,
+    kill_when: Callable[[], Awaitable[object]] | None = None,
+    slow_fsync: float = 0.0,
     guard: float = 120.0,
     preexec_fn: Callable[[], None] | None = None,
 ) -> CliRun:
-    """Run ``python -m async_spotify_etl ARGS``; SIGKILL it after ``kill_after`` seconds.
+    """Run ``python -m async_spotify_etl ARGS``; SIGKILL it as soon as ``kill_when()``
+    returns, unless it has ended by then.
 
-    The sandbox keeps serving from this process's loop while the child runs. ``guard``
+    ``slow_fsync`` (seconds) makes every ``os.fsync`` of the child take that much longer,
+    as on a slow disk, so a commit lasts long enough to be caught in the middle. The
+    sandbox keeps serving from this process's loop while the child runs. ``guard``
     (seconds) only stops a hang; it is never a measurement.
     """
+    start = ["-c", _SLOW_FSYNC % slow_fsync] if slow_fsync else ["-m", "async_spotify_etl"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "async_spotify_etl",
+        *start,
         *args,
         env=dict(env),
         cwd=cwd,
@@ -146,11 +156,14 @@ async def run_cli(
     communicate = asyncio.ensure_future(proc.communicate())
     killed = False
     try:
-        if kill_after is not None:
-            done, _ = await asyncio.wait({communicate}, timeout=kill_after)
-            if not done:
+        if kill_when is not None:
+            trigger = asyncio.ensure_future(kill_when())
+            await asyncio.wait({communicate, trigger}, return_when=asyncio.FIRST_COMPLETED)
+            if trigger.done() and proc.returncode is None:
+                trigger.result()  # a broken watcher fails the test, not the kill
                 proc.kill()
                 killed = True
+            trigger.cancel()
         out, err = await asyncio.wait_for(communicate, guard)
     except TimeoutError:
         proc.kill()
@@ -232,88 +245,25 @@ def track_order(out: Path) -> dict[str, list[str]]:
 # -- secrets -------------------------------------------------------------------------
 
 
-def scan_for_secrets(sb: Sandbox, texts: Iterable[str], dirs: Iterable[Path]) -> int:
+def scan_for_secrets(
+    sb: Sandbox,
+    texts: Iterable[str],
+    dirs: Iterable[Path],
+    *,
+    secret: str | None = None,
+    issued: bool = True,
+) -> int:
     """Count occurrences of the client secret (plain or in its Basic header) and of every
     token ``sb`` issued in the texts (logs, stdout, stderr) and every file under ``dirs``
-    (manifests, NDJSON, errors, journal)."""
-    basic = base64.b64encode(f"{sb.config.client_id}:{sb.config.client_secret}".encode())
-    needles = [
-        sb.config.client_secret.encode(),
-        basic,
-        *(t.encode() for t in sb.state.tokens.issued),
-    ]
-    assert sb.state.tokens.issued, "the scan needs the issued tokens"
+    (manifests, NDJSON, errors, journal).
+
+    ``secret`` is the one the run was given when it is not the sandbox's; ``issued=False``
+    for a run stopped before it asked for a token."""
+    secret = sb.config.client_secret if secret is None else secret
+    basic = base64.b64encode(f"{sb.config.client_id}:{secret}".encode())
+    needles = [secret.encode(), basic, *(t.encode() for t in sb.state.tokens.issued)]
+    assert not issued or sb.state.tokens.issued, "the scan needs the issued tokens"
     haystacks = [t.encode() for t in texts]
     for directory in dirs:
         haystacks.extend(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
     return sum(h.count(n) for h in haystacks for n in needles)
-
-
-# -- what went over the wire -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sent:
-    """One request the client started: when (loop clock), where, with which headers."""
-
-    at: float
-    method: str
-    url: str
-    headers: dict[str, str]
-
-
-class Wire:
-    """Records every request a client starts, every 429 it receives and every time its
-    pacer closes the 429 gate, on one clock (the loop's)."""
-
-    def __init__(self) -> None:
-        self.sent: list[Sent] = []
-        self.throttled: list[tuple[float, float]] = []  # (received at, Retry-After)
-        self.gates: list[float] = []
-
-    def client(self, credentials: Any, settings: ClientSettings) -> SpotifyClient:
-        """A client whose session reports to this wire; ``watch`` its pacer once open."""
-        trace = aiohttp.TraceConfig()
-        trace.on_request_start.append(self._start)
-        trace.on_request_end.append(self._end)
-        session = aiohttp.ClientSession(trace_configs=[trace])
-        self._session = session
-        return SpotifyClient(credentials, settings, session=session)
-
-    async def aclose(self) -> None:
-        await self._session.close()
-
-    def watch(self, pacer: Pacer) -> None:
-        """Note each time ``pacer`` closes its gate."""
-        original = pacer.record_throttle
-
-        def record_throttle(ticket: Ticket, delay: float) -> None:
-            self.gates.append(asyncio.get_running_loop().time())
-            original(ticket, delay)
-
-        pacer.record_throttle = record_throttle  # type: ignore[method-assign]
-
-    async def _start(self, _s: Any, _c: Any, params: aiohttp.TraceRequestStartParams) -> None:
-        now = asyncio.get_running_loop().time()
-        self.sent.append(Sent(now, params.method, str(params.url), dict(params.headers)))
-
-    async def _end(self, _s: Any, _c: Any, params: aiohttp.TraceRequestEndParams) -> None:
-        if params.response.status == 429:
-            retry_after = float(params.response.headers.get("Retry-After", "0"))
-            self.throttled.append((asyncio.get_running_loop().time(), retry_after))
-
-    def sent_during_retry_after(self, api_prefix: str) -> int:
-        """API requests started after the client had taken in a 429 (its gate closed) and
-        before that 429's Retry-After ran out. Requests already on their way when the 429
-        arrived are not counted: the client could not have known."""
-        count = 0
-        for received, retry_after in self.throttled:
-            acted = min((g for g in self.gates if g >= received), default=None)
-            if acted is None:
-                continue
-            count += sum(
-                1
-                for s in self.sent
-                if s.url.startswith(api_prefix) and acted < s.at < received + retry_after
-            )
-        return count

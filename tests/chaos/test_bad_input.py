@@ -63,6 +63,7 @@ async def test_invalid_flag_values_exit_2_with_one_line(
     assert run.code == USAGE, run.stderr
     _one_line(run.stderr)
     assert not out.exists() or fingerprint(out) == {}
+    assert scan_for_secrets(sb, [run.stdout, run.stderr], [tmp_path], issued=False) == 0
     record(Figures(f"bad input: {case}", expected=0, exit_codes=[run.code]))
 
 
@@ -74,10 +75,8 @@ async def test_wrong_credentials_exit_3_with_one_line_and_no_secret(
     run = await run_cli(pull_args(sb, tmp_path / "out"), env, tmp_path)
     assert run.code == AUTH, run.stderr
     line = _one_line(run.stderr)
-    assert "chaos-wrong-secret" not in run.stderr + run.stdout
-    assert "chaos-wrong-secret" not in "".join(fingerprint(tmp_path))
-    for path in (tmp_path / "out").rglob("*"):
-        assert b"chaos-wrong-secret" not in path.read_bytes()
+    logs = [run.stdout, run.stderr]
+    assert scan_for_secrets(sb, logs, [tmp_path], secret="chaos-wrong-secret", issued=False) == 0
     record(Figures("bad input: wrong credentials", expected=0, exit_codes=[run.code]))
     assert "credentials" in line
 
@@ -91,13 +90,16 @@ async def test_missing_credentials_or_malformed_env_file_exit_2(
     if env_file:
         dotenv = tmp_path / "broken.env"
         dotenv.write_text(
-            'SPOTIFY_CLIENT_ID=abc\nSPOTIFY_CLIENT_SECRET="unterminated\nnot a line\n'
+            'SPOTIFY_CLIENT_ID=abc\nSPOTIFY_CLIENT_SECRET="chaos-env-secret\nnot a line\n'
         )
         extra = ["--env-file", str(dotenv)]
     run = await run_cli([*pull_args(sb, tmp_path / "out"), *extra], cli_env(None), tmp_path)
     assert run.code == USAGE, run.stderr
     line = _one_line(run.stderr)
     assert ("SPOTIFY_CLIENT" in line) if env_file is None else ("broken.env" in line)
+    out = tmp_path / "out"
+    logs = [run.stdout, run.stderr]
+    assert scan_for_secrets(sb, logs, [out], secret="chaos-env-secret", issued=False) == 0
     what = "malformed .env" if env_file else "missing credentials"
     record(Figures(f"bad input: {what}", expected=0, exit_codes=[run.code]))
 
@@ -112,6 +114,7 @@ async def test_unwritable_out_exits_2_with_one_line(
     assert run.code == USAGE, run.stderr
     assert "a-file" in _one_line(run.stderr)
     assert blocker.read_text() == "not a directory\n"
+    assert scan_for_secrets(sb, [run.stdout, run.stderr], [tmp_path], issued=False) == 0
     record(Figures("bad input: unwritable --out", expected=0, exit_codes=[run.code]))
 
 
@@ -131,6 +134,8 @@ async def test_resume_with_another_plan_exits_2_and_touches_nothing(
     again = await run_cli(pull_args(sb, out, *FAST, "--max-albums", "20"), cli_env(sb), tmp_path)
     assert again.code == USAGE  # without --resume a pull directory is never overwritten
     assert fingerprint(out) == before
+    logs = [text for r in (first, run, again) for text in (r.stdout, r.stderr)]
+    assert scan_for_secrets(sb, logs, [out]) == 0
     record(
         Figures(
             "bad input: --resume on another plan", exit_codes=[first.code, run.code, again.code]

@@ -17,7 +17,8 @@ from async_spotify_etl.runner import run_pull
 from tests.conftest import SandboxFactory
 
 from .figures import Figures, record
-from .harness import Wire, pick, pull_settings, read_lines, scan_for_secrets
+from .harness import pick, pull_settings, read_lines, scan_for_secrets
+from .wire import Wire
 
 ALBUMS = pick(100, 400)
 _ROUTE_WORDS = {"v1", "browse", "new-releases", "albums", "tracks", "search", "api", "token"}

@@ -1,6 +1,8 @@
 """Scenario 3: a 429 storm. The sandbox allows few requests per short rolling window and
-the client's --rate is far above it: no request arrives while a Retry-After the client
-already received is running, and the pull completes with every record."""
+the client's --rate is far above it: once a 429 has reached the client, no request leaves
+until its Retry-After is over, every 429 closes the shared gate at once, the sandbox sees
+inside a Retry-After only requests that were already on their way, and the pull completes
+with every record."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from async_spotify_etl.runner import run_pull
 from tests.conftest import SandboxFactory
 
 from .figures import Figures, record
-from .harness import Wire, expected_records, pick, pull_settings, scan_for_secrets, tally
+from .harness import expected_records, pick, pull_settings, scan_for_secrets, tally
+from .wire import Wire
 
 ALBUMS = pick(60, 400)
 LIMIT = 40
@@ -46,6 +49,7 @@ async def test_a_429_storm_is_waited_out_without_a_request_during_retry_after(
         await wire.aclose()
     stats = sb.stats()
     early = wire.sent_during_retry_after(sb.api_url)
+    in_flight = wire.in_flight_at_429s(sb.api_url)
     counts = tally(tmp_path, expected_records(sb.truth(), sb.config.markets))
     record(
         Figures(
@@ -55,17 +59,21 @@ async def test_a_429_storm_is_waited_out_without_a_request_during_retry_after(
             duplicates=counts.duplicates,
             during_retry_after=early,
             exit_codes=[result.exit_code],
-            notes=f"{stats['throttled']} 429s, {result.manifest.waited_seconds:.0f} s waited;"
-            f" {stats['during_retry_after']} arrivals the sandbox saw in a Retry-After were"
-            " already on their way when it sent the 429",
+            notes=f"{stats['throttled']} 429s, each closing the gate;"
+            f" {result.manifest.waited_seconds:.0f} s waited;"
+            f" {stats['during_retry_after']} arrivals the sandbox saw in a Retry-After, of"
+            f" {in_flight} requests in flight when a 429 reached the client",
         )
     )
     assert stats["throttled"] > 0  # the storm happened
     assert len(wire.throttled) == stats["throttled"]
+    # Counted from each 429's arrival at the client, whether or not it closed its gate.
     assert early == 0
-    # What the sandbox saw inside a Retry-After had left before the client read the 429:
-    # at most the other requests in flight, for each 429 it read.
-    assert stats["during_retry_after"] <= len(wire.throttled) * 15
+    # Every 429 closed the shared gate, before any other request of the client started.
+    assert len(wire.gates) == len(wire.throttled)
+    assert wire.ungated() == 0
+    # What the sandbox saw inside a Retry-After had left before the client read the 429.
+    assert stats["during_retry_after"] <= in_flight
     assert (counts.lost, counts.duplicates, counts.unexpected, counts.errors) == (0, 0, 0, 0)
     assert result.exit_code == 0
     assert scan_for_secrets(sb, [caplog.text], [tmp_path]) == 0

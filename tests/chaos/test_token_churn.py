@@ -1,5 +1,9 @@
-"""Scenario 2: access tokens that live 2 s, over a pull many lifetimes long with 32
-workers: nothing lost, about one token request per lifetime, never two at once."""
+"""Scenario 2: access tokens that live 2 s, over a pull of at least 20 s with 32 workers:
+nothing lost, token requests close to duration / lifetime, never two at once.
+
+The pull's length comes from pacing, not from the clock: the bucket lets at most
+``burst + rate * t`` requests go in ``t`` seconds, so a pull of N requests lasts at least
+``(N - burst) / rate`` seconds however fast the machine is."""
 
 from __future__ import annotations
 
@@ -20,8 +24,11 @@ from .harness import expected_records, pick, pull_settings, scan_for_secrets, ta
 
 LIFETIME = 2.0
 #: Requests per second the client is held to, so the pull lasts many token lifetimes.
-RATE = 50.0
-ALBUMS = pick(120, 550)
+RATE = 40.0
+BURST = 32
+#: The pull lasts at least this long (about 23 s short, 45 s long).
+SECONDS = pick(20, 40)
+ALBUMS = pick(550, 1100)
 
 
 class TokenRequestsInFlight:
@@ -63,7 +70,7 @@ async def test_short_lived_tokens_lose_nothing_and_refresh_one_at_a_time(
     )
     # Get Album per album: one request each, paced at RATE, 32 in flight.
     settings = pull_settings(
-        sb, tmp_path, expand="album", client={"rate": RATE, "burst": 32, "concurrency": 32}
+        sb, tmp_path, expand="album", client={"rate": RATE, "burst": BURST, "concurrency": 32}
     )
     started = time.monotonic()
     result = await run_pull(settings, sb.credentials)
@@ -71,6 +78,9 @@ async def test_short_lived_tokens_lose_nothing_and_refresh_one_at_a_time(
     stats = sb.stats()
     counts = tally(tmp_path, expected_records(sb.truth(), sb.config.markets))
     issued = stats["tokens_issued"]
+    lifetimes = elapsed / LIFETIME
+    stale = sum(n.get("401", 0) for n in stats["requests"].values())
+    retried = " (each retried once with a fresh token)" if stale else ""
     record(
         Figures(
             "token churn (2 s tokens, 32 workers)",
@@ -80,19 +90,22 @@ async def test_short_lived_tokens_lose_nothing_and_refresh_one_at_a_time(
             during_retry_after=stats["during_retry_after"],
             traced=False,
             exit_codes=[result.exit_code],
-            notes=f"{elapsed:.0f} s pull, {issued} token requests,"
-            f" {stats['requests'].get('album', {}).get('401', 0)} 401s,"
+            notes=f"{elapsed:.0f} s pull ({lifetimes:.0f} token lifetimes),"
+            f" {issued} token requests, {stale} 401s{retried},"
             f" max {overlap.most} token request in flight",
         )
     )
     assert (counts.lost, counts.duplicates, counts.unexpected, counts.errors) == (0, 0, 0, 0)
     assert result.exit_code == 0
-    lifetimes = elapsed / LIFETIME
-    assert lifetimes >= 2  # the pull really outlived several tokens
-    # The provider renews at half-life for tokens this short (its margin is capped at
-    # half the lifetime): between one and two token requests per lifetime, plus the first.
-    assert lifetimes - 1 <= issued <= 2 * lifetimes + 2
+    requests = sum(sum(n.values()) for route, n in stats["requests"].items() if route != "token")
+    assert requests >= SECONDS * RATE + BURST  # so the pacing alone made it last SECONDS
+    # The provider renews a 2 s token a tenth of its life early: about one token request
+    # per lifetime (1.11 at most), plus the first.
+    assert lifetimes - 1 <= issued <= 1.25 * lifetimes + 1
     assert overlap.most == 1
-    assert "401" not in stats["requests"].get("album", {})  # no request left with a stale token
+    # A request the loop holds up past the 0.2 s margin meets a 401 (a loaded machine does
+    # that); it is retried once with a fresh token, and a second 401 would have put the
+    # album in errors.ndjson, counted above. Waiting in the pacer never costs a 401:
+    # test_token_timing.py checks that on a fake clock.
     assert result.manifest.token_refreshes == issued
     assert scan_for_secrets(sb, [caplog.text], [tmp_path]) == 0

@@ -108,10 +108,10 @@ async def test_a_short_lived_token_is_not_refreshed_on_every_request(
     mock_api.get(url(PATH), callback=server.api, repeat=True)
     async with client(clock, refresh_margin=60.0) as api:
         start = clock.now
-        for offset in (0.0, 1.0, 4.9):
+        for offset in (0.0, 1.0, 5.0, 8.9):
             clock.now = start + offset
             await api.get_json(PATH)
         assert server.issued == ["token-1"]
-        clock.now = start + 5.1  # half its life left: refresh early
+        clock.now = start + 9.1  # a tenth of its life left, not 60 s: refresh early
         await api.get_json(PATH)
     assert server.issued == ["token-1", "token-2"]
