@@ -16,8 +16,8 @@ from async_spotify_etl.journal import JOURNAL_NAME
 from .helpers import comparable, manifest
 
 CATALOGUE = ["--sandbox", "--sandbox-seed", "4", "--sandbox-albums", "60", "--market", "US,GB,DE"]
-#: Slow enough to be caught mid-pull: ~160 requests at 80 a second, a few commits a second.
-SLOW = ["--rate", "80", "--burst", "2", "--sandbox-latency", "0.005", "--sandbox-rate-limit", "0"]
+#: Slow enough to be caught mid-pull even on a busy machine: ~160 requests at 40 a second.
+SLOW = ["--rate", "40", "--burst", "2", "--sandbox-latency", "0.005", "--sandbox-rate-limit", "0"]
 FAST = ["--rate", "5000", "--sandbox-latency", "0", "--sandbox-rate-limit", "0"]
 
 
