@@ -75,10 +75,10 @@ async def test_hostile_answers_never_leak_the_token_nor_reach_a_bad_path(
         else set(truth["search_new"])
     )
     # Unreadable: HTML or oversized answers, or a track served without an id (the album
-    # fails rather than being written without it).
-    broken = set(hostile["html"]) | set(hostile["oversized"]) | set(hostile["missing_fields"])
+    # fails rather than being written without it). Missing optional fields are no failure.
+    broken = set(hostile["html"]) | set(hostile["oversized"]) | set(hostile["track_without_id"])
     unreadable = broken & listed
-    incomplete = set(hostile["missing_fields"]) & listed
+    incomplete = set(hostile["track_without_id"]) & listed
     bad = {real: shown for real, shown in hostile["bad_id"].items() if real in listed}
     errors = [orjson.loads(line) for line in read_lines(tmp_path, "errors")]
     failed = {e["album_id"] for e in errors}
@@ -101,6 +101,9 @@ async def test_hostile_answers_never_leak_the_token_nor_reach_a_bad_path(
     for album_id in good:  # lying totals add no track
         assert tracks.get(album_id, []) == list(truth["albums"][album_id]), album_id
     assert set(tracks) <= good  # no failed album is written in part
+    odd = set(hostile["missing_fields"]) & good
+    assert odd
+    assert all("name" not in albums[a] for a in odd)  # written as served, nothing invented
     assert result.exit_code == 1
     record(
         Figures(
@@ -112,8 +115,9 @@ async def test_hostile_answers_never_leak_the_token_nor_reach_a_bad_path(
             notes=f"{len(errors)} bad records in errors.ndjson, each once:"
             f" {len(unreadable - incomplete)} HTML/oversized albums, {len(incomplete)} with"
             f" a track without an id, {len(bad)} bad ids (never requested);"
-            f" {result.manifest.skipped_items} null items counted; {len(wire.sent)}"
-            " requests, all on the origin",
+            f" {result.manifest.skipped_items} null items counted; {len(odd)} albums"
+            f" missing optional fields written whole; {len(wire.sent)} requests, all on"
+            " the origin",
         )
     )
     assert scan_for_secrets(sb, [caplog.text], [tmp_path]) == 0
