@@ -4,6 +4,8 @@
 
 Every queue is bounded and every stage puts its own end-of-stream marker, so memory stays
 flat beyond the ids seen, and the first albums come out while listings are still paging.
+A listed id that is not a Spotify id goes through dedupe like any album (once across
+markets, skipped when done), then straight out as a failure at stage "listing".
 """
 
 from __future__ import annotations
