@@ -68,16 +68,10 @@ class Page:
         raw_items = paging.get("items")
         if not isinstance(raw_items, list):
             raise TransportError("page has no 'items' list")
-        items: list[JSONObject] = []
-        invalid: list[str] = []
-        for item in raw_items:
-            if not isinstance(item, dict):
-                continue
-            item_id = item.get("id")
-            if is_spotify_id(item_id):
-                items.append(item)
-            elif item_id is not None:
-                invalid.append(shown_id(item_id))
+        items = [
+            item for item in raw_items if isinstance(item, dict) and is_spotify_id(item.get("id"))
+        ]
+        invalid = () if len(items) == len(raw_items) else _invalid_ids(raw_items)
         next_url = paging.get("next")
         return cls(
             items=items,
@@ -86,8 +80,14 @@ class Page:
             offset=_int(paging.get("offset"), 0) or 0,
             next=next_url if isinstance(next_url, str) and next_url else None,
             skipped=len(raw_items) - len(items),
-            invalid_ids=tuple(invalid),
+            invalid_ids=invalid,
         )
+
+
+def _invalid_ids(raw_items: list[Any]) -> tuple[str, ...]:
+    """The ids, made safe, of the objects whose ``id`` is present but not a Spotify id."""
+    ids = (item.get("id") for item in raw_items if isinstance(item, dict))
+    return tuple(shown_id(i) for i in ids if i is not None and not is_spotify_id(i))
 
 
 @dataclass(frozen=True)
