@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 
 from .errors import ConfigurationError, InvalidIdError
-from .ids import is_spotify_id, parse_album_ref
+from .ids import parse_album_ref
 
-__all__ = ["Candidate", "Dedupe", "IdsInput", "Sighting", "album_id_of", "load_ids"]
+__all__ = ["Candidate", "Dedupe", "IdsInput", "Sighting", "load_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -182,10 +182,3 @@ class Dedupe:
             names = tuple(m for i, m in enumerate(self.markets) if bits >> i & 1)
             self._names[bits] = names
         return names
-
-
-def album_id_of(item: object) -> str | None:
-    """The id of a listed album, or None for a null or malformed item."""
-    if isinstance(item, dict) and is_spotify_id(album_id := item.get("id")):
-        return str(album_id)
-    return None

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from .client import SpotifyClient
-from .discovery import Dedupe, IdsInput, Sighting, album_id_of
+from .discovery import Dedupe, IdsInput, Sighting
 from .errors import ConfigurationError, EndpointUnavailableError
 from .planner import (
     ALBUMS_PER_BATCH,
@@ -112,12 +112,11 @@ async def _listings(
             else api.search_new(market, SEARCH_PAGE_DEVELOPMENT)
         )
         ids = listed.setdefault(market, [])
-        async for items in pages:
-            for item in items:
-                if (album_id := album_id_of(item)) is not None:
-                    ids.append(album_id)
-                    total = item.get("total_tracks")
-                    totals[album_id] = total if isinstance(total, int) else 0
+        async for page in pages:
+            for item in page.items:
+                ids.append(item["id"])
+                total = item.get("total_tracks")
+                totals[item["id"]] = total if isinstance(total, int) else 0
     return listed, totals
 
 

@@ -6,7 +6,8 @@
     ├── UnsafeRequestError ............ a request the client refuses to send
     │   └── InvalidIdError ............ an id that is not 22 base62 characters
     ├── TransportError ................ timeout, dropped connection, truncated or malformed body
-    │   └── ResponseTooLargeError ..... a body over the configured cap
+    │   ├── ResponseTooLargeError ..... a body over the configured cap
+    │   └── UnreadableItemsError ...... track pages with null items or items without a valid id
     ├── HTTPStatusError ............... any other non-2xx answer (see STATUS_ERRORS)
     │   ├── BadRequestError ........... 400
     │   ├── UnauthorizedError ......... 401 that survived one token refresh
@@ -46,6 +47,7 @@ __all__ = [
     "SpotifyETLError",
     "TransportError",
     "UnauthorizedError",
+    "UnreadableItemsError",
     "UnsafeRequestError",
     "error_for_status",
     "is_transient",
@@ -78,6 +80,11 @@ class TransportError(SpotifyETLError):
 
 class ResponseTooLargeError(TransportError):
     """A response body exceeded the configured size cap."""
+
+
+class UnreadableItemsError(TransportError):
+    """An album's track pages held ``null`` items or items without a valid id: the album
+    fails rather than being written without them."""
 
 
 class HTTPStatusError(SpotifyETLError):

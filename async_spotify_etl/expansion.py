@@ -65,7 +65,8 @@ Outcome = AlbumResult | AlbumFailure
 
 @dataclass
 class PullStats:
-    """What the engine saw: the plan it chose, listings, albums found, expanded, failed."""
+    """What the engine saw: the plan it chose, listings, albums found, expanded, failed,
+    and listed items skipped because they were null or had no id."""
 
     source: str
     expand: str
@@ -75,6 +76,7 @@ class PullStats:
     skipped_done: int = 0
     failed: int = 0
     junk_id_lines: int = 0
+    skipped_items: int = 0
     probes: dict[str, int] = field(default_factory=dict)
 
 
@@ -191,7 +193,8 @@ def failure(album_id: str, stage: str, exc: SpotifyETLError) -> AlbumFailure:
     """The errors.ndjson record of an album that failed for good at ``stage``."""
     status = exc.status if isinstance(exc, HTTPStatusError) else None
     message = exc.message if isinstance(exc, HTTPStatusError) else str(exc)
-    log.warning("album %s failed for good at %s: %s", album_id, stage, exc)
+    # %r: at stage "listing" the id is whatever the server sent (cut short, never requested)
+    log.warning("album %r failed for good at %s: %s", album_id, stage, exc)
     record = {
         "album_id": album_id,
         "stage": stage,

@@ -7,7 +7,10 @@ from urllib.parse import urlsplit
 
 from .errors import InvalidIdError
 
-__all__ = ["is_spotify_id", "parse_album_ref", "validate_id"]
+__all__ = ["SHOWN_ID_CHARS", "is_spotify_id", "parse_album_ref", "shown_id", "validate_id"]
+
+#: The longest bad id :func:`shown_id` keeps.
+SHOWN_ID_CHARS = 64
 
 _ID = re.compile(r"[0-9A-Za-z]{22}")
 _URI = re.compile(r"spotify:album:([0-9A-Za-z]{22})")
@@ -24,6 +27,14 @@ def validate_id(value: object) -> str:
         shown = repr(value)[:60]
         raise InvalidIdError(f"not a Spotify id (22 base62 characters): {shown}")
     return value  # type: ignore[return-value]
+
+
+def shown_id(value: object) -> str:
+    """A value that is not a Spotify id, as the string that reports it: strings cut to
+    :data:`SHOWN_ID_CHARS`, anything else as its type and repr (never a valid id, so a
+    report can never be mistaken for, or turned into, a request)."""
+    text = value if isinstance(value, str) else f"{type(value).__name__}:{value!r}"
+    return text[:SHOWN_ID_CHARS]
 
 
 def parse_album_ref(text: str) -> str:

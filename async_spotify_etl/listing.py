@@ -1,5 +1,9 @@
 """Discovery: the pages of each market's listing become sightings of album ids.
 
+A listed object whose ``id`` is not a Spotify id becomes a sighting too, of that id made
+safe (:func:`.ids.shown_id`): it is deduplicated and resumed like any album, and the
+pipeline reports it in errors.ndjson without ever requesting it.
+
 With ``--source auto`` the first market's first call decides for every market (the other
 producers wait for it); a 403 from new-releases (development mode) switches, once, to
 search ``tag:new``.
@@ -12,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 
-from .discovery import IdsInput, Sighting, album_id_of
+from .discovery import IdsInput, Sighting
 from .errors import ConfigurationError, EndpointUnavailableError
 from .expansion import PullStats
 from .planner import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI
@@ -71,19 +75,33 @@ class Lister:
         self._known.set()
 
     async def _list(self, index: int, market: str, source: str, emit: Emit) -> None:
+        """Emit every album of the listing, and every listed id that is not a Spotify id
+        (the pipeline reports those instead of expanding them); count the null or id-less
+        items, which carry nothing to report."""
         pages = (
             self.api.new_releases(market)
             if source == "new-releases"
             else self.api.search_new(market, SEARCH_PAGE_DEVELOPMENT)
         )
         listed = self.stats.listed.setdefault(market, [])
+        position = skipped = 0
         async with aclosing(pages):  # a failed emit cancels the page requests still out
-            async for items in pages:
+            async for page in pages:
                 self._decide(source)
-                for item in items:
-                    album_id = album_id_of(item)
-                    if album_id is None:
-                        log.debug("skipping a listed item without a valid album id")
-                        continue
-                    await emit(Sighting(album_id, index, (index, len(listed)), item))
-                    listed.append(album_id)
+                for item in page.items:
+                    await emit(Sighting(item["id"], index, (index, position), item))
+                    listed.append(item["id"])
+                    position += 1
+                for shown in page.invalid_ids:
+                    await emit(Sighting(shown, index, (index, position)))
+                    position += 1
+                dropped = page.skipped - len(page.invalid_ids)
+                skipped += dropped
+                self.stats.skipped_items += dropped
+        if skipped:
+            log.warning(
+                "%s %s: skipped %d listed items that were null or had no id",
+                source,
+                market,
+                skipped,
+            )

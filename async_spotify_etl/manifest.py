@@ -45,6 +45,7 @@ class Manifest:
     duration_seconds: float = 0.0
     resumed: bool = False
     junk_id_lines: int = 0
+    skipped_items: int = 0
     error: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     arguments: dict[str, Any] = field(default_factory=dict)

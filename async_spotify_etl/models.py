@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import TransportError
-from .ids import is_spotify_id
+from .ids import is_spotify_id, shown_id
 
 __all__ = [
     "ALBUM_TYPES",
@@ -47,7 +47,9 @@ def normalize_album_type(value: object) -> str:
 @dataclass(frozen=True)
 class Page:
     """One page of a Spotify paging object. ``items`` holds only well-formed objects with a
-    valid id; ``skipped`` counts the ``null`` or malformed slots that were dropped."""
+    valid id; ``skipped`` counts the ``null`` or malformed slots that were dropped, and
+    ``invalid_ids`` holds, made safe by :func:`.ids.shown_id`, the ids of those that were
+    objects with an ``id`` that is not a Spotify id (data to report, never to request)."""
 
     items: list[JSONObject]
     total: int | None
@@ -55,6 +57,7 @@ class Page:
     offset: int
     next: str | None
     skipped: int = 0
+    invalid_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, body: object, key: str | None = None) -> Page:
@@ -68,6 +71,7 @@ class Page:
         items = [
             item for item in raw_items if isinstance(item, dict) and is_spotify_id(item.get("id"))
         ]
+        invalid = () if len(items) == len(raw_items) else _invalid_ids(raw_items)
         next_url = paging.get("next")
         return cls(
             items=items,
@@ -76,7 +80,14 @@ class Page:
             offset=_int(paging.get("offset"), 0) or 0,
             next=next_url if isinstance(next_url, str) and next_url else None,
             skipped=len(raw_items) - len(items),
+            invalid_ids=invalid,
         )
+
+
+def _invalid_ids(raw_items: list[Any]) -> tuple[str, ...]:
+    """The ids, made safe, of the objects whose ``id`` is present but not a Spotify id."""
+    ids = (item.get("id") for item in raw_items if isinstance(item, dict))
+    return tuple(shown_id(i) for i in ids if i is not None and not is_spotify_id(i))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@
 
 Every queue is bounded and every stage puts its own end-of-stream marker, so memory stays
 flat beyond the ids seen, and the first albums come out while listings are still paging.
+A listed id that is not a Spotify id goes through dedupe like any album (once across
+markets, skipped when done), then straight out as a failure at stage "listing".
 """
 
 from __future__ import annotations
@@ -16,8 +18,15 @@ from typing import Any, Final
 
 from .client import ClientStats, SpotifyClient
 from .discovery import Candidate, Dedupe, IdsInput, Sighting, load_ids
-from .errors import AuthenticationError, ConfigurationError, ResumableStop, SpotifyETLError
-from .expansion import AlbumFailure, AlbumResult, Expander, Outcome, PullStats
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidIdError,
+    ResumableStop,
+    SpotifyETLError,
+)
+from .expansion import AlbumFailure, AlbumResult, Expander, Outcome, PullStats, failure
+from .ids import is_spotify_id
 from .listing import Lister
 from .planner import SpotifyAPI
 from .settings import Credentials, PullSettings
@@ -190,12 +199,25 @@ class Pull:
                 ended += 1
                 continue
             for candidate in dedupe.see(item):
-                await out.put(candidate)
+                await self._admit(candidate, out)
             self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
         for candidate in dedupe.finish():
-            await out.put(candidate)
+            await self._admit(candidate, out)
         self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
         await out.put(END)
+
+    async def _admit(self, candidate: Candidate, out: asyncio.Queue[Candidate | _End]) -> None:
+        """Pass an album on to expansion, or report a listed id that is not a Spotify id
+        (deduplicated and skipped on resume like any album, and never requested)."""
+        if is_spotify_id(candidate.album_id):
+            await out.put(candidate)
+            return
+        invalid = InvalidIdError(
+            "the listing showed an id that is not a Spotify id (22 base62 characters);"
+            " it was not requested"
+        )
+        self.stats.failed += 1
+        await self._results.put(failure(candidate.album_id, "listing", invalid))
 
     async def _batcher(
         self,

@@ -25,7 +25,7 @@ from contextlib import aclosing
 from typing import Any, Literal
 
 from .client import SpotifyClient
-from .errors import TransportError
+from .errors import TransportError, UnreadableItemsError
 from .ids import validate_id
 from .models import Page
 from .paging import in_order
@@ -70,17 +70,16 @@ class SpotifyAPI:
     def __repr__(self) -> str:
         return f"<SpotifyAPI on {self.client!r}>"
 
-    async def new_releases(self, market: str) -> AsyncGenerator[list[JSONObject], None]:
-        """Pages of simplified albums Spotify lists as new in ``market``, in order. Close
-        the generator (``contextlib.aclosing``) when leaving it early: it owns the page
+    async def new_releases(self, market: str) -> AsyncGenerator[Page, None]:
+        """Pages of simplified albums Spotify lists as new in ``market``, in order (each
+        page's ``items``, plus what it dropped: ``skipped``, ``invalid_ids``). Close the
+        generator (``contextlib.aclosing``) when leaving it early: it owns the page
         requests still outstanding."""
         params: dict[str, str | int] = {"country": market, "limit": LISTING_PAGE}
-        async for items in self._listing("/browse/new-releases", params, "new-releases"):
-            yield items
+        async for page in self._listing("/browse/new-releases", params, "new-releases"):
+            yield page
 
-    async def search_new(
-        self, market: str, page_size: int
-    ) -> AsyncGenerator[list[JSONObject], None]:
+    async def search_new(self, market: str, page_size: int) -> AsyncGenerator[Page, None]:
         """Pages of albums search ``tag:new`` returns in ``market`` (``page_size`` <= 10
         for development-mode apps)."""
         if not 1 <= page_size <= SEARCH_PAGE_EXTENDED:
@@ -91,12 +90,12 @@ class SpotifyAPI:
             "market": market,
             "limit": page_size,
         }
-        async for items in self._listing("/search", params, "search", MAX_SEARCH_OFFSET):
-            yield items
+        async for page in self._listing("/search", params, "search", MAX_SEARCH_OFFSET):
+            yield page
 
     async def _listing(
         self, path: str, params: dict[str, str | int], endpoint: str, max_offset: int | None = None
-    ) -> AsyncGenerator[list[JSONObject], None]:
+    ) -> AsyncGenerator[Page, None]:
         """First page, then the remaining offsets a bounded number ahead, up to the real end."""
 
         async def page(offset: int) -> Page:
@@ -104,7 +103,7 @@ class SpotifyAPI:
             return Page.from_json(body, "albums")
 
         first = await page(0)
-        yield first.items
+        yield first
         if _is_last(first):
             return
         end = first.total
@@ -112,7 +111,7 @@ class SpotifyAPI:
             end = max_offset if end is None else min(end, max_offset)
         async with aclosing(self._pages(page, _offsets(int(params["limit"]), end))) as pages:
             async for following in pages:
-                yield following.items
+                yield following
 
     async def several_albums(self, ids: Sequence[str], market: str) -> list[JSONObject | None]:
         """Full albums for up to 20 ids, in order; ``None`` where Spotify has no album."""
@@ -137,32 +136,33 @@ class SpotifyAPI:
         return body
 
     async def complete_tracks(self, album: JSONObject, market: str) -> list[JSONObject]:
-        """Every track of a full album: its embedded page plus the remaining pages, in order."""
+        """Every track of a full album: its embedded page plus the remaining pages, in order.
+        Raises :class:`UnreadableItemsError` if any page held a ``null`` item or an item
+        without a valid id: an album is whole or fails, never written in part."""
         album_id = validate_id(album.get("id"))
         embedded = album.get("tracks")
         if not isinstance(embedded, dict):
             return await self.album_tracks(album_id, market)
         page = Page.from_json(embedded)
         start = page.offset + (page.limit or len(page.items) + page.skipped)
-        return page.items + await self._track_pages(album_id, market, start, page)
+        return _every_track(album_id, await self._track_pages(album_id, market, start, page))
 
     async def album_tracks(self, album_id: str, market: str) -> list[JSONObject]:
-        """Every track of an album through Get Album Tracks only."""
+        """Every track of an album through Get Album Tracks only (whole, as above)."""
         album_id = validate_id(album_id)
         first = await self._tracks_page(album_id, market, 0)
-        return first.items + await self._track_pages(album_id, market, TRACKS_PAGE, first)
+        return _every_track(album_id, await self._track_pages(album_id, market, TRACKS_PAGE, first))
 
-    async def _track_pages(
-        self, album_id: str, market: str, start: int, first: Page
-    ) -> list[JSONObject]:
+    async def _track_pages(self, album_id: str, market: str, start: int, first: Page) -> list[Page]:
+        """``first`` and every following page of an album's tracks."""
         if _is_last(first):
-            return []
+            return [first]
 
         def page(offset: int) -> Coroutine[Any, Any, Page]:
             return self._tracks_page(album_id, market, offset)
 
         async with aclosing(self._pages(page, _offsets(TRACKS_PAGE, first.total, start))) as pages:
-            return [track async for following in pages for track in following.items]
+            return [first, *[following async for following in pages]]
 
     def _pages(
         self, fetch: Callable[[int], Coroutine[Any, Any, Page]], offsets: Iterable[int]
@@ -176,6 +176,18 @@ class SpotifyAPI:
             f"/albums/{album_id}/tracks", params, endpoint="album-tracks"
         )
         return Page.from_json(body)
+
+
+def _every_track(album_id: str, pages: Sequence[Page]) -> list[JSONObject]:
+    """The tracks of every page, or :class:`UnreadableItemsError` if a page dropped any."""
+    unreadable = sum(page.skipped for page in pages)
+    if unreadable:
+        read = sum(len(page.items) for page in pages)
+        raise UnreadableItemsError(
+            f"album {album_id}: {unreadable} of {read + unreadable} track items are null or"
+            " have no valid id; the album is not written without them"
+        )
+    return [track for page in pages for track in page.items]
 
 
 def _is_last(page: Page) -> bool:

@@ -246,6 +246,7 @@ class _Run:
             duration_seconds=round(time.monotonic() - self.started, 3),
             resumed=self.sink.resumed_from > 0,
             junk_id_lines=stats.junk_id_lines,
+            skipped_items=stats.skipped_items,
             error=self.error,
             files={name: path.name for name, path in self.sink.paths.items()},
             arguments=self.arguments,

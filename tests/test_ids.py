@@ -1,7 +1,13 @@
 import pytest
 
 from async_spotify_etl.errors import InvalidIdError
-from async_spotify_etl.ids import is_spotify_id, parse_album_ref, validate_id
+from async_spotify_etl.ids import (
+    SHOWN_ID_CHARS,
+    is_spotify_id,
+    parse_album_ref,
+    shown_id,
+    validate_id,
+)
 
 ALBUM = "4aawyAB9vmqN3uQ7FjRGTy"
 
@@ -44,3 +50,18 @@ def test_validate_id_refuses_path_tricks_and_non_strings() -> None:
         assert not is_spotify_id(bad)
         with pytest.raises(InvalidIdError):
             validate_id(bad)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("../../v1/me", "../../v1/me"),
+        ("", ""),
+        ("a" * 200, "a" * SHOWN_ID_CHARS),
+        (10**21, "int:1000000000000000000000"),  # 22 digits: base62, yet never an id here
+        (["x"], "list:['x']"),
+    ],
+)
+def test_shown_id_is_a_short_string_that_is_never_a_spotify_id(value: object, shown: str) -> None:
+    assert shown_id(value) == shown
+    assert not is_spotify_id(shown_id(value))

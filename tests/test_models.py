@@ -107,6 +107,16 @@ def test_page_drops_null_and_malformed_items_without_crashing() -> None:
     )
     assert page.items == [good]
     assert page.skipped == 3
+    assert page.invalid_ids == ("../../v1/me",)  # kept to report; the null and junk are not
+
+
+def test_page_keeps_bad_ids_safe_to_report_and_counts_id_less_items() -> None:
+    good = {"id": "4aawyAB9vmqN3uQ7FjRGTy"}
+    items = [good, {"id": None}, {"name": "no id"}, {"id": ""}, {"id": 7}, {"id": "x" * 500}]
+    page = Page.from_json({"items": items, "next": None})
+    assert page.items == [good]
+    assert page.skipped == 5
+    assert page.invalid_ids == ("", "int:7", "x" * 64)
 
 
 @pytest.mark.parametrize("body", [None, [], {"items": None}, {"albums": []}])

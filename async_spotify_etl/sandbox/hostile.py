@@ -8,8 +8,10 @@ pull meets each kind at least once and ground truth can say which albums are aff
 - ``oversized``: Get Album and album tracks answer a JSON body of ``hostile_body_bytes``
   (null in several-albums).
 - ``lying_total``: track pages claim more tracks than exist.
-- ``missing_fields``: the album lacks ``name``, ``artists`` and ``release_date``; its
-  first track lacks ``id``.
+- ``missing_fields``: the album lacks ``name``, ``artists`` and ``release_date`` (odd
+  but valid: a lenient client writes it).
+- ``track_without_id``: the album's first track lacks ``id`` (a careful client fails
+  the album rather than write it without that track).
 
 Every listing page also starts with a ``null`` item, claims a ``total`` larger than the
 list, and the first page's ``next`` (and every embedded tracks ``next``) points to
@@ -30,7 +32,7 @@ from .names import uniform
 
 __all__ = ["KINDS", "Hostility"]
 
-KINDS = ("bad_id", "html", "oversized", "lying_total", "missing_fields")
+KINDS = ("bad_id", "html", "oversized", "lying_total", "missing_fields", "track_without_id")
 #: Share of further albums given each kind, beyond the one per kind always chosen.
 EXTRA_SHARE = 0.02
 FOREIGN_HOST = "attacker.invalid"
@@ -122,7 +124,7 @@ class Hostility:
             page["total"] += TOTAL_LIE
             if page["next"] is None and page["offset"] + page["limit"] < page["total"]:
                 page["next"] = _with_offset(page["href"], page["offset"] + page["limit"])
-        if kind == "missing_fields" and page["offset"] == 0 and page["items"]:
+        if kind == "track_without_id" and page["offset"] == 0 and page["items"]:
             page["items"][0].pop("id", None)
         if embedded and page["next"]:
             page["next"] = _foreign(page["next"])

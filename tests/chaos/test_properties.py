@@ -107,7 +107,7 @@ def test_the_extended_plan_makes_exactly_the_minimum_requests(
     async def pull() -> dict[str, list[str]]:
         api = SpotifyAPI(fake)  # type: ignore[arg-type]
         listed = {
-            m: [a["id"] async for page in api.new_releases(m) for a in page] for m in listings
+            m: [a["id"] async for page in api.new_releases(m) for a in page.items] for m in listings
         }
         unique = list(dict.fromkeys(a for ids in listed.values() for a in ids))
         got: dict[str, list[str]] = {}
@@ -135,7 +135,7 @@ def test_a_lying_total_costs_little_and_never_duplicates_or_invents_albums(
 
     async def pages() -> list[str]:
         api = SpotifyAPI(fake)  # type: ignore[arg-type]
-        return [a["id"] async for page in api.new_releases("US") for a in page]
+        return [a["id"] async for page in api.new_releases("US") for a in page.items]
 
     assert asyncio.run(pages()) == listing
     # Every page carries a next link (the lie), so the real end is the first empty page.

@@ -17,6 +17,7 @@ from async_spotify_etl.errors import (
     ResponseTooLargeError,
     SpotifyETLError,
     TransportError,
+    UnreadableItemsError,
 )
 from async_spotify_etl.planner import (
     ALBUMS_PER_BATCH,
@@ -48,7 +49,7 @@ def routes(sb: Sandbox) -> dict[str, int]:
 
 
 async def listed(pages: Any) -> list[str]:
-    return [album["id"] async for page in pages for album in page]
+    return [album["id"] async for page in pages for album in page.items]
 
 
 async def pull_extended(api: SpotifyAPI) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -157,26 +158,34 @@ async def test_a_hostile_server_never_crashes_the_planner(sandbox_factory: Any) 
 
     async with SpotifyClient(sb.credentials, settings, sleep=no_wait) as client:
         api = SpotifyAPI(client)
-        found = await listed(api.search_new("US", SEARCH_PAGE_DEVELOPMENT))
+        pages = [page async for page in api.search_new("US", SEARCH_PAGE_DEVELOPMENT)]
         outcomes: dict[str, Any] = {}
-        for kind in ("html", "oversized", "lying_total", "missing_fields"):
+        for kind in ("html", "oversized", "lying_total", "missing_fields", "track_without_id"):
             for album_id in hostile[kind]:
                 try:
                     album = await api.album(album_id, "US")
                     outcomes[album_id] = [t["id"] for t in await api.complete_tracks(album, "US")]
                 except SpotifyETLError as exc:
                     outcomes[album_id] = type(exc)
-    # null slots and ids that are not base62 never leave the listing
+    # null slots and ids that are not base62 never reach the items; bad ids are kept, safe,
+    # for the report, and the null slot (first page only) is counted
+    found = [album["id"] for page in pages for album in page.items]
     assert found == [a for a in truth["search_new"] if a not in hostile["bad_id"]]
+    shown = [hostile["bad_id"][a] for a in truth["search_new"] if a in hostile["bad_id"]]
+    assert shown
+    assert [bad for page in pages for bad in page.invalid_ids] == shown
+    assert sum(page.skipped - len(page.invalid_ids) for page in pages) == 1
     assert all(outcomes[a] is TransportError for a in hostile["html"])
     assert all(outcomes[a] is ResponseTooLargeError for a in hostile["oversized"])
     assert all(outcomes[a] == truth["albums"][a] for a in hostile["lying_total"])
-    for album_id in hostile["missing_fields"]:  # the track without an id is dropped
-        assert outcomes[album_id] == truth["albums"][album_id][1:]
+    # missing optional fields pass; a track without an id fails the whole album
+    assert all(outcomes[a] == truth["albums"][a] for a in hostile["missing_fields"])
+    assert all(outcomes[a] is UnreadableItemsError for a in hostile["track_without_id"])
 
 
 async def test_lenient_parsing_of_odd_but_valid_bodies(mock_api: Any) -> None:
-    odd = {"id": ALBUM_ID, "album_type": "EP", "tracks": {"items": [None], "total": 1}}
+    track = {"id": "2" * 22}  # nothing but an id: still a track
+    odd = {"id": ALBUM_ID, "album_type": "EP", "tracks": {"items": [track], "total": 1}}
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(url("/albums"), payload={"albums": [odd, None]})
     listing = {"items": [None, {"id": ALBUM_ID, "album_type": "ALBUM"}], "total": 2, "next": None}
@@ -186,7 +195,7 @@ async def test_lenient_parsing_of_odd_but_valid_bodies(mock_api: Any) -> None:
         api = SpotifyAPI(client)
         other = "1" * 22
         assert await api.several_albums([ALBUM_ID, other], "US") == [odd, None]
-        assert await api.complete_tracks(odd, "US") == []
+        assert await api.complete_tracks(odd, "US") == [track]
         assert await listed(api.new_releases("US")) == [ALBUM_ID]
         with pytest.raises(TransportError):  # an answer without an albums page
             await listed(api.search_new("US", 10))
@@ -226,7 +235,9 @@ async def test_a_listing_above_ten_thousand_is_complete_at_the_minimum(
     sb = await sandbox_factory(markets=("US",), albums_per_market=10_001)
     truth = sb.truth()["markets"]["US"]
     async with open_client(sb) as client:
-        pages = [[a["id"] for a in page] async for page in SpotifyAPI(client).new_releases("US")]
+        pages = [
+            [a["id"] for a in page.items] async for page in SpotifyAPI(client).new_releases("US")
+        ]
     assert [a for page in pages for a in page] == truth  # every album, in listing order
     assert [len(page) for page in pages] == [LISTING_PAGE] * 200 + [1]
     assert routes(sb) == {"new-releases": minimum_requests({"US": truth}, {})["new-releases"]}
@@ -284,3 +295,28 @@ async def test_a_lying_track_total_stops_at_the_real_end(mock_api: Any) -> None:
     async with SpotifyClient(CREDENTIALS, fast_settings(concurrency=2)) as client:
         tracks = await SpotifyAPI(client).complete_tracks(album, "US")
     assert [t["id"] for t in tracks] == [f"{n:022d}" for n in range(120)]
+
+
+@pytest.mark.parametrize("through", ["complete_tracks", "album_tracks"])
+async def test_unreadable_track_items_on_any_page_fail_the_whole_album(
+    mock_api: Any, through: str
+) -> None:
+    """A null track, or one whose id is missing or not base62, on a later page: the album
+    fails with the count over every page, rather than being written without them."""
+    first = [{"id": f"{n:022d}"} for n in range(50)]
+    later = [None, {"id": "../../v1/me"}, {"name": "no id"}, {"id": f"{50:022d}"}]
+    page = {"items": first, "total": 54, "limit": 50, "offset": 0, "next": "x"}
+    mock_api.post(TOKEN_URL, payload=token_body())
+    endpoint = url(f"/albums/{ALBUM_ID}/tracks")
+    if through == "album_tracks":
+        mock_api.get(endpoint, payload=page)
+    mock_api.get(endpoint, payload={**page, "items": later, "offset": 50, "next": None})
+    async with SpotifyClient(CREDENTIALS, fast_settings()) as client:
+        api = SpotifyAPI(client)
+        tracks = (
+            api.album_tracks(ALBUM_ID, "US")
+            if through == "album_tracks"
+            else api.complete_tracks({"id": ALBUM_ID, "tracks": page}, "US")
+        )
+        with pytest.raises(UnreadableItemsError, match=r"3 of 54 track items"):
+            await tracks

@@ -79,8 +79,18 @@ async def test_missing_fields(api_factory: ApiFactory) -> None:
     status, album = await api.get(f"/albums/{album_id}")
     assert status == 200
     assert not {"name", "artists", "release_date"} & set(album)
-    assert "id" not in album["tracks"]["items"][0]
-    assert all("id" in t for t in album["tracks"]["items"][1:])
+    assert all("id" in t for t in album["tracks"]["items"])
+
+
+async def test_track_without_id(api_factory: ApiFactory) -> None:
+    api, hostile = await _hostile(api_factory)
+    album_id = hostile["track_without_id"][0]
+    for path in (f"/albums/{album_id}", f"/albums/{album_id}/tracks"):
+        status, body = await api.get(path)
+        assert status == 200
+        items = body["tracks"]["items"] if "tracks" in body else body["items"]
+        assert "id" not in items[0]
+        assert all("id" in t for t in items[1:])
 
 
 async def test_untouched_albums_match_a_friendly_sandbox(api_factory: ApiFactory) -> None:
