@@ -156,6 +156,7 @@ def evaluate(summaries: list[Summary], scenarios: list[Scenario]) -> list[Target
     check.ratio("latency", "at most 1.15x the floor", TUNED, "floor", lambda v: v <= 1.15)
     for peer in ("spotipy", "requests loop"):
         check.ratio("latency", f"at least 8x faster than {peer}", peer, TUNED, lambda v: v >= 8)
+        _reachable(check, "latency", peer, 8)
     check.ratio("latency", "faster than tekore", "tekore", TUNED, lambda v: v > 1)
     rate = check.get("rate", TUNED)
     check.count("rate", "zero 429s", rate.throttled if rate and rate.status == "ok" else None)
