@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
@@ -41,15 +42,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    _server_flags(parser.add_argument_group("server"))
-    _catalogue_flags(parser.add_argument_group("catalogue"))
-    _limit_flags(parser.add_argument_group("access, tokens and limits"))
-    _fault_flags(parser.add_argument_group("faults"))
-
-
-def _server_flags(group: argparse._ArgumentGroup) -> None:
     from ..sandbox import config as defaults
 
+    _server_flags(parser.add_argument_group("server"), defaults)
+    _catalogue_flags(parser.add_argument_group("catalogue"), defaults)
+    _limit_flags(parser.add_argument_group("access, tokens and limits"), defaults)
+    _fault_flags(parser.add_argument_group("faults"), defaults)
+
+
+def _server_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> None:
     add = group.add_argument
     add("--host", default=defaults.DEFAULT_HOST, help="address to listen on")
     add("--port", type=int, default=DEFAULT_PORT, help="port to listen on (0: any free port)")
@@ -57,9 +58,7 @@ def _server_flags(group: argparse._ArgumentGroup) -> None:
     add("--client-secret", default=defaults.DEFAULT_CLIENT_SECRET, help="secret to accept")
 
 
-def _catalogue_flags(group: argparse._ArgumentGroup) -> None:
-    from ..sandbox import config as defaults
-
+def _catalogue_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> None:
     add = group.add_argument
     add("--seed", type=int, default=0, help="catalogue and fault seed")
     markets = ",".join(defaults.DEFAULT_MARKETS)
@@ -69,9 +68,7 @@ def _catalogue_flags(group: argparse._ArgumentGroup) -> None:
     add("--today", default=defaults.DEFAULT_TODAY, help="the sandbox's date (YYYY-MM-DD)")
 
 
-def _limit_flags(group: argparse._ArgumentGroup) -> None:
-    from ..sandbox import config as defaults
-
+def _limit_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> None:
     add = group.add_argument
     add("--access", choices=("extended", "development"), default="extended",
         help="development forbids new-releases and several-albums")  # fmt: skip
@@ -88,9 +85,7 @@ def _limit_flags(group: argparse._ArgumentGroup) -> None:
         help="Retry-After seconds of a quota 429")  # fmt: skip
 
 
-def _fault_flags(group: argparse._ArgumentGroup) -> None:
-    from ..sandbox import config as defaults
-
+def _fault_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> None:
     add = group.add_argument
     add("--error-rate", type=float, default=0.0, help="probability of a 500, 502 or 503")
     add("--corrupt-rate", type=float, default=0.0,
