@@ -12,46 +12,63 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .client import ClientStats, SpotifyClient
-    from .errors import (
+    from .client.http import ClientStats, SpotifyClient
+    from .core.errors import (
         AuthenticationError,
+        BadRequestError,
         ConfigurationError,
         EndpointUnavailableError,
+        ForbiddenError,
         HTTPStatusError,
         InvalidIdError,
+        NotFoundError,
         QuotaExceededError,
+        RateLimitedError,
+        ResponseTooLargeError,
         ResumableStop,
+        ServerError,
         SpotifyETLError,
         TransportError,
+        UnauthorizedError,
+        UnreadableItemsError,
         UnsafeRequestError,
     )
-    from .pipeline import AlbumFailure, AlbumResult, Pull, PullStats
-    from .planner import SpotifyAPI, minimum_requests
-    from .runner import PullResult, run_pull
-    from .settings import ClientSettings, Credentials, PullSettings
-    from .sink import read_committed
+    from .core.settings import ClientSettings, Credentials, PullSettings
+    from .engine.endpoints import SpotifyAPI, minimum_requests
+    from .engine.outcomes import AlbumFailure, AlbumResult, PullStats
+    from .engine.pipeline import Pull
+    from .output.sink import read_committed
+    from .run.pull import PullResult, run_pull
 
 __all__ = [
     "AlbumFailure",
     "AlbumResult",
     "AuthenticationError",
+    "BadRequestError",
     "ClientSettings",
     "ClientStats",
     "ConfigurationError",
     "Credentials",
     "EndpointUnavailableError",
+    "ForbiddenError",
     "HTTPStatusError",
     "InvalidIdError",
+    "NotFoundError",
     "Pull",
     "PullResult",
     "PullSettings",
     "PullStats",
     "QuotaExceededError",
+    "RateLimitedError",
+    "ResponseTooLargeError",
     "ResumableStop",
+    "ServerError",
     "SpotifyAPI",
     "SpotifyClient",
     "SpotifyETLError",
     "TransportError",
+    "UnauthorizedError",
+    "UnreadableItemsError",
     "UnsafeRequestError",
     "__version__",
     "minimum_requests",
@@ -61,30 +78,38 @@ __all__ = [
 
 #: The module that defines each public name.
 _SOURCES = {
-    "ClientStats": "client",
-    "SpotifyClient": "client",
-    "AuthenticationError": "errors",
-    "ConfigurationError": "errors",
-    "EndpointUnavailableError": "errors",
-    "HTTPStatusError": "errors",
-    "InvalidIdError": "errors",
-    "QuotaExceededError": "errors",
-    "ResumableStop": "errors",
-    "SpotifyETLError": "errors",
-    "TransportError": "errors",
-    "UnsafeRequestError": "errors",
-    "AlbumFailure": "pipeline",
-    "AlbumResult": "pipeline",
-    "Pull": "pipeline",
-    "PullStats": "pipeline",
-    "SpotifyAPI": "planner",
-    "minimum_requests": "planner",
-    "PullResult": "runner",
-    "run_pull": "runner",
-    "ClientSettings": "settings",
-    "Credentials": "settings",
-    "PullSettings": "settings",
-    "read_committed": "sink",
+    "ClientStats": "client.http",
+    "SpotifyClient": "client.http",
+    "AuthenticationError": "core.errors",
+    "BadRequestError": "core.errors",
+    "ConfigurationError": "core.errors",
+    "EndpointUnavailableError": "core.errors",
+    "ForbiddenError": "core.errors",
+    "HTTPStatusError": "core.errors",
+    "InvalidIdError": "core.errors",
+    "NotFoundError": "core.errors",
+    "QuotaExceededError": "core.errors",
+    "RateLimitedError": "core.errors",
+    "ResponseTooLargeError": "core.errors",
+    "ResumableStop": "core.errors",
+    "ServerError": "core.errors",
+    "SpotifyETLError": "core.errors",
+    "TransportError": "core.errors",
+    "UnauthorizedError": "core.errors",
+    "UnreadableItemsError": "core.errors",
+    "UnsafeRequestError": "core.errors",
+    "AlbumFailure": "engine.outcomes",
+    "AlbumResult": "engine.outcomes",
+    "Pull": "engine.pipeline",
+    "PullStats": "engine.outcomes",
+    "SpotifyAPI": "engine.endpoints",
+    "minimum_requests": "engine.endpoints",
+    "PullResult": "run.pull",
+    "run_pull": "run.pull",
+    "ClientSettings": "core.settings",
+    "Credentials": "core.settings",
+    "PullSettings": "core.settings",
+    "read_committed": "output.sink",
 }
 
 

@@ -1,5 +1,5 @@
 """``python -m async_spotify_etl`` runs the CLI."""
 
-from .cli import run
+from .cli import console_script
 
-run()
+console_script()

@@ -75,7 +75,7 @@ def _imports(module: str) -> tuple[str, ...]:
 
 
 #: What a pull imports before its first request (the CLI imports it only for ``pull``).
-_OURS_STARTUP = _imports("async_spotify_etl.cli._pull_run")
+_OURS_STARTUP = _imports("async_spotify_etl.cli.pull.command")
 
 CONTENDERS: tuple[Contender, ...] = (
     Contender(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from async_spotify_etl.settings import DEFAULT_BURST, DEFAULT_RATE
+from async_spotify_etl.core.settings import DEFAULT_BURST, DEFAULT_RATE
 
 from .scenarios import Scenario
 from .summary import Summary, ratio

@@ -12,6 +12,7 @@ from aiohttp import ClientResponse
 from aioresponses import CallbackResult, aioresponses
 
 from async_spotify_etl.sandbox import Sandbox, SandboxConfig
+from tests.fakes import FakeClock
 
 #: ``await sandbox_factory(**SandboxConfig fields, clock=None)`` -> a started Sandbox.
 SandboxFactory = Callable[..., Awaitable[Sandbox]]
@@ -60,3 +61,9 @@ async def sandbox_factory() -> AsyncIterator[SandboxFactory]:
             return await stack.enter_async_context(Sandbox(SandboxConfig(**fields), clock=clock))
 
         yield factory
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake monotonic clock; its ``sleep`` advances time without waiting."""
+    return FakeClock()

@@ -18,26 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from .._version import __version__
-from ..errors import (
-    AuthenticationError,
-    ConfigurationError,
-    ResumableStop,
-    SpotifyETLError,
-)
+from ..core.errors import AuthenticationError, ConfigurationError, ResumableStop, SpotifyETLError
 from . import load, pull, report, sandbox
-
-__all__ = [
-    "EXIT_AUTH",
-    "EXIT_FAILURES",
-    "EXIT_INTERRUPTED",
-    "EXIT_OK",
-    "EXIT_RESUMABLE",
-    "EXIT_USAGE",
-    "build_parser",
-    "exit_code_for",
-    "main",
-    "run",
-]
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -131,6 +113,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def run() -> None:
+def console_script() -> None:
     """Console-script entry point."""
     sys.exit(main())

@@ -6,9 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError
-
-__all__ = ["ANALYTICS_HINT", "register"]
+from ..core.errors import ConfigurationError
 
 ANALYTICS_HINT = "install the analytics extra: pip install 'async-spotify-etl[analytics]'"
 
@@ -29,7 +27,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def _handle(args: argparse.Namespace) -> int:
     try:
-        from ..load import load_pull
+        from ..analytics.load import load_pull
     except ImportError as exc:  # duckdb is an optional dependency
         raise ConfigurationError(f"spotify-etl load needs duckdb; {ANALYTICS_HINT}") from exc
     result = load_pull(args.out_dir, args.duckdb)

@@ -6,10 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..core.errors import ConfigurationError
 from .load import ANALYTICS_HINT
-
-__all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -29,7 +27,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def _handle(args: argparse.Namespace) -> int:
     try:
-        from ..report import build_report
+        from ..analytics.report import build_report
     except ImportError as exc:  # duckdb and matplotlib are optional dependencies
         raise ConfigurationError(f"spotify-etl report needs {exc.name}; {ANALYTICS_HINT}") from exc
     path = build_report(args.out_dir, args.html)

@@ -13,12 +13,10 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError
+from ..core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from ..sandbox import SandboxConfig
-
-__all__ = ["DEFAULT_PORT", "config_from_args", "register"]
 
 #: A fixed port, so a standalone sandbox has a URL worth writing into a .env file.
 DEFAULT_PORT = 8765

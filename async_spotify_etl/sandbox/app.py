@@ -25,8 +25,6 @@ from .pages import BadParam, error_body
 from .stats import SandboxStats
 from .token import issue_token
 
-__all__ = ["STATE", "SandboxState", "build_app"]
-
 log = logging.getLogger(__name__)
 
 _JSON = "application/json; charset=utf-8"

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from .config import SandboxConfig
 from .names import uniform
 
-__all__ = ["Clock", "Fault", "FaultPlan", "Quota", "RollingWindow", "TokenStore"]
-
 Clock = Callable[[], float]
 
 

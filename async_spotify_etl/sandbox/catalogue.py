@@ -16,8 +16,6 @@ from typing import Any
 from .config import SandboxConfig
 from .objects import AlbumShape, RenderedAlbum, album_shape, render_album, track_id
 
-__all__ = ["Catalogue"]
-
 #: Rendered albums kept in memory; a pull touches each album a few times in a row.
 CACHE_SIZE = 2048
 #: Search ``tag:new`` returns albums released this many days before the sandbox's today.

@@ -8,22 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..errors import ConfigurationError
-
-__all__ = [
-    "DEFAULT_ALBUMS_PER_MARKET",
-    "DEFAULT_CLIENT_ID",
-    "DEFAULT_CLIENT_SECRET",
-    "DEFAULT_HOST",
-    "DEFAULT_HOSTILE_BODY_BYTES",
-    "DEFAULT_MARKETS",
-    "DEFAULT_QUOTA_RETRY_AFTER",
-    "DEFAULT_RATE_WINDOW",
-    "DEFAULT_TODAY",
-    "DEFAULT_TOKEN_LIFETIME",
-    "AccessMode",
-    "SandboxConfig",
-]
+from ..core.errors import ConfigurationError
 
 AccessMode = Literal["extended", "development"]
 

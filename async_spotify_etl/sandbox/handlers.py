@@ -9,22 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..ids import is_spotify_id
+from ..core.ids import is_spotify_id
 from .catalogue import SEARCH_CAP, Catalogue
 from .config import SandboxConfig
 from .pages import BadParam, error_body, market_param, paging, paging_params
-
-__all__ = [
-    "FORBIDDEN",
-    "NOT_FOUND",
-    "Reply",
-    "album",
-    "album_tracks",
-    "bad_request",
-    "new_releases",
-    "search",
-    "several_albums",
-]
 
 #: Several-albums accepts at most this many ids.
 MAX_IDS = 20

@@ -30,8 +30,6 @@ from .catalogue import Catalogue
 from .handlers import Reply
 from .names import uniform
 
-__all__ = ["KINDS", "Hostility"]
-
 KINDS = ("bad_id", "html", "oversized", "lying_total", "missing_fields", "track_without_id")
 #: Share of further albums given each kind, beyond the one per kind always chosen.
 EXTRA_SHARE = 0.02

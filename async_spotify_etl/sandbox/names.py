@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import random
 
-__all__ = ["album_name", "artist_name", "isrc", "make_id", "track_name", "uniform", "upc"]
-
 _ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 #: Maps every byte value onto the base62 alphabet, so a digest becomes an id in one call.
 _BASE62 = bytes(_ALPHABET[i % 62] for i in range(256))

@@ -16,8 +16,6 @@ import orjson
 from .config import SandboxConfig
 from .names import album_name, artist_name, isrc, make_id, track_name, upc
 
-__all__ = ["AlbumShape", "RenderedAlbum", "album_shape", "render_album", "track_id"]
-
 #: One album in this many is a compilation (51 to 300 tracks), so track paging always runs.
 COMPILATION_EVERY = 20
 #: Share of albums released within the last 14 days (what search ``tag:new`` returns).

@@ -8,8 +8,6 @@ from urllib.parse import urlencode
 
 import orjson
 
-__all__ = ["BadParam", "error_body", "market_param", "paging", "paging_params"]
-
 _MARKET = re.compile(r"[A-Z]{2}")
 
 

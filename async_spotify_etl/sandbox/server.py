@@ -10,12 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ..settings import Credentials
+from ..core.settings import Credentials
 from .app import SandboxState, build_app
 from .behaviours import Clock
 from .config import SandboxConfig
-
-__all__ = ["Sandbox"]
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-__all__ = ["ROUTES", "SandboxStats"]
-
 ROUTES = ("token", "new-releases", "several-albums", "album", "album-tracks", "search", "other")
 
 

@@ -13,8 +13,6 @@ from .behaviours import TokenStore
 from .config import SandboxConfig
 from .handlers import Reply
 
-__all__ = ["issue_token"]
-
 
 def _oauth_error(error: str, description: str) -> Reply:
     return Reply(400, orjson.dumps({"error": error, "error_description": description}))

@@ -12,10 +12,10 @@ from typing import Any
 import duckdb
 import pytest
 
-import async_spotify_etl
+import async_spotify_etl.analytics
+from async_spotify_etl.analytics.load import TABLES, load_pull
 from async_spotify_etl.cli import main
-from async_spotify_etl.errors import ConfigurationError
-from async_spotify_etl.load import TABLES, load_pull
+from async_spotify_etl.core.errors import ConfigurationError
 
 from .conftest import MakePull
 from .fakepull import FakePull
@@ -253,8 +253,8 @@ def test_without_the_analytics_extra_the_commands_say_what_to_install(
 ) -> None:
     pull = make_pull()
     for module in ("load", "report", "charts"):  # forget them, so they are imported anew
-        monkeypatch.delitem(sys.modules, f"async_spotify_etl.{module}", raising=False)
-        monkeypatch.delattr(async_spotify_etl, module, raising=False)
+        monkeypatch.delitem(sys.modules, f"async_spotify_etl.analytics.{module}", raising=False)
+        monkeypatch.delattr(async_spotify_etl.analytics, module, raising=False)
     monkeypatch.setitem(sys.modules, missing, None)  # makes `import missing` fail
     args = ["--duckdb", str(tmp_path / "x.duckdb")] if command == "load" else []
 
@@ -267,9 +267,9 @@ def test_without_the_analytics_extra_the_commands_say_what_to_install(
 
 
 def _readme_queries() -> list[str]:
-    """The SQL statements of README's "Loading into DuckDB" section, in order."""
-    readme = Path(__file__).resolve().parents[2] / "README.md"
-    section = readme.read_text(encoding="utf-8").split("## Loading into DuckDB", 1)[1]
+    """The SQL statements of docs/analytics.md, before "The report", in order."""
+    readme = Path(__file__).resolve().parents[2] / "docs" / "analytics.md"
+    section = readme.read_text(encoding="utf-8").split("# Loading into DuckDB", 1)[1]
     blocks = re.findall(r"```sql\n(.*?)```", section.split("\n## ", 1)[0], re.DOTALL)
     return [sql.strip() for block in blocks for sql in block.split(";") if sql.strip()]
 

@@ -10,10 +10,10 @@ from typing import Any
 import duckdb
 import orjson
 
-from async_spotify_etl.load import LoadResult, load_pull
-from async_spotify_etl.report import build_report
-from async_spotify_etl.runner import run_pull
-from async_spotify_etl.settings import ClientSettings, PullSettings
+from async_spotify_etl.analytics.load import LoadResult, load_pull
+from async_spotify_etl.analytics.report import build_report
+from async_spotify_etl.core.settings import ClientSettings, PullSettings
+from async_spotify_etl.run.pull import run_pull
 
 MARKETS = ("US", "GB")
 

@@ -12,10 +12,10 @@ from typing import Any
 import orjson
 import pytest
 
-from async_spotify_etl.charts import FONT_STACK
+from async_spotify_etl.analytics.charts import FONT_STACK
+from async_spotify_etl.analytics.report import build_report
 from async_spotify_etl.cli import main
-from async_spotify_etl.errors import ConfigurationError
-from async_spotify_etl.report import build_report
+from async_spotify_etl.core.errors import ConfigurationError
 
 from .conftest import MakePull
 from .fakepull import FakePull

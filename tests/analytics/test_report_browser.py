@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from async_spotify_etl.report import build_report
+from async_spotify_etl.analytics.report import build_report
 
 from .conftest import MakePull
 from .test_report import CHARTS, MANIFEST, NAMES

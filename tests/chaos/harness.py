@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 import orjson
 
+from async_spotify_etl.core.settings import ClientSettings, PullSettings
 from async_spotify_etl.sandbox import Sandbox
-from async_spotify_etl.settings import ClientSettings, PullSettings
 
 __all__ = [
     "LONG",

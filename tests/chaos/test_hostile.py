@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 import pytest
 
-from async_spotify_etl.runner import run_pull
+from async_spotify_etl.run.pull import run_pull
 from tests.conftest import SandboxFactory
 
 from .figures import Figures, record

@@ -22,9 +22,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from async_spotify_etl.journal import JOURNAL_NAME, read_journal
-from async_spotify_etl.settings import Compression
-from async_spotify_etl.sink import FILES, data_path
+from async_spotify_etl.core.settings import Compression
+from async_spotify_etl.output.journal import JOURNAL_NAME, read_journal
+from async_spotify_etl.output.sink import FILES, data_path
 from tests.conftest import SandboxFactory
 
 from .figures import Figures, record

@@ -18,19 +18,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from async_spotify_etl.errors import InvalidIdError
-from async_spotify_etl.ids import is_spotify_id, parse_album_ref, validate_id
-from async_spotify_etl.journal import JOURNAL_NAME
-from async_spotify_etl.planner import (
+from async_spotify_etl.client.retry import RetryPolicy, parse_retry_after
+from async_spotify_etl.core.errors import InvalidIdError
+from async_spotify_etl.core.ids import is_spotify_id, parse_album_ref, validate_id
+from async_spotify_etl.core.settings import ClientSettings
+from async_spotify_etl.engine.endpoints import (
     ALBUMS_PER_BATCH,
     LISTING_PAGE,
     PAGES_AHEAD_PER_CONCURRENCY,
     SpotifyAPI,
     minimum_requests,
 )
-from async_spotify_etl.retry import RetryPolicy, parse_retry_after
-from async_spotify_etl.settings import ClientSettings
-from async_spotify_etl.sink import FILES, Sink, data_path, read_committed
+from async_spotify_etl.output.journal import JOURNAL_NAME
+from async_spotify_etl.output.sink import FILES, Sink, data_path, read_committed
 
 BASE62 = string.digits + string.ascii_letters
 ids = st.text(alphabet=BASE62, min_size=22, max_size=22)

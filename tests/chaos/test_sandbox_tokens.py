@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from async_spotify_etl.client import SpotifyClient
-from async_spotify_etl.settings import ClientSettings
+from async_spotify_etl.client.http import SpotifyClient
+from async_spotify_etl.core.settings import ClientSettings
 from tests.conftest import SandboxFactory
 
 

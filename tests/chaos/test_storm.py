@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from async_spotify_etl.runner import run_pull
+from async_spotify_etl.run.pull import run_pull
 from tests.conftest import SandboxFactory
 
 from .figures import Figures, record

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from async_spotify_etl.runner import run_pull
+from async_spotify_etl.run.pull import run_pull
 from async_spotify_etl.sandbox import app as sandbox_app
 from tests.conftest import SandboxFactory
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import aiohttp
 
-from async_spotify_etl.client import SpotifyClient
-from async_spotify_etl.pacing import Pacer, Ticket
-from async_spotify_etl.settings import ClientSettings
+from async_spotify_etl.client.http import SpotifyClient
+from async_spotify_etl.client.pacing import Pacer, Ticket
+from async_spotify_etl.core.settings import ClientSettings
 
 __all__ = ["Sent", "Wire"]
 

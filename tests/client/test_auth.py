@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from async_spotify_etl.client import SpotifyClient
-
-from .fakes import ALBUM_ID, CREDENTIALS, TOKEN_URL, FakeClock, fast_settings, token_body, url
+from async_spotify_etl.client.http import SpotifyClient
+from tests.fakes import ALBUM_ID, CREDENTIALS, TOKEN_URL, FakeClock, fast_settings, token_body, url
 
 PATH = f"/albums/{ALBUM_ID}"
 

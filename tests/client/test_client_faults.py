@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from async_spotify_etl.client import SpotifyClient
-from async_spotify_etl.errors import (
+from async_spotify_etl.client.http import SpotifyClient
+from async_spotify_etl.core.errors import (
     AuthenticationError,
     BadRequestError,
     EndpointUnavailableError,
@@ -25,8 +25,7 @@ from async_spotify_etl.errors import (
     TransportError,
     UnauthorizedError,
 )
-
-from .fakes import ALBUM_ID, CREDENTIALS, TOKEN_URL, FakeClock, fast_settings, token_body, url
+from tests.fakes import ALBUM_ID, CREDENTIALS, TOKEN_URL, FakeClock, fast_settings, token_body, url
 
 PATH = f"/albums/{ALBUM_ID}"
 OK = {"id": ALBUM_ID, "name": "ok"}

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from async_spotify_etl.client import SpotifyClient
-from async_spotify_etl.errors import (
+from async_spotify_etl.client.http import SpotifyClient
+from async_spotify_etl.core.errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidIdError,
@@ -17,9 +17,8 @@ from async_spotify_etl.errors import (
     ServerError,
     UnsafeRequestError,
 )
-from async_spotify_etl.planner import SpotifyAPI
-
-from .fakes import (
+from async_spotify_etl.engine.endpoints import SpotifyAPI
+from tests.fakes import (
     ALBUM_ID,
     API,
     CREDENTIALS,

@@ -14,17 +14,16 @@ from typing import Any
 
 import pytest
 
-from async_spotify_etl.client import SpotifyClient
-from async_spotify_etl.errors import (
+from async_spotify_etl.client.http import SpotifyClient
+from async_spotify_etl.core.errors import (
     AuthenticationError,
     QuotaExceededError,
     ResumableStop,
     SpotifyETLError,
 )
+from async_spotify_etl.core.settings import ClientSettings, Credentials
 from async_spotify_etl.sandbox import Sandbox
-from async_spotify_etl.settings import ClientSettings, Credentials
-
-from .fakes import FakeClock
+from tests.fakes import FakeClock
 
 
 def open_client(sb: Sandbox, clock: FakeClock | None = None, **changes: Any) -> SpotifyClient:

@@ -8,10 +8,9 @@ import datetime as dt
 
 import pytest
 
-from async_spotify_etl.errors import QuotaExceededError
-from async_spotify_etl.pacing import CLIMB, DECREASE, Pacer, Ticket
-
-from .fakes import FakeClock
+from async_spotify_etl.client.pacing import CLIMB, DECREASE, Pacer, Ticket
+from async_spotify_etl.core.errors import QuotaExceededError
+from tests.fakes import FakeClock
 
 
 def pacer(clock: FakeClock, rate: float = 1000.0, concurrency: int = 100) -> Pacer:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from async_spotify_etl.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from async_spotify_etl.client.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, 0, tzinfo=dt.UTC)
 

@@ -15,9 +15,9 @@ import orjson
 import pytest
 
 from async_spotify_etl.cli import main
-from async_spotify_etl.client import SpotifyClient
-from async_spotify_etl.errors import ConfigurationError
-from async_spotify_etl.settings import ClientSettings
+from async_spotify_etl.client.http import SpotifyClient
+from async_spotify_etl.core.errors import ConfigurationError
+from async_spotify_etl.core.settings import ClientSettings
 
 
 async def test_a_window_set_to_the_servers_limit_draws_no_429(sandbox_factory: Any) -> None:

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from async_spotify_etl.ids import is_spotify_id
+from async_spotify_etl.core.ids import is_spotify_id
 
 from .conftest import Api, ApiFactory
 

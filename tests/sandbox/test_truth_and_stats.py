@@ -6,7 +6,7 @@ import aiohttp
 import orjson
 import pytest
 
-from async_spotify_etl.errors import ConfigurationError
+from async_spotify_etl.core.errors import ConfigurationError
 from async_spotify_etl.sandbox import Sandbox, SandboxConfig
 
 from .conftest import Api, ApiFactory

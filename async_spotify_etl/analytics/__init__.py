@@ -1,0 +1,1 @@
+"""What the ``analytics`` extra serves: DuckDB loading and the HTML report."""

@@ -1,0 +1,246 @@
+"""Load a pull's NDJSON into typed, keyed DuckDB tables with DuckDB's own JSON reader.
+
+Every table is created or replaced in one transaction, so loading twice gives the same
+database, and a pull in progress contributes only its committed records.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ..core.errors import ConfigurationError
+from ..output.reader import PullFiles, committed_copies, find_pull_files
+
+log = logging.getLogger(__name__)
+
+#: The tables a load creates or replaces, in dependency order.
+TABLES = (
+    "albums",
+    "tracks",
+    "artists",
+    "album_artists",
+    "track_artists",
+    "album_markets",
+    "errors",
+)
+
+_ARTISTS = "STRUCT(id VARCHAR, name VARCHAR)[]"
+#: The JSON fields read from each stream and their DuckDB types; others are ignored.
+_COLUMNS: dict[str, dict[str, str]] = {
+    "albums": {
+        "id": "VARCHAR",
+        "name": "VARCHAR",
+        "album_type": "VARCHAR",
+        "total_tracks": "INTEGER",
+        "release_date": "VARCHAR",
+        "release_date_precision": "VARCHAR",
+        "label": "VARCHAR",
+        "popularity": "INTEGER",
+        "available_markets": "VARCHAR[]",
+        "artists": _ARTISTS,
+        "external_ids": "STRUCT(upc VARCHAR)",
+        "external_urls": "STRUCT(spotify VARCHAR)",
+        "_etl": "STRUCT(markets VARCHAR[], extracted_at VARCHAR, source VARCHAR)",
+    },
+    "tracks": {
+        "id": "VARCHAR",
+        "album_id": "VARCHAR",
+        "name": "VARCHAR",
+        "disc_number": "INTEGER",
+        "track_number": "INTEGER",
+        "duration_ms": "BIGINT",
+        "explicit": "BOOLEAN",
+        "is_playable": "BOOLEAN",
+        "is_local": "BOOLEAN",
+        "artists": _ARTISTS,
+        "external_urls": "STRUCT(spotify VARCHAR)",
+    },
+    "errors": {
+        "album_id": "VARCHAR",
+        "stage": "VARCHAR",
+        "error": "VARCHAR",
+        "status": "INTEGER",
+        "message": "VARCHAR",
+        "at": "VARCHAR",
+    },
+}
+
+_PRECISION = """coalesce(lower(release_date_precision),
+    CASE length(release_date) WHEN 4 THEN 'year' WHEN 7 THEN 'month' ELSE 'day' END)"""
+
+_SCHEMA = """
+CREATE OR REPLACE TABLE albums (
+    album_id VARCHAR PRIMARY KEY,
+    name VARCHAR,
+    album_type VARCHAR,              -- lower case: album, single, compilation, ep
+    album_type_raw VARCHAR,          -- as Spotify sent it ("EP", "ALBUM", ...)
+    total_tracks INTEGER,
+    release_date DATE,               -- first day of the year or month for coarser precisions
+    release_date_precision VARCHAR,  -- day, month or year
+    label VARCHAR,                   -- absent for development-mode apps
+    popularity INTEGER,              -- absent for development-mode apps
+    upc VARCHAR,
+    available_markets VARCHAR[],     -- absent for development-mode apps
+    markets VARCHAR[] NOT NULL,      -- markets whose listing held the album in this pull
+    spotify_url VARCHAR,
+    source VARCHAR,                  -- new-releases, search or ids
+    extracted_at TIMESTAMPTZ
+);
+CREATE OR REPLACE TABLE tracks (
+    track_id VARCHAR PRIMARY KEY,
+    album_id VARCHAR NOT NULL,
+    name VARCHAR,
+    disc_number INTEGER,
+    track_number INTEGER,
+    duration_ms BIGINT,
+    duration INTERVAL,
+    explicit BOOLEAN,
+    is_playable BOOLEAN,
+    is_local BOOLEAN,
+    spotify_url VARCHAR
+);
+CREATE OR REPLACE TABLE artists (artist_id VARCHAR PRIMARY KEY, name VARCHAR);
+CREATE OR REPLACE TABLE album_artists (
+    album_id VARCHAR, position INTEGER, artist_id VARCHAR NOT NULL,
+    PRIMARY KEY (album_id, position)
+);
+CREATE OR REPLACE TABLE track_artists (
+    track_id VARCHAR, position INTEGER, artist_id VARCHAR NOT NULL,
+    PRIMARY KEY (track_id, position)
+);
+CREATE OR REPLACE TABLE album_markets (
+    album_id VARCHAR, market VARCHAR, PRIMARY KEY (album_id, market)
+);
+CREATE OR REPLACE TABLE errors (
+    album_id VARCHAR, stage VARCHAR, error VARCHAR, status INTEGER, message VARCHAR,
+    failed_at TIMESTAMPTZ
+);
+"""
+
+_FILL = f"""
+CREATE OR REPLACE TEMP TABLE _albums AS SELECT * FROM _raw_albums WHERE id IS NOT NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY id ORDER BY try_cast(_etl.extracted_at AS TIMESTAMPTZ) DESC NULLS LAST, name
+    ) = 1;
+CREATE OR REPLACE TEMP TABLE _tracks AS SELECT * FROM _raw_tracks
+    WHERE id IS NOT NULL AND album_id IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY id ORDER BY album_id, disc_number, track_number) = 1;
+INSERT INTO albums SELECT
+    id, name, lower(trim(album_type)), album_type, total_tracks,
+    CASE {_PRECISION}
+        WHEN 'year' THEN try_strptime(release_date, '%Y')
+        WHEN 'month' THEN try_strptime(release_date, '%Y-%m')
+        ELSE try_strptime(release_date, '%Y-%m-%d') END::DATE,
+    {_PRECISION}, label, popularity, external_ids.upc, available_markets,
+    coalesce(list_sort(list_distinct(_etl.markets)), []), external_urls.spotify,
+    _etl.source, try_cast(_etl.extracted_at AS TIMESTAMPTZ)
+FROM _albums;
+INSERT INTO tracks SELECT
+    id, album_id, name, disc_number, track_number, duration_ms, to_milliseconds(duration_ms),
+    explicit, is_playable, is_local, external_urls.spotify
+FROM _tracks;
+INSERT INTO album_artists SELECT id, position, artist.id FROM (
+    SELECT id, unnest(artists) AS artist, generate_subscripts(artists, 1) AS position
+    FROM _albums) WHERE artist.id IS NOT NULL;
+INSERT INTO track_artists SELECT id, position, artist.id FROM (
+    SELECT id, unnest(artists) AS artist, generate_subscripts(artists, 1) AS position
+    FROM _tracks) WHERE artist.id IS NOT NULL;
+INSERT INTO artists SELECT artist.id, min(artist.name) FROM (
+    SELECT unnest(artists) AS artist FROM _albums
+    UNION ALL SELECT unnest(artists) AS artist FROM _tracks
+) WHERE artist.id IS NOT NULL GROUP BY artist.id;
+INSERT INTO album_markets SELECT DISTINCT album_id, unnest(markets) AS market FROM albums;
+INSERT INTO errors SELECT album_id, stage, error, status, message, try_cast("at" AS TIMESTAMPTZ)
+FROM _raw_errors;
+DROP TABLE _albums;
+DROP TABLE _tracks;
+"""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Row counts of the loaded tables and whether the pull was still being written."""
+
+    counts: dict[str, int]
+    in_progress: bool
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        counted = ", ".join(f"{self.counts[table]} {table}" for table in TABLES)
+        tail = " (committed records only: the pull is running or was interrupted)"
+        return counted + (tail if self.in_progress else "")
+
+
+def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path) -> LoadResult:
+    """Create or replace the tables in ``con`` from the pull in ``out_dir``, in one transaction."""
+    return _load(con, find_pull_files(out_dir))
+
+
+def load_pull(out_dir: Path, database: Path) -> LoadResult:
+    """Load the pull in ``out_dir`` into the DuckDB file ``database`` (created if needed)."""
+    files = find_pull_files(out_dir)  # a bad directory fails before the database is created
+    if database.is_dir():
+        raise ConfigurationError(f"{database} is a directory, not a DuckDB file")
+    if not database.parent.is_dir():
+        raise ConfigurationError(f"cannot create {database}: {database.parent} does not exist")
+    try:
+        con = duckdb.connect(str(database))
+    except duckdb.Error as exc:
+        raise ConfigurationError(f"cannot open {database}: {_first_line(exc)}") from exc
+    with con:
+        result = _load(con, files)
+    log.info("loaded %s into %s", result.summary(), database)
+    return result
+
+
+def _load(con: duckdb.DuckDBPyConnection, files: PullFiles) -> LoadResult:
+    try:
+        with committed_copies(files) as paths:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _create_sources(con, paths)
+                con.execute(_SCHEMA)
+                con.execute(_FILL)
+                for stream in _COLUMNS:
+                    con.execute(f"DROP VIEW _raw_{stream}")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+    except duckdb.Error as exc:
+        raise ConfigurationError(f"cannot load {files.out_dir}: {_first_line(exc)}") from exc
+    counts = {table: _count(con, table) for table in TABLES}
+    return LoadResult(counts, files.in_progress)
+
+
+def _create_sources(con: duckdb.DuckDBPyConnection, paths: dict[str, Path | None]) -> None:
+    """Temporary views ``_raw_<stream>`` over each committed file (empty if it is absent)."""
+    for stream, columns in _COLUMNS.items():
+        path = paths.get(stream)
+        if path is None:
+            fields = ", ".join(f'NULL::{kind} AS "{name}"' for name, kind in columns.items())
+            source = f"SELECT {fields} WHERE false"
+        else:
+            spec = ", ".join(f"{_quote(name)}: {_quote(kind)}" for name, kind in columns.items())
+            source = (
+                f"SELECT * FROM read_ndjson({_quote(str(path))}, columns = {{{spec}}},"
+                " compression = 'auto_detect')"
+            )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw_{stream} AS {source}")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,243 @@
+"""The report page: inline CSS, inline SVG charts and the run's manifest, in one HTML string.
+
+Everything the page shows is inside the file (no scripts, fonts, images or styles from
+elsewhere), so it opens offline and can be mailed or archived as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .._version import __version__
+from .load import LoadResult
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One card of the page: ``svg`` is None when the chart does not apply to this pull."""
+
+    key: str
+    title: str
+    caption: str
+    svg: str | None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the page shows: the load's counts, the charts, the manifest (if readable)."""
+
+    out_dir: Path
+    load: LoadResult
+    markets: list[str]
+    charts: list[Chart]
+    manifest: dict[str, Any] | None
+    manifest_problem: str | None
+
+
+_CSS = """
+:root { color-scheme: light; --ink: #191414; --muted: #6a6a6a; --line: #e3e3e3; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: var(--ink); background: #f6f6f4; }
+header { padding: 28px 40px 20px; background: #191414; color: #fff; }
+header h1 { margin: 0 0 4px; font-size: 26px; }
+header p { margin: 0; color: #b3b3b3; }
+header code { color: #fff; }
+.badge { display: inline-block; margin-left: 8px; padding: 1px 8px; border-radius: 10px;
+  background: #f59b23; color: #191414; font-size: 12px; font-weight: 600; }
+.kpis { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 18px; }
+.kpi { min-width: 120px; padding: 10px 16px; border-radius: 8px; background: #282828; }
+.kpi b { display: block; font-size: 22px; color: #1db954; }
+.kpi span { color: #b3b3b3; font-size: 13px; }
+main { padding: 24px 40px 40px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr));
+  gap: 20px; align-items: start; }
+figure.card, section.run { margin: 0; padding: 16px 20px; background: #fff;
+  border: 1px solid var(--line); border-radius: 10px; }
+figure.card h2, section.run h2 { margin: 0 0 8px; font-size: 17px; }
+figure.card svg { display: block; max-width: 100%; height: auto; margin: 0 auto; }
+figcaption, .note { color: var(--muted); font-size: 13px; }
+section.run { margin-top: 20px; }
+.run-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr));
+  gap: 8px 28px; }
+td:first-child { white-space: nowrap; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
+th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left;
+  vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+h3 { margin: 14px 0 6px; font-size: 14px; text-transform: uppercase; letter-spacing: .04em;
+  color: var(--muted); }
+pre { overflow: auto; max-height: 420px; padding: 12px; background: #f6f6f4; font-size: 12px; }
+footer { padding: 0 40px 30px; color: var(--muted); font-size: 12px; }
+"""
+
+
+def render_page(data: ReportData, *, generated_at: dt.datetime) -> str:
+    """The whole report as one HTML document."""
+    title = f"New releases: {data.out_dir.name or data.out_dir}"
+    cards = "\n".join(_card(chart) for chart in data.charts)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+{_header(data.out_dir, data.load, data.markets, generated_at)}
+<main>
+<section class="charts">
+{cards}
+</section>
+{_run_section(data.manifest, data.manifest_problem)}
+</main>
+<footer>async-spotify-etl {escape(__version__)} · generated {generated_at:%Y-%m-%d %H:%M} UTC
+ · charts drawn with matplotlib</footer>
+</body>
+</html>
+"""
+
+
+def _header(
+    out_dir: Path, load: LoadResult, markets: Sequence[str], generated_at: dt.datetime
+) -> str:
+    counts = load.counts
+    kpis = [
+        (counts["albums"], "albums"),
+        (counts["tracks"], "tracks"),
+        (counts["artists"], "artists"),
+        (len(markets), "markets: " + (", ".join(markets[:8]) or "none")),
+        (counts["errors"], "albums failed"),
+    ]
+    tiles = "".join(
+        f'<div class="kpi"><b>{n:,}</b><span>{escape(label)}</span></div>' for n, label in kpis
+    )
+    badge = '<span class="badge">committed records only: pull running or interrupted</span>'
+    badge *= load.in_progress
+    return (
+        f"<header><h1>New releases report{badge}</h1>"
+        f"<p>Pull in <code>{escape(str(out_dir))}</code> · report generated"
+        f' {generated_at:%Y-%m-%d %H:%M} UTC</p><div class="kpis">{tiles}</div></header>'
+    )
+
+
+def _card(chart: Chart) -> str:
+    body = chart.svg if chart.svg is not None else ""
+    return (
+        f'<figure class="card" id="chart-{escape(chart.key)}" data-chart="{escape(chart.key)}">'
+        f"<h2>{escape(chart.title)}</h2>{body}"
+        f"<figcaption>{escape(chart.caption)}</figcaption></figure>"
+    )
+
+
+_FACTS = (
+    ("status", "Status"),
+    ("started_at", "Started"),
+    ("finished_at", "Finished"),
+    ("duration_seconds", "Duration"),
+    ("markets", "Markets"),
+    ("requests_total", "Requests sent"),
+    ("minimum_requests_total", "Minimum requests"),
+    ("throttled", "429 responses"),
+    ("retries", "Retries"),
+    ("waited_seconds", "Waited"),
+    ("token_refreshes", "Token refreshes"),
+    ("resumed", "Resumed"),
+    ("error", "Error"),
+)
+
+
+def _run_section(manifest: Mapping[str, Any] | None, problem: str | None) -> str:
+    if manifest is None:
+        note = escape(problem or "")
+        return f'<section class="run"><h2>Run</h2><p class="note">{note}</p></section>'
+    facts = [
+        (label, _fact(key, manifest[key]))
+        for key, label in _FACTS
+        if manifest.get(key) not in (None, "")
+    ]
+    counts = manifest.get("counts")
+    if isinstance(counts, Mapping):
+        facts += [(f"Count: {k}", _fact("", v)) for k, v in counts.items()]
+    plan = manifest.get("plan")
+    plan_rows = (
+        [(str(k), _fact("", v)) for k, v in plan.items()] if isinstance(plan, Mapping) else []
+    )
+    full = orjson.dumps(dict(manifest), option=orjson.OPT_INDENT_2).decode()
+    return (
+        '<section class="run" id="run"><h2>Run (manifest.json)</h2><div class="run-grid">'
+        f"<div><h3>Facts</h3>{_table(('', ''), facts)}</div>"
+        f"<div><h3>Requests by endpoint</h3>{_requests(manifest)}</div>"
+        f"<div><h3>Plan</h3>{_table(('', ''), plan_rows)}</div></div>"
+        f"<details><summary>Full manifest.json</summary><pre>{escape(full)}</pre></details>"
+        "</section>"
+    )
+
+
+def _requests(manifest: Mapping[str, Any]) -> str:
+    sent = manifest.get("requests")
+    minimum = manifest.get("minimum_requests")
+    sent = sent if isinstance(sent, Mapping) else {}
+    minimum = minimum if isinstance(minimum, Mapping) else {}
+    endpoints = list(dict.fromkeys([*sent, *minimum]))
+    rows = [(e, _fact("", sent.get(e, "")), _fact("", minimum.get(e, ""))) for e in endpoints]
+    if not rows:
+        return '<p class="note">not recorded</p>'
+    return _table(("endpoint", "sent", "minimum"), rows)
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    if not rows:
+        return '<p class="note">not recorded</p>'
+    header = "".join(
+        f'<th class="{"num" if i else ""}">{escape(h)}</th>' for i, h in enumerate(head)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{"num" if i else ""}">{escape(cell)}</td>' for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    thead = f"<thead><tr>{header}</tr></thead>" if any(head) else ""
+    return f"<table>{thead}<tbody>{body}</tbody></table>"
+
+
+def _fact(key: str, value: Any) -> str:
+    """A manifest value as short text: seconds as durations, lists joined, numbers grouped."""
+    if key in ("duration_seconds", "waited_seconds") and isinstance(value, int | float):
+        minutes, seconds = divmod(float(value), 60.0)
+        return f"{int(minutes)} min {seconds:.1f} s" if minutes else f"{seconds:.1f} s"
+    if key in ("started_at", "finished_at") and isinstance(value, str):
+        return _timestamp(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def _timestamp(text: str) -> str:
+    """An ISO-8601 time as ``YYYY-MM-DD HH:MM:SS UTC``; anything else as is."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"

@@ -1,0 +1,238 @@
+"""``spotify-etl report``: one self-contained HTML page of charts about a pull.
+
+The pull is loaded into an in-memory DuckDB with the same code as ``spotify-etl load``
+(so a pull in progress shows its committed records), aggregated there, and drawn as
+inline SVG; the page needs no network to be viewed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from ..core.errors import ConfigurationError
+from . import charts
+from .load import load_into
+from .page import Chart, ReportData, render_page
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REPORT_NAME = "report.html"
+_TOP_ARTISTS = 15
+_TRACKS_CAP = 30
+_DAILY_SPAN_DAYS = 62
+_MONTHS_SHOWN = 24
+
+
+def build_report(out_dir: Path, html: Path | None = None) -> Path:
+    """Write the report of the pull in ``out_dir`` to ``html`` (default OUT_DIR/report.html)."""
+    target = html if html is not None else out_dir / DEFAULT_REPORT_NAME
+    if target.is_dir():
+        raise ConfigurationError(f"{target} is a directory, not an HTML file")
+    if not target.parent.is_dir():  # fail before the work, not after it
+        raise ConfigurationError(f"cannot write {target}: {target.parent} is not a directory")
+    with duckdb.connect() as con:
+        data = collect(con, out_dir)
+    page = render_page(data, generated_at=dt.datetime.now(dt.UTC))
+    _write_atomically(target, page.encode())
+    log.info("wrote %s (%d bytes)", target, len(page))
+    return target
+
+
+def collect(con: duckdb.DuckDBPyConnection, out_dir: Path) -> ReportData:
+    """Load the pull into ``con`` and draw every chart."""
+    result = load_into(con, out_dir)
+    markets = [m for m, _ in con.execute(_MARKETS).fetchall()]
+    drawn = [
+        _by_type(con),
+        _by_date(con),
+        _tracks_per_album(con),
+        _track_lengths(con),
+        _explicit(con),
+        _overlap(con, markets),
+        _top_artists(con),
+        _top_labels(con),
+    ]
+    manifest, problem = _read_manifest(out_dir)
+    return ReportData(out_dir, result, markets, drawn, manifest, problem)
+
+
+_MARKETS = "SELECT market, count(*) FROM album_markets GROUP BY 1 ORDER BY 2 DESC, 1"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    return con.execute(sql).fetchall()
+
+
+def _chart(key: str, title: str, caption: str, fig: Any) -> Chart:
+    return Chart(key, title, caption, charts.to_svg(fig, key))
+
+
+def _by_type(con: duckdb.DuckDBPyConnection) -> Chart:
+    rows = _rows(
+        con,
+        "SELECT coalesce(album_type, 'unknown'), count(*) FROM albums"
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
+    return _chart(
+        "releases-by-type",
+        "Releases by album type",
+        'album_type as Spotify sent it, lower-cased ("EP" and "ep" count together).',
+        charts.releases_by_type(rows),
+    )
+
+
+def _by_date(con: duckdb.DuckDBPyConnection) -> Chart:
+    low, high, dated = _rows(
+        con, "SELECT min(release_date), max(release_date), count(release_date) FROM albums"
+    )[0]
+    daily = low is None or (high - low).days <= _DAILY_SPAN_DAYS
+    unit = "day" if daily else "month"
+    since = low if daily else high.replace(day=1) - dt.timedelta(days=31 * _MONTHS_SHOWN)
+    rows = con.execute(
+        f"SELECT date_trunc('{unit}', release_date)::DATE, coalesce(album_type, 'unknown'),"
+        " count(*) FROM albums WHERE release_date >= $since GROUP BY ALL",
+        {"since": since or dt.date.min},
+    ).fetchall()
+    caption = "Albums released with month or year precision count on the period's first day."
+    if older := dated - sum(n for _, _, n in rows):
+        caption += f" {older} releases older than {since:%B %Y} are not shown."
+    return _chart(
+        "releases-by-date",
+        f"Releases by {unit} of release",
+        caption,
+        charts.releases_by_date(rows, unit),
+    )
+
+
+def _tracks_per_album(con: duckdb.DuckDBPyConnection) -> Chart:
+    rows = _rows(
+        con,
+        f"SELECT least(total_tracks, {_TRACKS_CAP}), count(*) FROM albums"
+        " WHERE total_tracks IS NOT NULL GROUP BY 1 ORDER BY 1",
+    )
+    return _chart(
+        "tracks-per-album",
+        "Tracks per album",
+        f"total_tracks of each album, as Spotify reports it; albums of {_TRACKS_CAP} tracks"
+        " or more share the last bar.",
+        charts.tracks_per_album(rows, _TRACKS_CAP),
+    )
+
+
+def _track_lengths(con: duckdb.DuckDBPyConnection) -> Chart:
+    rows = _rows(
+        con,
+        "SELECT least(floor(duration_ms / 30000), 30) / 2.0, count(*) FROM tracks"
+        " WHERE duration_ms IS NOT NULL GROUP BY 1 ORDER BY 1",
+    )
+    median = _rows(con, "SELECT median(duration_ms) / 60000.0 FROM tracks")[0][0]
+    return _chart(
+        "track-lengths",
+        "Track length",
+        "30-second bins; 15 minutes and longer share the last bin.",
+        charts.track_lengths(rows, median),
+    )
+
+
+def _explicit(con: duckdb.DuckDBPyConnection) -> Chart:
+    rows = _rows(
+        con,
+        "SELECT label, explicit, total FROM ("
+        " SELECT 'all tracks' AS label, 0 AS o, count(*) FILTER (explicit) AS explicit,"
+        "  count(explicit) AS total FROM tracks"
+        " UNION ALL SELECT coalesce(a.album_type, 'unknown'), 1, count(*) FILTER (t.explicit),"
+        "  count(t.explicit) FROM tracks t JOIN albums a USING (album_id) GROUP BY 1"
+        ") WHERE total > 0 ORDER BY o, total DESC, label",
+    )
+    return _chart(
+        "explicit-share",
+        "Explicit share",
+        "Share of tracks marked explicit, overall and by album type.",
+        charts.explicit_share(rows),
+    )
+
+
+def _top_artists(con: duckdb.DuckDBPyConnection) -> Chart:
+    rows = _rows(
+        con,
+        "SELECT coalesce(ar.name, aa.artist_id), count(DISTINCT aa.album_id) AS n"
+        " FROM album_artists aa LEFT JOIN artists ar USING (artist_id)"
+        f" GROUP BY aa.artist_id, ar.name ORDER BY n DESC, 1 LIMIT {_TOP_ARTISTS}",
+    )
+    return _chart(
+        "top-artists",
+        "Top artists by releases",
+        f"The {_TOP_ARTISTS} artists credited on the most albums of this pull.",
+        charts.top_artists(rows),
+    )
+
+
+def _top_labels(con: duckdb.DuckDBPyConnection) -> Chart:
+    rows = _rows(
+        con,
+        "SELECT label, count(*) AS n FROM albums WHERE label IS NOT NULL"
+        f" GROUP BY 1 ORDER BY n DESC, 1 LIMIT {_TOP_ARTISTS}",
+    )
+    return _chart(
+        "top-labels",
+        "Top labels by releases",
+        f"The {_TOP_ARTISTS} labels with the most albums (development-mode apps get no labels).",
+        charts.top_labels(rows),
+    )
+
+
+def _overlap(con: duckdb.DuckDBPyConnection, markets: list[str]) -> Chart:
+    if len(markets) < 2:
+        only = markets[0] if markets else "none"
+        return Chart(
+            "market-overlap",
+            "Market overlap",
+            f"A single-market pull ({only}): there is no overlap to show.",
+            None,
+        )
+    index = {m: i for i, m in enumerate(markets)}
+    matrix = [[0] * len(markets) for _ in markets]
+    for a, b, n in _rows(
+        con,
+        "SELECT a.market, b.market, count(*) FROM album_markets a"
+        " JOIN album_markets b USING (album_id) GROUP BY ALL",
+    ):
+        matrix[index[a]][index[b]] = n
+    return _chart(
+        "market-overlap",
+        "Market overlap",
+        "Albums listed in both markets; the diagonal is each market's total.",
+        charts.market_overlap(markets, matrix),
+    )
+
+
+def _read_manifest(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    path = out_dir / "manifest.json"
+    try:
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None, "no manifest.json: the pull has not written one (yet)"
+    except (OSError, orjson.JSONDecodeError) as exc:
+        return None, f"manifest.json is unreadable ({type(exc).__name__})"
+    if not isinstance(data, dict):
+        return None, "manifest.json does not hold a JSON object"
+    return data, None
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from exc

@@ -1,0 +1,250 @@
+"""What ``spotify-etl pull`` does once its flags are parsed.
+
+Turns flags, the environment and the ``.env`` file into settings objects, runs the pull
+(optionally against an embedded sandbox) and maps the ending to an exit code with one
+line on stderr. The sandbox and rich are imported only when they are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import io
+import logging
+import os
+import re
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...core import settings as defaults
+from ...core.errors import ConfigurationError, ResumableStop, SpotifyETLError, is_transient
+from ...core.markets import is_market
+from ...core.settings import ClientSettings, Credentials, PullSettings
+from ...engine.dedupe import IdsInput, load_ids
+from ...output.manifest import Manifest
+from ...run.progress import ProgressMode, print_summary
+from ...run.pull import run_pull
+from .. import EXIT_INTERRUPTED, EXIT_RESUMABLE
+from ..logs import configured_logging
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+log = logging.getLogger(__name__)
+
+_MARKET = re.compile(r"[A-Za-z]{2}")
+
+
+@dataclass(frozen=True)
+class _Invocation:
+    settings: PullSettings
+    env: Mapping[str, str]
+    sandbox: dict[str, Any] | None
+    progress: ProgressMode
+    quiet: bool
+
+
+def pull(args: argparse.Namespace) -> int:
+    """Run ``pull`` and return its exit code."""
+    with configured_logging(args.log_format, args.quiet, _progress_mode(args)) as console:
+        invocation = _invocation(args)
+        try:
+            if args.dry_run:
+                return asyncio.run(_dry_run(invocation))
+            return asyncio.run(_pull(invocation, console))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            print(
+                f"spotify-etl: interrupted; what was complete is saved in {args.out};"
+                " run the same command with --resume to finish",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+        except ResumableStop as exc:
+            print(
+                f"spotify-etl: stopped: {exc}; then run the same command with --resume",
+                file=sys.stderr,
+            )
+            return EXIT_RESUMABLE
+        except SpotifyETLError as exc:
+            if not is_transient(exc):
+                raise
+            again = "try again" if args.dry_run else "run the same command with --resume"
+            print(
+                f"spotify-etl: stopped: the API kept failing after the retries"
+                f" ({type(exc).__name__}: {exc}); {again} when it answers again",
+                file=sys.stderr,
+            )
+            return EXIT_RESUMABLE
+
+
+def _progress_mode(args: argparse.Namespace) -> ProgressMode:
+    if args.quiet or args.progress is False or args.dry_run:
+        return "off"
+    return "bar" if sys.stderr.isatty() else "log"
+
+
+def _invocation(args: argparse.Namespace) -> _Invocation:
+    env = _environment(args.env_file)
+    client = ClientSettings(
+        api_url=args.api_url or env.get("SPOTIFY_API_URL") or defaults.DEFAULT_API_URL,
+        token_url=args.accounts_url
+        or env.get("SPOTIFY_ACCOUNTS_URL")
+        or defaults.DEFAULT_TOKEN_URL,
+        rate=args.rate,
+        burst=args.burst,
+        window=args.window,
+        concurrency=args.concurrency,
+        max_retries=args.max_retries,
+        max_wait=args.max_wait,
+        timeout=args.timeout,
+    )
+    if args.ids is not None and args.source not in ("auto", "ids"):
+        raise ConfigurationError(f"--ids needs --source ids or auto, not {args.source}")
+    settings = PullSettings(
+        out=args.out,
+        markets=_markets(args.market),
+        source=args.source,
+        ids_file=args.ids,
+        expand=args.expand,
+        max_albums=args.max_albums,
+        resume=args.resume,
+        compress=args.compress,
+        client=client,
+    )
+    sandbox = None
+    if args.sandbox:
+        sandbox = {
+            "seed": args.sandbox_seed,
+            "albums_per_market": args.sandbox_albums,
+            "access": args.sandbox_access,
+            "latency": args.sandbox_latency,
+            "rate_limit": args.sandbox_rate_limit or None,
+        }
+    return _Invocation(settings, env, sandbox, _progress_mode(args), args.quiet)
+
+
+def _markets(values: list[str] | None) -> tuple[str, ...]:
+    markets: list[str] = []
+    for value in values or ["US"]:
+        for code in value.split(","):
+            code = code.strip()
+            if not _MARKET.fullmatch(code):
+                raise ConfigurationError(f"--market {code!r} is not a two-letter country code")
+            if not is_market(code.upper()):
+                hint = " (the United Kingdom is GB)" if code.upper() == "UK" else ""
+                raise ConfigurationError(f"--market {code!r} is not an ISO 3166-1 country{hint}")
+            if code.upper() not in markets:
+                markets.append(code.upper())
+    return tuple(markets)
+
+
+def _environment(env_file: Path | None) -> dict[str, str]:
+    """The process environment over the .env file (``--env-file`` or ./.env if present)."""
+    path = env_file if env_file is not None else Path(".env")
+    values: dict[str, str] = {}
+    if env_file is not None or path.is_file():
+        from dotenv.parser import parse_stream
+
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ConfigurationError(f"cannot read --env-file {path}: {reason}") from None
+        for binding in parse_stream(io.StringIO(text)):
+            if binding.error:
+                line = binding.original.line
+                raise ConfigurationError(f"{path} line {line} is not KEY=VALUE")
+            if binding.key is not None and binding.value is not None:
+                values[binding.key] = binding.value
+    return {**values, **os.environ}
+
+
+async def _open_sandbox(stack: AsyncExitStack, invocation: _Invocation) -> tuple[Any, Any]:
+    from ...sandbox import Sandbox, SandboxConfig
+
+    assert invocation.sandbox is not None
+    config = SandboxConfig(markets=invocation.settings.markets, **invocation.sandbox)
+    sandbox = await stack.enter_async_context(Sandbox(config))
+    return sandbox, sandbox.credentials
+
+
+async def _connect(
+    stack: AsyncExitStack, invocation: _Invocation
+) -> tuple[PullSettings, Credentials]:
+    settings = invocation.settings
+    if invocation.sandbox is None:
+        return settings, Credentials.from_env(dict(invocation.env))
+    sandbox, credentials = await _open_sandbox(stack, invocation)
+    client = settings.client.replace(api_url=sandbox.api_url, token_url=sandbox.token_url)
+    return dataclasses.replace(settings, client=client), credentials
+
+
+async def _dry_run(invocation: _Invocation) -> int:
+    from ...engine.plan import plan_requests
+
+    async with AsyncExitStack() as stack:
+        settings, credentials = await _connect(stack, invocation)
+        ids = _ids(settings)
+        plan = await plan_requests(settings, credentials, ids)
+    for line in plan.lines(settings.client.rate):
+        print(line)
+    return 0
+
+
+def _ids(settings: PullSettings) -> IdsInput | None:
+    if settings.ids_file is None:
+        return None
+    return load_ids(settings.ids_file)
+
+
+async def _pull(invocation: _Invocation, console: Console | None) -> int:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        async with AsyncExitStack() as stack:
+            settings, credentials = await _connect(stack, invocation)
+            plan_extra = {"sandbox": _sandbox_identity(invocation.sandbox)}
+            result = await run_pull(
+                settings,
+                credentials,
+                progress=invocation.progress,
+                console=console,
+                plan_extra=plan_extra if invocation.sandbox else None,
+                arguments_extra={"sandbox": invocation.sandbox} if invocation.sandbox else None,
+                on_finish=None if invocation.quiet else _summary(settings),
+            )
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+    if result.failed:
+        print(
+            f"spotify-etl: {result.failed} albums failed for good; see {result.paths['errors']}",
+            file=sys.stderr,
+        )
+    return result.exit_code
+
+
+def _sandbox_identity(sandbox: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The sandbox options that decide its catalogue (a resume must serve the same one)."""
+    if sandbox is None:
+        return None
+    return {k: sandbox[k] for k in ("seed", "albums_per_market", "access")}
+
+
+def _summary(settings: PullSettings) -> Callable[[Manifest], None]:
+    """Prints the end-of-pull summary on stdout: it is the command's output."""
+    from ...output.sink import MANIFEST_NAME, data_path
+
+    def show(manifest: Manifest) -> None:
+        paths = {name: data_path(settings.out, name, settings.compress) for name in manifest.files}
+        paths["manifest"] = settings.out / MANIFEST_NAME
+        print_summary(manifest, paths)
+
+    return show

@@ -1,0 +1,258 @@
+"""The flags of ``spotify-etl pull``: names, defaults and one-line validation.
+
+The names are a contract with users and scripts; defaults come from settings.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ...core import settings as defaults
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows each flag's default, unless it has none or its help already states it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be zero or more seconds, got {text}")
+    return value
+
+
+def _window(text: str) -> tuple[int, float]:
+    limit, slash, seconds = text.partition("/")
+    if not slash:
+        raise argparse.ArgumentTypeError(f"not N/SECONDS: {text!r}")
+    try:
+        value = (int(limit), float(seconds))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not N/SECONDS: {text!r}") from None
+    if value[0] < 1 or not 0 < value[1] < float("inf"):
+        raise argparse.ArgumentTypeError(f"needs N of 1 or more and SECONDS above 0, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add every ``pull`` flag to ``parser``."""
+    _add_what(parser.add_argument_group("what to pull"))
+    _add_how(parser.add_argument_group("how fast and how patiently"))
+    _add_output(parser.add_argument_group("output"))
+    _add_where(parser.add_argument_group("where"))
+    _add_sandbox(parser.add_argument_group("embedded sandbox (no credentials, no network)"))
+
+
+def _add_what(what: argparse._ArgumentGroup) -> None:
+    what.add_argument(
+        "--out", type=Path, default=Path("data"), metavar="DIR", help="output directory"
+    )
+    what.add_argument(
+        "--market",
+        action="append",
+        metavar="CODE",
+        help="market (country code); repeat or comma-separate (default: US)",
+    )
+    what.add_argument(
+        "--source",
+        choices=["auto", "new-releases", "search", "ids"],
+        default="auto",
+        help="discovery: auto tries new-releases and falls back"
+        " to search tag:new on 403; --ids FILE implies ids",
+    )
+    what.add_argument(
+        "--ids",
+        type=Path,
+        metavar="FILE",
+        help="album ids, spotify:album: URIs or open.spotify.com URLs, one a"
+        " line ('-' reads stdin)",
+    )
+    what.add_argument(
+        "--expand",
+        choices=["auto", "several", "album", "tracks"],
+        default="auto",
+        help="expansion: auto tries several-albums (20 per call) and falls back"
+        " to Get Album on 403; tracks uses Get Album Tracks only",
+    )
+    what.add_argument(
+        "--max-albums",
+        type=_positive_int,
+        metavar="N",
+        help="stop after N unique albums (default: all)",
+    )
+
+
+def _add_how(how: argparse._ArgumentGroup) -> None:
+    how.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=defaults.DEFAULT_CONCURRENCY,
+        metavar="N",
+        help="requests in flight at once",
+    )
+    how.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=defaults.DEFAULT_RATE,
+        metavar="R",
+        help="requests per second",
+    )
+    how.add_argument(
+        "--burst",
+        type=_positive_int,
+        default=defaults.DEFAULT_BURST,
+        metavar="N",
+        help="requests that may leave at once after an idle spell",
+    )
+    how.add_argument(
+        "--window",
+        type=_window,
+        default=defaults.DEFAULT_WINDOW,
+        metavar="N/SECONDS",
+        help="also at most N requests per rolling SECONDS, counted from each answer, so"
+        " a server counting arrivals sees no more; for a known limit of 30 per 5 s:"
+        " --window 30/5 --rate 6 --burst 30 (default: off)",
+    )
+    how.add_argument(
+        "--max-retries",
+        type=_count,
+        default=defaults.DEFAULT_MAX_RETRIES,
+        metavar="N",
+        help="retries of one request (5xx, timeouts, 429s)",
+    )
+    how.add_argument(
+        "--max-wait",
+        type=_seconds,
+        default=defaults.DEFAULT_MAX_WAIT,
+        metavar="SECONDS",
+        help="a longer Retry-After stops the pull resumably (exit 75) instead of sleeping",
+    )
+    how.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=defaults.DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds for one request",
+    )
+
+
+def _add_output(out: argparse._ArgumentGroup) -> None:
+    out.add_argument(
+        "--resume", action="store_true", help="continue the pull in --out where it stopped"
+    )
+    out.add_argument(
+        "--compress", choices=["none", "gzip"], default="none", help="gzip writes .ndjson.gz files"
+    )
+    out.add_argument(
+        "--dry-run", action="store_true", help="print the request plan, count and time, then exit"
+    )
+    out.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="live bar on a terminal, periodic log line otherwise (default: on)",
+    )
+    out.add_argument("--quiet", action="store_true", help="only warnings and errors")
+    out.add_argument(
+        "--log-format", choices=["text", "json"], default="text", help="log line format on stderr"
+    )
+
+
+def _add_where(where: argparse._ArgumentGroup) -> None:
+    where.add_argument(
+        "--api-url",
+        metavar="URL",
+        help=f"Web API base URL (env SPOTIFY_API_URL; default {defaults.DEFAULT_API_URL})",
+    )
+    where.add_argument(
+        "--accounts-url",
+        metavar="URL",
+        help=f"full token URL (env SPOTIFY_ACCOUNTS_URL; default {defaults.DEFAULT_TOKEN_URL})",
+    )
+    where.add_argument(
+        "--env-file",
+        type=Path,
+        metavar="PATH",
+        help="read SPOTIFY_* variables from this file (default: ./.env if it"
+        " exists); the environment wins",
+    )
+
+
+def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
+    sandbox.add_argument(
+        "--sandbox", action="store_true", help="pull from an emulated Spotify started on 127.0.0.1"
+    )
+    sandbox.add_argument(
+        "--sandbox-seed",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="catalogue seed (a resume must use the same)",
+    )
+    sandbox.add_argument(
+        "--sandbox-albums",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        help="albums each market lists",
+    )
+    sandbox.add_argument(
+        "--sandbox-access",
+        choices=["extended", "development"],
+        default="extended",
+        help="the app's access mode",
+    )
+    sandbox.add_argument(
+        "--sandbox-latency",
+        type=_seconds,
+        default=0.02,
+        metavar="SECONDS",
+        help="added latency per answer",
+    )
+    sandbox.add_argument(
+        "--sandbox-rate-limit",
+        type=_count,
+        default=600,
+        metavar="N",
+        help="requests per rolling 30 s before 429s (0: none)",
+    )

@@ -1,0 +1,251 @@
+"""The HTTP boundary: one GET for JSON, with a token, pacing, bounded retries and safety.
+
+What to request is the planner's business; this module only decides how bytes move and
+what each answer means. Every attempt passes the :class:`Pacer` (bucket, rolling window
+if set, in-flight bound, shared 429 gate); faults are retried under the :class:`RetryPolicy`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random as _random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from ..core.errors import QuotaExceededError, ResponseTooLargeError, ResumableStop, TransportError
+from ..core.settings import ClientSettings, Credentials
+from .auth import TokenProvider
+from .pacing import Pacer, Ticket
+from .responses import Answer, Retry, interpret, read_body
+from .retry import RetryPolicy
+from .urls import check_base_url, resolve
+
+logger = logging.getLogger(__name__)
+
+Params = Mapping[str, str | int]
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    """What a client did so far: attempts per endpoint, retries, 429s, waits, tokens.
+
+    ``waited_seconds`` is the time the 429 gate was closed (Retry-After, counted once
+    however many tasks waited); ``backoff_seconds`` the sleeps before retrying a fault
+    (5xx, timeout, broken body) here or at the token endpoint.
+    """
+
+    requests: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+    throttled: int = 0
+    waited_seconds: float = 0.0
+    backoff_seconds: float = 0.0
+    token_refreshes: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (for the manifest)."""
+        return {
+            "requests": dict(self.requests),
+            "retries": self.retries,
+            "throttled": self.throttled,
+            "waited_seconds": round(self.waited_seconds, 3),
+            "backoff_seconds": round(self.backoff_seconds, 3),
+            "token_refreshes": self.token_refreshes,
+        }
+
+
+class SpotifyClient:
+    """An async context manager that GETs JSON from the Spotify Web API.
+
+    Owns an aiohttp session unless one is passed in. ``sleep``, ``clock`` and
+    ``random`` are injectable so tests need no real waiting.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        settings: ClientSettings | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] | None = None,
+        random: Callable[[], float] | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else ClientSettings()
+        self._api = check_base_url(self.settings.api_url, "API URL")
+        self._token_url = check_base_url(self.settings.token_url, "token URL")
+        self._credentials = credentials
+        self._borrowed = session
+        self._session: aiohttp.ClientSession | None = None
+        self._sleep = sleep
+        self._clock = clock
+        s = self.settings
+        uniform = random if random is not None else _random.random
+        self._retry = RetryPolicy(s.max_retries, s.backoff_base, s.backoff_cap, random=uniform)
+        self._pacer: Pacer | None = None
+        self._tokens: TokenProvider | None = None
+        self._requests: Counter[str] = Counter()
+        self._retries = 0
+        self._throttled = 0
+        self._backoff_waited = 0.0
+        self._state = "new"
+
+    def __repr__(self) -> str:
+        return f"<SpotifyClient {self._api} [{self._state}] {self.stats.as_dict()}>"
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of what this client did so far."""
+        tokens = self._tokens
+        return ClientStats(
+            requests=dict(self._requests),
+            retries=self._retries,
+            throttled=self._throttled,
+            waited_seconds=self._pacer.waited_seconds if self._pacer else 0.0,
+            backoff_seconds=self._backoff_waited + (tokens.waited_seconds if tokens else 0.0),
+            token_refreshes=tokens.refreshes if tokens else 0,
+        )
+
+    @property
+    def pacer(self) -> Pacer:
+        """The pacer (rate, gate); exists while the client is open."""
+        if self._pacer is None:
+            raise RuntimeError("the client is not open: use 'async with SpotifyClient(...)'")
+        return self._pacer
+
+    async def __aenter__(self) -> SpotifyClient:
+        if self._state != "new":
+            raise RuntimeError("a SpotifyClient can be opened only once")
+        s = self.settings
+        if self._borrowed is not None:
+            self._session = self._borrowed
+        else:
+            connector = aiohttp.TCPConnector(limit=s.concurrency + 2)
+            self._session = aiohttp.ClientSession(connector=connector)
+        clock = self._clock if self._clock is not None else time.monotonic
+        self._tokens = TokenProvider(
+            self._credentials,
+            self._session,
+            self._token_url,
+            refresh_margin=s.refresh_margin,
+            retry=self._retry,
+            timeout=s.timeout,
+            clock=clock,
+            sleep=self._sleep,
+        )
+        self._pacer = Pacer(
+            s.rate, s.burst, s.concurrency, window=s.window, clock=self._clock, sleep=self._sleep
+        )
+        self._state = "open"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the owned session; safe to call twice; a borrowed session stays open."""
+        if self._state == "closed":
+            return
+        self._state = "closed"
+        if self._session is not None and self._borrowed is None:
+            await self._session.close()
+        self._session = None
+
+    async def get_json(
+        self, target: str, params: Params | None = None, *, endpoint: str = "other"
+    ) -> Any:
+        """GET ``target`` (a path under the API URL, or an absolute link on its origin)
+        and return the decoded JSON body. ``endpoint`` labels the attempt in the stats."""
+        url = resolve(self._api, target)
+        if self._state != "open" or self._tokens is None:
+            raise RuntimeError("the client is not open: use 'async with SpotifyClient(...)'")
+        tokens, pacer = self._tokens, self.pacer
+        refreshed = False
+        faults = throttles = 0
+        while True:
+            async with pacer.slot() as ticket:
+                # Taken once the pacer lets the request go: a token taken before a long
+                # wait at the 429 gate or the bucket could expire before it is sent.
+                token = await tokens.token()
+                self._requests[endpoint] += 1
+                outcome = await self._attempt(url, params, token, endpoint)
+                if not isinstance(outcome, Retry):
+                    pacer.record_success(ticket)
+                    return outcome
+                if outcome.kind == "auth":
+                    if refreshed:
+                        raise outcome.error
+                    refreshed = True
+                    tokens.invalidate(token)
+                    self._retries += 1
+                    continue
+                if outcome.kind == "throttle":
+                    throttles = self._throttle(ticket, outcome, throttles)
+                    continue
+            if not self._retry.can_retry(faults):
+                raise outcome.error
+            # a 503's Retry-After is honoured, but never beyond max_wait
+            delay = min(self._retry.delay(faults, outcome.retry_after), self.settings.max_wait)
+            faults += 1
+            self._retries += 1
+            self._backoff_waited += delay
+            logger.info("%s: %s; retry %d in %.2f s", endpoint, outcome.error, faults, delay)
+            await self._sleep(delay)
+
+    async def _attempt(self, url: URL, params: Params | None, token: str, endpoint: str) -> Any:
+        """One exchange: the decoded JSON, a :class:`Retry` saying why not, or raise."""
+        try:
+            answer = await self._send(url, params, token)
+            return interpret(answer, str(url), endpoint, token)
+        except ResponseTooLargeError:
+            raise
+        except TransportError as exc:
+            return Retry("fault", exc)
+
+    def _throttle(self, ticket: Ticket, outcome: Retry, throttles: int) -> int:
+        """Handle a 429: stop resumably, or close the shared gate and count the retry."""
+        self._throttled += 1
+        wait = outcome.retry_after if outcome.retry_after is not None else 0.0
+        if outcome.quota_exceeded or wait > self.settings.max_wait:
+            resume_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
+            stop: ResumableStop
+            if outcome.quota_exceeded:
+                stop = QuotaExceededError("API quota exceeded", wait, resume_at)
+            else:
+                stop = ResumableStop("Retry-After exceeds max_wait", wait, resume_at)
+            self.pacer.stop(stop)
+            raise stop
+        # The gate closes for every task even when this request has run out of retries.
+        self.pacer.record_throttle(ticket, self._retry.delay(throttles, outcome.retry_after))
+        if not self._retry.can_retry(throttles):
+            raise outcome.error
+        self._retries += 1
+        return throttles + 1
+
+    async def _send(self, url: URL, params: Params | None, token: str) -> Answer:
+        assert self._session is not None
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+        try:
+            async with self._session.get(
+                url, params=params, headers=headers, timeout=timeout, allow_redirects=False
+            ) as response:
+                body = await read_body(response, self.settings.max_body_bytes)
+                return Answer(response.status, response.headers, body)
+        except TimeoutError:
+            raise TransportError(f"timed out after {self.settings.timeout:g} s: {url}") from None
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"{type(exc).__name__} from {url}") from None

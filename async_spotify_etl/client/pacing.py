@@ -1,0 +1,241 @@
+"""Pacing of one client's requests: a token bucket, an optional rolling-window cap, a bound
+on requests in flight and one 429 gate shared by every task.
+
+* The bucket is an aiolimiter ``AsyncLimiter`` holding ``burst`` tokens refilled at the
+  configured ``rate``; every attempt, retries included, pays for a token.
+* The window (``N`` requests per rolling ``seconds``, off unless given) mirrors a server
+  that counts the requests arriving in any ``seconds``: a request leaves only while fewer
+  than ``N`` are in flight or were answered within the last ``seconds``. An answer comes
+  after its request arrived, so this never under-counts what the server saw (see
+  :mod:`.window`).
+* After a 429 the effective rate drops (a request then costs more than one token): at
+  least by half, and down to what the server evidently sustains, the requests it
+  accepted since the gate last opened over that time plus the Retry-After. It then
+  climbs back additively with time, never above the configured rate; so a ``rate`` set
+  far too high settles under the server's limit after one or two 429s.
+* A 429 closes the gate for every task until its Retry-After plus jitter. When it reopens
+  one probe request goes first; the others follow only if the probe was not throttled,
+  so a reopened gate never releases a burst into a window that is still full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiolimiter import AsyncLimiter
+
+from ..core.errors import ResumableStop
+from .window import Window
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+#: Multiplicative decrease of the rate on a 429.
+DECREASE = 0.5
+#: Additive increase per second without a 429, as a fraction of the rate after the cut:
+#: the rate doubles back in 50 s, slower than Spotify's 30 s window forgets.
+CLIMB = 0.02
+#: Successes needed before they are trusted as an estimate of the server's rate.
+MIN_SAMPLE = 4
+#: The rate never drops below this fraction of the configured rate.
+FLOOR = 1 / 64
+
+
+@dataclass
+class Ticket:
+    """One request's pass through the pacer: when it left and whether it was the probe."""
+
+    sent_at: float
+    probe: bool = False
+    throttled: bool = False
+
+
+class Pacer:
+    """Decides when each request may leave. Create it inside the running loop's lifetime;
+    the limiter binds to the loop lazily, on first use."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        concurrency: int,
+        *,
+        window: tuple[int, float] | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.configured_rate = rate
+        self._base_rate = rate
+        self._climb_since = 0.0
+        self._burst = burst
+        self._limiter = AsyncLimiter(burst, burst / rate)
+        self._in_flight = asyncio.Semaphore(concurrency)
+        self._clock = clock
+        self._sleep = sleep
+        self.window = None if window is None else Window(*window, clock=self._now, sleep=sleep)
+        self._gate_until = float("-inf")
+        self._half_open = False
+        self._probe_done: asyncio.Event | None = None
+        self._last_decrease = float("-inf")
+        self._epoch: float | None = None  # since when accepted requests are counted
+        self._accepted = 0
+        self._stopped: ResumableStop | None = None
+        #: Seconds the gate has been closed by 429s (once, however many tasks waited).
+        self.waited_seconds = 0.0
+
+    def __repr__(self) -> str:
+        now = self._now()
+        gate = f"closed {self._gate_until - now:.1f} s" if self._gate_until > now else "open"
+        window = "" if self.window is None else f", window {self.window.held()}/{self.window.limit}"
+        return (
+            f"<Pacer rate={self.rate:.2f}/{self.configured_rate:g} per s, burst={self._burst}"
+            f"{window}, gate {gate}{', probing' if self._half_open else ''}>"
+        )
+
+    def _now(self) -> float:
+        if self._clock is not None:
+            return self._clock()
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:  # a repr outside the loop; the loop's clock is monotonic too
+            return time.monotonic()
+
+    @property
+    def rate(self) -> float:
+        """The current effective rate in requests per second."""
+        if self._base_rate >= self.configured_rate:
+            return self.configured_rate
+        climbed = CLIMB * self._base_rate * max(0.0, self._now() - self._climb_since)
+        return min(self.configured_rate, self._base_rate + climbed)
+
+    def gate_closed(self) -> bool:
+        """True while a Retry-After is running."""
+        return self._gate_until > self._now()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[Ticket]:
+        """Wait until a request may leave, then hold an in-flight slot while it runs."""
+        async with self._in_flight:
+            ticket = await self._admit()
+            try:
+                yield ticket
+            finally:
+                if self.window is not None:
+                    self.window.answered()
+                if ticket.probe:
+                    self._end_probe(ticket)
+
+    async def _admit(self) -> Ticket:
+        while True:
+            probe = await self._pass_gate()
+            try:
+                ticket = await self._leave(probe)
+            except BaseException:
+                if probe:
+                    self._abandon_probe()
+                raise
+            if ticket is not None:
+                return ticket
+            # The gate closed while this task waited for the window or bucket: wait again.
+            if probe:
+                self._abandon_probe()
+
+    async def _leave(self, probe: bool) -> Ticket | None:
+        """Take a place in the window, then pay the bucket; None (and no place kept) if the
+        gate closed meanwhile. The window goes first so the bucket still spaces out the
+        requests it lets go together."""
+        window = self.window
+        if window is not None:
+            await window.acquire()
+        try:
+            # The probe drains the bucket, so those following it are paced, not a burst.
+            await self._pay(drain=probe)
+            if self._stopped is not None:
+                raise self._stopped
+        except BaseException:
+            if window is not None:
+                window.release()
+            raise
+        if self.gate_closed():
+            if window is not None:
+                window.release()
+            return None
+        now = self._now()
+        if self._epoch is None:
+            self._epoch = now
+        return Ticket(now, probe)
+
+    async def _pass_gate(self) -> bool:
+        """Wait for the gate; True when this task is the probe of a reopened gate."""
+        while True:
+            if self._stopped is not None:
+                raise self._stopped
+            remaining = self._gate_until - self._now()
+            if remaining > 0:
+                await self._sleep(remaining)
+                continue
+            if not self._half_open:
+                return False
+            if self._probe_done is None:
+                self._probe_done = asyncio.Event()
+                return True
+            await self._probe_done.wait()
+
+    async def _pay(self, *, drain: bool = False) -> None:
+        """Take ``configured_rate / rate`` bucket tokens (a lowered rate costs more), or the
+        whole bucket when ``drain``."""
+        cost = max(1.0, self.configured_rate / self.rate)
+        if drain:
+            cost = max(cost, float(self._burst))
+        while cost > 1e-9:
+            chunk = min(cost, float(self._burst))
+            await self._limiter.acquire(chunk)
+            cost -= chunk
+
+    def _end_probe(self, ticket: Ticket) -> None:
+        if not ticket.throttled and not self.gate_closed():
+            self._half_open = False
+        self._abandon_probe()
+
+    def _abandon_probe(self) -> None:
+        """Let the next waiting task become the probe (this one was not sent or was 429'd)."""
+        if self._probe_done is not None:
+            self._probe_done.set()
+            self._probe_done = None
+
+    def record_success(self, ticket: Ticket) -> None:
+        """The server accepted a request: one more sample of the rate it sustains."""
+        if self._epoch is not None and ticket.sent_at >= self._epoch:
+            self._accepted += 1
+
+    def record_throttle(self, ticket: Ticket, delay: float) -> None:
+        """A 429: close the gate for ``delay`` seconds and lower the rate once per episode."""
+        ticket.throttled = True
+        now = self._now()
+        until = now + delay
+        self.waited_seconds += max(0.0, until - max(now, self._gate_until))
+        self._gate_until = max(self._gate_until, until)
+        self._half_open = True
+        # Requests sent before the last decrease saw the old rate; one cut per episode.
+        if ticket.sent_at <= self._last_decrease:
+            return
+        cut = self.rate * DECREASE
+        if self._epoch is not None and self._accepted >= MIN_SAMPLE:
+            cut = min(cut, self._accepted / (now - self._epoch + delay))
+        self._base_rate = max(FLOOR * self.configured_rate, cut)
+        self._epoch, self._accepted = until, 0
+        self._climb_since = now
+        self._last_decrease = now
+        logger.info("429: gate closed for %.2f s, rate now %.2f/s", delay, self._base_rate)
+
+    def stop(self, error: ResumableStop) -> None:
+        """Refuse every later request with ``error`` (quota spent, or a wait too long)."""
+        if self._stopped is None:
+            self._stopped = error

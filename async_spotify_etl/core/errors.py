@@ -1,0 +1,149 @@
+"""The exceptions async_spotify_etl raises, all under one base class.
+
+    SpotifyETLError
+    ├── ConfigurationError ............ bad settings, flags, .env or output directory (exit 2)
+    ├── AuthenticationError ........... the token endpoint refused the credentials (exit 3)
+    ├── UnsafeRequestError ............ a request the client refuses to send
+    │   └── InvalidIdError ............ an id that is not 22 base62 characters
+    ├── TransportError ................ timeout, dropped connection, truncated or malformed body
+    │   ├── ResponseTooLargeError ..... a body over the configured cap
+    │   └── UnreadableItemsError ...... track pages with null items or items without a valid id
+    ├── HTTPStatusError ............... any other non-2xx answer (see STATUS_ERRORS)
+    │   ├── BadRequestError ........... 400
+    │   ├── UnauthorizedError ......... 401 that survived one token refresh
+    │   ├── ForbiddenError ............ 403
+    │   │   └── EndpointUnavailableError  403 from an endpoint development-mode apps lost
+    │   ├── NotFoundError ............. 404
+    │   ├── RateLimitedError .......... 429 after retries ran out
+    │   └── ServerError ............... 5xx after retries ran out
+    └── ResumableStop ................. stop now, resume later (exit 75)
+        └── QuotaExceededError ........ 429 with reason QUOTA_EXCEEDED
+
+A pull that an :func:`is_transient` error stops (the API kept failing after the retries)
+is resumable too, and exits 75 as well.
+
+No exception message or repr ever contains a client secret or an access token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+class SpotifyETLError(Exception):
+    """Base class of every error this package raises."""
+
+
+class ConfigurationError(SpotifyETLError):
+    """Settings, flags, the .env file or the output directory are not usable."""
+
+
+class AuthenticationError(SpotifyETLError):
+    """The token endpoint refused the client credentials; retrying will not help."""
+
+
+class UnsafeRequestError(SpotifyETLError):
+    """A request the client refuses to send: off-origin link, insecure scheme, bad id."""
+
+
+class InvalidIdError(UnsafeRequestError, ValueError):
+    """An id that is not a 22-character base62 Spotify id."""
+
+
+class TransportError(SpotifyETLError):
+    """The exchange failed below HTTP semantics: timeout, reset, truncated or bad JSON."""
+
+
+class ResponseTooLargeError(TransportError):
+    """A response body exceeded the configured size cap."""
+
+
+class UnreadableItemsError(TransportError):
+    """An album's track pages held ``null`` items or items without a valid id: the album
+    fails rather than being written without them."""
+
+
+class HTTPStatusError(SpotifyETLError):
+    """A non-2xx answer; carries the status, the URL and Spotify's error message."""
+
+    def __init__(self, status: int, url: str, message: str = "") -> None:
+        self.status = status
+        self.url = url
+        self.message = message
+        super().__init__(f"HTTP {status} from {url}" + (f": {message}" if message else ""))
+
+
+class BadRequestError(HTTPStatusError):
+    """400: the request was malformed (bad limit, bad id)."""
+
+
+class UnauthorizedError(HTTPStatusError):
+    """401 that persisted after one token refresh."""
+
+
+class ForbiddenError(HTTPStatusError):
+    """403: the app may not use this endpoint (not retried)."""
+
+
+class EndpointUnavailableError(ForbiddenError):
+    """403 from an endpoint that development-mode apps lost in 2026; the planner falls back."""
+
+
+class NotFoundError(HTTPStatusError):
+    """404: unknown id, or an offset past the listing's cap."""
+
+
+class RateLimitedError(HTTPStatusError):
+    """429 still answered after the retries ran out."""
+
+    def __init__(
+        self, status: int, url: str, message: str = "", retry_after: float | None = None
+    ) -> None:
+        super().__init__(status, url, message)
+        self.retry_after = retry_after
+
+
+class ServerError(HTTPStatusError):
+    """5xx still answered after the retries ran out."""
+
+
+class ResumableStop(SpotifyETLError):
+    """The run must stop now and can be resumed at ``resume_at`` (UTC)."""
+
+    def __init__(self, reason: str, retry_after: float, resume_at: dt.datetime) -> None:
+        self.reason = reason
+        self.retry_after = retry_after
+        self.resume_at = resume_at
+        super().__init__(
+            f"{reason}; resume after {resume_at.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+            f" (in {retry_after:.0f} s)"
+        )
+
+
+class QuotaExceededError(ResumableStop):
+    """429 whose body says QUOTA_EXCEEDED: the app's daily quota is spent."""
+
+
+STATUS_ERRORS: dict[int, type[HTTPStatusError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    429: RateLimitedError,
+}
+
+
+def error_for_status(status: int, url: str, message: str = "") -> HTTPStatusError:
+    """Build the exception that stands for ``status``."""
+    if status >= 500:
+        return ServerError(status, url, message)
+    return STATUS_ERRORS.get(status, HTTPStatusError)(status, url, message)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a failure the same request may not meet later: a timeout, a dropped
+    connection, a broken body, or a 5xx or 429 still answered after the retries ran out.
+    A pull that such a failure stops is stopped resumably (exit 75), not failed."""
+    if isinstance(exc, ResponseTooLargeError):
+        return False
+    return isinstance(exc, TransportError | ServerError | RateLimitedError)

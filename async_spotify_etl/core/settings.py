@@ -1,0 +1,131 @@
+"""Settings as small frozen dataclasses, with every default named once here.
+
+The CLI only builds these objects; the engine never sees command-line parsing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+DEFAULT_API_URL = "https://api.spotify.com/v1"
+DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"
+#: Requests per second. Spotify does not publish its limit; this stays well below what
+#: extended-quota apps are reported to sustain, so an untuned run is never the noisy one.
+DEFAULT_RATE = 5.0
+#: Token-bucket size: how many requests may leave at once after an idle spell.
+DEFAULT_BURST = 5
+#: At most N requests per rolling SECONDS, as ``(N, SECONDS)``, on top of the bucket; None:
+#: no such cap. Off by default: Spotify does not publish its limit, only that it counts
+#: requests over a rolling 30 s window.
+DEFAULT_WINDOW: tuple[int, float] | None = None
+#: Requests in flight at once.
+DEFAULT_CONCURRENCY = 8
+DEFAULT_MAX_RETRIES = 5
+#: A Retry-After longer than this (seconds) stops the run resumably instead of sleeping.
+DEFAULT_MAX_WAIT = 120.0
+#: Seconds for one whole request (connect, send, read).
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_BACKOFF_BASE = 0.5
+DEFAULT_BACKOFF_CAP = 30.0
+#: Refresh a token this many seconds before Spotify says it expires.
+DEFAULT_REFRESH_MARGIN = 60.0
+
+SourceMode = Literal["auto", "new-releases", "search", "ids"]
+ExpandMode = Literal["auto", "several", "album", "tracks"]
+Compression = Literal["none", "gzip"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A Spotify app's client id and secret. The secret never appears in a repr."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Credentials:
+        """Read ``SPOTIFY_CLIENT_ID`` and ``SPOTIFY_CLIENT_SECRET``."""
+        from .errors import ConfigurationError
+
+        env = os.environ if environ is None else environ
+        client_id = env.get("SPOTIFY_CLIENT_ID", "").strip()
+        client_secret = env.get("SPOTIFY_CLIENT_SECRET", "").strip()
+        missing = [
+            name
+            for name, value in (
+                ("SPOTIFY_CLIENT_ID", client_id),
+                ("SPOTIFY_CLIENT_SECRET", client_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"missing {' and '.join(missing)}: set {'them' if len(missing) > 1 else 'it'}"
+                " in the environment or a .env file"
+            )
+        return cls(client_id, client_secret)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How the HTTP client talks to Spotify: where, how fast, how patiently."""
+
+    api_url: str = DEFAULT_API_URL
+    token_url: str = DEFAULT_TOKEN_URL
+    rate: float = DEFAULT_RATE
+    burst: int = DEFAULT_BURST
+    window: tuple[int, float] | None = DEFAULT_WINDOW
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_retries: int = DEFAULT_MAX_RETRIES
+    max_wait: float = DEFAULT_MAX_WAIT
+    timeout: float = DEFAULT_TIMEOUT
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    backoff_cap: float = DEFAULT_BACKOFF_CAP
+    refresh_margin: float = DEFAULT_REFRESH_MARGIN
+
+    def __post_init__(self) -> None:
+        from .errors import ConfigurationError
+
+        checks = {
+            "rate": self.rate > 0,
+            "burst": self.burst >= 1,
+            "concurrency": self.concurrency >= 1,
+            "max_retries": self.max_retries >= 0,
+            "max_wait": self.max_wait >= 0,
+            "timeout": self.timeout > 0,
+            "max_body_bytes": self.max_body_bytes > 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ConfigurationError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.window is not None:
+            limit, seconds = self.window
+            if not (limit >= 1 and 0 < seconds < float("inf")):
+                raise ConfigurationError(
+                    f"window must be (requests >= 1, seconds > 0), got {self.window!r}"
+                )
+
+    def replace(self, **changes: object) -> ClientSettings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PullSettings:
+    """One pull: what to discover, how to expand it, where to write it."""
+
+    out: Path
+    markets: tuple[str, ...] = ("US",)
+    source: SourceMode = "auto"
+    ids_file: Path | None = None
+    expand: ExpandMode = "auto"
+    max_albums: int | None = None
+    resume: bool = False
+    compress: Compression = "none"
+    client: ClientSettings = field(default_factory=ClientSettings)

@@ -1,0 +1,1 @@
+"""The pull engine: what to request (endpoints, plan), listings, dedupe and expansion."""

@@ -1,0 +1,151 @@
+"""Expansion: album ids become full album lines and every track line, in the fewest calls.
+
+Extended-quota apps fetch 20 albums per several-albums call and only the further track
+pages of long albums. With ``auto`` the first several-albums call decides for every
+worker; a 403 (development mode) switches, once, to Get Album plus Get Album Tracks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+from ..core.errors import (
+    ConfigurationError,
+    EndpointUnavailableError,
+    HTTPStatusError,
+    NotFoundError,
+    TransportError,
+    UnsafeRequestError,
+)
+from ..core.timestamps import now_iso
+from .dedupe import Candidate
+from .endpoints import ALBUMS_PER_BATCH, SpotifyAPI
+from .outcomes import AlbumResult, Outcome, PullStats, failure
+
+log = logging.getLogger(__name__)
+
+JSONObject = dict[str, Any]
+#: Errors that fail one album (or one batch) for good; anything else stops the pull.
+ALBUM_ERRORS = (HTTPStatusError, TransportError, UnsafeRequestError)
+
+
+class Expander:
+    """Expands batches of candidates; shared by every expander worker of one pull."""
+
+    def __init__(self, api: SpotifyAPI, market: str, forced: str | None, stats: PullStats) -> None:
+        self.api = api
+        self.market = market
+        self._forced = forced
+        self.mode: str | None = forced  # None until the first several-albums call decides
+        self.stats = stats
+        self._lock = asyncio.Lock()
+
+    @property
+    def batch_size(self) -> int:
+        """Ids per batch: 20 while several-albums may be used, else one."""
+        return ALBUMS_PER_BATCH if self.mode in (None, "several") else 1
+
+    async def expand(self, batch: list[Candidate]) -> list[Outcome]:
+        """Every album of the batch with its tracks, or its failure, in batch order."""
+        if self.mode in (None, "several"):
+            fulls = await self._several(batch)
+            if fulls is not None:
+                return await _gather(self._finish(c, f) for c, f in zip(batch, fulls, strict=True))
+            # several-albums is unavailable, or failed for this batch: one Get Album each
+        if self.mode == "tracks":
+            return await _gather(self._tracks_only(c) for c in batch)
+        return await _gather(self._get_album(c) for c in batch)
+
+    async def _several(self, batch: list[Candidate]) -> list[JSONObject | None] | None:
+        """Full albums for a batch; None when several-albums cannot serve this batch."""
+        ids = [c.album_id for c in batch]
+        try:
+            if self.mode is None:
+                async with self._lock:
+                    if self.mode is None:  # the first batch decides for every worker
+                        albums = await self.api.several_albums(ids, self.market)
+                        self.mode = self.stats.expand = "several"
+                        return list(albums)
+            if self.mode != "several":
+                return None
+            return list(await self.api.several_albums(ids, self.market))
+        except EndpointUnavailableError as exc:
+            self._unavailable(exc)
+            return None
+        except ALBUM_ERRORS as exc:
+            log.warning(
+                "several-albums failed for good for a batch of %d (%s); asking Get Album for"
+                " each of them instead",
+                len(batch),
+                exc,
+            )
+            return None
+
+    def _unavailable(self, exc: EndpointUnavailableError) -> None:
+        if self._forced == "several":
+            raise ConfigurationError(
+                f"several-albums is not available to this app ({exc.message or 403});"
+                " use --expand auto, album or tracks"
+            ) from None
+        if self.mode is None:
+            self.stats.probes["several-albums"] = 1
+            self.mode = self.stats.expand = "album"
+            log.warning(
+                "several-albums answered 403: this app is in development mode (Spotify"
+                " removed the batch endpoint in March 2026); expanding each album through"
+                " Get Album and Get Album Tracks instead"
+            )
+
+    async def _finish(self, candidate: Candidate, full: JSONObject | None) -> Outcome:
+        if full is None:
+            missing = NotFoundError(404, "several-albums", "Spotify returned null for this id")
+            return failure(candidate.album_id, "several-albums", missing)
+        return await self._with_tracks(candidate, full)
+
+    async def _get_album(self, candidate: Candidate) -> Outcome:
+        try:
+            full = await self.api.album(candidate.album_id, self.market)
+        except ALBUM_ERRORS as exc:
+            return failure(candidate.album_id, "album", exc)
+        return await self._with_tracks(candidate, full)
+
+    async def _with_tracks(self, candidate: Candidate, full: JSONObject) -> Outcome:
+        try:
+            tracks = await self.api.complete_tracks(full, self.market)
+        except ALBUM_ERRORS as exc:
+            return failure(candidate.album_id, "album-tracks", exc)
+        return self._result(candidate, full, tracks)
+
+    async def _tracks_only(self, candidate: Candidate) -> Outcome:
+        try:
+            tracks = await self.api.album_tracks(candidate.album_id, self.market)
+        except ALBUM_ERRORS as exc:
+            return failure(candidate.album_id, "album-tracks", exc)
+        album = candidate.album or {"id": candidate.album_id, "type": "album"}
+        return self._result(candidate, album, tracks)
+
+    def _result(self, candidate: Candidate, full: JSONObject, tracks: list[JSONObject]) -> Outcome:
+        album_id = candidate.album_id
+        album = {k: v for k, v in full.items() if k != "tracks"}
+        album["_etl"] = {
+            "markets": list(candidate.markets),
+            "extracted_at": now_iso(),
+            "source": self.stats.source,
+        }
+        total = album.get("total_tracks")
+        self.stats.expanded[album_id] = total if isinstance(total, int) else len(tracks)
+        lines = [{**t, "album_id": album_id} for t in tracks if isinstance(t, dict)]
+        return AlbumResult(album_id, album, lines)
+
+
+async def _gather(awaitables: Iterable[Awaitable[Outcome]]) -> list[Outcome]:
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_as_coroutine(aw)) for aw in awaitables]
+    return [task.result() for task in tasks]
+
+
+async def _as_coroutine(awaitable: Awaitable[Outcome]) -> Outcome:
+    return await awaitable

@@ -1,0 +1,276 @@
+"""The pull engine: discovery, dedupe, batching and expansion under one TaskGroup.
+
+    producers (one per market, or the --ids list) -> dedupe -> batcher -> N expanders -> you
+
+Every queue is bounded and every stage puts its own end-of-stream marker, so memory stays
+flat beyond the ids seen, and the first albums come out while listings are still paging.
+A listed id that is not a Spotify id goes through dedupe like any album (once across
+markets, skipped when done), then straight out as a failure at stage "listing".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Collection, Coroutine
+from types import TracebackType
+from typing import Any, Final
+
+from ..client.http import ClientStats, SpotifyClient
+from ..core.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidIdError,
+    ResumableStop,
+    SpotifyETLError,
+)
+from ..core.ids import is_spotify_id
+from ..core.settings import Credentials, PullSettings
+from .dedupe import Candidate, Dedupe, IdsInput, Sighting, load_ids
+from .endpoints import SpotifyAPI
+from .expansion import Expander
+from .listing import Lister
+from .outcomes import AlbumFailure, AlbumResult, Outcome, PullStats, failure
+
+log = logging.getLogger(__name__)
+
+JSONObject = dict[str, Any]
+
+
+class _End:
+    """End-of-stream marker: each stage puts its own."""
+
+
+END: Final = _End()
+
+
+class Pull:
+    """One pull as an async context manager that owns its client and its tasks.
+
+    ``async with Pull(settings, credentials) as pull: async for album, tracks in
+    pull.albums(): ...``. ``skip`` holds album ids an earlier run already committed.
+    """
+
+    def __init__(
+        self,
+        settings: PullSettings,
+        credentials: Credentials,
+        *,
+        skip: Collection[str] = frozenset(),
+        ids: IdsInput | None = None,
+        client: SpotifyClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self._skip = skip
+        self._ids = ids
+        self._own_client = client is None
+        self.client = client or SpotifyClient(credentials, settings.client)
+        self.api = SpotifyAPI(self.client)
+        source, expand = _initial_plan(settings)
+        self.stats = PullStats(source or "auto", expand or "auto")
+        self._lister = Lister(self.api, source, self.stats)
+        self._expander = Expander(self.api, settings.markets[0], expand, self.stats)
+        self.failures: list[AlbumFailure] = []
+        self._group: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._results: asyncio.Queue[Outcome | _End] = asyncio.Queue(
+            max(4, settings.client.concurrency * 2)
+        )
+        self._state = "new"
+
+    def __repr__(self) -> str:
+        s = self.stats
+        plan = f"{s.source}->{s.expand}"
+        return f"<Pull {self._state} {plan} found={s.found} expanded={len(s.expanded)}>"
+
+    @property
+    def client_stats(self) -> ClientStats:
+        """Requests, retries, 429s, waits and token refreshes so far."""
+        return self.client.stats
+
+    async def __aenter__(self) -> Pull:
+        if self._state != "new":
+            raise RuntimeError("a Pull runs once")
+        if self._lister.source == "ids" and self._ids is None:
+            assert self.settings.ids_file is not None
+            self._ids = await asyncio.to_thread(load_ids, self.settings.ids_file)
+        if self._ids is not None:
+            self.stats.junk_id_lines = len(self._ids.junk)
+        if self._own_client:
+            await self.client.__aenter__()
+        self._state = "running"
+        self._group = asyncio.TaskGroup()
+        await self._group.__aenter__()
+        self._start(self._group)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        group, self._group = self._group, None
+        self._state = "closed"
+        try:
+            if group is not None:
+                for task in self._tasks:  # done already unless the consumer left early
+                    task.cancel()
+                try:
+                    await group.__aexit__(exc_type, exc, tb)
+                except BaseExceptionGroup as errors:
+                    raise _primary(errors) from None
+        finally:
+            if self._own_client:
+                await self.client.aclose()
+
+    async def aclose(self) -> None:
+        """Stop every stage and close the client; safe to call twice."""
+        if self._state == "running":
+            await self.__aexit__(None, None, None)
+
+    def _start(self, group: asyncio.TaskGroup) -> None:
+        size = max(4, self.settings.client.concurrency * 2)
+        workers = self.settings.client.concurrency
+        sightings: asyncio.Queue[Sighting | _End] = asyncio.Queue(size * 4)
+        candidates: asyncio.Queue[Candidate | _End] = asyncio.Queue(size * 4)
+        batches: asyncio.Queue[list[Candidate] | _End] = asyncio.Queue(size)
+        producers = self._producers(sightings)
+        stages = [
+            *producers,
+            self._dedupe(sightings, candidates, len(producers)),
+            self._batcher(candidates, batches, workers),
+            *(self._expand(batches) for _ in range(workers)),
+        ]
+        self._tasks = [group.create_task(stage) for stage in stages]
+
+    async def results(self) -> AsyncIterator[Outcome]:
+        """Every album's outcome, as soon as it is expanded."""
+        if self._state == "new":
+            raise RuntimeError("use 'async with Pull(...)' first")
+        ended = 0
+        while ended < self.settings.client.concurrency:
+            item = await self._results.get()
+            if isinstance(item, _End):
+                ended += 1
+            else:
+                yield item
+
+    async def albums(self) -> AsyncIterator[tuple[JSONObject, list[JSONObject]]]:
+        """Each album with its tracks; failures are collected in :attr:`failures`."""
+        async for outcome in self.results():
+            if isinstance(outcome, AlbumResult):
+                yield outcome.album, outcome.tracks
+            else:
+                self.failures.append(outcome)
+
+    def _producers(self, out: asyncio.Queue[Sighting | _End]) -> list[Coroutine[Any, Any, None]]:
+        if self._lister.source == "ids":
+            return [self._list_ids(out)]
+        return [self._discover(i, m, out) for i, m in enumerate(self.settings.markets)]
+
+    async def _list_ids(self, out: asyncio.Queue[Sighting | _End]) -> None:
+        assert self._ids is not None
+        await self._lister.ids(self._ids, out.put)
+        await out.put(END)
+
+    async def _discover(self, index: int, market: str, out: asyncio.Queue[Sighting | _End]) -> None:
+        await self._lister.market(index, market, out.put)
+        await out.put(END)
+
+    async def _dedupe(
+        self,
+        sightings: asyncio.Queue[Sighting | _End],
+        out: asyncio.Queue[Candidate | _End],
+        producers: int,
+    ) -> None:
+        dedupe = Dedupe(
+            self.settings.markets,
+            done=self._skip,
+            max_albums=self.settings.max_albums,
+            by_market=self._lister.source != "ids",
+            keep_albums=self._expander.mode == "tracks",  # its album line is the listing's
+        )
+        ended = 0
+        while ended < producers:
+            item = await sightings.get()
+            if isinstance(item, _End):
+                ended += 1
+                continue
+            for candidate in dedupe.see(item):
+                await self._admit(candidate, out)
+            self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
+        for candidate in dedupe.finish():
+            await self._admit(candidate, out)
+        self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
+        await out.put(END)
+
+    async def _admit(self, candidate: Candidate, out: asyncio.Queue[Candidate | _End]) -> None:
+        """Pass an album on to expansion, or report a listed id that is not a Spotify id
+        (deduplicated and skipped on resume like any album, and never requested)."""
+        if is_spotify_id(candidate.album_id):
+            await out.put(candidate)
+            return
+        invalid = InvalidIdError(
+            "the listing showed an id that is not a Spotify id (22 base62 characters);"
+            " it was not requested"
+        )
+        self.stats.failed += 1
+        await self._results.put(failure(candidate.album_id, "listing", invalid))
+
+    async def _batcher(
+        self,
+        candidates: asyncio.Queue[Candidate | _End],
+        out: asyncio.Queue[list[Candidate] | _End],
+        workers: int,
+    ) -> None:
+        batch: list[Candidate] = []
+        while not isinstance(item := await candidates.get(), _End):
+            batch.append(item)
+            if len(batch) >= self._expander.batch_size:
+                await out.put(batch)
+                batch = []
+        if batch:
+            await out.put(batch)
+        for _ in range(workers):
+            await out.put(END)
+
+    async def _expand(self, batches: asyncio.Queue[list[Candidate] | _End]) -> None:
+        while not isinstance(batch := await batches.get(), _End):
+            for outcome in await self._expander.expand(batch):
+                if isinstance(outcome, AlbumFailure):
+                    self.stats.failed += 1
+                await self._results.put(outcome)
+        await self._results.put(END)
+
+
+def _initial_plan(settings: PullSettings) -> tuple[str | None, str | None]:
+    """The plan the settings fix before any call: None where ``auto`` lets the API decide."""
+    source: str | None = None if settings.source == "auto" else settings.source
+    if settings.source == "auto" and settings.ids_file is not None:
+        source = "ids"
+    expand: str | None = None if settings.expand == "auto" else settings.expand
+    if source == "ids" and settings.ids_file is None:
+        raise ConfigurationError("--source ids needs --ids FILE")
+    if source == "ids" and expand == "tracks":
+        raise ConfigurationError("--expand tracks needs a listing: it cannot work from --ids")
+    return source, expand
+
+
+def _primary(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one error that explains a failed TaskGroup best (auth, then usage, then stop)."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for kind in (AuthenticationError, ConfigurationError, ResumableStop, SpotifyETLError):
+        for leaf in leaves:
+            if isinstance(leaf, kind):
+                return leaf
+    return leaves[0] if leaves else group

@@ -1,0 +1,154 @@
+"""``--dry-run``: the request plan of a pull, its request count and the time it takes.
+
+The listing calls are made (they are few and tell which albums and how many tracks);
+nothing is expanded and nothing is written. Expansion is counted from the listings'
+``total_tracks``; with ``--ids`` there is no listing, so the count is a lower bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..client.http import SpotifyClient
+from ..core.errors import ConfigurationError, EndpointUnavailableError
+from ..core.settings import Credentials, PullSettings
+from .dedupe import Dedupe, IdsInput, Sighting
+from .endpoints import (
+    ALBUMS_PER_BATCH,
+    SEARCH_PAGE_DEVELOPMENT,
+    TRACKS_PAGE,
+    AccessMode,
+    SpotifyAPI,
+    minimum_requests,
+)
+
+
+@dataclass
+class RequestPlan:
+    """What a pull would request: per endpoint, and whether the count is exact."""
+
+    source: str
+    expand: str
+    markets: tuple[str, ...]
+    albums: int = 0
+    requests: dict[str, int] = field(default_factory=dict)
+    lower_bound: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+    def seconds(self, rate: float) -> float:
+        """Time at ``rate`` requests per second, ignoring latency and Retry-After waits."""
+        return self.total / rate
+
+    def lines(self, rate: float) -> list[str]:
+        """The plan as lines for a terminal."""
+        per = ", ".join(f"{k} {v}" for k, v in self.requests.items()) or "none"
+        bound = "at least " if self.lower_bound else ""
+        return [
+            f"plan: discover through {self.source}, expand through {self.expand}"
+            f" (markets {', '.join(self.markets)}; tracks requested with market={self.markets[0]})",
+            *(f"note: {note}" for note in self.notes),
+            f"albums: {self.albums}",
+            f"requests: {bound}{self.total} ({per}), plus one token request",
+            f"time at {rate:g} requests/s: {bound}{self.seconds(rate):.1f} s"
+            " (more if Spotify answers 429 or errors)",
+        ]
+
+
+async def plan_requests(
+    settings: PullSettings, credentials: Credentials, ids: IdsInput | None
+) -> RequestPlan:
+    """Make the listing calls a pull would make and count the rest."""
+    if ids is not None:
+        return _plan_ids(settings, ids)
+    async with SpotifyClient(credentials, settings.client) as client:
+        api = SpotifyAPI(client)
+        source = "new-releases" if settings.source in ("auto", "new-releases") else "search"
+        plan = RequestPlan(source, "", settings.markets)
+        try:
+            listed, totals = await _listings(api, settings, source)
+        except EndpointUnavailableError:
+            if settings.source != "auto":
+                raise ConfigurationError("new-releases is not available to this app") from None
+            plan.source = "search"
+            plan.notes.append(
+                "new-releases answered 403 (development mode): search tag:new covers"
+                " releases of the last two weeks, not the editorial list"
+            )
+            listed, totals = await _listings(api, settings, "search")
+    access: AccessMode = "extended" if plan.source == "new-releases" else "development"
+    dedupe = Dedupe(settings.markets, max_albums=settings.max_albums)
+    chosen = [
+        c.album_id
+        for market, album_ids in enumerate(listed.values())
+        for n, album_id in enumerate(album_ids)
+        for c in dedupe.see(Sighting(album_id, market, (market, n)))
+    ]
+    chosen += [c.album_id for c in dedupe.finish()]
+    plan.albums = len(chosen)
+    plan.expand = _expand_for(settings, access, plan)
+    counts = {a: totals.get(a, 0) for a in chosen}
+    listing = minimum_requests(listed, {}, access)
+    plan.requests = {plan.source: listing[plan.source]}
+    plan.requests.update(_expansion(plan.expand, chosen, counts))
+    return plan
+
+
+async def _listings(
+    api: SpotifyAPI, settings: PullSettings, source: str
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    listed: dict[str, list[str]] = {}
+    totals: dict[str, int] = {}
+    for market in settings.markets:
+        pages = (
+            api.new_releases(market)
+            if source == "new-releases"
+            else api.search_new(market, SEARCH_PAGE_DEVELOPMENT)
+        )
+        ids = listed.setdefault(market, [])
+        async for page in pages:
+            for item in page.items:
+                ids.append(item["id"])
+                total = item.get("total_tracks")
+                totals[item["id"]] = total if isinstance(total, int) else 0
+    return listed, totals
+
+
+def _expand_for(settings: PullSettings, access: AccessMode, plan: RequestPlan) -> str:
+    if settings.expand != "auto":
+        return settings.expand
+    if access == "extended":
+        plan.notes.append("several-albums assumed available: this app may use new-releases")
+        return "several"
+    return "album"
+
+
+def _expansion(expand: str, chosen: list[str], counts: dict[str, int]) -> dict[str, int]:
+    if expand == "tracks":
+        pages = sum(max(1, math.ceil(n / TRACKS_PAGE)) for n in counts.values())
+        return {"album-tracks": pages}
+    access: AccessMode = "extended" if expand == "several" else "development"
+    found = minimum_requests({"": chosen}, counts, access)
+    found.pop("new-releases" if access == "extended" else "search")
+    return {k: v for k, v in found.items() if v}
+
+
+def _plan_ids(settings: PullSettings, ids: IdsInput) -> RequestPlan:
+    unique = list(dict.fromkeys(ids.ids))[: settings.max_albums]
+    expand = "several" if settings.expand in ("auto", "several") else settings.expand
+    plan = RequestPlan("ids", expand, settings.markets, albums=len(unique), lower_bound=True)
+    per_album = {"several": ("several-albums", None), "album": ("album", 1)}[expand]
+    name, one = per_album
+    count = len(unique) if one else math.ceil(len(unique) / ALBUMS_PER_BATCH)
+    plan.requests = {name: count} if count else {}
+    plan.notes.append(
+        "no listing to read track counts from: albums over 50 tracks need further"
+        " album-tracks requests"
+    )
+    if settings.expand == "auto":
+        plan.notes.append("if several-albums answers 403 (development mode): one Get Album each")
+    return plan

@@ -1,0 +1,1 @@
+"""A pull directory on disk: its layout, the sink, the journal, the reader, the manifest."""

@@ -1,0 +1,103 @@
+"""The commit journal of an output directory: which bytes of the data files are committed.
+
+One JSON line per commit, appended with a single ``write``. The first line names the plan
+the directory belongs to. A reader of a pull in progress, or a resumed pull, trusts the
+data files only up to the offsets of the last complete line; a torn last line is ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..core.errors import ConfigurationError
+
+JOURNAL_NAME = ".journal"
+
+
+@dataclass
+class JournalState:
+    """What a journal says: the plan, the committed offsets, the ids done, running counts."""
+
+    plan: dict[str, Any] | None = None
+    offsets: dict[str, int] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
+    #: Bytes of the journal up to the end of its last complete, valid line.
+    valid_length: int = 0
+    commits: int = 0
+
+
+def header_line(plan: Mapping[str, Any]) -> bytes:
+    """The first journal line: the plan every later commit belongs to."""
+    return orjson.dumps({"plan": plan}) + b"\n"
+
+
+def commit_line(offsets: Mapping[str, int], ids: Sequence[str], counts: Mapping[str, int]) -> bytes:
+    """One commit: the data files' lengths after it, the album ids it made durable, totals."""
+    return orjson.dumps({**offsets, "ids": list(ids), "n": dict(counts)}) + b"\n"
+
+
+def read_journal(path: Path, files: Sequence[str]) -> JournalState:
+    """Parse the journal at ``path``; ``files`` are the offset keys a commit line must hold."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return JournalState()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from exc
+    state = JournalState()
+    position = 0
+    while position < len(data):
+        end = data.find(b"\n", position)
+        if end < 0:
+            break  # torn last line: its commit never completed
+        entry = _parse(data[position:end])
+        if entry is None:
+            if data.find(b"\n", end + 1) >= 0:
+                raise ConfigurationError(f"{path} is corrupt at byte {position}")
+            break  # a damaged last line is a torn commit as well
+        _apply(state, entry, files, path)
+        position = end + 1
+        state.valid_length = position
+    return state
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        entry = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def _apply(state: JournalState, entry: dict[str, Any], files: Sequence[str], path: Path) -> None:
+    if state.plan is None:
+        plan = entry.get("plan")
+        if not isinstance(plan, dict):
+            raise ConfigurationError(f"{path} does not start with a plan line")
+        state.plan = plan
+        return
+    offsets = {name: entry.get(name) for name in files}
+    ids = entry.get("ids")
+    if not all(isinstance(v, int) and v >= 0 for v in offsets.values()) or not isinstance(
+        ids, list
+    ):
+        raise ConfigurationError(f"{path} holds a malformed commit line")
+    state.offsets = offsets  # type: ignore[assignment]
+    state.done.update(str(i) for i in ids)
+    counts = entry.get("n")
+    if isinstance(counts, dict):
+        state.counts = {str(k): int(v) for k, v in counts.items()}
+    state.commits += 1
+
+
+def truncate_journal(path: Path, length: int) -> None:
+    """Cut a torn tail off the journal so the next append starts a fresh line."""
+    if path.exists() and path.stat().st_size != length:
+        os.truncate(path, length)

@@ -1,0 +1,1 @@
+"""A whole pull into a directory: engine, sink, manifest and progress, and how it ends."""

@@ -1,0 +1,222 @@
+"""A pull's progress: a live bar on a terminal, a periodic log line elsewhere, a summary.
+
+Updates run on a timer of the running loop, so the numbers are read in the loop's own
+thread. rich renders the bar and, on a terminal, the summary table; it is imported only
+to draw them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from ..output.manifest import Manifest
+
+log = logging.getLogger(__name__)
+
+ProgressMode = Literal["bar", "log", "off"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The numbers the progress display shows, read at one moment."""
+
+    found: int
+    done: int
+    tracks: int
+    failed: int
+    requests: int
+    waited_seconds: float
+
+
+class ProgressReporter:
+    """Shows live progress while open; a sync context manager used inside the running loop."""
+
+    def __init__(
+        self,
+        snapshot: Callable[[], Snapshot],
+        mode: ProgressMode,
+        *,
+        console: Console | None = None,
+        bar_interval: float = 0.25,
+        log_interval: float = 10.0,
+    ) -> None:
+        self._snapshot = snapshot
+        self.mode: ProgressMode = mode
+        self._console = console
+        self._interval = bar_interval if mode == "bar" else log_interval
+        self._timer: asyncio.TimerHandle | None = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._last = (time.monotonic(), 0)
+        self.rate = 0.0
+
+    def __repr__(self) -> str:
+        return f"<ProgressReporter {self.mode} {self.rate:.1f} req/s>"
+
+    def __enter__(self) -> ProgressReporter:
+        if self.mode == "bar":
+            self._bar = _new_bar(self._console)
+            self._task = self._bar.add_task(
+                "pull", total=None, tracks=0, failed=0, rate=0.0, waited=0.0
+            )
+            self._bar.start()
+        if self.mode != "off":
+            self._arm()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._bar is not None:
+            self.tick()
+            self._bar.stop()
+            self._bar = None
+
+    def _arm(self) -> None:
+        self._timer = asyncio.get_running_loop().call_later(self._interval, self._on_timer)
+
+    def _on_timer(self) -> None:
+        try:
+            self.tick()
+        finally:
+            self._arm()
+
+    def tick(self) -> Snapshot:
+        """Read the numbers once and show them."""
+        snap = self._snapshot()
+        now = time.monotonic()
+        then, requests = self._last
+        if now > then:
+            self.rate = (snap.requests - requests) / (now - then)
+        self._last = (now, snap.requests)
+        if self._bar is not None and self._task is not None:
+            self._bar.update(
+                self._task,
+                total=max(snap.found, snap.done) or None,
+                completed=snap.done,
+                tracks=snap.tracks,
+                failed=snap.failed,
+                rate=self.rate,
+                waited=snap.waited_seconds,
+            )
+            self._bar.refresh()
+        elif self.mode == "log":
+            log.info(
+                "progress: %d/%d albums, %d tracks, %d failed, %.1f req/s, %.0f s waited on 429s",
+                snap.done,
+                snap.found,
+                snap.tracks,
+                snap.failed,
+                self.rate,
+                snap.waited_seconds,
+            )
+        return snap
+
+
+def _new_bar(console: Console | None) -> Progress:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]albums"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[tracks]} tracks · {task.fields[failed]} failed"),
+        TextColumn("{task.fields[rate]:.1f} req/s · waited {task.fields[waited]:.0f} s"),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        auto_refresh=False,
+    )
+
+
+def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
+    """The end-of-pull summary as (label, value) rows: what was pulled and what it cost."""
+    counts, run = manifest.counts, manifest.this_run
+    rows = [
+        ("plan", f"{manifest.plan.get('source')} → {manifest.plan.get('expand')}"),
+        ("markets", ", ".join(manifest.markets) or "-"),
+    ]
+    for key, label in (("albums", "albums"), ("tracks", "tracks"), ("failed", "failed albums")):
+        extra = f" ({run.get(key, 0)} this run)" if manifest.resumed else ""
+        rows.append((label, f"{counts.get(key, 0)}{extra}"))
+    return [
+        *rows,
+        ("requests", _requests(manifest)),
+        ("retries · 429s", f"{manifest.retries} · {manifest.throttled}"),
+        ("waited on Retry-After", f"{manifest.waited_seconds:.1f} s"),
+        ("retry backoff", f"{manifest.backoff_seconds:.1f} s"),
+        ("token refreshes", str(manifest.token_refreshes)),
+        ("duration", f"{manifest.duration_seconds:.1f} s"),
+    ]
+
+
+def _requests(manifest: Manifest) -> str:
+    """Requests sent against the plan's minimum, plus the probes ``auto`` spent on 403s."""
+    total = sum(manifest.requests.values())
+    minimum = sum(manifest.minimum_requests.values())
+    if not minimum:
+        return str(total)
+    probes = sum(manifest.plan.get("probes", {}).values())
+    extra = f" + {probes} probe{'s' * (probes != 1)}" if probes else ""
+    return f"{total} (plan minimum {minimum}{extra})"
+
+
+def print_summary(manifest: Manifest, paths: dict[str, Path]) -> None:
+    """Print the summary on stdout: a table on a terminal, plain aligned lines otherwise
+    (for logs and scripts, and without importing rich)."""
+    if sys.stdout.isatty():
+        render_summary(manifest, paths)
+    else:
+        sys.stdout.write(summary_text(manifest, paths))
+
+
+def summary_text(manifest: Manifest, paths: dict[str, Path]) -> str:
+    """The summary as plain text: a title, one aligned line per row, one line per file."""
+    rows = summary_rows(manifest)
+    width = max(len(label) for label, _ in rows)
+    lines = [f"spotify-etl pull: {manifest.status}"]
+    lines += [f"  {label:<{width}}  {value}" for label, value in rows]
+    lines += [f"{name}: {path}" for name, path in paths.items()]
+    return "\n".join(lines) + "\n"
+
+
+def render_summary(
+    manifest: Manifest, paths: dict[str, Path], console: Console | None = None
+) -> None:
+    """Print the summary as a table on ``console`` (stdout by default), then the files."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title=f"spotify-etl pull: {manifest.status}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    for label, value in summary_rows(manifest):
+        table.add_row(label, value)
+    console.print(table)
+    for name, path in paths.items():  # whole paths, never folded, so they can be copied
+        console.print(f"{name}: {path}", soft_wrap=True, highlight=False, markup=False)

@@ -1,0 +1,255 @@
+"""A whole pull into a directory: the engine, the crash-safe sink, the manifest, the progress.
+
+:func:`run_pull` is what ``spotify-etl pull`` runs; the manifest is written when the pull
+starts and again however it ends (complete, failed, stopped resumably or interrupted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..client.http import SpotifyClient
+from ..core.errors import ResumableStop, is_transient
+from ..core.settings import Credentials, PullSettings
+from ..core.timestamps import now_iso
+from ..engine.dedupe import IdsInput, load_ids
+from ..engine.endpoints import TRACKS_PAGE, AccessMode, minimum_requests
+from ..engine.outcomes import AlbumResult, PullStats
+from ..engine.pipeline import Pull
+from ..output.manifest import Manifest, PullStatus, arguments_of, write_manifest
+from ..output.sink import MANIFEST_NAME, Sink
+from .progress import ProgressMode, ProgressReporter, Snapshot
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: The cyclic collector's thresholds during a pull (CPython's default is 700, 10, 10).
+GC_THRESHOLD = (100_000, 10, 10)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """How a pull ended: its manifest and where its files are."""
+
+    manifest: Manifest
+    paths: dict[str, Path]
+
+    @property
+    def status(self) -> PullStatus:
+        return self.manifest.status
+
+    @property
+    def albums(self) -> int:
+        return self.manifest.counts.get("albums", 0)
+
+    @property
+    def tracks(self) -> int:
+        return self.manifest.counts.get("tracks", 0)
+
+    @property
+    def failed(self) -> int:
+        return self.manifest.counts.get("failed", 0)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every album was pulled, 1 when some failed for good."""
+        return 1 if self.failed else 0
+
+
+def plan_fingerprint(
+    settings: PullSettings, ids: IdsInput | None, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What must not change between a pull and its resume."""
+    return {
+        "markets": list(settings.markets),
+        "source": settings.source,
+        "expand": settings.expand,
+        "ids_sha256": ids.digest if ids else None,
+        "max_albums": settings.max_albums,
+        "compress": settings.compress,
+        **(extra or {}),
+    }
+
+
+def plan_minimum(stats: PullStats) -> dict[str, int]:
+    """The fewest requests that fetch what this run listed and expanded (planner arithmetic)."""
+    minimum: dict[str, int] = {}
+    if stats.source in ("new-releases", "search"):
+        access: AccessMode = "extended" if stats.source == "new-releases" else "development"
+        listing = minimum_requests(stats.listed, {}, access)
+        minimum[stats.source] = listing[stats.source]
+    expanded = {"": list(stats.expanded)}
+    if stats.expand in ("several", "album"):
+        access = "extended" if stats.expand == "several" else "development"
+        expansion = minimum_requests(expanded, stats.expanded, access)
+        expansion.pop("new-releases" if access == "extended" else "search")
+        minimum.update(expansion)
+    elif stats.expand == "tracks":
+        pages = sum(max(1, math.ceil(n / TRACKS_PAGE)) for n in stats.expanded.values())
+        minimum["album-tracks"] = pages
+    return {k: v for k, v in minimum.items() if v}
+
+
+async def run_pull(
+    settings: PullSettings,
+    credentials: Credentials,
+    *,
+    progress: ProgressMode = "off",
+    console: Console | None = None,
+    plan_extra: Mapping[str, Any] | None = None,
+    arguments_extra: Mapping[str, Any] | None = None,
+    on_finish: Callable[[Manifest], None] | None = None,
+    client: SpotifyClient | None = None,
+) -> PullResult:
+    """Pull into ``settings.out``; raises what stopped it after committing and writing the
+    manifest (ResumableStop, AuthenticationError, CancelledError, ...)."""
+    ids = None
+    if settings.ids_file is not None and settings.source in ("auto", "ids"):
+        ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
+    plan = plan_fingerprint(settings, ids, plan_extra)
+    done: set[str] = set()
+    # Built first: it checks the settings (URLs, plan) before anything is written.
+    pull = Pull(settings, credentials, skip=done, ids=ids, client=client)
+    sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
+    async with _collector_tuned(), sink:
+        done.update(sink.done)
+        run = _Run(settings, sink, arguments_of(settings, arguments_extra))
+        run.write("running", pull)
+        status: PullStatus = "failed"
+        try:
+            await _drain(pull, run, ProgressReporter(run.snapshot(pull), progress, console=console))
+            status = "complete"
+        except asyncio.CancelledError:
+            status = "interrupted"
+            raise
+        except ResumableStop as exc:
+            status, run.error = "stopped", str(exc)
+            raise
+        except BaseException as exc:
+            if is_transient(exc):  # the API kept failing: resume when it answers again
+                status = "stopped"
+            run.error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            sink.commit()
+            manifest = run.write(status, pull)
+            if on_finish is not None:
+                on_finish(manifest)
+    return PullResult(manifest, run.paths)
+
+
+_tuned_pulls = 0
+_saved_threshold = gc.get_threshold()
+
+
+@asynccontextmanager
+async def _collector_tuned() -> AsyncIterator[None]:
+    """Run the cyclic garbage collector rarely while pulls run; restore it after the last.
+
+    A pull allocates millions of containers (parsed JSON) that reference counting frees;
+    none is part of a cycle, yet by default a collection runs every 700 new containers.
+    A young generation of 100,000 runs ~140x fewer (measured on 5,000 albums: ~25% less
+    CPU for the pull, the same peak RSS); what little cyclic garbage a pull makes
+    (asyncio futures, exceptions) waits a little longer.
+    """
+    global _tuned_pulls, _saved_threshold
+    if _tuned_pulls == 0:
+        _saved_threshold = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLD)
+    _tuned_pulls += 1
+    try:
+        yield
+    finally:
+        _tuned_pulls -= 1
+        if _tuned_pulls == 0:
+            gc.set_threshold(*_saved_threshold)
+
+
+async def _drain(pull: Pull, run: _Run, reporter: ProgressReporter) -> None:
+    """Run the engine and hand every outcome to the sink, showing progress meanwhile."""
+    async with pull:
+        with reporter:
+            async for outcome in pull.results():
+                run.add(outcome)
+
+
+class _Run:
+    """One run's bookkeeping: what it added to the sink and its manifest."""
+
+    def __init__(self, settings: PullSettings, sink: Sink, arguments: dict[str, Any]) -> None:
+        self.settings = settings
+        self.sink = sink
+        self.arguments = arguments
+        self.added = {"albums": 0, "tracks": 0, "failed": 0}
+        self.error: str | None = None
+        self.started_at = now_iso()
+        self.started = time.monotonic()
+        self.paths = {**sink.paths, "manifest": settings.out / MANIFEST_NAME}
+
+    def add(self, outcome: AlbumResult | Any) -> None:
+        if isinstance(outcome, AlbumResult):
+            self.sink.add_album(outcome.album_id, outcome.album, outcome.tracks)
+            self.added["albums"] += 1
+            self.added["tracks"] += len(outcome.tracks)
+        else:
+            self.sink.add_failure(outcome.album_id, outcome.record)
+            self.added["failed"] += 1
+
+    def snapshot(self, pull: Pull) -> Callable[[], Snapshot]:
+        before = dict(self.sink.counts)
+
+        def read() -> Snapshot:
+            stats = pull.client_stats
+            done = pull.stats.skipped_done + self.added["albums"] + self.added["failed"]
+            return Snapshot(
+                found=pull.stats.found,
+                done=done,
+                tracks=before["tracks"] + self.added["tracks"],
+                failed=before["failed"] + self.added["failed"],
+                requests=sum(stats.requests.values()),
+                waited_seconds=stats.waited_seconds,
+            )
+
+        return read
+
+    def write(self, status: PullStatus, pull: Pull) -> Manifest:
+        stats, client = pull.stats, pull.client_stats
+        finished = status != "running"
+        manifest = Manifest(
+            status=status,
+            plan={
+                "source": stats.source,
+                "expand": stats.expand,
+                "tracks_market": self.settings.markets[0],
+                "probes": dict(stats.probes),
+            },
+            markets=list(self.settings.markets),
+            counts=dict(self.sink.counts),
+            this_run=dict(self.added),
+            requests=dict(client.requests),
+            minimum_requests=plan_minimum(stats) if finished else {},
+            retries=client.retries,
+            throttled=client.throttled,
+            waited_seconds=round(client.waited_seconds, 3),
+            backoff_seconds=round(client.backoff_seconds, 3),
+            token_refreshes=client.token_refreshes,
+            started_at=self.started_at,
+            finished_at=now_iso() if finished else None,
+            duration_seconds=round(time.monotonic() - self.started, 3),
+            resumed=self.sink.resumed_from > 0,
+            junk_id_lines=stats.junk_id_lines,
+            skipped_items=stats.skipped_items,
+            error=self.error,
+            files={name: path.name for name, path in self.sink.paths.items()},
+            arguments=self.arguments,
+        )
+        write_manifest(self.settings.out, manifest)
+        return manifest

@@ -1,0 +1,340 @@
+"""``spotify-etl pull`` in-process: flags, configuration errors, exit codes, one line each."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import pytest
+
+from async_spotify_etl.cli import main
+from async_spotify_etl.sandbox import Sandbox, SandboxConfig
+from tests.pulls import manifest, read_pull
+
+SANDBOX = ["--sandbox", "--sandbox-latency", "0", "--sandbox-rate-limit", "0", "--rate", "2000"]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No credentials, no ./.env: each test states what it has."""
+    for name in ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("SPOTIFY_ACCOUNTS_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def served() -> Iterator[Sandbox]:
+    """A sandbox on its own loop in a thread, for the CLI's own asyncio.run to call."""
+    with serving(SandboxConfig(markets=("US",), albums_per_market=10)) as sandbox:
+        yield sandbox
+
+
+@contextmanager
+def serving(config: SandboxConfig) -> Iterator[Sandbox]:
+    loop = asyncio.new_event_loop()
+    sandbox = Sandbox(config)
+    ready = threading.Event()
+
+    def serve() -> None:
+        loop.run_until_complete(sandbox.start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(sandbox.aclose())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    yield sandbox
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def one_error_line(err: str) -> str:
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("spotify-etl")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--rate", "0"], "--rate: must be a positive number"),
+        (["--concurrency", "many"], "--concurrency: not a whole number"),
+        (["--max-wait", "-1"], "--max-wait: must be zero or more seconds"),
+        (["--source", "charts"], "--source: invalid choice"),
+        (["--compress", "zip"], "--compress: invalid choice"),
+        (["--client-secret", "x"], "unrecognized arguments"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["pull", *argv])
+    assert stop.value.code == 2
+    assert says in one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--market", "USA"], "--market 'USA' is not a two-letter country code"),
+        (["--ids", "x.txt", "--source", "search"], "--ids needs --source ids or auto"),
+        (["--source", "ids"], "--source ids needs --ids FILE"),
+        (["--ids", "missing.txt"], "cannot read --ids missing.txt"),
+    ],
+)
+def test_inconsistent_flags_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    assert main(["pull", *SANDBOX, "--out", "o", *argv]) == 2
+    assert says in one_error_line(capsys.readouterr().err)
+
+
+def test_missing_secret_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPOTIFY_CLIENT_ID", "abc")
+    assert main(["pull", "--out", "o"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "missing SPOTIFY_CLIENT_SECRET" in line
+    assert not Path("o").exists()
+
+
+def test_malformed_env_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    Path(".env").write_text("SPOTIFY_CLIENT_ID=abc\nthis line is junk\n")
+    assert main(["pull", "--out", "o"]) == 2
+    assert ".env line 2 is not KEY=VALUE" in one_error_line(capsys.readouterr().err)
+    assert main(["pull", "--env-file", "nope.env"]) == 2
+    assert "cannot read --env-file nope.env" in one_error_line(capsys.readouterr().err)
+
+
+def test_bad_credentials_exit_3(
+    capsys: pytest.CaptureFixture[str], served: Sandbox, tmp_path: Path
+) -> None:
+    Path("creds.env").write_text("SPOTIFY_CLIENT_ID=wrong\nSPOTIFY_CLIENT_SECRET=wrong-secret\n")
+    argv = ["pull", "--env-file", "creds.env", "--api-url", served.api_url, "--out", "o"]
+    assert main([*argv, "--accounts-url", served.token_url]) == 3
+    err = capsys.readouterr().err
+    assert "spotify-etl: error:" in one_error_line(err)
+    assert "wrong-secret" not in err
+    assert manifest(tmp_path / "o")["status"] == "failed"
+    # Nothing was committed, so the corrected command may start over without --resume.
+    creds = served.credentials
+    Path("creds.env").write_text(
+        f"SPOTIFY_CLIENT_ID={creds.client_id}\nSPOTIFY_CLIENT_SECRET={creds.client_secret}\n"
+    )
+    assert main([*argv, "--accounts-url", served.token_url, "--quiet"]) == 0
+    assert manifest(tmp_path / "o")["counts"]["albums"] == 10
+
+
+def test_bad_api_url_exits_2_before_writing_anything(capsys: pytest.CaptureFixture[str]) -> None:
+    Path(".env").write_text("SPOTIFY_CLIENT_ID=a\nSPOTIFY_CLIENT_SECRET=b\n")
+    assert main(["pull", "--api-url", "http://example.com/v1", "--out", "o"]) == 2
+    assert "plain http only for loopback" in one_error_line(capsys.readouterr().err)
+    assert not Path("o").exists()
+
+
+def test_env_file_credentials_and_urls_reach_the_api(
+    capsys: pytest.CaptureFixture[str], served: Sandbox, tmp_path: Path
+) -> None:
+    creds = served.credentials
+    Path(".env").write_text(
+        f"SPOTIFY_CLIENT_ID={creds.client_id}\nSPOTIFY_CLIENT_SECRET={creds.client_secret}\n"
+        f"SPOTIFY_API_URL={served.api_url}\nSPOTIFY_ACCOUNTS_URL={served.token_url}\n"
+    )
+    assert main(["pull", "--out", "o", "--rate", "1000", "--no-progress"]) == 0
+    assert len(read_pull(tmp_path / "o")["albums"]) == 10
+    assert creds.client_secret not in capsys.readouterr().out
+
+
+def test_unwritable_out_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("file").write_text("x")
+    assert main(["pull", *SANDBOX, "--out", "file/sub"]) == 2
+    assert "cannot use --out file/sub" in one_error_line(capsys.readouterr().err)
+
+
+def test_a_second_pull_into_the_same_out_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pull", *SANDBOX, "--sandbox-albums", "5", "--out", "o", "--quiet"]) == 0
+    before = Path("o/albums.ndjson").read_bytes()
+    assert main(["pull", *SANDBOX, "--sandbox-albums", "5", "--out", "o", "--quiet"]) == 2
+    assert "already holds a pull" in one_error_line(capsys.readouterr().err)
+    assert Path("o/albums.ndjson").read_bytes() == before
+    assert main(["pull", *SANDBOX, "--sandbox-albums", "6", "--out", "o", "--resume"]) == 2
+    assert "different plan" in one_error_line(capsys.readouterr().err)
+
+
+def test_junk_id_lines_are_reported_not_fatal(capsys: pytest.CaptureFixture[str]) -> None:
+    config = SandboxConfig(markets=("US",), albums_per_market=8)
+
+    async def listed() -> list[str]:
+        async with Sandbox(config) as sb:
+            ids: list[str] = sb.truth()["markets"]["US"]
+            return ids
+
+    ids = asyncio.run(listed())
+    Path("ids.txt").write_text(f"{ids[0]}\nhello\nspotify:track:{ids[1]}\n{ids[2]}\n")
+    code = main(["pull", *SANDBOX, "--sandbox-albums", "8", "--ids", "ids.txt", "--out", "o"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "--ids line 2 is not an album id" in err
+    assert "--ids line 3 is not an album id" in err
+    assert [a["id"] for a in read_pull(Path("o"))["albums"]] == [ids[0], ids[2]]
+    assert manifest(Path("o"))["junk_id_lines"] == 2
+
+
+@pytest.mark.parametrize("access", ["extended", "development"])
+def test_dry_run_counts_what_the_pull_then_requests(
+    capsys: pytest.CaptureFixture[str], access: str
+) -> None:
+    argv = ["pull", *SANDBOX, "--market", "US,GB", "--sandbox-albums", "30"]
+    argv += ["--sandbox-access", access, "--out", "o", "--quiet"]
+    assert main([*argv, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert not Path("o").exists()
+    assert main(argv) == 0
+    made = manifest(Path("o"))
+    pulled = sum(made["minimum_requests"].values())
+    assert f"requests: {pulled} (" in out
+    assert f"albums: {made['counts']['albums']}" in out
+    assert "time at 2000 requests/s" in out
+
+
+def test_a_full_cli_pull_prints_a_summary_and_writes_gzip(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["pull", *SANDBOX, "--market", "US,GB", "--sandbox-albums", "20", "--out", "o"]
+    assert main([*argv, "--compress", "gzip", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "spotify-etl pull: complete" in out
+    assert "o/albums.ndjson.gz" in out
+    assert sorted(p.name for p in Path("o").iterdir()) == [
+        ".journal",
+        "albums.ndjson.gz",
+        "errors.ndjson.gz",
+        "manifest.json",
+        "tracks.ndjson.gz",
+    ]
+    made = manifest(Path("o"))
+    assert made["arguments"]["compress"] == "gzip"
+    assert len(read_pull(Path("o"))["albums"]) == made["counts"]["albums"] > 20
+
+
+def test_help_lists_every_contract_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["pull", "--help"])
+    text = capsys.readouterr().out
+    for flag in (
+        "--out", "--market", "--source", "--ids", "--expand", "--concurrency", "--rate",
+        "--burst", "--max-albums", "--max-retries", "--max-wait", "--timeout", "--resume",
+        "--compress", "--api-url", "--accounts-url", "--sandbox", "--dry-run", "--progress",
+        "--no-progress", "--quiet", "--log-format", "--env-file",
+    ):  # fmt: skip
+        assert flag in text
+
+
+def test_quota_exhausted_exits_75_saying_when_and_how_to_resume(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = SandboxConfig(markets=("US",), albums_per_market=60, quota=3)
+    with serving(config) as sb:
+        monkeypatch.setenv("SPOTIFY_CLIENT_ID", sb.credentials.client_id)
+        monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", sb.credentials.client_secret)
+        argv = ["pull", "--api-url", sb.api_url, "--accounts-url", sb.token_url, "--out", "o"]
+        assert main([*argv, "--rate", "1000", "--quiet"]) == 75
+    line = one_error_line(capsys.readouterr().err)
+    assert "resume after" in line
+    assert "--resume" in line
+    assert manifest(Path("o"))["status"] == "stopped"
+
+
+def test_an_api_that_keeps_failing_stops_resumably_with_75(
+    capsys: pytest.CaptureFixture[str], served: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPOTIFY_CLIENT_ID", served.credentials.client_id)
+    monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", served.credentials.client_secret)
+    dead = "http://127.0.0.1:9/v1"  # the discard port: nothing answers there
+    argv = ["pull", "--accounts-url", served.token_url, "--out", "o", "--quiet"]
+    assert main([*argv, "--api-url", dead, "--max-retries", "1"]) == 75
+    line = one_error_line(capsys.readouterr().err)
+    assert "kept failing" in line
+    assert "--resume" in line
+    assert manifest(Path("o"))["status"] == "stopped"
+    # when the API answers again, the resume finishes the pull
+    assert main([*argv, "--api-url", served.api_url, "--resume", "--rate", "1000"]) == 0
+    assert manifest(Path("o"))["counts"]["albums"] == 10
+
+
+def test_an_os_error_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(args: object) -> int:
+        raise OSError(28, "No space left on device", "o/tracks.ndjson")
+
+    monkeypatch.setattr("async_spotify_etl.cli.pull.command.pull", no_space)
+    assert main(["pull", *SANDBOX, "--out", "o"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line == "spotify-etl: error: No space left on device (o/tracks.ndjson)"
+
+
+def test_json_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["pull", *SANDBOX, "--sandbox-albums", "5", "--out", "o", "--log-format", "json"]
+    # development mode: auto logs why it switches endpoints
+    assert main([*argv, "--sandbox-access", "development", "--no-progress"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(lines) >= 2
+    for line in lines:
+        entry = orjson.loads(line)
+        assert {"at", "level", "logger", "message"} <= entry.keys()
+
+
+#: What ``pull`` must not load: the server side, the analytics extra, and rich unless drawing.
+HEAVY = ("aiohttp.web", "rich", "duckdb", "matplotlib", "async_spotify_etl.sandbox")
+
+
+def run_python(code: str, **env: str) -> tuple[str, set[str]]:
+    """Run ``code`` in a fresh interpreter: its stdout, and the modules it had imported."""
+    probe = f"{code}\nimport sys\nprint(*sys.modules, file=sys.stderr)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, **env}
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, set(done.stderr.split())
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.startswith(HEAVY)}
+
+
+def test_parsing_pull_flags_imports_nothing_heavy() -> None:
+    parse = "build_parser().parse_args(['pull', '--sandbox', '--out', 'o', '--rate', '5'])"
+    _, loaded = run_python(f"from async_spotify_etl.cli import build_parser\n{parse}")
+    assert "async_spotify_etl.cli.pull" in loaded
+    assert heavy(loaded) == set()
+
+
+def test_a_piped_pull_imports_nothing_heavy_and_prints_plain_lines(served: Sandbox) -> None:
+    argv = ["pull", "--out", "o", "--no-progress", "--rate", "1000"]
+    argv += ["--api-url", served.api_url, "--accounts-url", served.token_url]
+    creds = served.credentials
+    out, loaded = run_python(
+        f"from async_spotify_etl.cli import main\nassert main({argv!r}) == 0",
+        SPOTIFY_CLIENT_ID=creds.client_id,
+        SPOTIFY_CLIENT_SECRET=creds.client_secret,
+    )
+    assert {"async_spotify_etl.run.pull", "aiohttp"} <= loaded
+    assert heavy(loaded) == set()
+    assert out.startswith("spotify-etl pull: complete\n")
+    assert re.search(r"^  requests +\d+ \(plan minimum \d+\)$", out, re.MULTILINE)
+    assert f"albums: {Path('o', 'albums.ndjson')}" in out
