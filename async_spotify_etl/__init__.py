@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .engine.endpoints import SpotifyAPI, minimum_requests
     from .engine.outcomes import AlbumFailure, AlbumResult, PullStats
     from .engine.pipeline import Pull
-    from .output.sink import read_committed
+    from .output.reader import read_committed
     from .run.pull import PullResult, run_pull
 
 __all__ = [
@@ -109,7 +109,7 @@ _SOURCES = {
     "ClientSettings": "core.settings",
     "Credentials": "core.settings",
     "PullSettings": "core.settings",
-    "read_committed": "output.sink",
+    "read_committed": "output.reader",
 }
 
 

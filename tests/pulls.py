@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from async_spotify_etl.output.sink import read_committed
+from async_spotify_etl.output.reader import read_committed
 
 
 def read_pull(out: Path) -> dict[str, list[dict[str, Any]]]:

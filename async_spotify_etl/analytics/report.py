@@ -18,6 +18,7 @@ import duckdb
 import orjson
 
 from ..core.errors import ConfigurationError
+from ..output.layout import manifest_path
 from . import charts
 from .load import load_into
 from .page import Chart, ReportData, render_page
@@ -215,7 +216,7 @@ def _overlap(con: duckdb.DuckDBPyConnection, markets: list[str]) -> Chart:
 
 
 def _read_manifest(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
-    path = out_dir / "manifest.json"
+    path = manifest_path(out_dir)
     try:
         data = orjson.loads(path.read_bytes())
     except FileNotFoundError:

@@ -17,8 +17,6 @@ import orjson
 
 from ..core.errors import ConfigurationError
 
-JOURNAL_NAME = ".journal"
-
 
 @dataclass
 class JournalState:

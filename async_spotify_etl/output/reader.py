@@ -1,29 +1,35 @@
-"""Find a pull's NDJSON files and the bytes of each that are committed.
+"""The one reader of a pull's committed data: ``read_committed``, ``load`` and ``report`` use it.
 
 A pull in progress appends records in batches and, after each batch, a line to the
 ``.journal`` file with the byte offset each file had reached. Readers take only those
 prefixes, so a half-written batch is never read. Gzip commits end a gzip member, so a
 committed prefix of a ``.ndjson.gz`` file is itself a valid gzip stream.
+
+A directory with data files but no journal (copied without its dot-file, or written by
+another tool) is read whole: every complete line of each file, a plain file's unterminated
+last line left out. A journal without a complete commit yet means nothing is committed.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import IO, Any
+
+import orjson
 
 from ..core.errors import ConfigurationError
 from . import journal
-from .journal import JOURNAL_NAME
+from .layout import STREAMS, find_stream, journal_path, require_pull_dir
 
 log = logging.getLogger(__name__)
 
-#: The NDJSON streams of a pull, by file stem.
-STREAMS = ("albums", "tracks", "errors")
-_SUFFIXES = (".ndjson", ".ndjson.gz")
 _CHUNK = 1 << 20
 
 
@@ -49,13 +55,12 @@ class PullFiles:
         )
 
 
-def read_journal(out_dir: Path) -> dict[str, int] | None:
+def committed_offsets(out_dir: Path) -> dict[str, int] | None:
     """The offsets of the journal's last complete commit, or None when there is no journal.
 
-    The pipeline's own journal reader parses it; a journal with no complete commit yet
-    means nothing is committed (all offsets 0).
+    A journal with no complete commit yet means nothing is committed (all offsets 0).
     """
-    path = out_dir / JOURNAL_NAME
+    path = journal_path(out_dir)
     if not path.exists():
         return None
     state = journal.read_journal(path, STREAMS)
@@ -66,16 +71,18 @@ def read_journal(out_dir: Path) -> dict[str, int] | None:
 
 
 def find_pull_files(out_dir: Path) -> PullFiles:
-    """Locate the streams of the pull in ``out_dir``; it must hold an albums file."""
-    if not out_dir.is_dir():
-        raise ConfigurationError(f"{out_dir} is not a directory with a pull in it")
-    paths = {stream: _stream_path(out_dir, stream) for stream in STREAMS}
+    """Locate the streams of the pull in ``out_dir`` and how much of each is committed.
+
+    A pull directory holds an albums file from its first moment; without one it is none.
+    """
+    require_pull_dir(out_dir)
+    paths = {stream: find_stream(out_dir, stream) for stream in STREAMS}
     if paths["albums"] is None:
         raise ConfigurationError(f"no albums.ndjson or albums.ndjson.gz in {out_dir}")
-    journal = read_journal(out_dir)
+    offsets = committed_offsets(out_dir)
     committed: dict[str, int | None] = {}
     for stream, path in paths.items():
-        limit = None if journal is None else journal.get(stream, 0)
+        limit = None if offsets is None else offsets.get(stream, 0)
         if path is not None and limit is not None and limit > path.stat().st_size:
             log.warning("%s is shorter than its journal offset %d; reading it whole", path, limit)
             limit = None
@@ -83,14 +90,26 @@ def find_pull_files(out_dir: Path) -> PullFiles:
     return PullFiles(out_dir, paths, committed)
 
 
-def _stream_path(out_dir: Path, stream: str) -> Path | None:
-    found = [out_dir / f"{stream}{suffix}" for suffix in _SUFFIXES]
-    found = [path for path in found if path.is_file()]
-    if len(found) > 1:
-        raise ConfigurationError(
-            f"both {found[0].name} and {found[1].name} are in {out_dir}; keep one of them"
+def read_committed(out: Path, stream: str) -> Iterator[dict[str, Any]]:
+    """The committed records of ``stream`` in the pull directory ``out``, even while it runs.
+
+    Records are read one line at a time, so memory stays flat however large the file.
+    """
+    files = find_pull_files(out)
+    path = files.paths.get(stream)
+    if path is None:
+        return
+    limit = _committed_length(path, files.committed[stream])
+    if not limit:
+        return
+    with path.open("rb") as raw:
+        prefix = io.BufferedReader(_Prefix(raw, limit), _CHUNK)
+        lines: Iterable[bytes] = (
+            gzip.GzipFile(fileobj=prefix, mode="rb") if path.name.endswith(".gz") else prefix
         )
-    return found[0] if found else None
+        for line in lines:
+            if line.strip():
+                yield orjson.loads(line)
 
 
 @contextmanager
@@ -107,12 +126,17 @@ def committed_copies(files: PullFiles) -> Iterator[dict[str, Path | None]]:
         }
 
 
+def _committed_length(path: Path, limit: int | None) -> int:
+    """``limit``, or with no journal the whole file less an unterminated last plain line."""
+    if limit is not None:
+        return limit
+    size = path.stat().st_size
+    return size if path.name.endswith(".gz") else _complete_lines_end(path, size)
+
+
 def _committed(path: Path, limit: int | None, tmp: Path) -> Path:
     size = path.stat().st_size
-    gzipped = path.name.endswith(".gz")
-    if limit is None:
-        # No journal: the whole file, less an unterminated last line of a plain file.
-        limit = size if gzipped else _complete_lines_end(path, size)
+    limit = _committed_length(path, limit)
     if limit == 0:
         empty = tmp / f"empty-{path.stem}.ndjson"
         empty.touch()
@@ -147,3 +171,20 @@ def _complete_lines_end(path: Path, size: int) -> int:
                 return start + newline + 1
             end = start
     return 0
+
+
+class _Prefix(io.RawIOBase):
+    """The first ``limit`` bytes of a binary file, as a readable stream."""
+
+    def __init__(self, raw: IO[bytes], limit: int) -> None:
+        self._raw = raw
+        self._left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)[: self._left]
+        n = self._raw.readinto(view)  # type: ignore[attr-defined]
+        self._left -= n or 0
+        return n or 0

@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import gzip
 import logging
 import os
 import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -26,19 +25,16 @@ import orjson
 from ..core.errors import ConfigurationError
 from ..core.settings import Compression
 from .journal import (
-    JOURNAL_NAME,
     JournalState,
     commit_line,
     header_line,
     read_journal,
     truncate_journal,
 )
+from .layout import STREAMS, data_path, journal_path, pull_files_present
 
 log = logging.getLogger(__name__)
 
-#: The data files of a pull, by journal key.
-FILES = ("albums", "tracks", "errors")
-MANIFEST_NAME = "manifest.json"
 _DUMP = orjson.OPT_APPEND_NEWLINE
 #: A commit is due after this many seconds, albums or bytes pending, whichever comes first.
 #: Pending lines are memory, so the bounds are small: a commit of 1 MiB costs ~5 ms of
@@ -46,11 +42,6 @@ _DUMP = orjson.OPT_APPEND_NEWLINE
 COMMIT_INTERVAL = 0.5
 COMMIT_ALBUMS = 50
 COMMIT_BYTES = 1024 * 1024
-
-
-def data_path(out: Path, name: str, compress: Compression) -> Path:
-    """Where data file ``name`` lives: ``albums.ndjson`` or ``albums.ndjson.gz``."""
-    return out / (f"{name}.ndjson.gz" if compress == "gzip" else f"{name}.ndjson")
 
 
 class Sink:
@@ -72,8 +63,8 @@ class Sink:
         self.plan = dict(plan)
         self.compress: Compression = compress
         self.resume = resume
-        self.paths = {name: data_path(out, name, compress) for name in FILES}
-        self.journal_path = out / JOURNAL_NAME
+        self.paths = {name: data_path(out, name, compress) for name in STREAMS}
+        self.journal_path = journal_path(out)
         #: Album ids committed (written or failed), including those of earlier runs.
         self.done: set[str] = set()
         #: Committed totals across every run: albums, tracks, failed.
@@ -83,10 +74,10 @@ class Sink:
         self._max_albums = commit_albums
         self._max_bytes = commit_bytes
         self._fsync = fsync
-        self._offsets = dict.fromkeys(FILES, 0)
+        self._offsets = dict.fromkeys(STREAMS, 0)
         self._files: dict[str, IO[bytes]] = {}
         self._journal_fd: int | None = None
-        self._buffers: dict[str, list[bytes]] = {name: [] for name in FILES}
+        self._buffers: dict[str, list[bytes]] = {name: [] for name in STREAMS}
         self._pending_ids: list[str] = []
         self._pending_counts = {"albums": 0, "tracks": 0, "failed": 0}
         self._pending_bytes = 0
@@ -140,11 +131,7 @@ class Sink:
         self._restore(state)
 
     def _check_existing(self) -> JournalState:
-        existing = [
-            p
-            for p in (self.journal_path, self.out / MANIFEST_NAME, *self.paths.values())
-            if p.exists()
-        ]
+        existing = pull_files_present(self.out, self.compress)
         if not self.resume:
             if existing and not self._holds_nothing():
                 raise ConfigurationError(
@@ -152,7 +139,7 @@ class Sink:
                     " add --resume to continue it, or choose another --out"
                 )
             return JournalState()
-        state = read_journal(self.journal_path, FILES)
+        state = read_journal(self.journal_path, STREAMS)
         if state.plan is None and any(p.stat().st_size for p in self.paths.values() if p.exists()):
             raise ConfigurationError(f"{self.out} holds data files but no journal to resume from")
         if state.plan is not None and state.plan != self.plan:
@@ -169,7 +156,7 @@ class Sink:
 
     def _holds_nothing(self) -> bool:
         """True when an earlier pull here committed nothing (it failed at once): restartable."""
-        if read_journal(self.journal_path, FILES).commits:
+        if read_journal(self.journal_path, STREAMS).commits:
             return False
         return all(p.stat().st_size == 0 for p in self.paths.values() if p.exists())
 
@@ -321,19 +308,3 @@ class Sink:
         if self._journal_fd is not None:
             os.close(self._journal_fd)
             self._journal_fd = None
-
-
-def read_committed(out: Path, name: str) -> Iterator[dict[str, Any]]:
-    """The committed records of data file ``name`` in ``out``, even while a pull runs."""
-    state = read_journal(out / JOURNAL_NAME, FILES)
-    compress: Compression = "gzip" if (state.plan or {}).get("compress") == "gzip" else "none"
-    path = data_path(out, name, compress)
-    length = state.offsets.get(name, 0)
-    if not length:
-        return
-    with path.open("rb") as handle:
-        data = handle.read(length)
-    if compress == "gzip":
-        data = gzip.decompress(data)
-    for line in data.splitlines():
-        yield orjson.loads(line)

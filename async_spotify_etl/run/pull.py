@@ -24,8 +24,9 @@ from ..engine.dedupe import IdsInput, load_ids
 from ..engine.endpoints import TRACKS_PAGE, AccessMode, minimum_requests
 from ..engine.outcomes import AlbumResult, PullStats
 from ..engine.pipeline import Pull
+from ..output.layout import manifest_path
 from ..output.manifest import Manifest, PullStatus, arguments_of, write_manifest
-from ..output.sink import MANIFEST_NAME, Sink
+from ..output.sink import Sink
 from .progress import ProgressMode, ProgressReporter, Snapshot
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ class _Run:
         self.error: str | None = None
         self.started_at = now_iso()
         self.started = time.monotonic()
-        self.paths = {**sink.paths, "manifest": settings.out / MANIFEST_NAME}
+        self.paths = {**sink.paths, "manifest": manifest_path(settings.out)}
 
     def add(self, outcome: AlbumResult | Any) -> None:
         if isinstance(outcome, AlbumResult):

@@ -23,8 +23,8 @@ import orjson
 import pytest
 
 from async_spotify_etl.core.settings import Compression
-from async_spotify_etl.output.journal import JOURNAL_NAME, read_journal
-from async_spotify_etl.output.sink import FILES, data_path
+from async_spotify_etl.output.journal import read_journal
+from async_spotify_etl.output.layout import JOURNAL_NAME, STREAMS, data_path
 from tests.conftest import SandboxFactory
 
 from .figures import Figures, record
@@ -83,7 +83,7 @@ class Watcher:
 
     def __init__(self, out: Path, compress: Compression) -> None:
         self.journal = out / JOURNAL_NAME
-        self.data = {name: data_path(out, name, compress) for name in FILES}
+        self.data = {name: data_path(out, name, compress) for name in STREAMS}
         self._size = -1
         self._offsets: dict[str, int] = {}
         self.done = 0
@@ -93,7 +93,7 @@ class Watcher:
         size = self.journal.stat().st_size if self.journal.exists() else 0
         if size != self._size:
             self._size = size
-            state = read_journal(self.journal, FILES)
+            state = read_journal(self.journal, STREAMS)
             self._offsets, self.done = state.offsets, len(state.done)
         return self.done
 
@@ -192,8 +192,8 @@ async def test_sigkill_across_a_pull_then_resume_equals_an_uninterrupted_pull(
     assert torn >= 1  # at least one commit was cut between its data and its journal line
     assert normalised(out) == normalised(reference)
     assert (counts.lost, counts.duplicates, counts.unexpected, counts.errors) == (0, 0, 0, 0)
-    state = read_journal(out / JOURNAL_NAME, FILES)
-    assert {n: (out / f"{n}{SUFFIX[compress]}").stat().st_size for n in FILES} == state.offsets
+    state = read_journal(out / JOURNAL_NAME, STREAMS)
+    assert {n: (out / f"{n}{SUFFIX[compress]}").stat().st_size for n in STREAMS} == state.offsets
     assert orjson.loads((out / "manifest.json").read_bytes())["status"] == "complete"
     logs = [text for r in [whole, *runs] for text in (r.stdout, r.stderr)]
     assert scan_for_secrets(sb, logs, [out, reference]) == 0

@@ -29,8 +29,9 @@ from async_spotify_etl.engine.endpoints import (
     SpotifyAPI,
     minimum_requests,
 )
-from async_spotify_etl.output.journal import JOURNAL_NAME
-from async_spotify_etl.output.sink import FILES, Sink, data_path, read_committed
+from async_spotify_etl.output.layout import JOURNAL_NAME, STREAMS, data_path
+from async_spotify_etl.output.reader import read_committed
+from async_spotify_etl.output.sink import Sink
 
 BASE62 = string.digits + string.ascii_letters
 ids = st.text(alphabet=BASE62, min_size=22, max_size=22)
@@ -256,7 +257,7 @@ def test_a_crash_anywhere_then_resume_keeps_each_record_exactly_once(
         want_tracks = Counter(t["id"] for _, _, ts in catalogue for t in ts)
         assert Counter(t["id"] for t in lines["tracks"]) == want_tracks
         if compress == "none":
-            for name in FILES:
+            for name in STREAMS:
                 data = (out / f"{name}.ndjson").read_bytes()
                 assert all(orjson.loads(line) for line in data.splitlines())
 

@@ -14,15 +14,10 @@ from hypothesis import strategies as st
 
 from async_spotify_etl.core.errors import ConfigurationError
 from async_spotify_etl.core.settings import Compression
-from async_spotify_etl.output.journal import JOURNAL_NAME, read_journal
-from async_spotify_etl.output.sink import (
-    COMMIT_ALBUMS,
-    COMMIT_BYTES,
-    FILES,
-    Sink,
-    data_path,
-    read_committed,
-)
+from async_spotify_etl.output.journal import read_journal
+from async_spotify_etl.output.layout import JOURNAL_NAME, STREAMS, data_path
+from async_spotify_etl.output.reader import read_committed
+from async_spotify_etl.output.sink import COMMIT_ALBUMS, COMMIT_BYTES, Sink
 
 PLAN = {"markets": ["US"], "compress": "none"}
 
@@ -55,7 +50,7 @@ async def test_every_album_and_track_is_written_once(tmp_path: Path, compress: C
     tracks = list(read_committed(tmp_path, "tracks"))
     assert tracks == [t for i in range(10) for t in album(i)[2]]
     assert sink.counts == {"albums": 10, "tracks": len(tracks), "failed": 0}
-    state = read_journal(tmp_path / JOURNAL_NAME, FILES)
+    state = read_journal(tmp_path / JOURNAL_NAME, STREAMS)
     assert state.commits == 4  # 3 + 3 + 3 + the rest at close
     if compress == "gzip":  # a valid multi-member gzip file any reader can open
         raw = gzip.decompress(data_path(tmp_path, "tracks", "gzip").read_bytes())
@@ -83,7 +78,7 @@ async def test_resume_cuts_an_uncommitted_tail_and_a_torn_journal_line(tmp_path:
         for i in range(4, 6):
             sink.add_album(*album(i))
     assert ids_in(tmp_path) == [album(i)[0] for i in range(6)]
-    assert read_journal(tmp_path / JOURNAL_NAME, FILES).commits == 3
+    assert read_journal(tmp_path / JOURNAL_NAME, STREAMS).commits == 3
 
 
 async def test_a_timer_commits_a_quiet_buffer(tmp_path: Path) -> None:
@@ -111,7 +106,7 @@ async def test_pending_lines_are_bounded_by_default(tmp_path: Path) -> None:
         big = [{"id": f"t{n}", "name": "x" * 1000} for n in range(COMMIT_BYTES // 1000)]
         sink.add_album("big" * 7 + "b", {"id": "big"}, big)
         assert sink.pending == 0  # so is that many bytes
-    assert read_journal(tmp_path / JOURNAL_NAME, FILES).commits == 2
+    assert read_journal(tmp_path / JOURNAL_NAME, STREAMS).commits == 2
 
 
 async def test_refuses_to_clobber_a_pull_without_resume(tmp_path: Path) -> None:
@@ -171,9 +166,9 @@ def _crash_copy(src: Path, dst: Path, commit: int, data_cut: float, journal_cut:
     nxt = journal[commit + 1] if commit + 1 < len(journal) else b""
     dst.mkdir()
     (dst / JOURNAL_NAME).write_bytes(kept + nxt[: int(len(nxt) * journal_cut)])
-    before = orjson.loads(journal[commit]) if commit else dict.fromkeys(FILES, 0)
+    before = orjson.loads(journal[commit]) if commit else dict.fromkeys(STREAMS, 0)
     after = orjson.loads(nxt) if nxt else before
-    for name in FILES:
+    for name in STREAMS:
         for path in src.glob(f"{name}.ndjson*"):
             cut = before[name] + int((after[name] - before[name]) * data_cut)
             (dst / path.name).write_bytes(path.read_bytes()[:cut])
@@ -260,4 +255,4 @@ async def test_a_pull_that_committed_nothing_may_start_over(tmp_path: Path) -> N
         pass  # failed before its first album
     await write(tmp_path, range(2))
     assert ids_in(tmp_path) == [album(0)[0], album(1)[0]]
-    assert read_journal(tmp_path / JOURNAL_NAME, FILES).plan == PLAN
+    assert read_journal(tmp_path / JOURNAL_NAME, STREAMS).plan == PLAN

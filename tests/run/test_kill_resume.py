@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from async_spotify_etl.output.journal import JOURNAL_NAME
+from async_spotify_etl.output.layout import JOURNAL_NAME
 from tests.pulls import comparable, manifest
 
 CATALOGUE = ["--sandbox", "--sandbox-seed", "4", "--sandbox-albums", "60", "--market", "US,GB,DE"]

@@ -240,11 +240,11 @@ def _sandbox_identity(sandbox: Mapping[str, Any] | None) -> dict[str, Any] | Non
 
 def _summary(settings: PullSettings) -> Callable[[Manifest], None]:
     """Prints the end-of-pull summary on stdout: it is the command's output."""
-    from ...output.sink import MANIFEST_NAME, data_path
+    from ...output.layout import data_path, manifest_path
 
     def show(manifest: Manifest) -> None:
         paths = {name: data_path(settings.out, name, settings.compress) for name in manifest.files}
-        paths["manifest"] = settings.out / MANIFEST_NAME
+        paths["manifest"] = manifest_path(settings.out)
         print_summary(manifest, paths)
 
     return show

@@ -1,0 +1,60 @@
+"""The layout of a pull directory: its file names, where each lives, and what is already there.
+
+A pull directory holds one NDJSON file per stream (``albums.ndjson`` or, with gzip,
+``albums.ndjson.gz``), the commit journal ``.journal`` and ``manifest.json``. Every module
+that writes or reads one asks this module for the names, so the format is spelled once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import ConfigurationError
+from ..core.settings import Compression
+
+#: The NDJSON streams of a pull, by file stem; also the journal's offset keys.
+STREAMS = ("albums", "tracks", "errors")
+JOURNAL_NAME = ".journal"
+MANIFEST_NAME = "manifest.json"
+_SUFFIXES: dict[Compression, str] = {"none": ".ndjson", "gzip": ".ndjson.gz"}
+
+
+def data_path(out: Path, stream: str, compress: Compression) -> Path:
+    """Where ``stream`` is written: ``albums.ndjson``, or ``albums.ndjson.gz`` with gzip."""
+    return out / f"{stream}{_SUFFIXES[compress]}"
+
+
+def journal_path(out: Path) -> Path:
+    """The commit journal of the pull in ``out``."""
+    return out / JOURNAL_NAME
+
+
+def manifest_path(out: Path) -> Path:
+    """The manifest of the pull in ``out``."""
+    return out / MANIFEST_NAME
+
+
+def find_stream(out: Path, stream: str) -> Path | None:
+    """The file that holds ``stream`` in ``out``, plain or gzip, or None; both is an error."""
+    found = [p for p in (data_path(out, stream, c) for c in _SUFFIXES) if p.is_file()]
+    if len(found) > 1:
+        raise ConfigurationError(
+            f"both {found[0].name} and {found[1].name} are in {out}; keep one of them"
+        )
+    return found[0] if found else None
+
+
+def pull_files_present(out: Path, compress: Compression) -> list[Path]:
+    """The files of a pull written with ``compress`` that already exist in ``out``."""
+    candidates = (
+        journal_path(out),
+        manifest_path(out),
+        *(data_path(out, s, compress) for s in STREAMS),
+    )
+    return [p for p in candidates if p.exists()]
+
+
+def require_pull_dir(out: Path) -> None:
+    """Refuse ``out`` unless it is a directory (readers call this before anything else)."""
+    if not out.is_dir():
+        raise ConfigurationError(f"{out} is not a directory with a pull in it")
