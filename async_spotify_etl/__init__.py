@@ -34,9 +34,10 @@ if TYPE_CHECKING:
         UnsafeRequestError,
     )
     from .core.settings import ClientSettings, Credentials, PullSettings
-    from .engine.endpoints import SpotifyAPI, minimum_requests
+    from .engine.endpoints import SpotifyAPI
     from .engine.outcomes import AlbumFailure, AlbumResult, PullStats
     from .engine.pipeline import Pull
+    from .engine.plan import minimum_requests
     from .output.reader import read_committed
     from .run.pull import PullResult, run_pull
 
@@ -103,7 +104,7 @@ _SOURCES = {
     "Pull": "engine.pipeline",
     "PullStats": "engine.outcomes",
     "SpotifyAPI": "engine.endpoints",
-    "minimum_requests": "engine.endpoints",
+    "minimum_requests": "engine.plan",
     "PullResult": "run.pull",
     "run_pull": "run.pull",
     "ClientSettings": "core.settings",

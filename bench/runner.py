@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from async_spotify_etl.engine.endpoints import minimum_requests
+from async_spotify_etl.engine.plan import minimum_requests
 
 from .contenders import Contender
 from .sandbox_proc import SandboxInfo, SandboxProcess

@@ -6,19 +6,17 @@ whatever the total claims; several-albums batches 20 ids and its embedded first 
 are kept; only long albums need further track pages, fetched the same way.
 Development-mode apps lost new-releases and several-albums (403): they use search
 ``tag:new`` and Get Album.
-:func:`minimum_requests` is the arithmetic a pull is measured against.
+The arithmetic a pull is measured against is in :mod:`.plan`.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import (
     AsyncGenerator,
     Callable,
     Coroutine,
     Iterable,
-    Mapping,
     Sequence,
 )
 from contextlib import aclosing
@@ -187,37 +185,3 @@ def _offsets(size: int, end: int | None, start: int | None = None) -> Iterable[i
     """Offsets from ``start`` (one page in) below ``end``; unbounded if no total is known."""
     first = size if start is None else start
     return itertools.count(first, size) if end is None else range(first, end, size)
-
-
-def minimum_requests(
-    listed: Mapping[str, Sequence[str]],
-    track_counts: Mapping[str, int],
-    access: AccessMode = "extended",
-    page_size: int | None = None,
-) -> dict[str, int]:
-    """The fewest requests per endpoint that fetch a catalogue.
-
-    ``listed`` maps each market to the album ids its discovery listing holds
-    (new-releases in extended mode, search ``tag:new`` in development mode);
-    ``track_counts`` gives each unique album's total tracks. Extended: ceil(listed/50)
-    listing pages per market, ceil(unique/20) several-albums calls, and one call per
-    further 50 tracks of long albums. Development: search pages per market, one Get Album
-    per unique album, and the same further track pages.
-    """
-    unique = {album_id for ids in listed.values() for album_id in ids}
-    further = sum(
-        max(0, math.ceil(track_counts.get(album_id, 0) / TRACKS_PAGE) - 1) for album_id in unique
-    )
-    if access == "extended":
-        size = page_size or LISTING_PAGE
-        return {
-            "new-releases": sum(max(1, math.ceil(len(ids) / size)) for ids in listed.values()),
-            "several-albums": math.ceil(len(unique) / ALBUMS_PER_BATCH),
-            "album-tracks": further,
-        }
-    size = page_size or SEARCH_PAGE_DEVELOPMENT
-    return {
-        "search": sum(max(1, math.ceil(len(ids) / size)) for ids in listed.values()),
-        "album": len(unique),
-        "album-tracks": further,
-    }

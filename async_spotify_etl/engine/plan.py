@@ -1,13 +1,17 @@
-"""``--dry-run``: the request plan of a pull, its request count and the time it takes.
+"""How many requests a pull needs: the arithmetic, and the ``--dry-run`` plan built on it.
 
-The listing calls are made (they are few and tell which albums and how many tracks);
-nothing is expanded and nothing is written. Expansion is counted from the listings'
-``total_tracks``; with ``--ids`` there is no listing, so the count is a lower bound.
+:func:`minimum_requests` is the fewest requests that fetch a catalogue; a finished run's
+manifest records :func:`run_minimum` of what it fetched, and ``--dry-run`` counts a
+pull before it runs with :func:`plan_requests`. The dry run makes the listing calls (they
+are few and tell which albums and how many tracks); nothing is expanded and nothing is
+written. Expansion is counted from the listings' ``total_tracks``; with ``--ids`` there is
+no listing, so the count is a lower bound.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..client.http import SpotifyClient
@@ -16,12 +20,78 @@ from ..core.settings import Credentials, PullSettings
 from .dedupe import Dedupe, IdsInput, Sighting
 from .endpoints import (
     ALBUMS_PER_BATCH,
+    LISTING_PAGE,
     SEARCH_PAGE_DEVELOPMENT,
     TRACKS_PAGE,
     AccessMode,
     SpotifyAPI,
-    minimum_requests,
 )
+from .outcomes import PullStats
+
+
+def minimum_requests(
+    listed: Mapping[str, Sequence[str]],
+    track_counts: Mapping[str, int],
+    access: AccessMode = "extended",
+    page_size: int | None = None,
+) -> dict[str, int]:
+    """The fewest requests per endpoint that fetch a catalogue.
+
+    ``listed`` maps each market to the album ids its discovery listing holds
+    (new-releases in extended mode, search ``tag:new`` in development mode);
+    ``track_counts`` gives each unique album's total tracks. Extended: ceil(listed/50)
+    listing pages per market, ceil(unique/20) several-albums calls, and one call per
+    further 50 tracks of long albums. Development: search pages per market, one Get Album
+    per unique album, and the same further track pages.
+    """
+    unique = {album_id for ids in listed.values() for album_id in ids}
+    further = sum(
+        max(0, math.ceil(track_counts.get(album_id, 0) / TRACKS_PAGE) - 1) for album_id in unique
+    )
+    if access == "extended":
+        size = page_size or LISTING_PAGE
+        return {
+            "new-releases": sum(max(1, math.ceil(len(ids) / size)) for ids in listed.values()),
+            "several-albums": math.ceil(len(unique) / ALBUMS_PER_BATCH),
+            "album-tracks": further,
+        }
+    size = page_size or SEARCH_PAGE_DEVELOPMENT
+    return {
+        "search": sum(max(1, math.ceil(len(ids) / size)) for ids in listed.values()),
+        "album": len(unique),
+        "album-tracks": further,
+    }
+
+
+def listing_minimum(source: str, listed: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """The fewest listing requests (``new-releases`` or ``search``) that page ``listed``."""
+    access: AccessMode = "extended" if source == "new-releases" else "development"
+    return {source: minimum_requests(listed, {}, access)[source]}
+
+
+def expansion_minimum(expand: str, track_counts: Mapping[str, int]) -> dict[str, int]:
+    """The fewest requests that expand these albums (id to total tracks) through ``expand``."""
+    if expand == "tracks":
+        pages = sum(max(1, math.ceil(n / TRACKS_PAGE)) for n in track_counts.values())
+        return _nonzero({"album-tracks": pages})
+    access: AccessMode = "extended" if expand == "several" else "development"
+    found = minimum_requests({"": list(track_counts)}, track_counts, access)
+    found.pop("new-releases" if access == "extended" else "search")
+    return _nonzero(found)
+
+
+def run_minimum(stats: PullStats) -> dict[str, int]:
+    """The fewest requests that fetch what a run listed and expanded."""
+    minimum: dict[str, int] = {}
+    if stats.source in ("new-releases", "search"):
+        minimum.update(listing_minimum(stats.source, stats.listed))
+    if stats.expand in ("several", "album", "tracks"):
+        minimum.update(expansion_minimum(stats.expand, stats.expanded))
+    return _nonzero(minimum)
+
+
+def _nonzero(requests: Mapping[str, int]) -> dict[str, int]:
+    return {k: v for k, v in requests.items() if v}
 
 
 @dataclass
@@ -92,9 +162,8 @@ async def plan_requests(
     plan.albums = len(chosen)
     plan.expand = _expand_for(settings, access, plan)
     counts = {a: totals.get(a, 0) for a in chosen}
-    listing = minimum_requests(listed, {}, access)
-    plan.requests = {plan.source: listing[plan.source]}
-    plan.requests.update(_expansion(plan.expand, chosen, counts))
+    plan.requests = listing_minimum(plan.source, listed)
+    plan.requests.update(expansion_minimum(plan.expand, counts))
     return plan
 
 
@@ -127,24 +196,11 @@ def _expand_for(settings: PullSettings, access: AccessMode, plan: RequestPlan) -
     return "album"
 
 
-def _expansion(expand: str, chosen: list[str], counts: dict[str, int]) -> dict[str, int]:
-    if expand == "tracks":
-        pages = sum(max(1, math.ceil(n / TRACKS_PAGE)) for n in counts.values())
-        return {"album-tracks": pages}
-    access: AccessMode = "extended" if expand == "several" else "development"
-    found = minimum_requests({"": chosen}, counts, access)
-    found.pop("new-releases" if access == "extended" else "search")
-    return {k: v for k, v in found.items() if v}
-
-
 def _plan_ids(settings: PullSettings, ids: IdsInput) -> RequestPlan:
     unique = list(dict.fromkeys(ids.ids))[: settings.max_albums]
     expand = "several" if settings.expand in ("auto", "several") else settings.expand
     plan = RequestPlan("ids", expand, settings.markets, albums=len(unique), lower_bound=True)
-    per_album = {"several": ("several-albums", None), "album": ("album", 1)}[expand]
-    name, one = per_album
-    count = len(unique) if one else math.ceil(len(unique) / ALBUMS_PER_BATCH)
-    plan.requests = {name: count} if count else {}
+    plan.requests = expansion_minimum(expand, dict.fromkeys(unique, 0))
     plan.notes.append(
         "no listing to read track counts from: albums over 50 tracks need further"
         " album-tracks requests"

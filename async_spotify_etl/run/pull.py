@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -21,9 +20,9 @@ from ..core.errors import ResumableStop, is_transient
 from ..core.settings import Credentials, PullSettings
 from ..core.timestamps import now_iso
 from ..engine.dedupe import IdsInput, load_ids
-from ..engine.endpoints import TRACKS_PAGE, AccessMode, minimum_requests
-from ..engine.outcomes import AlbumResult, PullStats
+from ..engine.outcomes import AlbumResult
 from ..engine.pipeline import Pull
+from ..engine.plan import run_minimum
 from ..output.layout import manifest_path
 from ..output.manifest import Manifest, PullStatus, arguments_of, write_manifest
 from ..output.sink import Sink
@@ -78,25 +77,6 @@ def plan_fingerprint(
         "compress": settings.compress,
         **(extra or {}),
     }
-
-
-def plan_minimum(stats: PullStats) -> dict[str, int]:
-    """The fewest requests that fetch what this run listed and expanded (planner arithmetic)."""
-    minimum: dict[str, int] = {}
-    if stats.source in ("new-releases", "search"):
-        access: AccessMode = "extended" if stats.source == "new-releases" else "development"
-        listing = minimum_requests(stats.listed, {}, access)
-        minimum[stats.source] = listing[stats.source]
-    expanded = {"": list(stats.expanded)}
-    if stats.expand in ("several", "album"):
-        access = "extended" if stats.expand == "several" else "development"
-        expansion = minimum_requests(expanded, stats.expanded, access)
-        expansion.pop("new-releases" if access == "extended" else "search")
-        minimum.update(expansion)
-    elif stats.expand == "tracks":
-        pages = sum(max(1, math.ceil(n / TRACKS_PAGE)) for n in stats.expanded.values())
-        minimum["album-tracks"] = pages
-    return {k: v for k, v in minimum.items() if v}
 
 
 async def run_pull(
@@ -236,7 +216,7 @@ class _Run:
             counts=dict(self.sink.counts),
             this_run=dict(self.added),
             requests=dict(client.requests),
-            minimum_requests=plan_minimum(stats) if finished else {},
+            minimum_requests=run_minimum(stats) if finished else {},
             retries=client.retries,
             throttled=client.throttled,
             waited_seconds=round(client.waited_seconds, 3),

@@ -27,8 +27,8 @@ from async_spotify_etl.engine.endpoints import (
     LISTING_PAGE,
     PAGES_AHEAD_PER_CONCURRENCY,
     SpotifyAPI,
-    minimum_requests,
 )
+from async_spotify_etl.engine.plan import minimum_requests
 from async_spotify_etl.output.layout import JOURNAL_NAME, STREAMS, data_path
 from async_spotify_etl.output.reader import read_committed
 from async_spotify_etl.output.sink import Sink

@@ -26,8 +26,8 @@ from async_spotify_etl.engine.endpoints import (
     PAGES_AHEAD_PER_CONCURRENCY,
     SEARCH_PAGE_DEVELOPMENT,
     SpotifyAPI,
-    minimum_requests,
 )
+from async_spotify_etl.engine.plan import minimum_requests
 from async_spotify_etl.sandbox import Sandbox
 from tests.fakes import ALBUM_ID, CREDENTIALS, TOKEN_URL, fast_settings, token_body, url
 
@@ -112,28 +112,6 @@ async def test_album_tracks_alone_fetches_every_page_of_a_long_album(
         tracks = await SpotifyAPI(client).album_tracks(longest, "US")
     assert [t["id"] for t in tracks] == truth[longest]
     assert routes(sb) == {"album-tracks": math.ceil(len(truth[longest]) / 50)}
-
-
-def test_minimum_requests_extended_arithmetic() -> None:
-    us = [f"a{i}" for i in range(120)]
-    gb = us[:10] + [f"b{i}" for i in range(31)]  # 10 shared, 31 only in GB
-    counts = {"a0": 50, "a1": 51, "b0": 101, "b1": 250}
-    assert minimum_requests({"US": us, "GB": gb}, counts) == {
-        "new-releases": 3 + 1,  # ceil(120/50) + ceil(41/50)
-        "several-albums": 8,  # ceil(151/20)
-        "album-tracks": 0 + 1 + 2 + 4,  # further pages of 50 past the embedded 50
-    }
-
-
-def test_minimum_requests_development_arithmetic() -> None:
-    found = [f"a{i}" for i in range(25)]
-    counts = {"a3": 120}
-    assert minimum_requests({"US": found, "GB": found}, counts, "development", 10) == {
-        "search": 3 + 3,
-        "album": 25,
-        "album-tracks": 2,
-    }
-    assert minimum_requests({"US": []}, {}, "development")["search"] == 1
 
 
 async def test_a_hostile_server_never_crashes_the_planner(sandbox_factory: Any) -> None:
