@@ -107,9 +107,13 @@ def _route(path: str) -> tuple[str, Callable[..., Reply] | None, tuple[str, ...]
         return "several-albums", handlers.several_albums, ()
     if rest == "search":
         return "search", handlers.search, ()
+    if rest == "artists":
+        return "several-artists", handlers.several_artists, ()
     parts = rest.split("/")
     if parts[0] == "albums" and len(parts) == 2:
         return "album", handlers.album, (parts[1],)
+    if parts[0] == "artists" and len(parts) == 2:
+        return "artist", handlers.artist, (parts[1],)
     if parts[0] == "albums" and len(parts) == 3 and parts[2] == "tracks":
         return "album-tracks", handlers.album_tracks, (parts[1],)
     return "other", None, ()

@@ -1,5 +1,8 @@
 """The sandbox catalogue: which albums each market lists, and lookup by id.
 
+Ground truth holds, besides the listings and every album's tracks, the artists credited
+on each album or its tracks (``credits``) and their full Artist objects (``artists``).
+
 Market ``k`` lists a window of the global album index space that overlaps its
 neighbour's by a third, in its own permuted order. Albums are rendered lazily and
 kept in a bounded LRU cache, so a 50,000-album catalogue starts instantly and its
@@ -13,8 +16,20 @@ import random
 from collections import OrderedDict
 from typing import Any
 
+import orjson
+
+from .artists import render_artist
 from .config import SandboxConfig
-from .objects import AlbumShape, RenderedAlbum, album_shape, render_album, track_id
+from .objects import (
+    VARIOUS_ARTISTS,
+    AlbumShape,
+    RenderedAlbum,
+    album_shape,
+    artist_id,
+    artist_pool,
+    render_album,
+    track_id,
+)
 
 #: Rendered albums kept in memory; a pull touches each album a few times in a row.
 CACHE_SIZE = 2048
@@ -39,6 +54,7 @@ class Catalogue:
         self._shift = {m: rng.randrange(size) for m in config.markets}
         self._slot = {m: k for k, m in enumerate(config.markets)}
         self._by_id: dict[str, int] | None = None
+        self._artists: dict[str, int | None] | None = None
         self._cache: OrderedDict[int, RenderedAlbum] = OrderedDict()
         self._search: list[int] | None = None
         self._truth: dict[str, Any] | None = None
@@ -75,6 +91,19 @@ class Catalogue:
             seed = self.config.seed
             self._by_id = {album_shape(seed, i).id: i for i in range(self.album_count)}
         return self._by_id.get(album_id)
+
+    def artist(self, ident: str) -> bytes | None:
+        """The full Artist object with id ``ident``, serialized, or None if no album of the
+        catalogue credits such an artist."""
+        if self._artists is None:
+            pool = artist_pool(self.album_count - 1)
+            numbers: dict[str, int | None] = {
+                artist_id(self.config.seed, n): n for n in range(pool)
+            }
+            self._artists = {**numbers, VARIOUS_ARTISTS: None}
+        if ident not in self._artists:
+            return None
+        return orjson.dumps(render_artist(self.config, self.base, self._artists[ident]))
 
     def album(self, index: int) -> RenderedAlbum:
         """Album ``index`` rendered and serialized (cached)."""
@@ -122,4 +151,28 @@ class Catalogue:
                 if shape.id not in albums:
                     albums[shape.id] = [track_id(seed, index, n) for n in range(shape.total_tracks)]
         search = [self.shape(i).id for i in self.search_new()]
-        return {"markets": markets, "albums": albums, "search_new": search}
+        credits = {
+            shape.id: self._credits(shape.index)
+            for shape in (self.shape(i) for m in self.config.markets for i in self.listing(m))
+        }
+        artists = {}
+        for ident in sorted({a for ids in credits.values() for a in ids}):
+            body = self.artist(ident)
+            assert body is not None
+            artists[ident] = orjson.loads(body)
+        return {
+            "markets": markets,
+            "albums": albums,
+            "search_new": search,
+            "credits": credits,
+            "artists": artists,
+        }
+
+    def _credits(self, index: int) -> list[str]:
+        """Every artist credited on album ``index`` or on one of its tracks, sorted."""
+        rendered = render_album(self.config, self.base, index)  # not cached: truth reads all
+        album = orjson.loads(rendered.simplified)
+        credited = {a["id"] for a in album["artists"]}
+        for track in rendered.tracks:
+            credited.update(a["id"] for a in orjson.loads(track)["artists"])
+        return sorted(credited)

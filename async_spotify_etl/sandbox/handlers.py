@@ -16,6 +16,8 @@ from .pages import BadParam, error_body, market_param, paging, paging_params
 
 #: Several-albums accepts at most this many ids.
 MAX_IDS = 20
+#: Several-artists accepts at most this many ids.
+MAX_ARTIST_IDS = 50
 #: Get Album and several-albums embed the first page of tracks at this size.
 EMBEDDED_TRACKS = 50
 _SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audiobook")
@@ -127,6 +129,32 @@ def album_tracks(cat: Catalogue, query: Mapping[str, str], album_id: str) -> Rep
         total=len(tracks),
     )
     return Reply(200, page)
+
+
+def several_artists(cat: Catalogue, query: Mapping[str, str]) -> Reply:
+    """``GET /artists?ids=``: full artists in request order, null for unknown ids; gone
+    (403) for development-mode apps."""
+    if cat.config.access == "development":
+        return FORBIDDEN
+    raw = query.get("ids")
+    if not raw:
+        raise BadParam("invalid id")
+    ids = raw.split(",")
+    if len(ids) > MAX_ARTIST_IDS:
+        raise BadParam("Too many ids requested")
+    if not all(is_spotify_id(i) for i in ids):
+        raise BadParam("Invalid base62 id")
+    parts = [cat.artist(artist_id) or b"null" for artist_id in ids]
+    return Reply(200, b'{"artists":[' + b",".join(parts) + b"]}")
+
+
+def artist(cat: Catalogue, query: Mapping[str, str], artist_id: str) -> Reply:
+    """``GET /artists/{id}``: one full artist (without followers and popularity for
+    development-mode apps)."""
+    if not is_spotify_id(artist_id):
+        return bad_request(BadParam("Invalid base62 id"))
+    body = cat.artist(artist_id)
+    return NOT_FOUND if body is None else Reply(200, body)
 
 
 def search(cat: Catalogue, query: Mapping[str, str]) -> Reply:

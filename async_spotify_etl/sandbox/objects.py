@@ -25,7 +25,7 @@ _IMAGE_SIZES = (640, 300, 64)
 _LABELS = ("Sandbox Records", "Nordlicht Musik", "Discos Olé", "Blue Room", "Kōyō Sound")
 _DEV_REMOVED_ALBUM = ("available_markets", "label", "popularity", "album_group")
 _DEV_REMOVED_TRACK = ("available_markets", "linked_from", "popularity")
-_VARIOUS_ARTISTS = "0LyfQWJT6nXafLPZqxe9Of"
+VARIOUS_ARTISTS = "0LyfQWJT6nXafLPZqxe9Of"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +76,13 @@ def track_id(seed: int, album_index: int, number: int) -> str:
     return make_id(seed, "track", album_index, number)
 
 
+def artist_id(seed: int, number: int) -> str:
+    """Id of artist ``number`` of the catalogue."""
+    return make_id(seed, "artist", number)
+
+
 def _artist(config: SandboxConfig, base: str, number: int) -> dict[str, object]:
-    ident = make_id(config.seed, "artist", number)
+    ident = artist_id(config.seed, number)
     return {
         "external_urls": {"spotify": f"https://open.spotify.com/artist/{ident}"},
         "href": f"{base}/artists/{ident}",
@@ -90,12 +95,12 @@ def _artist(config: SandboxConfig, base: str, number: int) -> dict[str, object]:
 
 def _various(base: str) -> dict[str, object]:
     return {
-        "external_urls": {"spotify": f"https://open.spotify.com/artist/{_VARIOUS_ARTISTS}"},
-        "href": f"{base}/artists/{_VARIOUS_ARTISTS}",
-        "id": _VARIOUS_ARTISTS,
+        "external_urls": {"spotify": f"https://open.spotify.com/artist/{VARIOUS_ARTISTS}"},
+        "href": f"{base}/artists/{VARIOUS_ARTISTS}",
+        "id": VARIOUS_ARTISTS,
         "name": "Various Artists",
         "type": "artist",
-        "uri": f"spotify:artist:{_VARIOUS_ARTISTS}",
+        "uri": f"spotify:artist:{VARIOUS_ARTISTS}",
     }
 
 
@@ -143,7 +148,12 @@ class _Album:
 
     @property
     def artist_pool(self) -> int:
-        return max(20, self.shape.index // 3 + 20)
+        return artist_pool(self.shape.index)
+
+
+def artist_pool(index: int) -> int:
+    """Album ``index`` credits artists numbered below this."""
+    return max(20, index // 3 + 20)
 
 
 def render_album(config: SandboxConfig, base: str, index: int) -> RenderedAlbum:
