@@ -1,7 +1,8 @@
 """The sandbox catalogue: which albums each market lists, and lookup by id.
 
 Ground truth holds, besides the listings and every album's tracks, the artists credited
-on each album or its tracks (``credits``) and their full Artist objects (``artists``).
+on each album or its tracks (``credits``) and the facts of each (``artists``: name,
+genres, and popularity and followers where the access mode has them).
 
 Market ``k`` lists a window of the global album index space that overlaps its
 neighbour's by a third, in its own permuted order. Albums are rendered lazily and
@@ -159,7 +160,7 @@ class Catalogue:
         for ident in sorted({a for ids in credits.values() for a in ids}):
             body = self.artist(ident)
             assert body is not None
-            artists[ident] = orjson.loads(body)
+            artists[ident] = _artist_facts(orjson.loads(body))
         return {
             "markets": markets,
             "albums": albums,
@@ -176,3 +177,13 @@ class Catalogue:
         for track in rendered.tracks:
             credited.update(a["id"] for a in orjson.loads(track)["artists"])
         return sorted(credited)
+
+
+def _artist_facts(artist: dict[str, Any]) -> dict[str, Any]:
+    """What truth records of an artist: name and genres, popularity and followers (total)
+    where the access mode has them; no hrefs, which depend on the sandbox's address."""
+    facts = {"name": artist["name"], "genres": artist["genres"]}
+    if "popularity" in artist:
+        facts["popularity"] = artist["popularity"]
+        facts["followers"] = artist["followers"]["total"]
+    return facts
