@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 
 from ..core.errors import ConfigurationError, EndpointUnavailableError
-from .dedupe import IdsInput, Sighting
+from .dedupe import Sighting
 from .endpoints import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI
+from .ids_file import IdsInput
 from .outcomes import PullStats
 
 log = logging.getLogger(__name__)

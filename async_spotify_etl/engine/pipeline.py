@@ -26,9 +26,10 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.settings import Credentials, PullSettings
-from .dedupe import Candidate, Dedupe, IdsInput, Sighting, load_ids
+from .dedupe import Candidate, Dedupe, Sighting
 from .endpoints import SpotifyAPI
 from .expansion import Expander
+from .ids_file import IdsInput, load_ids
 from .listing import Lister
 from .outcomes import AlbumFailure, AlbumResult, Outcome, PullStats, failure
 

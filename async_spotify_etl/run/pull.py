@@ -19,7 +19,7 @@ from ..client.http import SpotifyClient
 from ..core.errors import ResumableStop, is_transient
 from ..core.settings import Credentials, PullSettings
 from ..core.timestamps import now_iso
-from ..engine.dedupe import IdsInput, load_ids
+from ..engine.ids_file import IdsInput, load_ids
 from ..engine.outcomes import AlbumResult
 from ..engine.pipeline import Pull
 from ..engine.plan import run_minimum

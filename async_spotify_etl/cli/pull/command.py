@@ -26,7 +26,7 @@ from ...core import settings as defaults
 from ...core.errors import ConfigurationError, ResumableStop, SpotifyETLError, is_transient
 from ...core.markets import is_market
 from ...core.settings import ClientSettings, Credentials, PullSettings
-from ...engine.dedupe import IdsInput, load_ids
+from ...engine.ids_file import IdsInput, load_ids
 from ...output.manifest import Manifest
 from ...run.progress import ProgressMode, print_summary
 from ...run.pull import run_pull
