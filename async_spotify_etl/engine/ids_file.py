@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import ConfigurationError, InvalidIdError
+from ..core.errors import InvalidIdError, SettingsError
 from ..core.ids import parse_album_ref
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,9 @@ def load_ids(path: Path) -> IdsInput:
     try:
         data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as exc:
-        raise ConfigurationError(f"cannot read --ids {path}: {exc.strerror}") from exc
+        raise SettingsError(
+            "ids_file", "cannot read {ids_file} {path}: {why}", path=path, why=exc.strerror
+        ) from exc
     text = data.decode("utf-8", errors="replace")
     ids: list[str] = []
     junk: list[tuple[int, str]] = []
