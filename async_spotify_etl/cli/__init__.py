@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from .._version import __version__
 from ..core.errors import AuthenticationError, ConfigurationError, ResumableStop, SpotifyETLError
-from . import load, pull, report, sandbox
+from . import export, load, pull, report, sandbox
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -36,6 +36,7 @@ _Register = Callable[["argparse._SubParsersAction[_Parser]"], None]
 _COMMANDS: tuple[_Register, ...] = (
     pull.register,
     load.register,
+    export.register,
     report.register,
     sandbox.register,
 )
