@@ -324,12 +324,20 @@ def export_tables(con: duckdb.DuckDBPyConnection, dest: Path) -> ExportResult:
         folder = dest / table.name
         staging = dest / f".{table.name}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
+        # Intervals as seconds (DOUBLE): Spark and pyarrow read no Parquet INTERVAL.
+        select = ", ".join(
+            f"epoch({_ident(c.name)}) AS {_ident(c.name)}"
+            if c.duck_type == "INTERVAL"
+            else _ident(c.name)
+            for c in table.columns
+            if c.name != "run_date"
+        )
         if run_time is None:
             staging.mkdir()
             target = _quote(str(staging / f"{table.name}.parquet"))
-            con.execute(f"COPY {_ident(table.name)} TO {target} (FORMAT parquet)")
+            con.execute(f"COPY (SELECT {select} FROM {_ident(table.name)}) TO {target}"
+                        " (FORMAT parquet)")
         else:
-            select = ", ".join(_ident(n) for n in names if n != "run_date")
             con.execute(
                 f"COPY (SELECT {select}, CAST({_ident(run_time)} AS DATE) AS run_date"
                 f" FROM {_ident(table.name)}) TO {_quote(str(staging))}"

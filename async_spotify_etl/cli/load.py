@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--schema", default="spotify", help="PostgreSQL schema (default: spotify)"
     )
-    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="directory of a pull")
+    parser.add_argument(
+        "out_dir", type=Path, nargs="?", metavar="OUT_DIR", help="directory of a pull"
+    )
     parser.set_defaults(handler=_handle)
 
 
@@ -47,13 +49,18 @@ def _handle(args: argparse.Namespace) -> int:
         from ..analytics.warehouse import load_postgres
     except ImportError as exc:  # duckdb is an optional dependency
         raise ConfigurationError(f"spotify-etl load needs duckdb; {ANALYTICS_HINT}") from exc
+    url, out_dir = args.postgres, args.out_dir
+    if out_dir is None and url and "://" not in url and "=" not in url:
+        url, out_dir = "", Path(url)  # `--postgres OUT_DIR`: the URL comes from the environment
+    if out_dir is None:
+        raise ConfigurationError("load needs OUT_DIR, the directory of a pull")
     if args.duckdb is not None:
-        result = load_pull(args.out_dir, args.duckdb)
+        result = load_pull(out_dir, args.duckdb)
         print(f"loaded {result.summary()} into {args.duckdb}")
         return 0
-    url = args.postgres or os.environ.get(DATABASE_URL, "")
+    url = url or os.environ.get(DATABASE_URL, "")
     if not url:
         raise ConfigurationError(f"--postgres needs a URL or ${DATABASE_URL}")
-    result = load_postgres(args.out_dir, url, args.schema)
+    result = load_postgres(out_dir, url, args.schema)
     print(f"merged {result.summary()} into PostgreSQL schema {args.schema}")
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ..postgres import Server, server, unavailable
+from tests.postgres import Server, server, unavailable
 from .fakepull import FakePull, write_pull
 
 MakePull = Callable[..., FakePull]
