@@ -66,7 +66,8 @@ def server() -> Iterator[Server]:
     """Start a cluster with a role ``etl`` (password :data:`PASSWORD`, scram over TCP)
     owning a database ``warehouse``; stop and delete it at the end."""
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
-    assert initdb and pg_ctl
+    assert initdb
+    assert pg_ctl
     as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     root = Path(tempfile.mkdtemp(prefix="spotify-etl-pg-"))
     root.chmod(0o777)
@@ -80,8 +81,17 @@ def server() -> Iterator[Server]:
         subprocess.run([*as_user, *cmd], check=True, capture_output=True, env=env, timeout=120)
 
     try:
-        run(initdb, "-D", str(data), "-U", "postgres", "--auth-local=trust",
-            "--auth-host=scram-sha-256", "-E", "UTF8")
+        run(
+            initdb,
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+        )
         options = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
         run(pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
         try:

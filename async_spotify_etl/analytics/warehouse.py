@@ -204,9 +204,9 @@ def _prepare(pg: Any, schema: str, tables: list[Table]) -> None:
                 f"ALTER TABLE {_ident(schema, table.name)}"
                 f" ADD COLUMN IF NOT EXISTS {_ident(column.name)} {column.pg_type}"
             )
-    for child, column, parent in FOREIGN_KEYS:
+    for child, key_column, parent in FOREIGN_KEYS:
         if child in names and parent in names:
-            name = f"{child}_{column}_fkey"
+            name = f"{child}_{key_column}_fkey"
             exists = pg.execute(
                 "SELECT 1 FROM pg_constraint WHERE conname = %s"
                 " AND connamespace = %s::regnamespace",
@@ -215,14 +215,14 @@ def _prepare(pg: Any, schema: str, tables: list[Table]) -> None:
             if not exists:
                 pg.execute(
                     f"ALTER TABLE {_ident(schema, child)} ADD CONSTRAINT {_ident(name)}"
-                    f" FOREIGN KEY ({_ident(column)}) REFERENCES {_ident(schema, parent)}"
+                    f" FOREIGN KEY ({_ident(key_column)}) REFERENCES {_ident(schema, parent)}"
                     " DEFERRABLE INITIALLY DEFERRED"
                 )
-    for table, column in INDEXES:
-        if table in names:
+    for indexed, by in INDEXES:
+        if indexed in names:
             pg.execute(
-                f"CREATE INDEX IF NOT EXISTS {_ident(f'{table}_{column}_idx')}"
-                f" ON {_ident(schema, table)} ({_ident(column)})"
+                f"CREATE INDEX IF NOT EXISTS {_ident(f'{indexed}_{by}_idx')}"
+                f" ON {_ident(schema, indexed)} ({_ident(by)})"
             )
     if found != SCHEMA_VERSION:
         pg.execute(f"DELETE FROM {version_table}")
@@ -235,9 +235,7 @@ def _merge(con: duckdb.DuckDBPyConnection, pg: Any, schema: str, table: Table) -
     stage = _ident(f"_stage_{table.name}")
     names = [c.name for c in table.columns]
     cols = ", ".join(map(_ident, names))
-    pg.execute(
-        f"CREATE TEMP TABLE {stage} (LIKE {_ident(schema, table.name)}) ON COMMIT DROP"
-    )
+    pg.execute(f"CREATE TEMP TABLE {stage} (LIKE {_ident(schema, table.name)}) ON COMMIT DROP")
     with pg.cursor().copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
         copy.set_types([c.pg_type for c in table.columns])
         for row in _rows(con, table):
@@ -246,7 +244,8 @@ def _merge(con: duckdb.DuckDBPyConnection, pg: Any, schema: str, table: Table) -
     if table.key:
         rest = [n for n in names if n not in table.key]
         update = (
-            "DO UPDATE SET " + ", ".join(f"{_ident(n)} = EXCLUDED.{_ident(n)}" for n in rest)
+            "DO UPDATE SET "
+            + ", ".join(f"{_ident(n)} = EXCLUDED.{_ident(n)}" for n in rest)
             + f" WHERE ({', '.join(f'{target}.{_ident(n)}' for n in rest)})"
             f" IS DISTINCT FROM ({', '.join(f'EXCLUDED.{_ident(n)}' for n in rest)})"
             if rest
@@ -335,8 +334,9 @@ def export_tables(con: duckdb.DuckDBPyConnection, dest: Path) -> ExportResult:
         if run_time is None:
             staging.mkdir()
             target = _quote(str(staging / f"{table.name}.parquet"))
-            con.execute(f"COPY (SELECT {select} FROM {_ident(table.name)}) TO {target}"
-                        " (FORMAT parquet)")
+            con.execute(
+                f"COPY (SELECT {select} FROM {_ident(table.name)}) TO {target} (FORMAT parquet)"
+            )
         else:
             con.execute(
                 f"COPY (SELECT {select}, CAST({_ident(run_time)} AS DATE) AS run_date"

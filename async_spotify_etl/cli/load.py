@@ -34,9 +34,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help=f"postgresql://USER@HOST:PORT/DB (default: ${DATABASE_URL}); prefer"
         " PGPASSWORD or ~/.pgpass to a password in the URL",
     )
-    parser.add_argument(
-        "--schema", default="spotify", help="PostgreSQL schema (default: spotify)"
-    )
+    parser.add_argument("--schema", default="spotify", help="PostgreSQL schema (default: spotify)")
     parser.add_argument(
         "out_dir", type=Path, nargs="?", metavar="OUT_DIR", help="directory of a pull"
     )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.postgres import Server, server, unavailable
+
 from .fakepull import FakePull, write_pull
 
 MakePull = Callable[..., FakePull]

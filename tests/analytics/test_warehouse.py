@@ -28,8 +28,8 @@ from async_spotify_etl.analytics.warehouse import (
 from async_spotify_etl.cli import main
 from async_spotify_etl.core.settings import ClientSettings, PullSettings
 from async_spotify_etl.run.pull import run_pull
-
 from tests.postgres import PASSWORD
+
 from .conftest import MakePull
 
 MARKETS = ("US", "GB")
@@ -92,7 +92,9 @@ async def test_a_sandbox_pull_loads_to_the_truth_and_a_reload_changes_nothing(
     )
     assert dict(tracks) == truth["albums"]
     for market in MARKETS:
-        listed = _pg(pg_url, f"SELECT album_id FROM spotify.album_markets WHERE market = '{market}'")
+        listed = _pg(
+            pg_url, f"SELECT album_id FROM spotify.album_markets WHERE market = '{market}'"
+        )
         assert {r[0] for r in listed} == set(truth["markets"][market])
     db = tmp_path / "pull.duckdb"
     load_pull(out, db)
@@ -207,7 +209,8 @@ def test_a_newer_schema_is_refused_and_an_older_one_migrated(
     before = _snapshot(pg_url)
     assert main(["load", "--postgres", pg_url, str(pull.out_dir)]) == 2
     err = capsys.readouterr().err
-    assert "newer than this tool's" in err and err.count("\n") == 1
+    assert "newer than this tool's" in err
+    assert err.count("\n") == 1
     assert _snapshot(pg_url) == before
 
     with psycopg.connect(pg_url) as con:  # an older schema: a column and an index missing
@@ -237,7 +240,8 @@ def test_the_password_never_appears(
     bad_password = pg_url.replace(PASSWORD, PASSWORD + "x")
     assert main(["load", "--postgres", bad_password, str(pull.out_dir)]) == 2
     captured = capsys.readouterr()
-    assert "merged" in captured.out and "nowhere" in captured.err
+    assert "merged" in captured.out
+    assert "nowhere" in captured.err
     for text in (captured.out, captured.err, caplog.text):
         assert PASSWORD not in text
     assert _pg(pg_url, "SELECT count(*) FROM other.albums")[0][0] == len(pull.albums)
@@ -281,9 +285,10 @@ def test_parquet_reads_back_equal_to_the_duckdb_load(make_pull: MakePull, tmp_pa
             expected = con.sql(f"SELECT {columns} FROM {table}").to_arrow_table()
             read = pq.read_table(lake / table)
             assert read.num_rows == expected.num_rows, table
-            assert read.sort_by(expected.column_names[0]).to_pylist() == expected.sort_by(
-                expected.column_names[0]
-            ).to_pylist(), table
+            assert (
+                read.sort_by(expected.column_names[0]).to_pylist()
+                == expected.sort_by(expected.column_names[0]).to_pylist()
+            ), table
             again = duckdb.execute(
                 f"SELECT count(*) FROM read_parquet('{lake / table}/*.parquet')"
             ).fetchone()
