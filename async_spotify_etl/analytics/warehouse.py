@@ -252,6 +252,13 @@ def _merge(con: duckdb.DuckDBPyConnection, pg: Any, schema: str, table: Table) -
             else "DO NOTHING"
         )
         keys = ", ".join(map(_ident, table.key))
+        parent = _parent_key(table)
+        if parent is not None:  # the records of a re-sent parent are its new ones only
+            pg.execute(
+                f"DELETE FROM {target} t WHERE t.{_ident(parent)} IN"
+                f" (SELECT {_ident(parent)} FROM {stage}) AND ({keys}) NOT IN"
+                f" (SELECT {keys} FROM {stage})"
+            )
         pg.execute(
             f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage}"
             f" ON CONFLICT ({keys}) {update}"
@@ -263,6 +270,15 @@ def _merge(con: duckdb.DuckDBPyConnection, pg: Any, schema: str, table: Table) -
             f" ({', '.join(f't.{_ident(n)}' for n in names)})"
             f" IS NOT DISTINCT FROM ({', '.join(f's.{_ident(n)}' for n in names)}))"
         )
+
+
+def _parent_key(table: Table) -> str | None:
+    """The first key column of a link table when it refers to a parent (album_artists'
+    album_id): the parent's rows in a load replace its earlier ones."""
+    if len(table.key) < 2:
+        return None
+    first = table.key[0]
+    return first if any(t == table.name and c == first for t, c, _ in FOREIGN_KEYS) else None
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: Table) -> Iterator[tuple[Any, ...]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import psycopg
 import pyarrow.parquet as pq
 import pytest
@@ -35,9 +36,9 @@ from .conftest import MakePull
 MARKETS = ("US", "GB")
 
 
-def _pg(url: str, sql: str) -> list[tuple[Any, ...]]:
+def _pg(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or None).fetchall()
 
 
 def _snapshot(url: str, schema: str = "spotify") -> dict[str, list[tuple[Any, ...]]]:
@@ -146,6 +147,28 @@ def test_a_later_pull_merges_records_once(make_pull: MakePull, pg_url: str) -> N
     assert sorted(tracks) == sorted({*first.tracks, *second.tracks})
     errors = _pg(pg_url, "SELECT count(*) FROM spotify.errors")[0][0]
     assert errors == len(first.errors) + len(second.errors)
+
+
+def test_a_parent_sent_again_replaces_its_links(make_pull: MakePull, pg_url: str) -> None:
+    pull = make_pull(journal=False, tail=False)
+    load_postgres(pull.out_dir, pg_url)
+    path = pull.out_dir / "albums.ndjson"
+    albums = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    changed = next(a for a in albums if len(a["artists"]) > 1)
+    changed["artists"] = changed["artists"][1:]
+    path.write_bytes(b"".join(orjson.dumps(a) + b"\n" for a in albums))
+
+    load_postgres(pull.out_dir, pg_url)
+
+    credits = _pg(
+        pg_url,
+        "SELECT position, artist_id FROM spotify.album_artists WHERE album_id = %s"
+        " ORDER BY position",
+        changed["id"],
+    )
+    assert credits == [(n + 1, a["id"]) for n, a in enumerate(changed["artists"])]
+    total = _pg(pg_url, "SELECT count(*) FROM spotify.album_artists")[0][0]
+    assert total == sum(len(a["artists"]) for a in albums)
 
 
 def test_a_killed_load_leaves_the_previous_state(

@@ -12,7 +12,7 @@ def test_loads_run_each_command_and_count_the_rows(tmp_path: Path) -> None:
     pull = write_pull(tmp_path / "pull", n_albums=20, tail=False)
     rows = measure_loads(pull.out_dir, tmp_path / "loads")
     measured = [r for r in rows if "wall" in r]
-    assert [r["command"] for r in measured][0] == "load --duckdb"
+    assert measured[0]["command"] == "load --duckdb"
     assert "export --parquet" in [r["command"] for r in measured]
     assert all(r["exit"] == 0 for r in measured)
     links = sum(len(a["artists"]) for a in pull.albums.values())
