@@ -254,10 +254,11 @@ def _merge(con: duckdb.DuckDBPyConnection, pg: Any, schema: str, table: Table) -
         keys = ", ".join(map(_ident, table.key))
         parent = _parent_key(table)
         if parent is not None:  # the records of a re-sent parent are its new ones only
+            same = " AND ".join(f"s.{_ident(k)} = t.{_ident(k)}" for k in table.key)
             pg.execute(
                 f"DELETE FROM {target} t WHERE t.{_ident(parent)} IN"
-                f" (SELECT {_ident(parent)} FROM {stage}) AND ({keys}) NOT IN"
-                f" (SELECT {keys} FROM {stage})"
+                f" (SELECT {_ident(parent)} FROM {stage})"
+                f" AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {same})"
             )
         pg.execute(
             f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage}"
