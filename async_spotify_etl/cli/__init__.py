@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 from .._version import __version__
 from ..core.errors import SettingsError, SpotifyETLError
 from ..run.ending import EXIT_INTERRUPTED, EXIT_USAGE, ending_of
-from . import load, pull, report, sandbox
+from . import export, load, pull, report, sandbox
 from .pull.flags import SETTING_FLAGS
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ _Register = Callable[["argparse._SubParsersAction[_Parser]"], None]
 _COMMANDS: tuple[_Register, ...] = (
     pull.register,
     load.register,
+    export.register,
     report.register,
     sandbox.register,
 )
