@@ -6,12 +6,14 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import shutil
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from .contenders import Contender, by_name, pull_command
+from .loads import measure_loads
 from .report import machine, markdown
 from .runner import ROOT, Run, run_one, startup
 from .scenarios import Scenario, scenarios
@@ -64,10 +66,12 @@ def _scenario_runs(
     runs: list[Run] = []
     if scenario.key == "memory":
         tuned = [c for c in contenders if c.name == TUNED]
-        for n, sandbox in enumerate(scenario.extra["sizes"]):
+        sizes = scenario.extra["sizes"]
+        for n, sandbox in enumerate(sizes):
             sized = dataclasses.replace(scenario, sandbox=sandbox)
             for contender in tuned:
-                runs.append(run_one(sized, contender, n, workdir, keep=keep))
+                last = n == len(sizes) - 1  # the largest pull is kept for the loads
+                runs.append(run_one(sized, contender, n, workdir, keep=keep or last))
                 _log(start, runs[-1], 1)
         return runs
     slow: set[str] = set()
@@ -80,6 +84,23 @@ def _scenario_runs(
             if runs[-1].status != "ok" or (runs[-1].wall or 0) > SLOW:
                 slow.add(contender.name)
     return runs
+
+
+def _loads(runs: list[Run], workdir: Path, *, keep: bool) -> list[dict[str, object]]:
+    """The loads of the memory scenario's largest pull (see :mod:`bench.loads`)."""
+    pulls = [r for r in runs if r.scenario == "memory" and r.status == "ok"]
+    if not pulls:
+        return []
+    largest = max(pulls, key=lambda r: r.albums or 0)
+    folder = workdir / f"memory-{largest.contender.replace(' ', '-')}-{largest.rep}"
+    rows = measure_loads(folder / "out", workdir / "loads")
+    for row in rows:
+        row["albums"] = largest.albums
+        print(f"loads: {row}", file=sys.stderr, flush=True)
+    if not keep:
+        shutil.rmtree(folder / "out", ignore_errors=True)
+        shutil.rmtree(workdir / "loads", ignore_errors=True)
+    return rows
 
 
 def _profile(scenario: Scenario, workdir: Path) -> None:
@@ -151,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for scenario in picked:
             if scenario.key != "memory":
                 _profile(scenario, workdir)
+    loads = _loads(runs, workdir, keep=args.keep_output)
     header = {
+        "loads": loads,
         "started": started,
         "mode": "quick" if args.quick else "full",
         "reps": 1 if args.quick else args.reps,

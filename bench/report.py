@@ -10,6 +10,7 @@ import sys
 from importlib import metadata
 from typing import Any
 
+from .loads import load_table
 from .scenarios import Scenario
 from .summary import Summary, ratio
 from .targets import Target
@@ -165,6 +166,9 @@ def markdown(
                 "",
             ]
             lines += _memory_table(rows)
+            loads = header.get("loads") or []
+            if loads:
+                lines += load_table(loads, loads[0].get("albums"))
     lines += ["", "### Targets", "", "| scenario | target | measured | |", "|---|---|---|---|"]
     for t in targets:
         mark = "n/a" if t.met is None else ("met" if t.met else "**missed**")

@@ -37,6 +37,7 @@ EXPORTED = {
     "ResponseTooLargeError",
     "ResumableStop",
     "ServerError",
+    "SettingsError",
     "SpotifyAPI",
     "SpotifyClient",
     "SpotifyETLError",

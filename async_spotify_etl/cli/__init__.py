@@ -18,15 +18,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from .._version import __version__
-from ..core.errors import AuthenticationError, ConfigurationError, ResumableStop, SpotifyETLError
-from . import load, pull, report, sandbox
-
-EXIT_OK = 0
-EXIT_FAILURES = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_RESUMABLE = 75
-EXIT_INTERRUPTED = 130
+from ..core.errors import SettingsError, SpotifyETLError
+from ..run.ending import EXIT_INTERRUPTED, EXIT_USAGE, ending_of
+from . import export, load, pull, report, sandbox
+from .pull.flags import SETTING_FLAGS
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +31,7 @@ _Register = Callable[["argparse._SubParsersAction[_Parser]"], None]
 _COMMANDS: tuple[_Register, ...] = (
     pull.register,
     load.register,
+    export.register,
     report.register,
     sandbox.register,
 )
@@ -83,15 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def exit_code_for(exc: BaseException) -> int:
     """The documented exit code for an error that ended a command."""
-    if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED
-    if isinstance(exc, ResumableStop):
-        return EXIT_RESUMABLE
-    if isinstance(exc, AuthenticationError):
-        return EXIT_AUTH
-    if isinstance(exc, ConfigurationError):
-        return EXIT_USAGE
-    return EXIT_FAILURES
+    return ending_of(exc).exit_code
+
+
+def describe(exc: SpotifyETLError) -> str:
+    """The error's message, with the settings it names spelled as their flags."""
+    if isinstance(exc, SettingsError):
+        return exc.render(SETTING_FLAGS)
+    return str(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("spotify-etl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SpotifyETLError as exc:
-        print(f"spotify-etl: error: {exc}", file=sys.stderr)
+        print(f"spotify-etl: error: {describe(exc)}", file=sys.stderr)
         return exit_code_for(exc)
     except OSError as exc:  # the machine, not the API: a disk, a permission, a descriptor
         where = f" ({exc.filename})" if exc.filename else ""

@@ -1,35 +1,64 @@
-"""``spotify-etl load --duckdb FILE OUT_DIR``: a pull's NDJSON into DuckDB tables."""
+"""``spotify-etl load``: a pull's NDJSON into DuckDB tables, or merged into PostgreSQL."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import ConfigurationError
 
 ANALYTICS_HINT = "install the analytics extra: pip install 'async-spotify-etl[analytics]'"
+#: The environment variable read when ``--postgres`` is given without a URL.
+DATABASE_URL = "DATABASE_URL"
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the ``load`` subcommand."""
     parser = sub.add_parser(
         "load",
-        help="load a pull's NDJSON into a DuckDB database",
+        help="load a pull's NDJSON into DuckDB or PostgreSQL",
         description="Create or replace the tables albums, tracks, artists, album_artists,"
         " track_artists, album_markets and errors in a DuckDB file from the pull in OUT_DIR"
-        " (only committed records of a pull in progress).",
+        " (only committed records of a pull in progress), or merge them into a PostgreSQL"
+        " schema in one transaction (records upserted by id).",
     )
-    parser.add_argument("--duckdb", required=True, type=Path, metavar="FILE", help="database")
-    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="directory of a pull")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--duckdb", type=Path, metavar="FILE", help="database")
+    target.add_argument(
+        "--postgres",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help=f"postgresql://USER@HOST:PORT/DB (default: ${DATABASE_URL}); prefer"
+        " PGPASSWORD or ~/.pgpass to a password in the URL",
+    )
+    parser.add_argument("--schema", default="spotify", help="PostgreSQL schema (default: spotify)")
+    parser.add_argument(
+        "out_dir", type=Path, nargs="?", metavar="OUT_DIR", help="directory of a pull"
+    )
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     try:
         from ..analytics.load import load_pull
+        from ..analytics.warehouse import load_postgres
     except ImportError as exc:  # duckdb is an optional dependency
         raise ConfigurationError(f"spotify-etl load needs duckdb; {ANALYTICS_HINT}") from exc
-    result = load_pull(args.out_dir, args.duckdb)
-    print(f"loaded {result.summary()} into {args.duckdb}")
+    url, out_dir = args.postgres, args.out_dir
+    if out_dir is None and url and "://" not in url and "=" not in url:
+        url, out_dir = "", Path(url)  # `--postgres OUT_DIR`: the URL comes from the environment
+    if out_dir is None:
+        raise ConfigurationError("load needs OUT_DIR, the directory of a pull")
+    if args.duckdb is not None:
+        result = load_pull(out_dir, args.duckdb)
+        print(f"loaded {result.summary()} into {args.duckdb}")
+        return 0
+    url = url or os.environ.get(DATABASE_URL, "")
+    if not url:
+        raise ConfigurationError(f"--postgres needs a URL or ${DATABASE_URL}")
+    result = load_postgres(out_dir, url, args.schema)
+    print(f"merged {result.summary()} into PostgreSQL schema {args.schema}")
     return 0

@@ -2,6 +2,7 @@
 
     SpotifyETLError
     ├── ConfigurationError ............ bad settings, flags, .env or output directory (exit 2)
+    │   └── SettingsError ............. a setting is unusable; the message names it
     ├── AuthenticationError ........... the token endpoint refused the credentials (exit 3)
     ├── UnsafeRequestError ............ a request the client refuses to send
     │   └── InvalidIdError ............ an id that is not 22 base62 characters
@@ -28,6 +29,7 @@ No exception message or repr ever contains a client secret or an access token.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 
 class SpotifyETLError(Exception):
@@ -36,6 +38,40 @@ class SpotifyETLError(Exception):
 
 class ConfigurationError(SpotifyETLError):
     """Settings, flags, the .env file or the output directory are not usable."""
+
+
+class SettingsError(ConfigurationError):
+    """A setting of :class:`PullSettings` or :class:`ClientSettings` is unusable.
+
+    The message is a template whose ``{field}`` placeholders name settings: ``str()``
+    spells them as the library's fields (``resume=True``), and a front end spells them
+    its own way with :meth:`render` (the CLI: its flags, ``--resume``). ``values`` fill
+    the other placeholders; ``field`` is the setting at fault.
+    """
+
+    def __init__(self, field: str, template: str, **values: object) -> None:
+        self.field = field
+        self.template = template
+        self.values = values
+        super().__init__(self.render(FIELD_NAMES))
+
+    def render(self, names: Mapping[str, str]) -> str:
+        """The message with each setting spelled as ``names`` spells it."""
+        return render(self.template, names, self.values)
+
+
+#: How the library's messages spell a setting: its field name (booleans as ``=True``).
+FIELD_NAMES: Mapping[str, str] = {"resume": "resume=True"}
+
+
+def render(template: str, names: Mapping[str, str], values: Mapping[str, object]) -> str:
+    """Fill ``template``: ``values`` first, then settings as ``names`` spells them."""
+
+    class _Fields(dict[str, object]):
+        def __missing__(self, key: str) -> str:
+            return names.get(key, key)
+
+    return template.format_map(_Fields(values))
 
 
 class AuthenticationError(SpotifyETLError):

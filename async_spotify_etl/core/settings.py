@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .errors import ConfigurationError, SettingsError
+from .markets import is_market
+
 DEFAULT_API_URL = "https://api.spotify.com/v1"
 DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"
 #: Requests per second. Spotify does not publish its limit; this stays well below what
@@ -50,8 +53,6 @@ class Credentials:
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Credentials:
         """Read ``SPOTIFY_CLIENT_ID`` and ``SPOTIFY_CLIENT_SECRET``."""
-        from .errors import ConfigurationError
-
         env = os.environ if environ is None else environ
         client_id = env.get("SPOTIFY_CLIENT_ID", "").strip()
         client_secret = env.get("SPOTIFY_CLIENT_SECRET", "").strip()
@@ -90,7 +91,6 @@ class ClientSettings:
     refresh_margin: float = DEFAULT_REFRESH_MARGIN
 
     def __post_init__(self) -> None:
-        from .errors import ConfigurationError
 
         checks = {
             "rate": self.rate > 0,
@@ -103,12 +103,16 @@ class ClientSettings:
         }
         for name, ok in checks.items():
             if not ok:
-                raise ConfigurationError(f"{name} must be positive, got {getattr(self, name)!r}")
+                raise SettingsError(
+                    name, f"{{{name}}} must be positive, got {{value!r}}", value=getattr(self, name)
+                )
         if self.window is not None:
             limit, seconds = self.window
             if not (limit >= 1 and 0 < seconds < float("inf")):
-                raise ConfigurationError(
-                    f"window must be (requests >= 1, seconds > 0), got {self.window!r}"
+                raise SettingsError(
+                    "window",
+                    "{window} must be (requests >= 1, seconds > 0), got {value!r}",
+                    value=self.window,
                 )
 
     def replace(self, **changes: object) -> ClientSettings:
@@ -129,3 +133,51 @@ class PullSettings:
     resume: bool = False
     compress: Compression = "none"
     client: ClientSettings = field(default_factory=ClientSettings)
+
+    def __post_init__(self) -> None:
+        """Refuse settings no pull can run with, naming the field (see SettingsError)."""
+
+        if not self.markets:
+            raise SettingsError("markets", "{markets} must name at least one market")
+        for code in self.markets:
+            if not (len(code) == 2 and code.isascii() and code.isalpha() and code.isupper()):
+                raise SettingsError(
+                    "markets", "{markets} {code!r} is not a two-letter country code", code=code
+                )
+            if not is_market(code):
+                hint = " (the United Kingdom is GB)" if code == "UK" else ""
+                raise SettingsError(
+                    "markets",
+                    "{markets} {code!r} is not an ISO 3166-1 country{hint}",
+                    code=code,
+                    hint=hint,
+                )
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise SettingsError(
+                    name,
+                    f"{{{name}}} must be one of {{allowed}}, not {{value!r}}",
+                    allowed=", ".join(allowed),
+                    value=getattr(self, name),
+                )
+        if self.max_albums is not None and self.max_albums < 1:
+            raise SettingsError(
+                "max_albums", "{max_albums} must be at least 1, got {value}", value=self.max_albums
+            )
+        if self.ids_file is not None and self.source not in ("auto", "ids"):
+            raise SettingsError(
+                "ids_file", "{ids_file} needs {source} ids or auto, not {value}", value=self.source
+            )
+        if self.source == "ids" and self.ids_file is None:
+            raise SettingsError("ids_file", "{source} ids needs {ids_file} FILE")
+        if self.ids_file is not None and self.expand == "tracks":
+            raise SettingsError(
+                "expand", "{expand} tracks needs a listing: it cannot work from {ids_file}"
+            )
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "source": ("auto", "new-releases", "search", "ids"),
+    "expand": ("auto", "several", "album", "tracks"),
+    "compress": ("none", "gzip"),
+}

@@ -1,4 +1,4 @@
-"""Which albums a pull expands: the ``--ids`` file, and de-duplication across markets.
+"""Which albums a pull expands: de-duplication of the listed albums across markets.
 
 :class:`Dedupe` is the pure core of the dedupe stage. It keeps one small entry per album
 id seen (an int in a dict) and releases an album as soon as its set of markets is final:
@@ -8,52 +8,14 @@ finished.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from ..core.errors import ConfigurationError, InvalidIdError
-from ..core.ids import parse_album_ref
-
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class IdsInput:
-    """The albums an ``--ids`` file names, in order, plus its junk lines and content hash."""
-
-    ids: tuple[str, ...]
-    junk: tuple[tuple[int, str], ...]
-    digest: str
-
-
-def load_ids(path: Path) -> IdsInput:
-    """Read album ids, URIs or URLs, one a line (``-`` is stdin); junk lines are reported."""
-    try:
-        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read --ids {path}: {exc.strerror}") from exc
-    text = data.decode("utf-8", errors="replace")
-    ids: list[str] = []
-    junk: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            ids.append(parse_album_ref(line))
-        except InvalidIdError:
-            junk.append((number, line.strip()[:80]))
-    for number, line in junk[:20]:
-        log.warning("--ids line %d is not an album id, URI or URL; skipped: %r", number, line)
-    if len(junk) > 20:
-        log.warning("--ids: %d more junk lines skipped", len(junk) - 20)
-    return IdsInput(tuple(ids), tuple(junk), hashlib.sha256(data).hexdigest())
 
 
 @dataclass(frozen=True)

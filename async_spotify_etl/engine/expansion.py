@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from ..core.errors import (
-    ConfigurationError,
     EndpointUnavailableError,
     HTTPStatusError,
     NotFoundError,
+    SettingsError,
     TransportError,
     UnsafeRequestError,
 )
@@ -86,9 +86,11 @@ class Expander:
 
     def _unavailable(self, exc: EndpointUnavailableError) -> None:
         if self._forced == "several":
-            raise ConfigurationError(
-                f"several-albums is not available to this app ({exc.message or 403});"
-                " use --expand auto, album or tracks"
+            raise SettingsError(
+                "expand",
+                "several-albums is not available to this app ({why}); set {expand} to auto,"
+                " album or tracks",
+                why=exc.message or 403,
             ) from None
         if self.mode is None:
             self.stats.probes["several-albums"] = 1

@@ -16,9 +16,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 
-from ..core.errors import ConfigurationError, EndpointUnavailableError
-from .dedupe import IdsInput, Sighting
+from ..core.errors import EndpointUnavailableError, SettingsError
+from .dedupe import Sighting
 from .endpoints import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI
+from .ids_file import IdsInput
 from .outcomes import PullStats
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,11 @@ class Lister:
 
     def _unavailable(self, exc: EndpointUnavailableError) -> None:
         if self.source is not None:
-            raise ConfigurationError(
-                f"new-releases is not available to this app ({exc.message or 403});"
-                " use --source auto, search or ids"
+            raise SettingsError(
+                "source",
+                "new-releases is not available to this app ({why}); set {source} to auto,"
+                " search or ids",
+                why=exc.message or 403,
             ) from None
         self.stats.probes["new-releases"] = 1
         self._decide("search")

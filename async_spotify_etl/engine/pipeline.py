@@ -26,9 +26,10 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.settings import Credentials, PullSettings
-from .dedupe import Candidate, Dedupe, IdsInput, Sighting, load_ids
+from .dedupe import Candidate, Dedupe, Sighting
 from .endpoints import SpotifyAPI
 from .expansion import Expander
+from .ids_file import IdsInput, load_ids
 from .listing import Lister
 from .outcomes import AlbumFailure, AlbumResult, Outcome, PullStats, failure
 
@@ -250,11 +251,7 @@ def _initial_plan(settings: PullSettings) -> tuple[str | None, str | None]:
     if settings.source == "auto" and settings.ids_file is not None:
         source = "ids"
     expand: str | None = None if settings.expand == "auto" else settings.expand
-    if source == "ids" and settings.ids_file is None:
-        raise ConfigurationError("--source ids needs --ids FILE")
-    if source == "ids" and expand == "tracks":
-        raise ConfigurationError("--expand tracks needs a listing: it cannot work from --ids")
-    return source, expand
+    return source, expand  # PullSettings refused every combination no pull can run
 
 
 def _primary(group: BaseExceptionGroup[BaseException]) -> BaseException:

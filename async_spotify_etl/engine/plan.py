@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..client.http import SpotifyClient
 from ..core.errors import ConfigurationError, EndpointUnavailableError
 from ..core.settings import Credentials, PullSettings
-from .dedupe import Dedupe, IdsInput, Sighting
+from .dedupe import Dedupe, Sighting
 from .endpoints import (
     ALBUMS_PER_BATCH,
     LISTING_PAGE,
@@ -26,6 +26,7 @@ from .endpoints import (
     AccessMode,
     SpotifyAPI,
 )
+from .ids_file import IdsInput
 from .outcomes import PullStats
 
 

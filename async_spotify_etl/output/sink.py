@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import orjson
 
-from ..core.errors import ConfigurationError
+from ..core.errors import ConfigurationError, SettingsError
 from ..core.settings import Compression
 from .journal import (
     JournalState,
@@ -111,16 +111,16 @@ class Sink:
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
-            raise ConfigurationError(f"cannot use --out {self.out}: not a directory") from None
+            raise self._unusable("not a directory") from None
         except OSError as exc:
-            raise ConfigurationError(f"cannot use --out {self.out}: {exc.strerror}") from exc
+            raise self._unusable(exc.strerror) from exc
         state = self._check_existing()
         try:
             self._journal_fd = os.open(
                 self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
             )
         except OSError as exc:
-            raise ConfigurationError(f"cannot write to --out {self.out}: {exc.strerror}") from exc
+            raise self._unusable(exc.strerror, "cannot write to") from exc
         try:
             fcntl.flock(self._journal_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -134,9 +134,12 @@ class Sink:
         existing = pull_files_present(self.out, self.compress)
         if not self.resume:
             if existing and not self._holds_nothing():
-                raise ConfigurationError(
-                    f"{self.out} already holds a pull ({existing[0].name});"
-                    " add --resume to continue it, or choose another --out"
+                raise SettingsError(
+                    "out",
+                    "{path} already holds a pull ({name}); add {resume} to continue it,"
+                    " or choose another {out}",
+                    path=self.out,
+                    name=existing[0].name,
                 )
             return JournalState()
         state = read_journal(self.journal_path, STREAMS)
@@ -148,11 +151,17 @@ class Sink:
                 for k in state.plan.keys() | self.plan.keys()
                 if state.plan.get(k) != self.plan.get(k)
             )
-            raise ConfigurationError(
-                f"--resume with a different plan than the pull in {self.out}"
-                f" (changed: {', '.join(changed)}); use the same options or another --out"
+            raise SettingsError(
+                "resume",
+                "{resume} with a different plan than the pull in {path} (changed: {changed});"
+                " use the same settings or another {out}",
+                path=self.out,
+                changed=", ".join(changed),
             )
         return state
+
+    def _unusable(self, why: str | None, doing: str = "cannot use") -> SettingsError:
+        return SettingsError("out", f"{doing} {{out}} {{path}}: {{why}}", path=self.out, why=why)
 
     def _holds_nothing(self) -> bool:
         """True when an earlier pull here committed nothing (it failed at once): restartable."""
@@ -181,7 +190,7 @@ class Sink:
                 self._offsets[name] = committed
         except OSError as exc:
             self._close_files()
-            raise ConfigurationError(f"cannot write to --out {self.out}: {exc.strerror}") from exc
+            raise self._unusable(exc.strerror, "cannot write to") from exc
         self.done = set(state.done)
         self.counts.update(state.counts)
         self.resumed_from = len(self.done)

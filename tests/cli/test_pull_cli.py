@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import subprocess
@@ -338,3 +339,44 @@ def test_a_piped_pull_imports_nothing_heavy_and_prints_plain_lines(served: Sandb
     assert out.startswith("spotify-etl pull: complete\n")
     assert re.search(r"^  requests +\d+ \(plan minimum \d+\)$", out, re.MULTILINE)
     assert f"albums: {Path('o', 'albums.ndjson')}" in out
+
+
+def test_the_command_runs_the_collector_rarely_during_the_pull_and_restores_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from async_spotify_etl.cli.pull import command
+
+    before = gc.get_threshold()
+    assert before != command.GC_THRESHOLD
+    during: list[tuple[int, ...]] = []
+    real = command.run_pull
+
+    async def watched(*args: object, **kwargs: object) -> object:
+        during.append(gc.get_threshold())
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(command, "run_pull", watched)
+    assert main(["pull", *SANDBOX, "--sandbox-albums", "3", "--out", "o", "--quiet"]) == 0
+    assert during == [command.GC_THRESHOLD]
+    assert gc.get_threshold() == before
+    monkeypatch.setenv("SPOTIFY_CLIENT_ID", "x")
+    monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", "y")
+    # a pull that fails restores it too
+    assert (
+        main(
+            [
+                "pull",
+                "--out",
+                "p",
+                "--api-url",
+                "http://127.0.0.1:9/v1",
+                "--quiet",
+                "--accounts-url",
+                "http://127.0.0.1:9/api/token",
+                "--max-retries",
+                "0",
+            ]
+        )
+        != 0
+    )
+    assert gc.get_threshold() == before

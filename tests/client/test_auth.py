@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from async_spotify_etl.client.http import SpotifyClient
-from tests.fakes import ALBUM_ID, CREDENTIALS, TOKEN_URL, FakeClock, fast_settings, token_body, url
+from tests.client.conftest import ClientFactory
+from tests.fakes import ALBUM_ID, TOKEN_URL, FakeClock, token_body, url
 
 PATH = f"/albums/{ALBUM_ID}"
 
@@ -38,18 +38,13 @@ class TokenServer:
         return self.result(payload={"id": ALBUM_ID})
 
 
-def client(clock: FakeClock, **changes: object) -> SpotifyClient:
-    settings = fast_settings(concurrency=64, **changes)
-    return SpotifyClient(CREDENTIALS, settings, sleep=clock.sleep, clock=clock.time)
-
-
 async def test_64_requests_straddling_expiry_cause_exactly_one_token_request(
-    mock_api: Any, clock: FakeClock
+    mock_api: Any, clock: FakeClock, make_client: ClientFactory
 ) -> None:
     server = TokenServer(mock_api, expires_in=3600)
     mock_api.post(TOKEN_URL, callback=server.token, repeat=True)
     mock_api.get(url(PATH), callback=server.api, repeat=True)
-    async with client(clock, refresh_margin=60.0) as api:
+    async with make_client(concurrency=64, refresh_margin=60.0) as api:
         await api.get_json(PATH)
         async with asyncio.TaskGroup() as group:
             for _ in range(32):
@@ -65,12 +60,12 @@ async def test_64_requests_straddling_expiry_cause_exactly_one_token_request(
 
 
 async def test_50_simultaneous_401s_cause_exactly_one_refresh(
-    mock_api: Any, clock: FakeClock
+    mock_api: Any, make_client: ClientFactory
 ) -> None:
     server = TokenServer(mock_api)
     mock_api.post(TOKEN_URL, callback=server.token, repeat=True)
     mock_api.get(url(PATH), callback=server.api, repeat=True)
-    async with client(clock) as api:
+    async with make_client(concurrency=64) as api:
         await api.get_json(PATH)
         server.revoked = frozenset({"token-1"})  # revoked while the client still trusts it
         results = await asyncio.gather(*(api.get_json(PATH) for _ in range(50)))
@@ -82,12 +77,12 @@ async def test_50_simultaneous_401s_cause_exactly_one_refresh(
 
 
 async def test_the_token_is_refreshed_a_margin_before_it_expires(
-    mock_api: Any, clock: FakeClock
+    mock_api: Any, clock: FakeClock, make_client: ClientFactory
 ) -> None:
     server = TokenServer(mock_api, expires_in=3600)
     mock_api.post(TOKEN_URL, callback=server.token, repeat=True)
     mock_api.get(url(PATH), callback=server.api, repeat=True)
-    async with client(clock, refresh_margin=60.0) as api:
+    async with make_client(concurrency=64, refresh_margin=60.0) as api:
         start = clock.now
         await api.get_json(PATH)
         clock.now = start + 3539.0
@@ -100,12 +95,12 @@ async def test_the_token_is_refreshed_a_margin_before_it_expires(
 
 
 async def test_a_short_lived_token_is_not_refreshed_on_every_request(
-    mock_api: Any, clock: FakeClock
+    mock_api: Any, clock: FakeClock, make_client: ClientFactory
 ) -> None:
     server = TokenServer(mock_api, expires_in=10)
     mock_api.post(TOKEN_URL, callback=server.token, repeat=True)
     mock_api.get(url(PATH), callback=server.api, repeat=True)
-    async with client(clock, refresh_margin=60.0) as api:
+    async with make_client(concurrency=64, refresh_margin=60.0) as api:
         start = clock.now
         for offset in (0.0, 1.0, 5.0, 8.9):
             clock.now = start + offset

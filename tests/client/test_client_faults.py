@@ -25,20 +25,11 @@ from async_spotify_etl.core.errors import (
     TransportError,
     UnauthorizedError,
 )
+from tests.client.conftest import ClientFactory
 from tests.fakes import ALBUM_ID, CREDENTIALS, TOKEN_URL, FakeClock, fast_settings, token_body, url
 
 PATH = f"/albums/{ALBUM_ID}"
 OK = {"id": ALBUM_ID, "name": "ok"}
-
-
-def client(clock: FakeClock, **changes: object) -> SpotifyClient:
-    return SpotifyClient(
-        CREDENTIALS,
-        fast_settings(**changes),
-        sleep=clock.sleep,
-        clock=clock.time,
-        random=lambda: 0.5,
-    )
 
 
 def attempts(mock_api: Any, method: str = "GET") -> int:
@@ -61,13 +52,13 @@ FAULT_IDS = ["500", "502", "503", "504", "timeout", "dropped", "truncated", "cut
 
 @pytest.mark.parametrize("fault", FAULTS, ids=FAULT_IDS)
 async def test_each_retryable_fault_is_retried(
-    mock_api: Any, clock: FakeClock, fault: dict[str, Any]
+    mock_api: Any, clock: FakeClock, fault: dict[str, Any], make_client: ClientFactory
 ) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(url(PATH), **fault)
     mock_api.get(url(PATH), **fault)
     mock_api.get(url(PATH), payload=OK)
-    async with client(clock) as api:
+    async with make_client() as api:
         assert await api.get_json(PATH, endpoint="album") == OK
         stats = api.stats
     assert attempts(mock_api) == 3
@@ -84,11 +75,15 @@ async def test_each_retryable_fault_is_retried(
     [({"status": 503}, ServerError), ({"exception": TimeoutError()}, TransportError)],
 )
 async def test_retries_are_bounded_by_max_retries(
-    mock_api: Any, clock: FakeClock, fault: dict[str, Any], error: type[Exception]
+    mock_api: Any,
+    clock: FakeClock,
+    fault: dict[str, Any],
+    error: type[Exception],
+    make_client: ClientFactory,
 ) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(url(PATH), repeat=True, **fault)
-    async with client(clock, max_retries=3) as api:
+    async with make_client(max_retries=3) as api:
         with pytest.raises(error):
             await api.get_json(PATH, endpoint="album")
     assert attempts(mock_api) == 4
@@ -106,12 +101,17 @@ async def test_retries_are_bounded_by_max_retries(
     ],
 )
 async def test_non_retryable_statuses_raise_typed_errors_at_once(
-    mock_api: Any, clock: FakeClock, status: int, endpoint: str, error: type[Exception]
+    mock_api: Any,
+    clock: FakeClock,
+    status: int,
+    endpoint: str,
+    error: type[Exception],
+    make_client: ClientFactory,
 ) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     body = {"error": {"status": status, "message": "Forbidden" if status == 403 else "nope"}}
     mock_api.get(url(PATH), status=status, payload=body, repeat=True)
-    async with client(clock) as api:
+    async with make_client() as api:
         with pytest.raises(error) as caught:
             await api.get_json(PATH, endpoint=endpoint)
     assert caught.value.status == status  # type: ignore[attr-defined]
@@ -121,22 +121,26 @@ async def test_non_retryable_statuses_raise_typed_errors_at_once(
         assert not isinstance(caught.value, EndpointUnavailableError)
 
 
-async def test_401_refreshes_the_token_once_and_retries(mock_api: Any, clock: FakeClock) -> None:
+async def test_401_refreshes_the_token_once_and_retries(
+    mock_api: Any, make_client: ClientFactory
+) -> None:
     mock_api.post(TOKEN_URL, payload=token_body("first-token"))
     mock_api.post(TOKEN_URL, payload=token_body("second-token"))
     mock_api.get(url(PATH), status=401, payload={"error": {"status": 401, "message": "x"}})
     mock_api.get(url(PATH), payload=OK)
-    async with client(clock) as api:
+    async with make_client() as api:
         assert await api.get_json(PATH, endpoint="album") == OK
         assert api.stats.token_refreshes == 2
     sent = [c.kwargs["headers"]["Authorization"] for c in next(iter_gets(mock_api))]
     assert sent == ["Bearer first-token", "Bearer second-token"]
 
 
-async def test_a_second_401_raises_instead_of_looping(mock_api: Any, clock: FakeClock) -> None:
+async def test_a_second_401_raises_instead_of_looping(
+    mock_api: Any, make_client: ClientFactory
+) -> None:
     mock_api.post(TOKEN_URL, payload=token_body(), repeat=True)
     mock_api.get(url(PATH), status=401, repeat=True)
-    async with client(clock) as api:
+    async with make_client() as api:
         with pytest.raises(UnauthorizedError):
             await api.get_json(PATH, endpoint="album")
     assert attempts(mock_api) == 2
@@ -148,10 +152,12 @@ def iter_gets(mock_api: Any) -> Any:
 
 
 @pytest.mark.parametrize("status", [400, 401])
-async def test_bad_credentials_raise_at_once(mock_api: Any, clock: FakeClock, status: int) -> None:
+async def test_bad_credentials_raise_at_once(
+    mock_api: Any, status: int, make_client: ClientFactory
+) -> None:
     body = {"error": "invalid_client", "error_description": "Invalid client secret"}
     mock_api.post(TOKEN_URL, status=status, payload=body, repeat=True)
-    async with client(clock) as api:
+    async with make_client() as api:
         with pytest.raises(AuthenticationError, match="invalid_client"):
             await api.get_json(PATH, endpoint="album")
     assert attempts(mock_api, "POST") == 1
@@ -159,11 +165,11 @@ async def test_bad_credentials_raise_at_once(mock_api: Any, clock: FakeClock, st
 
 
 async def test_refused_credentials_are_asked_once_for_all_tasks(
-    mock_api: Any, clock: FakeClock
+    mock_api: Any, make_client: ClientFactory
 ) -> None:
     body = {"error": "invalid_client", "error_description": "Invalid client"}
     mock_api.post(TOKEN_URL, status=400, payload=body, repeat=True)
-    async with client(clock) as api:
+    async with make_client() as api:
         results = await asyncio.gather(
             *(api.get_json(PATH) for _ in range(20)), return_exceptions=True
         )
@@ -173,24 +179,24 @@ async def test_refused_credentials_are_asked_once_for_all_tasks(
 
 @pytest.mark.parametrize("fault", [{"status": 503}, {"exception": TimeoutError()}])
 async def test_token_endpoint_faults_are_retried(
-    mock_api: Any, clock: FakeClock, fault: dict[str, Any]
+    mock_api: Any, clock: FakeClock, fault: dict[str, Any], make_client: ClientFactory
 ) -> None:
     mock_api.post(TOKEN_URL, **fault)
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(url(PATH), payload=OK)
-    async with client(clock) as api:
+    async with make_client() as api:
         assert await api.get_json(PATH, endpoint="album") == OK
     assert attempts(mock_api, "POST") == 2
     assert clock.sleeps == [0.25]
 
 
 async def test_quota_exceeded_stops_at_once_and_for_every_later_request(
-    mock_api: Any, clock: FakeClock
+    mock_api: Any, clock: FakeClock, make_client: ClientFactory
 ) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     quota = {"error": {"status": 429, "message": "Too many requests", "reason": "QUOTA_EXCEEDED"}}
     mock_api.get(url(PATH), status=429, payload=quota, headers={"Retry-After": "21600"})
-    async with client(clock) as api:
+    async with make_client() as api:
         with pytest.raises(QuotaExceededError) as caught:
             await api.get_json(PATH, endpoint="album")
         with pytest.raises(QuotaExceededError):
@@ -202,11 +208,11 @@ async def test_quota_exceeded_stops_at_once_and_for_every_later_request(
 
 @pytest.mark.parametrize("retry_after", ["121", "Wed, 25 Nov 2099 12:00:00 GMT"])
 async def test_retry_after_beyond_max_wait_stops_resumably(
-    mock_api: Any, clock: FakeClock, retry_after: str
+    mock_api: Any, clock: FakeClock, retry_after: str, make_client: ClientFactory
 ) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(url(PATH), status=429, headers={"Retry-After": retry_after})
-    async with client(clock, max_wait=120.0) as api:
+    async with make_client(max_wait=120.0) as api:
         with pytest.raises(ResumableStop) as caught:
             await api.get_json(PATH, endpoint="album")
     assert not isinstance(caught.value, QuotaExceededError)
@@ -216,12 +222,12 @@ async def test_retry_after_beyond_max_wait_stops_resumably(
 
 
 async def test_429_closes_the_gate_for_retry_after_then_retries(
-    mock_api: Any, clock: FakeClock
+    mock_api: Any, clock: FakeClock, make_client: ClientFactory
 ) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(url(PATH), status=429, headers={"Retry-After": "3"})
     mock_api.get(url(PATH), payload=OK)
-    async with client(clock) as api:
+    async with make_client() as api:
         assert await api.get_json(PATH, endpoint="album") == OK
         stats = api.stats
     assert stats.throttled == 1
@@ -232,10 +238,12 @@ async def test_429_closes_the_gate_for_retry_after_then_retries(
     assert stats.backoff_seconds == 0
 
 
-async def test_429s_without_end_raise_rate_limited(mock_api: Any, clock: FakeClock) -> None:
+async def test_429s_without_end_raise_rate_limited(
+    mock_api: Any, make_client: ClientFactory
+) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(url(PATH), status=429, repeat=True)
-    async with client(clock, max_retries=2) as api:
+    async with make_client(max_retries=2) as api:
         with pytest.raises(RateLimitedError):
             await api.get_json(PATH, endpoint="album")
     assert attempts(mock_api) == 3
@@ -243,14 +251,14 @@ async def test_429s_without_end_raise_rate_limited(mock_api: Any, clock: FakeClo
 
 @pytest.mark.parametrize("declared", [True, False])
 async def test_oversize_body_is_refused_not_retried(
-    mock_api: Any, clock: FakeClock, declared: bool
+    mock_api: Any, declared: bool, make_client: ClientFactory
 ) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     big = '{"pad": "' + "x" * 5000 + '"}'
     # A lying Content-Length must not let an oversize body through either.
     headers = {"Content-Length": str(len(big)) if declared else "10"}
     mock_api.get(url(PATH), body=big, content_type="application/json", headers=headers)
-    async with client(clock, max_body_bytes=1024) as api:
+    async with make_client(max_body_bytes=1024) as api:
         with pytest.raises(ResponseTooLargeError) as caught:
             await api.get_json(PATH, endpoint="album")
     # refused from the header when it tells the truth, by counting when it lies
@@ -258,8 +266,10 @@ async def test_oversize_body_is_refused_not_retried(
     assert attempts(mock_api) == 1
 
 
-async def test_the_client_is_closed_safely_twice_and_refuses_use_after(clock: FakeClock) -> None:
-    api = client(clock)
+async def test_the_client_is_closed_safely_twice_and_refuses_use_after(
+    make_client: ClientFactory,
+) -> None:
+    api = make_client()
     async with api:
         pass
     await api.aclose()
@@ -281,21 +291,21 @@ async def test_a_borrowed_session_stays_open(mock_api: Any, clock: FakeClock) ->
 
 
 async def test_a_503_retry_after_is_honoured_up_to_max_wait(
-    mock_api: Any, clock: FakeClock
+    mock_api: Any, clock: FakeClock, make_client: ClientFactory
 ) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(url(PATH), status=503, headers={"Retry-After": "7"})
     mock_api.get(url(PATH), status=503, headers={"Retry-After": "86400"})
     mock_api.get(url(PATH), payload=OK)
-    async with client(clock, max_wait=120.0) as api:
+    async with make_client(max_wait=120.0) as api:
         assert await api.get_json(PATH, endpoint="album") == OK
     assert clock.sleeps == [pytest.approx(7.25), 120.0]
 
 
-async def test_a_redirect_is_never_followed(mock_api: Any, clock: FakeClock) -> None:
+async def test_a_redirect_is_never_followed(mock_api: Any, make_client: ClientFactory) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(url(PATH), status=302, headers={"Location": "https://evil.example/steal"})
-    async with client(clock) as api:
+    async with make_client() as api:
         with pytest.raises(HTTPStatusError) as caught:
             await api.get_json(PATH, endpoint="album")
     assert caught.value.status == 302

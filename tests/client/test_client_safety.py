@@ -18,6 +18,7 @@ from async_spotify_etl.core.errors import (
     UnsafeRequestError,
 )
 from async_spotify_etl.engine.endpoints import SpotifyAPI
+from tests.client.conftest import ClientFactory
 from tests.fakes import (
     ALBUM_ID,
     API,
@@ -25,15 +26,10 @@ from tests.fakes import (
     SECRET,
     TOKEN,
     TOKEN_URL,
-    FakeClock,
     fast_settings,
     token_body,
     url,
 )
-
-
-def client(clock: FakeClock, **changes: object) -> SpotifyClient:
-    return SpotifyClient(CREDENTIALS, fast_settings(**changes), sleep=clock.sleep, clock=clock.time)
 
 
 @pytest.mark.parametrize(
@@ -51,20 +47,20 @@ def client(clock: FakeClock, **changes: object) -> SpotifyClient:
     ],
 )
 async def test_off_origin_links_are_refused_before_anything_is_sent(
-    mock_api: Any, clock: FakeClock, link: str
+    mock_api: Any, link: str, make_client: ClientFactory
 ) -> None:
-    async with client(clock) as api:
+    async with make_client() as api:
         with pytest.raises(UnsafeRequestError):
             await api.get_json(link)
     assert mock_api.requests == {}
 
 
 async def test_a_next_link_on_the_api_origin_is_followed_with_its_query(
-    mock_api: Any, clock: FakeClock
+    mock_api: Any, make_client: ClientFactory
 ) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(f"{API}/browse/new-releases?offset=50&limit=50", payload={"ok": 1})
-    async with client(clock) as api:
+    async with make_client() as api:
         link = f"{API}/browse/new-releases?offset=50&limit=50"
         assert await api.get_json(link, endpoint="new-releases") == {"ok": 1}
 
@@ -94,9 +90,9 @@ def test_plain_http_is_accepted_on_loopback(host: str) -> None:
     "bad_id", ["../../me", "4aawyAB9vmqN3uQ7FjRGT", "4aawyAB9vmqN3uQ7FjRGTy?x", "", None]
 )
 async def test_malformed_ids_never_reach_a_url(
-    mock_api: Any, clock: FakeClock, bad_id: Any
+    mock_api: Any, bad_id: Any, make_client: ClientFactory
 ) -> None:
-    async with client(clock) as api:
+    async with make_client() as api:
         spotify = SpotifyAPI(api)
         with pytest.raises(InvalidIdError):
             await spotify.album(bad_id, "US")
@@ -108,7 +104,7 @@ async def test_malformed_ids_never_reach_a_url(
 
 
 async def test_no_secret_or_token_in_logs_errors_or_reprs(
-    mock_api: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture, capsys: Any
+    mock_api: Any, caplog: pytest.LogCaptureFixture, capsys: Any, make_client: ClientFactory
 ) -> None:
     caplog.set_level(logging.DEBUG)
     shown: list[str] = []
@@ -120,11 +116,11 @@ async def test_no_secret_or_token_in_logs_errors_or_reprs(
     mock_api.post(TOKEN_URL, payload=token_body(TOKEN + "-2"))
     mock_api.get(url(path), status=401, payload={"error": {"status": 401, "message": "x"}})
     mock_api.get(url(path), status=503, repeat=True)
-    async with client(clock) as refused:
+    async with make_client() as refused:
         with pytest.raises(AuthenticationError) as auth_error:
             await refused.get_json(path, endpoint="album")
         shown += [str(auth_error.value), repr(auth_error.value), repr(refused._tokens)]
-    api = client(clock, max_retries=2)
+    api = make_client(max_retries=2)
     async with api:
         with pytest.raises(ServerError) as server_error:
             await api.get_json(path, endpoint="album")
@@ -143,14 +139,14 @@ async def test_no_secret_or_token_in_logs_errors_or_reprs(
 
 
 async def test_a_token_echoed_by_the_server_is_blanked_out(
-    mock_api: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    mock_api: Any, caplog: pytest.LogCaptureFixture, make_client: ClientFactory
 ) -> None:
     caplog.set_level(logging.DEBUG)
     path = f"/albums/{ALBUM_ID}"
     mock_api.post(TOKEN_URL, payload=token_body(TOKEN))
     echo = {"error": {"status": 404, "message": f"nothing here for {TOKEN}"}}
     mock_api.get(url(path), status=404, payload=echo)
-    async with client(clock) as api:
+    async with make_client() as api:
         with pytest.raises(NotFoundError) as caught:
             await api.get_json(path, endpoint="album")
     assert "nothing here for ***" in str(caught.value)

@@ -10,6 +10,28 @@ from pathlib import Path
 
 from ...core import settings as defaults
 
+#: The flag that sets each field of PullSettings and ClientSettings: library messages
+#: name fields, and the CLI shows them as the flags a user typed.
+SETTING_FLAGS = {
+    "out": "--out",
+    "markets": "--market",
+    "source": "--source",
+    "ids_file": "--ids",
+    "expand": "--expand",
+    "max_albums": "--max-albums",
+    "resume": "--resume",
+    "compress": "--compress",
+    "api_url": "--api-url",
+    "token_url": "--accounts-url",
+    "rate": "--rate",
+    "burst": "--burst",
+    "window": "--window",
+    "concurrency": "--concurrency",
+    "max_retries": "--max-retries",
+    "max_wait": "--max-wait",
+    "timeout": "--timeout",
+}
+
 
 class HelpFormatter(argparse.HelpFormatter):
     """Shows each flag's default, unless it has none or its help already states it."""

@@ -1,0 +1,34 @@
+"""``spotify-etl export --parquet DIR OUT_DIR``: a pull's tables as Parquet files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ConfigurationError
+from .load import ANALYTICS_HINT
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``export`` subcommand."""
+    parser = sub.add_parser(
+        "export",
+        help="export a pull's tables as Parquet",
+        description="Write each table of the DuckDB load to DIR/<table>/ as Parquet,"
+        " time-stamped tables in Hive partitions run_date=YYYY-MM-DD; a table's folder is"
+        " replaced whole, so exporting again never duplicates.",
+    )
+    parser.add_argument("--parquet", required=True, type=Path, metavar="DIR", help="folder")
+    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="directory of a pull")
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    try:
+        from ..analytics.warehouse import export_parquet
+    except ImportError as exc:  # duckdb is an optional dependency
+        raise ConfigurationError(f"spotify-etl export needs duckdb; {ANALYTICS_HINT}") from exc
+    result = export_parquet(args.out_dir, args.parquet)
+    print(f"exported {result.summary()} to {args.parquet}")
+    return 0
