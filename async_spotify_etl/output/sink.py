@@ -44,6 +44,21 @@ COMMIT_ALBUMS = 50
 COMMIT_BYTES = 1024 * 1024
 
 
+def is_being_written(out: Path) -> bool:
+    """Whether a sink holds ``out``'s lock now: a pull is writing it (in any process)."""
+    try:
+        fd = os.open(journal_path(out), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor drops the shared lock taken to probe
+    return False
+
+
 class Sink:
     """The single writer of one output directory; an async context manager."""
 
