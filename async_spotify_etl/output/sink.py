@@ -318,9 +318,27 @@ class Sink:
         try:
             if self._error is None:
                 self.commit()
+                self._seal_empty_streams()
         finally:
             self._state = "closed"
             self._close_files()
+
+    def _seal_empty_streams(self) -> None:
+        """With gzip, give a stream that stayed empty one empty member, so it is valid gzip.
+
+        Only once the pull committed something: a pull that committed nothing stays
+        restartable without ``resume``."""
+        if self.compress != "gzip" or not self.done:
+            return
+        empty = [name for name in STREAMS if self._offsets[name] == 0]
+        if not empty:
+            return
+        try:
+            for name in empty:
+                self._append(name, b"")
+            self._write_journal(commit_line(self._offsets, [], self.counts))
+        except OSError as exc:  # the bytes past the last commit are cut off on resume
+            raise ConfigurationError(f"cannot write to {self.out}: {exc.strerror}") from exc
 
     def _close_files(self) -> None:
         for handle in self._files.values():
