@@ -121,6 +121,13 @@ def test_malformed_env_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "cannot read --env-file nope.env" in one_error_line(capsys.readouterr().err)
 
 
+def test_an_env_file_that_is_a_directory_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    Path(".env").mkdir()
+    assert main(["pull", "--out", "o"]) == 2
+    assert "--env-file .env is a directory" in one_error_line(capsys.readouterr().err)
+    assert not Path("o").exists()
+
+
 def test_bad_credentials_exit_3(
     capsys: pytest.CaptureFixture[str], served: Sandbox, tmp_path: Path
 ) -> None:

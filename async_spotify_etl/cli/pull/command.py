@@ -11,21 +11,18 @@ import argparse
 import asyncio
 import dataclasses
 import gc
-import io
 import logging
-import os
 import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...core import settings as defaults
-from ...core.errors import ConfigurationError, ResumableStop, SpotifyETLError, render
-from ...core.settings import ClientSettings, Credentials, PullSettings
+from ...core.errors import ResumableStop, SpotifyETLError, render
+from ...core.settings import ClientSettings, Credentials, PullSettings, environment
 from ...engine.ids_file import IdsInput, load_ids
 from ...output.manifest import Manifest
 from ...run.ending import Ending, ending_of
@@ -110,7 +107,7 @@ def _progress_mode(args: argparse.Namespace) -> ProgressMode:
 
 
 def _invocation(args: argparse.Namespace) -> _Invocation:
-    env = _environment(args.env_file)
+    env = environment(args.env_file)
     client = ClientSettings(
         api_url=args.api_url or env.get("SPOTIFY_API_URL") or defaults.DEFAULT_API_URL,
         token_url=args.accounts_url
@@ -153,27 +150,6 @@ def _markets(values: list[str] | None) -> tuple[str, ...]:
     PullSettings says which of them is not a market."""
     codes = (code.strip().upper() for value in values or ["US"] for code in value.split(","))
     return tuple(dict.fromkeys(codes))
-
-
-def _environment(env_file: Path | None) -> dict[str, str]:
-    """The process environment over the .env file (``--env-file`` or ./.env if present)."""
-    path = env_file if env_file is not None else Path(".env")
-    values: dict[str, str] = {}
-    if env_file is not None or path.is_file():
-        from dotenv.parser import parse_stream
-
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            raise ConfigurationError(f"cannot read --env-file {path}: {reason}") from None
-        for binding in parse_stream(io.StringIO(text)):
-            if binding.error:
-                line = binding.original.line
-                raise ConfigurationError(f"{path} line {line} is not KEY=VALUE")
-            if binding.key is not None and binding.value is not None:
-                values[binding.key] = binding.value
-    return {**values, **os.environ}
 
 
 async def _open_sandbox(stack: AsyncExitStack, invocation: _Invocation) -> tuple[Any, Any]:

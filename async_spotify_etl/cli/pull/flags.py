@@ -30,6 +30,7 @@ SETTING_FLAGS = {
     "max_retries": "--max-retries",
     "max_wait": "--max-wait",
     "timeout": "--timeout",
+    "env_file": "--env-file",
 }
 
 
