@@ -147,6 +147,25 @@ def test_bad_credentials_exit_3(
     assert manifest(tmp_path / "o")["counts"]["albums"] == 10
 
 
+def test_urls_that_are_not_the_endpoints_exit_2_naming_the_url(
+    capsys: pytest.CaptureFixture[str], served: Sandbox
+) -> None:
+    creds = served.credentials
+    Path("creds.env").write_text(
+        f"SPOTIFY_CLIENT_ID={creds.client_id}\nSPOTIFY_CLIENT_SECRET={creds.client_secret}\n"
+    )
+    argv = ["pull", "--env-file", "creds.env", "--quiet", "--no-progress"]
+    host = served.token_url.split("/api/")[0]  # the accounts host without /api/token: 404
+    assert main([*argv, "--api-url", served.api_url, "--accounts-url", host, "--out", "a"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"--accounts-url {host} answered HTTP 404" in line
+    no_v1 = served.api_url.removesuffix("/v1")
+    assert main([*argv, "--api-url", no_v1, "--accounts-url", served.token_url, "--out", "b"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "--api-url is not the Web API's base URL" in line
+    assert f"{no_v1}/browse/new-releases" in line
+
+
 def test_bad_api_url_exits_2_before_writing_anything(capsys: pytest.CaptureFixture[str]) -> None:
     Path(".env").write_text("SPOTIFY_CLIENT_ID=a\nSPOTIFY_CLIENT_SECRET=b\n")
     assert main(["pull", "--api-url", "http://example.com/v1", "--out", "o"]) == 2
