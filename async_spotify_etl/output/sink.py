@@ -59,6 +59,11 @@ def is_being_written(out: Path) -> bool:
     return False
 
 
+def recorded_plan(out: Path) -> dict[str, Any] | None:
+    """The plan the pull in ``out`` was started with (its journal's first line), if any."""
+    return read_journal(journal_path(out), STREAMS).plan
+
+
 class Sink:
     """The single writer of one output directory; an async context manager."""
 

@@ -286,6 +286,32 @@ def test_quota_exhausted_exits_75_saying_when_and_how_to_resume(
     assert manifest(Path("o"))["status"] == "stopped"
 
 
+def test_resume_takes_what_to_pull_from_the_pull_itself(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogue = {"markets": ("US", "GB"), "albums_per_market": 30}
+    plan = ["--market", "US,GB", "--expand", "album", "--compress", "gzip", "--max-albums", "20"]
+    with serving(SandboxConfig(**catalogue, quota=6)) as sb:  # type: ignore[arg-type]
+        monkeypatch.setenv("SPOTIFY_CLIENT_ID", sb.credentials.client_id)
+        monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", sb.credentials.client_secret)
+        argv = ["pull", "--api-url", sb.api_url, "--accounts-url", sb.token_url, "--out", "o"]
+        assert main([*argv, *plan, "--rate", "1000", "--quiet"]) == 75
+    capsys.readouterr()
+    with serving(SandboxConfig(**catalogue)) as sb:  # type: ignore[arg-type]
+        argv = ["pull", "--api-url", sb.api_url, "--accounts-url", sb.token_url, "--out", "o"]
+        assert main([*argv, "--market", "DE", "--resume", "--quiet"]) == 2
+        assert "changed: markets" in one_error_line(capsys.readouterr().err)
+        assert main([*argv, "--resume", "--rate", "1000", "--quiet"]) == 0
+    made = manifest(Path("o"))
+    assert (made["status"], made["counts"]["albums"], made["markets"]) == (
+        "complete",
+        20,
+        ["US", "GB"],
+    )
+    assert made["arguments"]["expand"] == "album"
+    assert made["files"]["albums"] == "albums.ndjson.gz"
+
+
 def test_an_api_that_keeps_failing_stops_resumably_with_75(
     capsys: pytest.CaptureFixture[str], served: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

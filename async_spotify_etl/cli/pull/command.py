@@ -18,13 +18,15 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...core import settings as defaults
 from ...core.errors import ResumableStop, SpotifyETLError, render
 from ...core.settings import ClientSettings, Credentials, PullSettings, environment
 from ...engine.ids_file import IdsInput, load_ids
-from ...output.manifest import Manifest
+from ...output.manifest import Manifest, read_manifest
+from ...output.sink import recorded_plan
 from ...run.ending import Ending, ending_of
 from ...run.progress import ProgressMode, print_summary
 from ...run.pull import run_pull
@@ -121,15 +123,16 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         max_wait=args.max_wait,
         timeout=args.timeout,
     )
+    recorded = _recorded(args.out) if args.resume else {}
     settings = PullSettings(
         out=args.out,
-        markets=_markets(args.market),
-        source=args.source,
-        ids_file=args.ids,
-        expand=args.expand,
-        max_albums=args.max_albums,
+        markets=_markets(args.market) if args.market else tuple(recorded.get("markets", ["US"])),
+        source=args.source or recorded.get("source", "auto"),
+        ids_file=args.ids or recorded.get("ids_file"),
+        expand=args.expand or recorded.get("expand", "auto"),
+        max_albums=args.max_albums or recorded.get("max_albums"),
         resume=args.resume,
-        compress=args.compress,
+        compress=args.compress or recorded.get("compress", "none"),
         client=client,
     )
     sandbox = None
@@ -142,6 +145,22 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
             "rate_limit": args.sandbox_rate_limit or None,
         }
     return _Invocation(settings, env, sandbox, _progress_mode(args), args.quiet)
+
+
+def _recorded(out: Path) -> dict[str, Any]:
+    """What the pull in ``out`` pulls, as its journal (and manifest, for the ids file) say:
+    a resume needs no flag retyped. Flags given anyway must agree (the sink checks)."""
+    plan = recorded_plan(out) or {}
+    recorded = {k: plan[k] for k in _PLAN_FLAGS if plan.get(k) is not None}
+    if plan.get("ids_sha256"):
+        ids_file = ((read_manifest(out) or {}).get("arguments") or {}).get("ids_file")
+        if ids_file:
+            recorded["ids_file"] = Path(ids_file)
+    return recorded
+
+
+#: The plan entries a resume takes from the pull when their flag is not given.
+_PLAN_FLAGS = ("markets", "source", "expand", "max_albums", "compress")
 
 
 def _markets(values: list[str] | None) -> tuple[str, ...]:

@@ -119,9 +119,8 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
     what.add_argument(
         "--source",
         choices=["auto", "new-releases", "search", "ids"],
-        default="auto",
         help="discovery: auto tries new-releases and falls back"
-        " to search tag:new on 403; --ids FILE implies ids",
+        " to search tag:new on 403; --ids FILE implies ids (default: auto)",
     )
     what.add_argument(
         "--ids",
@@ -133,9 +132,8 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
     what.add_argument(
         "--expand",
         choices=["auto", "several", "album", "tracks"],
-        default="auto",
         help="expansion: auto tries several-albums (20 per call) and falls back"
-        " to Get Album on 403; tracks uses Get Album Tracks only",
+        " to Get Album on 403; tracks uses Get Album Tracks only (default: auto)",
     )
     what.add_argument(
         "--max-albums",
@@ -201,10 +199,16 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
 
 def _add_output(out: argparse._ArgumentGroup) -> None:
     out.add_argument(
-        "--resume", action="store_true", help="continue the pull in --out where it stopped"
+        "--resume",
+        action="store_true",
+        help="continue the pull in --out where it stopped; what to pull (markets, source,"
+        " expand, max albums, compression, ids file) comes from the pull, and flags given"
+        " for them must agree",
     )
     out.add_argument(
-        "--compress", choices=["none", "gzip"], default="none", help="gzip writes .ndjson.gz files"
+        "--compress",
+        choices=["none", "gzip"],
+        help="gzip writes .ndjson.gz files (default: none)",
     )
     out.add_argument(
         "--dry-run", action="store_true", help="print the request plan, count and time, then exit"
