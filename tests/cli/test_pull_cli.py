@@ -121,6 +121,16 @@ def test_malformed_env_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "cannot read --env-file nope.env" in one_error_line(capsys.readouterr().err)
 
 
+def test_settings_are_refused_before_the_ids_file_is_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("ids.txt").write_text("not an id\n4aawyAB9vmqN3uQ7FjRGTy\n")
+    assert main(["pull", *SANDBOX, "--ids", "ids.txt", "--expand", "tracks", "--out", "o"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err  # no warning about the file's bad line
+    assert "--expand tracks needs a listing" in err
+
+
 def test_an_env_file_that_is_a_directory_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     Path(".env").mkdir()
     assert main(["pull", "--out", "o"]) == 2
