@@ -442,3 +442,12 @@ def test_the_command_runs_the_collector_rarely_during_the_pull_and_restores_it(
         != 0
     )
     assert gc.get_threshold() == before
+
+
+def test_the_summary_counts_access_tokens_issued_not_refreshes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["pull", *SANDBOX, "--sandbox-albums", "5", "--out", "o", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"access tokens\s+1\b", out), out  # one token was issued, none refreshed
+    assert "token refreshes" not in out
