@@ -56,7 +56,7 @@ class Lister:
         except NotFoundError as exc:  # a listing never 404s: the base URL is not the Web API
             raise SettingsError(
                 "api_url",
-                "{api_url} is not the Web API's base URL: {url} answered HTTP 404 (it ends in /v1)",
+                "{api_url} is not the Web API's base URL: {url} answered HTTP 404 (Spotify's is https://api.spotify.com/v1)",
                 url=exc.url,
             ) from None
 
