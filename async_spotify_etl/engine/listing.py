@@ -113,3 +113,5 @@ class Lister:
                 market,
                 skipped,
             )
+        if position == 0:  # no error, and nothing: a market the listing does not serve
+            log.warning("%s %s: the listing is empty; no album is pulled for it", source, market)

@@ -451,3 +451,17 @@ def test_the_summary_counts_access_tokens_issued_not_refreshes(
     out = capsys.readouterr().out
     assert re.search(r"access tokens\s+1\b", out), out  # one token was issued, none refreshed
     assert "token refreshes" not in out
+
+
+def test_a_market_the_listing_does_not_serve_is_a_warning(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serving(SandboxConfig(markets=("US",), albums_per_market=4)) as sb:
+        monkeypatch.setenv("SPOTIFY_CLIENT_ID", sb.credentials.client_id)
+        monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", sb.credentials.client_secret)
+        argv = ["pull", "--api-url", sb.api_url, "--accounts-url", sb.token_url, "--out", "o"]
+        assert main([*argv, "--market", "US,DE", "--rate", "1000", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "new-releases DE: the listing is empty" in err
+    assert "US: the listing is empty" not in err
+    assert manifest(Path("o"))["counts"]["albums"] == 4
