@@ -465,3 +465,20 @@ def test_a_market_the_listing_does_not_serve_is_a_warning(
     assert "new-releases DE: the listing is empty" in err
     assert "US: the listing is empty" not in err
     assert manifest(Path("o"))["counts"]["albums"] == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--sandbox-albums", "6"], "--sandbox-albums needs --sandbox"),
+        (["--sandbox-access", "development"], "--sandbox-access needs --sandbox"),
+        (["--sandbox", "--api-url", "http://127.0.0.1:9/v1"], "drop --api-url or --sandbox"),
+        (["--sandbox", "--accounts-url", "http://127.0.0.1:9/t"], "drop --accounts-url or"),
+    ],
+)
+def test_flags_that_would_be_ignored_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    assert main(["pull", "--out", "o", *argv]) == 2
+    assert says in one_error_line(capsys.readouterr().err)
+    assert not Path("o").exists()

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...core import settings as defaults
-from ...core.errors import ResumableStop, SpotifyETLError, render
+from ...core.errors import ConfigurationError, ResumableStop, SpotifyETLError, render
 from ...core.settings import ClientSettings, Credentials, PullSettings, environment
 from ...engine.ids_file import IdsInput, load_ids
 from ...output.manifest import Manifest, read_manifest
@@ -31,7 +31,7 @@ from ...run.ending import Ending, ending_of
 from ...run.progress import ProgressMode, print_summary
 from ...run.pull import run_pull
 from ..logs import configured_logging
-from .flags import SETTING_FLAGS
+from .flags import SANDBOX_DEFAULTS, SETTING_FLAGS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -135,16 +135,41 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         compress=args.compress or recorded.get("compress", "none"),
         client=client,
     )
-    sandbox = None
-    if args.sandbox:
-        sandbox = {
-            "seed": args.sandbox_seed,
-            "albums_per_market": args.sandbox_albums,
-            "access": args.sandbox_access,
-            "latency": args.sandbox_latency,
-            "rate_limit": args.sandbox_rate_limit or None,
-        }
+    sandbox = _sandbox_options(args)
     return _Invocation(settings, env, sandbox, _progress_mode(args), args.quiet)
+
+
+def _sandbox_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The embedded sandbox's options, or None; a --sandbox-* flag without --sandbox, or a
+    URL flag with it, would be silently ignored, so each is refused in one line."""
+    given = {
+        "seed": args.sandbox_seed,
+        "albums_per_market": args.sandbox_albums,
+        "access": args.sandbox_access,
+        "latency": args.sandbox_latency,
+        "rate_limit": args.sandbox_rate_limit,
+    }
+    flags = dict(zip(given, _SANDBOX_FLAGS, strict=True))
+    if not args.sandbox:
+        named = [flags[k] for k, v in given.items() if v is not None]
+        if named:
+            raise ConfigurationError(f"{named[0]} needs --sandbox")
+        return None
+    for flag, value in (("--api-url", args.api_url), ("--accounts-url", args.accounts_url)):
+        if value:
+            raise ConfigurationError(f"--sandbox serves its own API: drop {flag} or --sandbox")
+    options = {k: SANDBOX_DEFAULTS[k] if v is None else v for k, v in given.items()}
+    options["rate_limit"] = options["rate_limit"] or None
+    return options
+
+
+_SANDBOX_FLAGS = (
+    "--sandbox-seed",
+    "--sandbox-albums",
+    "--sandbox-access",
+    "--sandbox-latency",
+    "--sandbox-rate-limit",
+)
 
 
 def _recorded(out: Path) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ...core import settings as defaults
 
@@ -245,6 +246,16 @@ def _add_where(where: argparse._ArgumentGroup) -> None:
     )
 
 
+#: The --sandbox-* options when not given (None in the namespace: given or not is known).
+SANDBOX_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "albums_per_market": 100,
+    "access": "extended",
+    "latency": 0.02,
+    "rate_limit": 600,
+}
+
+
 def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
     sandbox.add_argument(
         "--sandbox", action="store_true", help="pull from an emulated Spotify started on 127.0.0.1"
@@ -252,34 +263,29 @@ def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
     sandbox.add_argument(
         "--sandbox-seed",
         type=_count,
-        default=0,
         metavar="N",
-        help="catalogue seed (a resume must use the same)",
+        help="catalogue seed (a resume must use the same; default: 0)",
     )
     sandbox.add_argument(
         "--sandbox-albums",
         type=_positive_int,
-        default=100,
         metavar="N",
-        help="albums each market lists",
+        help="albums each market lists (default: 100)",
     )
     sandbox.add_argument(
         "--sandbox-access",
         choices=["extended", "development"],
-        default="extended",
-        help="the app's access mode",
+        help="the app's access mode (default: extended)",
     )
     sandbox.add_argument(
         "--sandbox-latency",
         type=_seconds,
-        default=0.02,
         metavar="SECONDS",
-        help="added latency per answer",
+        help="added latency per answer (default: 0.02)",
     )
     sandbox.add_argument(
         "--sandbox-rate-limit",
         type=_count,
-        default=600,
         metavar="N",
-        help="requests per rolling 30 s before 429s (0: none)",
+        help="requests per rolling 30 s before 429s (0: none; default: 600)",
     )
