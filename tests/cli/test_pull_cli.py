@@ -482,3 +482,18 @@ def test_flags_that_would_be_ignored_exit_2(
     assert main(["pull", "--out", "o", *argv]) == 2
     assert says in one_error_line(capsys.readouterr().err)
     assert not Path("o").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["pull", "--rate", "fast"], ["load", "--nope"], ["sandbox", "--port", "x"], ["nope"]],
+)
+def test_every_usage_error_has_the_one_prefix(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(argv)
+    assert ended.value.code == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("spotify-etl: error: ")
+    assert line.endswith("--help)")
