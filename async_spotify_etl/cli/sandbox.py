@@ -13,7 +13,7 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import ConfigurationError
+from ..core.errors import ConfigurationError, SettingsError
 
 if TYPE_CHECKING:
     from ..sandbox import SandboxConfig
@@ -107,7 +107,11 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         for name in SandboxConfig.__dataclass_fields__
         if hasattr(args, name)
     }
-    return SandboxConfig(**fields)
+    try:
+        return SandboxConfig(**fields)
+    except SettingsError as exc:  # spelled as this command's flags: --error-rate, --port
+        flags = {name: "--" + name.replace("_", "-") for name in fields}
+        raise ConfigurationError(exc.render(flags)) from None
 
 
 async def serve(config: SandboxConfig) -> None:

@@ -53,7 +53,9 @@ def test_a_bad_value_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) 
     assert main(["sandbox", "--error-rate", "2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "error_rate" in err
+    assert "--error-rate must be between 0 and 1, got 2.0" in err  # the flag, not the field
+    assert main(["sandbox", "--error-rate", "0.6", "--drop-rate", "0.6"]) == 2
+    assert "--error-rate + --corrupt-rate + --drop-rate must not" in capsys.readouterr().err
 
 
 async def test_serves_until_interrupted() -> None:

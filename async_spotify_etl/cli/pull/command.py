@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...core import settings as defaults
-from ...core.errors import ConfigurationError, ResumableStop, SpotifyETLError, render
+from ...core.errors import (
+    ConfigurationError,
+    ResumableStop,
+    SettingsError,
+    SpotifyETLError,
+    render,
+)
 from ...core.settings import ClientSettings, Credentials, PullSettings, environment
 from ...engine.ids_file import IdsInput, load_ids
 from ...output.manifest import Manifest, read_manifest
@@ -200,7 +206,11 @@ async def _open_sandbox(stack: AsyncExitStack, invocation: _Invocation) -> tuple
     from ...sandbox import Sandbox, SandboxConfig
 
     assert invocation.sandbox is not None
-    config = SandboxConfig(markets=invocation.settings.markets, **invocation.sandbox)
+    try:
+        config = SandboxConfig(markets=invocation.settings.markets, **invocation.sandbox)
+    except SettingsError as exc:  # spelled as the pull's --sandbox-* flags
+        flags = {**SETTING_FLAGS, **dict(zip(SANDBOX_DEFAULTS, _SANDBOX_FLAGS, strict=True))}
+        raise ConfigurationError(exc.render(flags)) from None
     sandbox = await stack.enter_async_context(Sandbox(config))
     return sandbox, sandbox.credentials
 
