@@ -108,7 +108,7 @@ async def run_pull(
     pull = Pull(settings, credentials, skip=done, ids=ids, client=client)
     sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
     async with sink:
-        previous = read_manifest(settings.out) if sink.resumed_from or settings.resume else None
+        previous = read_manifest(settings.out) if settings.resume else None
         if settings.resume and previous is not None and previous.get("status") == "complete":
             # Nothing is left to do: no request is sent and the record of the pull stays.
             log.info("the pull in %s is already complete: nothing to do", settings.out)
