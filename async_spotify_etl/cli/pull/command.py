@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import gc
 import logging
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -37,14 +36,12 @@ from ...run.ending import Ending, ending_of
 from ...run.progress import ProgressMode, print_summary
 from ...run.pull import run_pull
 from ..logs import configured_logging
-from .flags import SANDBOX_DEFAULTS, SETTING_FLAGS
+from .flags import SANDBOX_DEFAULTS, SANDBOX_FLAGS, SETTING_FLAGS
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 log = logging.getLogger(__name__)
-
-_MARKET = re.compile(r"[A-Za-z]{2}")
 
 
 @dataclass(frozen=True)
@@ -148,16 +145,9 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
 def _sandbox_options(args: argparse.Namespace) -> dict[str, Any] | None:
     """The embedded sandbox's options, or None; a --sandbox-* flag without --sandbox, or a
     URL flag with it, would be silently ignored, so each is refused in one line."""
-    given = {
-        "seed": args.sandbox_seed,
-        "albums_per_market": args.sandbox_albums,
-        "access": args.sandbox_access,
-        "latency": args.sandbox_latency,
-        "rate_limit": args.sandbox_rate_limit,
-    }
-    flags = dict(zip(given, _SANDBOX_FLAGS, strict=True))
+    given = {k: getattr(args, flag[2:].replace("-", "_")) for k, flag in SANDBOX_FLAGS.items()}
     if not args.sandbox:
-        named = [flags[k] for k, v in given.items() if v is not None]
+        named = [SANDBOX_FLAGS[k] for k, v in given.items() if v is not None]
         if named:
             raise ConfigurationError(f"{named[0]} needs --sandbox")
         return None
@@ -167,15 +157,6 @@ def _sandbox_options(args: argparse.Namespace) -> dict[str, Any] | None:
     options = {k: SANDBOX_DEFAULTS[k] if v is None else v for k, v in given.items()}
     options["rate_limit"] = options["rate_limit"] or None
     return options
-
-
-_SANDBOX_FLAGS = (
-    "--sandbox-seed",
-    "--sandbox-albums",
-    "--sandbox-access",
-    "--sandbox-latency",
-    "--sandbox-rate-limit",
-)
 
 
 def _recorded(out: Path) -> dict[str, Any]:
@@ -209,7 +190,7 @@ async def _open_sandbox(stack: AsyncExitStack, invocation: _Invocation) -> tuple
     try:
         config = SandboxConfig(markets=invocation.settings.markets, **invocation.sandbox)
     except SettingsError as exc:  # spelled as the pull's --sandbox-* flags
-        flags = {**SETTING_FLAGS, **dict(zip(SANDBOX_DEFAULTS, _SANDBOX_FLAGS, strict=True))}
+        flags = {**SETTING_FLAGS, **SANDBOX_FLAGS}
         raise ConfigurationError(exc.render(flags)) from None
     sandbox = await stack.enter_async_context(Sandbox(config))
     return sandbox, sandbox.credentials

@@ -246,6 +246,14 @@ def _add_where(where: argparse._ArgumentGroup) -> None:
     )
 
 
+#: The embedded sandbox's config fields and the pull's flags that set them.
+SANDBOX_FLAGS = {
+    "seed": "--sandbox-seed",
+    "albums_per_market": "--sandbox-albums",
+    "access": "--sandbox-access",
+    "latency": "--sandbox-latency",
+    "rate_limit": "--sandbox-rate-limit",
+}
 #: The --sandbox-* options when not given (None in the namespace: given or not is known).
 SANDBOX_DEFAULTS: dict[str, Any] = {
     "seed": 0,
