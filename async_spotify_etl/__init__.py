@@ -14,6 +14,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from .client.http import ClientStats, SpotifyClient
     from .core.errors import (
+        AlbumUnavailableError,
         AuthenticationError,
         BadRequestError,
         ConfigurationError,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlbumFailure",
     "AlbumResult",
+    "AlbumUnavailableError",
     "AuthenticationError",
     "BadRequestError",
     "ClientSettings",
@@ -83,6 +85,7 @@ __all__ = [
 _SOURCES = {
     "ClientStats": "client.http",
     "SpotifyClient": "client.http",
+    "AlbumUnavailableError": "core.errors",
     "AuthenticationError": "core.errors",
     "BadRequestError": "core.errors",
     "ConfigurationError": "core.errors",

@@ -17,6 +17,7 @@ from async_spotify_etl.core import errors
 EXPORTED = {
     "AlbumFailure",
     "AlbumResult",
+    "AlbumUnavailableError",
     "AuthenticationError",
     "BadRequestError",
     "ClientSettings",

@@ -149,7 +149,7 @@ _FACTS = (
     ("throttled", "429 responses"),
     ("retries", "Retries"),
     ("waited_seconds", "Waited"),
-    ("token_refreshes", "Token refreshes"),
+    ("token_refreshes", "Access tokens issued"),
     ("resumed", "Resumed"),
     ("error", "Error"),
 )

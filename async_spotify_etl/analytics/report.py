@@ -19,6 +19,7 @@ import orjson
 
 from ..core.errors import ConfigurationError
 from ..output.layout import manifest_path
+from ..output.manifest import observed_manifest
 from . import charts
 from .load import load_into
 from .page import Chart, ReportData, render_page
@@ -225,7 +226,7 @@ def _read_manifest(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"manifest.json is unreadable ({type(exc).__name__})"
     if not isinstance(data, dict):
         return None, "manifest.json does not hold a JSON object"
-    return data, None
+    return observed_manifest(out_dir, data), None
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

@@ -13,7 +13,8 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import ConfigurationError
+from ..core.errors import ConfigurationError, SettingsError
+from .pull.flags import HelpFormatter
 
 if TYPE_CHECKING:
     from ..sandbox import SandboxConfig
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="serve an emulated Spotify Web API on this machine",
         description="Serve an emulated Spotify Web API and token endpoint with a"
         " deterministic catalogue, until Ctrl-C. All misbehaviours are off by default.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
         arguments=_add_arguments,
     )
     parser.set_defaults(handler=handle)
@@ -46,6 +47,29 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     _catalogue_flags(parser.add_argument_group("catalogue"), defaults)
     _limit_flags(parser.add_argument_group("access, tokens and limits"), defaults)
     _fault_flags(parser.add_argument_group("faults"), defaults)
+    for action in parser._actions:  # a short metavar, not the dest in capitals
+        if action.option_strings and action.nargs != 0 and action.metavar is None:
+            action.metavar = _METAVARS.get(action.dest, "N" if action.type is int else "X")
+
+
+#: What each valued flag takes, as --help shows it.
+_METAVARS = {
+    "host": "HOST",
+    "port": "PORT",
+    "client_id": "ID",
+    "client_secret": "SECRET",
+    "token_lifetime": "SECONDS",
+    "rate_window": "SECONDS",
+    "quota_retry_after": "SECONDS",
+    "latency": "SECONDS",
+    "latency_jitter": "SECONDS",
+    "error_rate": "P",
+    "corrupt_rate": "P",
+    "drop_rate": "P",
+    "hostile_body_bytes": "BYTES",
+    "today": "YYYY-MM-DD",
+    "access": "MODE",
+}
 
 
 def _server_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> None:
@@ -107,7 +131,11 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         for name in SandboxConfig.__dataclass_fields__
         if hasattr(args, name)
     }
-    return SandboxConfig(**fields)
+    try:
+        return SandboxConfig(**fields)
+    except SettingsError as exc:  # spelled as this command's flags: --error-rate, --port
+        flags = {name: "--" + name.replace("_", "-") for name in fields}
+        raise ConfigurationError(exc.render(flags)) from None
 
 
 async def serve(config: SandboxConfig) -> None:

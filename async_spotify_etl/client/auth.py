@@ -22,6 +22,7 @@ from ..core.errors import (
     AuthenticationError,
     RateLimitedError,
     ServerError,
+    SettingsError,
     TransportError,
     error_for_status,
 )
@@ -158,6 +159,14 @@ class TokenProvider:
             raise TransportError(f"token request to {self._token_url} failed: {name}") from None
         return self._parse(status, body)
 
+    def _not_the_token_endpoint(self, what: str) -> SettingsError:
+        return SettingsError(
+            "token_url",
+            "{token_url} {url} {what}: is it the token endpoint (…/api/token)?",
+            url=self._token_url,
+            what=what,
+        )
+
     def _parse(self, status: int, body: bytes) -> Token:
         try:
             data: object = orjson.loads(body) if len(body) <= _MAX_TOKEN_BODY else None
@@ -165,8 +174,10 @@ class TokenProvider:
             data = None
         if status == 200:
             if data is None:
-                raise TransportError("token response is not JSON")
+                raise self._not_the_token_endpoint("answered 200 with a body that is not JSON")
             return Token.from_json(data)
+        if status in (404, 405):  # a URL that serves no token endpoint, not refused credentials
+            raise self._not_the_token_endpoint(f"answered HTTP {status}")
         # A hostile or broken server could echo the secret back; never pass it on.
         message = ErrorBody.from_json(data).message
         if secret := self._credentials.client_secret:

@@ -4,6 +4,7 @@
     ├── ConfigurationError ............ bad settings, flags, .env or output directory (exit 2)
     │   └── SettingsError ............. a setting is unusable; the message names it
     ├── AuthenticationError ........... the token endpoint refused the credentials (exit 3)
+    ├── AlbumUnavailableError ......... a 200 that held null where an album was asked for
     ├── UnsafeRequestError ............ a request the client refuses to send
     │   └── InvalidIdError ............ an id that is not 22 base62 characters
     ├── TransportError ................ timeout, dropped connection, truncated or malformed body
@@ -84,6 +85,11 @@ class UnsafeRequestError(SpotifyETLError):
 
 class InvalidIdError(UnsafeRequestError, ValueError):
     """An id that is not a 22-character base62 Spotify id."""
+
+
+class AlbumUnavailableError(SpotifyETLError):
+    """A 200 answer held ``null`` for an album asked for by id (several-albums does so for
+    an id Spotify does not serve): no HTTP error happened, the album is not there."""
 
 
 class TransportError(SpotifyETLError):

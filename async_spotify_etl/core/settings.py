@@ -6,7 +6,9 @@ The CLI only builds these objects; the engine never sees command-line parsing.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -51,9 +53,10 @@ class Credentials:
     client_secret: str = field(repr=False)
 
     @classmethod
-    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Credentials:
-        """Read ``SPOTIFY_CLIENT_ID`` and ``SPOTIFY_CLIENT_SECRET``."""
-        env = os.environ if environ is None else environ
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """Read ``SPOTIFY_CLIENT_ID`` and ``SPOTIFY_CLIENT_SECRET`` from ``environ``, by
+        default the process environment over ``./.env`` (as :func:`environment` reads it)."""
+        env = environment() if environ is None else environ
         client_id = env.get("SPOTIFY_CLIENT_ID", "").strip()
         client_secret = env.get("SPOTIFY_CLIENT_SECRET", "").strip()
         missing = [
@@ -181,3 +184,32 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "expand": ("auto", "several", "album", "tracks"),
     "compress": ("none", "gzip"),
 }
+
+
+def environment(env_file: Path | None = None) -> dict[str, str]:
+    """The process environment over a ``.env`` file: ``env_file``, or ``./.env`` if present.
+
+    Values already in the environment win. A file that cannot be read, is not a file, or
+    holds a line that is not ``KEY=VALUE`` is a :class:`SettingsError` naming ``env_file``.
+    """
+    path = env_file if env_file is not None else Path(".env")
+    values: dict[str, str] = {}
+    if env_file is not None or path.exists():
+        from dotenv.parser import parse_stream
+
+        if path.is_dir():
+            raise SettingsError("env_file", "{env_file} {path} is a directory", path=path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise SettingsError(
+                "env_file", "cannot read {env_file} {path}: {why}", path=path, why=reason
+            ) from None
+        for binding in parse_stream(io.StringIO(text)):
+            if binding.error:
+                line = binding.original.line
+                raise ConfigurationError(f"{path} line {line} is not KEY=VALUE")
+            if binding.key is not None and binding.value is not None:
+                values[binding.key] = binding.value
+    return {**values, **os.environ}

@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from ..core.errors import (
+    AlbumUnavailableError,
     EndpointUnavailableError,
     HTTPStatusError,
-    NotFoundError,
     SettingsError,
     TransportError,
     UnsafeRequestError,
@@ -103,7 +103,9 @@ class Expander:
 
     async def _finish(self, candidate: Candidate, full: JSONObject | None) -> Outcome:
         if full is None:
-            missing = NotFoundError(404, "several-albums", "Spotify returned null for this id")
+            missing = AlbumUnavailableError(
+                "several-albums answered 200 with null for this id: Spotify serves no such album"
+            )
             return failure(candidate.album_id, "several-albums", missing)
         return await self._with_tracks(candidate, full)
 

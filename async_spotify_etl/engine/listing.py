@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 
-from ..core.errors import EndpointUnavailableError, SettingsError
+from ..core.errors import EndpointUnavailableError, NotFoundError, SettingsError
 from .dedupe import Sighting
 from .endpoints import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI
 from .ids_file import IdsInput
@@ -45,13 +45,20 @@ class Lister:
         """Every album ``market``'s listing shows, in listing order."""
         if self.source is None and index > 0:
             await self._known.wait()
-        if self.source in (None, "new-releases"):
-            try:
-                await self._list(index, market, "new-releases", emit)
-            except EndpointUnavailableError as exc:
-                self._unavailable(exc)
-        if self.source == "search":
-            await self._list(index, market, "search", emit)
+        try:
+            if self.source in (None, "new-releases"):
+                try:
+                    await self._list(index, market, "new-releases", emit)
+                except EndpointUnavailableError as exc:
+                    self._unavailable(exc)
+            if self.source == "search":
+                await self._list(index, market, "search", emit)
+        except NotFoundError as exc:  # a listing never 404s: the base URL is not the Web API
+            raise SettingsError(
+                "api_url",
+                "{api_url} is not the Web API's base URL: {url} answered HTTP 404 (Spotify's is https://api.spotify.com/v1)",
+                url=exc.url,
+            ) from None
 
     def _unavailable(self, exc: EndpointUnavailableError) -> None:
         if self.source is not None:
@@ -106,3 +113,5 @@ class Lister:
                 market,
                 skipped,
             )
+        if position == 0:  # no error, and nothing: a market the listing does not serve
+            log.warning("%s %s: the listing is empty; no album is pulled for it", source, market)

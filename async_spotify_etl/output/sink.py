@@ -44,6 +44,26 @@ COMMIT_ALBUMS = 50
 COMMIT_BYTES = 1024 * 1024
 
 
+def is_being_written(out: Path) -> bool:
+    """Whether a sink holds ``out``'s lock now: a pull is writing it (in any process)."""
+    try:
+        fd = os.open(journal_path(out), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor drops the shared lock taken to probe
+    return False
+
+
+def recorded_plan(out: Path) -> dict[str, Any] | None:
+    """The plan the pull in ``out`` was started with (its journal's first line), if any."""
+    return read_journal(journal_path(out), STREAMS).plan
+
+
 class Sink:
     """The single writer of one output directory; an async context manager."""
 
@@ -303,9 +323,27 @@ class Sink:
         try:
             if self._error is None:
                 self.commit()
+                self._seal_empty_streams()
         finally:
             self._state = "closed"
             self._close_files()
+
+    def _seal_empty_streams(self) -> None:
+        """With gzip, give a stream that stayed empty one empty member, so it is valid gzip.
+
+        Only once the pull committed something: a pull that committed nothing stays
+        restartable without ``resume``."""
+        if self.compress != "gzip" or not self.done:
+            return
+        empty = [name for name in STREAMS if self._offsets[name] == 0]
+        if not empty:
+            return
+        try:
+            for name in empty:
+                self._append(name, b"")
+            self._write_journal(commit_line(self._offsets, [], self.counts))
+        except OSError as exc:  # the bytes past the last commit are cut off on resume
+            raise ConfigurationError(f"cannot write to {self.out}: {exc.strerror}") from exc
 
     def _close_files(self) -> None:
         for handle in self._files.values():

@@ -169,7 +169,7 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
         ("retries · 429s", f"{manifest.retries} · {manifest.throttled}"),
         ("waited on Retry-After", f"{manifest.waited_seconds:.1f} s"),
         ("retry backoff", f"{manifest.backoff_seconds:.1f} s"),
-        ("token refreshes", str(manifest.token_refreshes)),
+        ("access tokens", str(manifest.token_refreshes)),
         ("duration", f"{manifest.duration_seconds:.1f} s"),
     ]
 

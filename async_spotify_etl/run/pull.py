@@ -7,6 +7,7 @@ starts and again however it ends (complete, failed, stopped resumably or interru
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,13 +23,23 @@ from ..engine.outcomes import AlbumResult
 from ..engine.pipeline import Pull
 from ..engine.plan import run_minimum
 from ..output.layout import manifest_path
-from ..output.manifest import Manifest, PullStatus, arguments_of, write_manifest
+from ..output.manifest import (
+    Manifest,
+    PullStatus,
+    arguments_of,
+    earlier_runs,
+    read_manifest,
+    totals,
+    write_manifest,
+)
 from ..output.sink import Sink
 from .ending import ending_of
 from .progress import ProgressMode, ProgressReporter, Snapshot
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,8 +108,15 @@ async def run_pull(
     pull = Pull(settings, credentials, skip=done, ids=ids, client=client)
     sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
     async with sink:
+        previous = read_manifest(settings.out) if settings.resume else None
+        if settings.resume and previous is not None and previous.get("status") == "complete":
+            # Nothing is left to do: no request is sent and the record of the pull stays.
+            log.info("the pull in %s is already complete: nothing to do", settings.out)
+            manifest = Manifest.from_dict(previous)
+            return PullResult(manifest, {**sink.paths, "manifest": manifest_path(settings.out)})
         done.update(sink.done)
         run = _Run(settings, sink, arguments_of(settings, arguments_extra))
+        run.earlier = earlier_runs(previous, sink.counts)
         run.write("running", pull)
         status: PullStatus = "failed"
         try:
@@ -138,6 +156,8 @@ class _Run:
         self.arguments = arguments
         self.added = {"albums": 0, "tracks": 0, "failed": 0}
         self.error: str | None = None
+        #: The runs of this pull before this one (a resume's), as manifest.json recorded them.
+        self.earlier: list[dict[str, Any]] = []
         self.started_at = now_iso()
         self.started = time.monotonic()
         self.paths = {**sink.paths, "manifest": manifest_path(settings.out)}
@@ -171,6 +191,21 @@ class _Run:
     def write(self, status: PullStatus, pull: Pull) -> Manifest:
         stats, client = pull.stats, pull.client_stats
         finished = status != "running"
+        this_run: dict[str, Any] = {
+            "status": status,
+            "started_at": self.started_at,
+            "finished_at": now_iso() if finished else None,
+            "duration_seconds": round(time.monotonic() - self.started, 3),
+            **self.added,
+            "requests": dict(client.requests),
+            "retries": client.retries,
+            "throttled": client.throttled,
+            "waited_seconds": round(client.waited_seconds, 3),
+            "backoff_seconds": round(client.backoff_seconds, 3),
+            "token_refreshes": client.token_refreshes,
+            "error": self.error,
+        }
+        runs = [*self.earlier, this_run]
         manifest = Manifest(
             status=status,
             plan={
@@ -182,22 +217,17 @@ class _Run:
             markets=list(self.settings.markets),
             counts=dict(self.sink.counts),
             this_run=dict(self.added),
-            requests=dict(client.requests),
             minimum_requests=run_minimum(stats) if finished else {},
-            retries=client.retries,
-            throttled=client.throttled,
-            waited_seconds=round(client.waited_seconds, 3),
-            backoff_seconds=round(client.backoff_seconds, 3),
-            token_refreshes=client.token_refreshes,
-            started_at=self.started_at,
-            finished_at=now_iso() if finished else None,
-            duration_seconds=round(time.monotonic() - self.started, 3),
+            started_at=runs[0].get("started_at") or self.started_at,
+            finished_at=this_run["finished_at"],
             resumed=self.sink.resumed_from > 0,
             junk_id_lines=stats.junk_id_lines,
             skipped_items=stats.skipped_items,
             error=self.error,
             files={name: path.name for name, path in self.sink.paths.items()},
             arguments=self.arguments,
+            runs=runs,
+            **totals(runs),
         )
         write_manifest(self.settings.out, manifest)
         return manifest

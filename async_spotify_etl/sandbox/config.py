@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..core.errors import ConfigurationError
+from ..core.errors import SettingsError
 
 AccessMode = Literal["extended", "development"]
 
@@ -69,22 +69,31 @@ class SandboxConfig:
         # a list from JSON or YAML is accepted; the frozen config keeps a tuple
         object.__setattr__(self, "markets", tuple(self.markets))
         if not self.markets or not all(_MARKET.fullmatch(m) for m in self.markets):
-            raise ConfigurationError(f"markets must be ISO 3166-1 alpha-2 codes: {self.markets!r}")
+            raise SettingsError(
+                "markets", "{markets} must be ISO 3166-1 alpha-2 codes: {v!r}", v=self.markets
+            )
         if len(set(self.markets)) != len(self.markets):
-            raise ConfigurationError(f"markets must not repeat: {self.markets!r}")
+            raise SettingsError("markets", "{markets} must not repeat: {v!r}", v=self.markets)
         if self.access not in ("extended", "development"):
-            raise ConfigurationError(f"access must be extended or development: {self.access!r}")
+            raise SettingsError(
+                "access", "{access} must be extended or development: {v!r}", v=self.access
+            )
         for name in ("error_rate", "corrupt_rate", "drop_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ConfigurationError(f"{name} must be between 0 and 1, got {value!r}")
+                template = f"{{{name}}} must be between 0 and 1, got {{v!r}}"
+                raise SettingsError(name, template, v=value)
         if self.error_rate + self.corrupt_rate + self.drop_rate > 1.0:
-            raise ConfigurationError("error_rate + corrupt_rate + drop_rate must not exceed 1")
+            raise SettingsError(
+                "error_rate", "{error_rate} + {corrupt_rate} + {drop_rate} must not exceed 1"
+            )
         self._check_positive()
         try:
             dt.date.fromisoformat(self.today)
         except ValueError:
-            raise ConfigurationError(f"today must be a YYYY-MM-DD date: {self.today!r}") from None
+            raise SettingsError(
+                "today", "{today} must be a YYYY-MM-DD date: {v!r}", v=self.today
+            ) from None
 
     def _check_positive(self) -> None:
         checks = {
@@ -101,7 +110,8 @@ class SandboxConfig:
         }
         for name, ok in checks.items():
             if not ok:
-                raise ConfigurationError(f"{name} is out of range: {getattr(self, name)!r}")
+                value = getattr(self, name)
+                raise SettingsError(name, f"{{{name}}} is out of range: {{v!r}}", v=value)
 
     @property
     def today_date(self) -> dt.date:

@@ -121,6 +121,23 @@ def test_malformed_env_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "cannot read --env-file nope.env" in one_error_line(capsys.readouterr().err)
 
 
+def test_settings_are_refused_before_the_ids_file_is_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("ids.txt").write_text("not an id\n4aawyAB9vmqN3uQ7FjRGTy\n")
+    assert main(["pull", *SANDBOX, "--ids", "ids.txt", "--expand", "tracks", "--out", "o"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err  # no warning about the file's bad line
+    assert "--expand tracks needs a listing" in err
+
+
+def test_an_env_file_that_is_a_directory_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    Path(".env").mkdir()
+    assert main(["pull", "--out", "o"]) == 2
+    assert "--env-file .env is a directory" in one_error_line(capsys.readouterr().err)
+    assert not Path("o").exists()
+
+
 def test_bad_credentials_exit_3(
     capsys: pytest.CaptureFixture[str], served: Sandbox, tmp_path: Path
 ) -> None:
@@ -138,6 +155,25 @@ def test_bad_credentials_exit_3(
     )
     assert main([*argv, "--accounts-url", served.token_url, "--quiet"]) == 0
     assert manifest(tmp_path / "o")["counts"]["albums"] == 10
+
+
+def test_urls_that_are_not_the_endpoints_exit_2_naming_the_url(
+    capsys: pytest.CaptureFixture[str], served: Sandbox
+) -> None:
+    creds = served.credentials
+    Path("creds.env").write_text(
+        f"SPOTIFY_CLIENT_ID={creds.client_id}\nSPOTIFY_CLIENT_SECRET={creds.client_secret}\n"
+    )
+    argv = ["pull", "--env-file", "creds.env", "--quiet", "--no-progress"]
+    host = served.token_url.split("/api/")[0]  # the accounts host without /api/token: 404
+    assert main([*argv, "--api-url", served.api_url, "--accounts-url", host, "--out", "a"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"--accounts-url {host} answered HTTP 404" in line
+    no_v1 = served.api_url.removesuffix("/v1")
+    assert main([*argv, "--api-url", no_v1, "--accounts-url", served.token_url, "--out", "b"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "--api-url is not the Web API's base URL" in line
+    assert f"{no_v1}/browse/new-releases" in line
 
 
 def test_bad_api_url_exits_2_before_writing_anything(capsys: pytest.CaptureFixture[str]) -> None:
@@ -260,6 +296,32 @@ def test_quota_exhausted_exits_75_saying_when_and_how_to_resume(
     assert manifest(Path("o"))["status"] == "stopped"
 
 
+def test_resume_takes_what_to_pull_from_the_pull_itself(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogue = {"markets": ("US", "GB"), "albums_per_market": 30}
+    plan = ["--market", "US,GB", "--expand", "album", "--compress", "gzip", "--max-albums", "20"]
+    with serving(SandboxConfig(**catalogue, quota=6)) as sb:  # type: ignore[arg-type]
+        monkeypatch.setenv("SPOTIFY_CLIENT_ID", sb.credentials.client_id)
+        monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", sb.credentials.client_secret)
+        argv = ["pull", "--api-url", sb.api_url, "--accounts-url", sb.token_url, "--out", "o"]
+        assert main([*argv, *plan, "--rate", "1000", "--quiet"]) == 75
+    capsys.readouterr()
+    with serving(SandboxConfig(**catalogue)) as sb:  # type: ignore[arg-type]
+        argv = ["pull", "--api-url", sb.api_url, "--accounts-url", sb.token_url, "--out", "o"]
+        assert main([*argv, "--market", "DE", "--resume", "--quiet"]) == 2
+        assert "changed: markets" in one_error_line(capsys.readouterr().err)
+        assert main([*argv, "--resume", "--rate", "1000", "--quiet"]) == 0
+    made = manifest(Path("o"))
+    assert (made["status"], made["counts"]["albums"], made["markets"]) == (
+        "complete",
+        20,
+        ["US", "GB"],
+    )
+    assert made["arguments"]["expand"] == "album"
+    assert made["files"]["albums"] == "albums.ndjson.gz"
+
+
 def test_an_api_that_keeps_failing_stops_resumably_with_75(
     capsys: pytest.CaptureFixture[str], served: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -380,3 +442,58 @@ def test_the_command_runs_the_collector_rarely_during_the_pull_and_restores_it(
         != 0
     )
     assert gc.get_threshold() == before
+
+
+def test_the_summary_counts_access_tokens_issued_not_refreshes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["pull", *SANDBOX, "--sandbox-albums", "5", "--out", "o", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"access tokens\s+1\b", out), out  # one token was issued, none refreshed
+    assert "token refreshes" not in out
+
+
+def test_a_market_the_listing_does_not_serve_is_a_warning(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serving(SandboxConfig(markets=("US",), albums_per_market=4)) as sb:
+        monkeypatch.setenv("SPOTIFY_CLIENT_ID", sb.credentials.client_id)
+        monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", sb.credentials.client_secret)
+        argv = ["pull", "--api-url", sb.api_url, "--accounts-url", sb.token_url, "--out", "o"]
+        assert main([*argv, "--market", "US,DE", "--rate", "1000", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "new-releases DE: the listing is empty" in err
+    assert "US: the listing is empty" not in err
+    assert manifest(Path("o"))["counts"]["albums"] == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--sandbox-albums", "6"], "--sandbox-albums needs --sandbox"),
+        (["--sandbox-access", "development"], "--sandbox-access needs --sandbox"),
+        (["--sandbox", "--api-url", "http://127.0.0.1:9/v1"], "drop --api-url or --sandbox"),
+        (["--sandbox", "--accounts-url", "http://127.0.0.1:9/t"], "drop --accounts-url or"),
+    ],
+)
+def test_flags_that_would_be_ignored_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    assert main(["pull", "--out", "o", *argv]) == 2
+    assert says in one_error_line(capsys.readouterr().err)
+    assert not Path("o").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["pull", "--rate", "fast"], ["load", "--nope"], ["sandbox", "--port", "x"], ["nope"]],
+)
+def test_every_usage_error_has_the_one_prefix(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(argv)
+    assert ended.value.code == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("spotify-etl: error: ")
+    assert line.endswith("--help)")

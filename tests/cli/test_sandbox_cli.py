@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import re
 import signal
 import sys
 
@@ -53,7 +54,9 @@ def test_a_bad_value_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) 
     assert main(["sandbox", "--error-rate", "2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "error_rate" in err
+    assert "--error-rate must be between 0 and 1, got 2.0" in err  # the flag, not the field
+    assert main(["sandbox", "--error-rate", "0.6", "--drop-rate", "0.6"]) == 2
+    assert "--error-rate + --corrupt-rate + --drop-rate must not" in capsys.readouterr().err
 
 
 async def test_serves_until_interrupted() -> None:
@@ -86,3 +89,16 @@ async def test_serves_until_interrupted() -> None:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_help_shows_short_metavars_and_no_false_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["sandbox", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: False)" not in text
+    usage = text.split("\n\n", 1)[0]
+    assert not re.search(r"\b[A-Z]+_[A-Z_]+\b", usage), usage  # no dest in capitals
+    assert "--albums-per-market N" in text
+    assert "--error-rate P" in text

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from async_spotify_etl import ClientSettings, ConfigurationError, PullSettings, SettingsError
+from async_spotify_etl import (
+    ClientSettings,
+    ConfigurationError,
+    Credentials,
+    PullSettings,
+    SettingsError,
+)
 from async_spotify_etl.cli.pull.flags import SETTING_FLAGS
 
 BAD_PULLS: list[tuple[dict[str, object], str, str]] = [
@@ -34,15 +40,7 @@ def test_pull_settings_refuse_what_no_pull_can_run(
     assert raised.value.field == field
     assert message in str(raised.value)
     assert "--" not in str(raised.value)  # a library caller never typed a flag
-
-
-@pytest.mark.parametrize(("changes", "field", "message"), BAD_PULLS)
-def test_the_command_line_spells_the_same_errors_as_flags(
-    changes: dict[str, object], field: str, message: str
-) -> None:
-    with pytest.raises(SettingsError) as raised:
-        PullSettings(out=Path("out"), **changes)  # type: ignore[arg-type]
-    rendered = raised.value.render(SETTING_FLAGS)
+    rendered = raised.value.render(SETTING_FLAGS)  # the command line spells them as flags
     assert SETTING_FLAGS[field] in rendered
     assert "{" not in rendered
 
@@ -63,3 +61,27 @@ def test_client_settings_name_the_field(changes: dict[str, object], field: str) 
     assert raised.value.field == field
     assert str(raised.value).startswith(field)
     assert raised.value.render(SETTING_FLAGS).startswith(SETTING_FLAGS[field])
+
+
+def test_credentials_from_env_read_dot_env_under_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SPOTIFY_CLIENT_ID", raising=False)
+    monkeypatch.delenv("SPOTIFY_CLIENT_SECRET", raising=False)
+    Path(".env").write_text("SPOTIFY_CLIENT_ID=from-file\nSPOTIFY_CLIENT_SECRET=s3cret\n")
+    assert Credentials.from_env() == Credentials("from-file", "s3cret")
+    monkeypatch.setenv("SPOTIFY_CLIENT_ID", "from-environment")  # the environment wins
+    assert Credentials.from_env().client_id == "from-environment"
+    Path(".env").unlink()
+    with pytest.raises(ConfigurationError, match="missing SPOTIFY_CLIENT_SECRET"):
+        Credentials.from_env()
+
+
+def test_an_env_file_that_is_a_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path(".env").mkdir()
+    with pytest.raises(SettingsError, match=r"env_file \.env is a directory"):
+        Credentials.from_env()

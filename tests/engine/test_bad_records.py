@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import orjson
 import pytest
 
 from async_spotify_etl.run.pull import run_pull
@@ -68,13 +69,16 @@ async def test_every_bad_record_is_reported_once_and_a_resume_adds_none(
         for m in sorted(markets)
     ]
 
-    # A resume lists again and meets the same bad ids: they are done, not reported twice.
+    # A resume of a pull that stopped after its listing (a complete one is left alone) lists
+    # again and meets the same bad ids: they are done, not reported twice.
+    path = tmp_path / "manifest.json"
+    path.write_bytes(orjson.dumps({**made, "status": "interrupted"}))
     resumed = await run_pull(
         settings_for(sb, tmp_path, markets=markets, resume=True), sb.credentials
     )
     assert read_pull(tmp_path)["errors"] == pull["errors"]
     again = manifest(tmp_path)
-    assert again["requests"]["new-releases"] >= len(markets)  # it did list again
+    assert again["runs"][-1]["requests"]["new-releases"] >= len(markets)  # it listed again
     assert again["this_run"]["failed"] == 0
     assert resumed.exit_code == 1  # the pull as a whole still has failed albums
 

@@ -164,6 +164,12 @@ async def test_ids_file_junk_lines_are_reported_and_unknown_ids_fail_alone(
     assert [a["id"] for a in pull["albums"]] == listed[:3]
     assert all(a["_etl"] == {**a["_etl"], "markets": [], "source": "ids"} for a in pull["albums"])
     assert [(e["album_id"], e["stage"]) for e in pull["errors"]] == [(unknown, "several-albums")]
+    # A 200 holding null is no HTTP error: the record says what happened, with no status.
+    assert (pull["errors"][0]["error"], pull["errors"][0]["status"]) == (
+        "AlbumUnavailableError",
+        None,
+    )
+    assert "answered 200 with null" in pull["errors"][0]["message"]
     made = manifest(out)
     assert made["junk_id_lines"] == 1
     assert made["counts"]["failed"] == 1

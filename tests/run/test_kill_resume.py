@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from async_spotify_etl import read_committed
 from async_spotify_etl.output.layout import JOURNAL_NAME
+from async_spotify_etl.output.manifest import observed_manifest
 from tests.pulls import comparable, manifest
 
 CATALOGUE = ["--sandbox", "--sandbox-seed", "4", "--sandbox-albums", "60", "--market", "US,GB,DE"]
@@ -75,6 +77,10 @@ def test_sigkill_then_resume_equals_an_uninterrupted_pull(
     proc.kill()
     finish(proc)
     assert commits(out) >= at_commits
+    if at_commits:  # what load and report are shown of the killed pull
+        killed = observed_manifest(out, manifest(out))
+        assert killed["status"] == "killed"
+        assert killed["counts"]["albums"] == committed_albums(out) > 0
     code, err = finish(start(out, *FAST, "--compress", compress, "--resume"))
     assert code == 0, err
     assert comparable(out) == reference
@@ -83,6 +89,16 @@ def test_sigkill_then_resume_equals_an_uninterrupted_pull(
     assert made["resumed"] == (at_commits > 0)
     assert made["this_run"]["albums"] > 0  # the kill did land mid-pull
     assert made["counts"]["albums"] == len(reference["albums"])  # type: ignore[arg-type]
+    if at_commits:
+        first, last = made["runs"]
+        assert first["status"] == "killed"
+        assert first["albums"] + last["albums"] == made["counts"]["albums"]
+        assert last["requests"]
+        assert made["requests"] == last["requests"]
+
+
+def committed_albums(out: Path) -> int:
+    return sum(1 for _ in read_committed(out, "albums"))
 
 
 def test_sigint_exits_130_says_how_to_resume_and_resume_finishes(

@@ -11,10 +11,7 @@ import argparse
 import asyncio
 import dataclasses
 import gc
-import io
 import logging
-import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -24,22 +21,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...core import settings as defaults
-from ...core.errors import ConfigurationError, ResumableStop, SpotifyETLError, render
-from ...core.settings import ClientSettings, Credentials, PullSettings
+from ...core.errors import (
+    ConfigurationError,
+    ResumableStop,
+    SettingsError,
+    SpotifyETLError,
+    render,
+)
+from ...core.settings import ClientSettings, Credentials, PullSettings, environment
 from ...engine.ids_file import IdsInput, load_ids
-from ...output.manifest import Manifest
+from ...output.manifest import Manifest, read_manifest
+from ...output.sink import recorded_plan
 from ...run.ending import Ending, ending_of
 from ...run.progress import ProgressMode, print_summary
 from ...run.pull import run_pull
 from ..logs import configured_logging
-from .flags import SETTING_FLAGS
+from .flags import SANDBOX_DEFAULTS, SANDBOX_FLAGS, SETTING_FLAGS
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 log = logging.getLogger(__name__)
-
-_MARKET = re.compile(r"[A-Za-z]{2}")
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def _progress_mode(args: argparse.Namespace) -> ProgressMode:
 
 
 def _invocation(args: argparse.Namespace) -> _Invocation:
-    env = _environment(args.env_file)
+    env = environment(args.env_file)
     client = ClientSettings(
         api_url=args.api_url or env.get("SPOTIFY_API_URL") or defaults.DEFAULT_API_URL,
         token_url=args.accounts_url
@@ -124,27 +126,53 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         max_wait=args.max_wait,
         timeout=args.timeout,
     )
+    recorded = _recorded(args.out) if args.resume else {}
     settings = PullSettings(
         out=args.out,
-        markets=_markets(args.market),
-        source=args.source,
-        ids_file=args.ids,
-        expand=args.expand,
-        max_albums=args.max_albums,
+        markets=_markets(args.market) if args.market else tuple(recorded.get("markets", ["US"])),
+        source=args.source or recorded.get("source", "auto"),
+        ids_file=args.ids or recorded.get("ids_file"),
+        expand=args.expand or recorded.get("expand", "auto"),
+        max_albums=args.max_albums or recorded.get("max_albums"),
         resume=args.resume,
-        compress=args.compress,
+        compress=args.compress or recorded.get("compress", "none"),
         client=client,
     )
-    sandbox = None
-    if args.sandbox:
-        sandbox = {
-            "seed": args.sandbox_seed,
-            "albums_per_market": args.sandbox_albums,
-            "access": args.sandbox_access,
-            "latency": args.sandbox_latency,
-            "rate_limit": args.sandbox_rate_limit or None,
-        }
+    sandbox = _sandbox_options(args)
     return _Invocation(settings, env, sandbox, _progress_mode(args), args.quiet)
+
+
+def _sandbox_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The embedded sandbox's options, or None; a --sandbox-* flag without --sandbox, or a
+    URL flag with it, would be silently ignored, so each is refused in one line."""
+    given = {k: getattr(args, flag[2:].replace("-", "_")) for k, flag in SANDBOX_FLAGS.items()}
+    if not args.sandbox:
+        named = [SANDBOX_FLAGS[k] for k, v in given.items() if v is not None]
+        if named:
+            raise ConfigurationError(f"{named[0]} needs --sandbox")
+        return None
+    for flag, value in (("--api-url", args.api_url), ("--accounts-url", args.accounts_url)):
+        if value:
+            raise ConfigurationError(f"--sandbox serves its own API: drop {flag} or --sandbox")
+    options = {k: SANDBOX_DEFAULTS[k] if v is None else v for k, v in given.items()}
+    options["rate_limit"] = options["rate_limit"] or None
+    return options
+
+
+def _recorded(out: Path) -> dict[str, Any]:
+    """What the pull in ``out`` pulls, as its journal (and manifest, for the ids file) say:
+    a resume needs no flag retyped. Flags given anyway must agree (the sink checks)."""
+    plan = recorded_plan(out) or {}
+    recorded = {k: plan[k] for k in _PLAN_FLAGS if plan.get(k) is not None}
+    if plan.get("ids_sha256"):
+        ids_file = ((read_manifest(out) or {}).get("arguments") or {}).get("ids_file")
+        if ids_file:
+            recorded["ids_file"] = Path(ids_file)
+    return recorded
+
+
+#: The plan entries a resume takes from the pull when their flag is not given.
+_PLAN_FLAGS = ("markets", "source", "expand", "max_albums", "compress")
 
 
 def _markets(values: list[str] | None) -> tuple[str, ...]:
@@ -155,32 +183,15 @@ def _markets(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(codes))
 
 
-def _environment(env_file: Path | None) -> dict[str, str]:
-    """The process environment over the .env file (``--env-file`` or ./.env if present)."""
-    path = env_file if env_file is not None else Path(".env")
-    values: dict[str, str] = {}
-    if env_file is not None or path.is_file():
-        from dotenv.parser import parse_stream
-
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            raise ConfigurationError(f"cannot read --env-file {path}: {reason}") from None
-        for binding in parse_stream(io.StringIO(text)):
-            if binding.error:
-                line = binding.original.line
-                raise ConfigurationError(f"{path} line {line} is not KEY=VALUE")
-            if binding.key is not None and binding.value is not None:
-                values[binding.key] = binding.value
-    return {**values, **os.environ}
-
-
 async def _open_sandbox(stack: AsyncExitStack, invocation: _Invocation) -> tuple[Any, Any]:
     from ...sandbox import Sandbox, SandboxConfig
 
     assert invocation.sandbox is not None
-    config = SandboxConfig(markets=invocation.settings.markets, **invocation.sandbox)
+    try:
+        config = SandboxConfig(markets=invocation.settings.markets, **invocation.sandbox)
+    except SettingsError as exc:  # spelled as the pull's --sandbox-* flags
+        flags = {**SETTING_FLAGS, **SANDBOX_FLAGS}
+        raise ConfigurationError(exc.render(flags)) from None
     sandbox = await stack.enter_async_context(Sandbox(config))
     return sandbox, sandbox.credentials
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ...core import settings as defaults
 
@@ -30,6 +31,7 @@ SETTING_FLAGS = {
     "max_retries": "--max-retries",
     "max_wait": "--max-wait",
     "timeout": "--timeout",
+    "env_file": "--env-file",
 }
 
 
@@ -118,9 +120,8 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
     what.add_argument(
         "--source",
         choices=["auto", "new-releases", "search", "ids"],
-        default="auto",
         help="discovery: auto tries new-releases and falls back"
-        " to search tag:new on 403; --ids FILE implies ids",
+        " to search tag:new on 403; --ids FILE implies ids (default: auto)",
     )
     what.add_argument(
         "--ids",
@@ -132,9 +133,8 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
     what.add_argument(
         "--expand",
         choices=["auto", "several", "album", "tracks"],
-        default="auto",
         help="expansion: auto tries several-albums (20 per call) and falls back"
-        " to Get Album on 403; tracks uses Get Album Tracks only",
+        " to Get Album on 403; tracks uses Get Album Tracks only (default: auto)",
     )
     what.add_argument(
         "--max-albums",
@@ -200,10 +200,16 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
 
 def _add_output(out: argparse._ArgumentGroup) -> None:
     out.add_argument(
-        "--resume", action="store_true", help="continue the pull in --out where it stopped"
+        "--resume",
+        action="store_true",
+        help="continue the pull in --out where it stopped; what to pull (markets, source,"
+        " expand, max albums, compression, ids file) comes from the pull, and flags given"
+        " for them must agree",
     )
     out.add_argument(
-        "--compress", choices=["none", "gzip"], default="none", help="gzip writes .ndjson.gz files"
+        "--compress",
+        choices=["none", "gzip"],
+        help="gzip writes .ndjson.gz files (default: none)",
     )
     out.add_argument(
         "--dry-run", action="store_true", help="print the request plan, count and time, then exit"
@@ -240,6 +246,24 @@ def _add_where(where: argparse._ArgumentGroup) -> None:
     )
 
 
+#: The embedded sandbox's config fields and the pull's flags that set them.
+SANDBOX_FLAGS = {
+    "seed": "--sandbox-seed",
+    "albums_per_market": "--sandbox-albums",
+    "access": "--sandbox-access",
+    "latency": "--sandbox-latency",
+    "rate_limit": "--sandbox-rate-limit",
+}
+#: The --sandbox-* options when not given (None in the namespace: given or not is known).
+SANDBOX_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "albums_per_market": 100,
+    "access": "extended",
+    "latency": 0.02,
+    "rate_limit": 600,
+}
+
+
 def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
     sandbox.add_argument(
         "--sandbox", action="store_true", help="pull from an emulated Spotify started on 127.0.0.1"
@@ -247,34 +271,29 @@ def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
     sandbox.add_argument(
         "--sandbox-seed",
         type=_count,
-        default=0,
         metavar="N",
-        help="catalogue seed (a resume must use the same)",
+        help="catalogue seed (a resume must use the same; default: 0)",
     )
     sandbox.add_argument(
         "--sandbox-albums",
         type=_positive_int,
-        default=100,
         metavar="N",
-        help="albums each market lists",
+        help="albums each market lists (default: 100)",
     )
     sandbox.add_argument(
         "--sandbox-access",
         choices=["extended", "development"],
-        default="extended",
-        help="the app's access mode",
+        help="the app's access mode (default: extended)",
     )
     sandbox.add_argument(
         "--sandbox-latency",
         type=_seconds,
-        default=0.02,
         metavar="SECONDS",
-        help="added latency per answer",
+        help="added latency per answer (default: 0.02)",
     )
     sandbox.add_argument(
         "--sandbox-rate-limit",
         type=_count,
-        default=600,
         metavar="N",
-        help="requests per rolling 30 s before 429s (0: none)",
+        help="requests per rolling 30 s before 429s (0: none; default: 600)",
     )
