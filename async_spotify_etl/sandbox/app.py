@@ -22,7 +22,7 @@ from .config import SandboxConfig
 from .handlers import Reply
 from .hostile import Hostility
 from .pages import BadParam, error_body
-from .stats import SandboxStats
+from .stats import BATCH_ROUTES, SandboxStats
 from .token import issue_token
 
 log = logging.getLogger(__name__)
@@ -217,6 +217,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             size = len(reply.body) // 2
             return await _cut_off(request, reply, headers, size)
         status, size = reply.status, len(reply.body)
+        if route in BATCH_ROUTES and status == 200:
+            state.stats.batch(route, len(request.query.get("ids", "").split(",")))
         return web.Response(status=reply.status, body=reply.body, headers=headers)
     finally:
         state.stats.leave(route, status, size)

@@ -153,7 +153,7 @@ class Catalogue:
                     albums[shape.id] = [track_id(seed, index, n) for n in range(shape.total_tracks)]
         search = [self.shape(i).id for i in self.search_new()]
         credits = {
-            shape.id: self._credits(shape.index)
+            shape.id: self.credits(shape.index)
             for shape in (self.shape(i) for m in self.config.markets for i in self.listing(m))
         }
         artists = {}
@@ -169,7 +169,7 @@ class Catalogue:
             "artists": artists,
         }
 
-    def _credits(self, index: int) -> list[str]:
+    def credits(self, index: int) -> list[str]:
         """Every artist credited on album ``index`` or on one of its tracks, sorted."""
         rendered = render_album(self.config, self.base, index)  # not cached: truth reads all
         album = orjson.loads(rendered.simplified)
