@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .client.http import ClientStats, SpotifyClient
     from .core.errors import (
         AlbumUnavailableError,
+        ArtistUnavailableError,
         AuthenticationError,
         BadRequestError,
         ConfigurationError,
@@ -47,6 +48,7 @@ __all__ = [
     "AlbumFailure",
     "AlbumResult",
     "AlbumUnavailableError",
+    "ArtistUnavailableError",
     "AuthenticationError",
     "BadRequestError",
     "ClientSettings",
@@ -86,6 +88,7 @@ _SOURCES = {
     "ClientStats": "client.http",
     "SpotifyClient": "client.http",
     "AlbumUnavailableError": "core.errors",
+    "ArtistUnavailableError": "core.errors",
     "AuthenticationError": "core.errors",
     "BadRequestError": "core.errors",
     "ConfigurationError": "core.errors",

@@ -18,6 +18,7 @@ EXPORTED = {
     "AlbumFailure",
     "AlbumResult",
     "AlbumUnavailableError",
+    "ArtistUnavailableError",
     "AuthenticationError",
     "BadRequestError",
     "ClientSettings",

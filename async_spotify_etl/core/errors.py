@@ -92,6 +92,11 @@ class AlbumUnavailableError(SpotifyETLError):
     an id Spotify does not serve): no HTTP error happened, the album is not there."""
 
 
+class ArtistUnavailableError(SpotifyETLError):
+    """A 200 answer held ``null`` for an artist asked for by id (several-artists does so
+    for an id Spotify does not serve)."""
+
+
 class TransportError(SpotifyETLError):
     """The exchange failed below HTTP semantics: timeout, reset, truncated or bad JSON."""
 

@@ -42,6 +42,7 @@ DEFAULT_REFRESH_MARGIN = 60.0
 
 SourceMode = Literal["auto", "new-releases", "search", "ids"]
 ExpandMode = Literal["auto", "several", "album", "tracks"]
+ArtistsMode = Literal["auto", "several", "single", "off"]
 Compression = Literal["none", "gzip"]
 
 
@@ -132,6 +133,9 @@ class PullSettings:
     source: SourceMode = "auto"
     ids_file: Path | None = None
     expand: ExpandMode = "auto"
+    #: Fetch every credited artist: several-artists (auto where the app may), one Get
+    #: Artist each (single), or not at all (off).
+    artists: ArtistsMode = "auto"
     max_albums: int | None = None
     resume: bool = False
     compress: Compression = "none"
@@ -182,6 +186,7 @@ class PullSettings:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "source": ("auto", "new-releases", "search", "ids"),
     "expand": ("auto", "several", "album", "tracks"),
+    "artists": ("auto", "several", "single", "off"),
     "compress": ("none", "gzip"),
 }
 

@@ -21,6 +21,7 @@ from ..core.errors import (
     UnsafeRequestError,
 )
 from ..core.timestamps import now_iso
+from .artists import credited_artists
 from .dedupe import Candidate
 from .endpoints import ALBUMS_PER_BATCH, SpotifyAPI
 from .outcomes import AlbumResult, Outcome, PullStats, failure
@@ -142,7 +143,7 @@ class Expander:
         total = album.get("total_tracks")
         self.stats.expanded[album_id] = total if isinstance(total, int) else len(tracks)
         lines = [{**t, "album_id": album_id} for t in tracks if isinstance(t, dict)]
-        return AlbumResult(album_id, album, lines)
+        return AlbumResult(album_id, album, lines, tuple(credited_artists(album, lines)))
 
 
 async def _gather(awaitables: Iterable[Awaitable[Outcome]]) -> list[Outcome]:

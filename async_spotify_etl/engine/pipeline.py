@@ -1,11 +1,14 @@
-"""The pull engine: discovery, dedupe, batching and expansion under one TaskGroup.
+"""The pull engine: discovery, dedupe, batching, expansion and artists under one TaskGroup.
 
     producers (one per market, or the --ids list) -> dedupe -> batcher -> N expanders -> you
+                                    artists credited -> artist batcher -> N artist workers -> you
 
 Every queue is bounded and every stage puts its own end-of-stream marker, so memory stays
 flat beyond the ids seen, and the first albums come out while listings are still paging.
 A listed id that is not a Spotify id goes through dedupe like any album (once across
 markets, skipped when done), then straight out as a failure at stage "listing".
+Each expanded album hands its credited artists to the artists stage, which requests an
+artist as soon as a batch of new ones is full (see :mod:`.artists`), unless ``off``.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.settings import Credentials, PullSettings
+from .artists import ArtistFetcher
 from .dedupe import Candidate, Dedupe, Sighting
 from .endpoints import SpotifyAPI
 from .expansion import Expander
 from .ids_file import IdsInput, load_ids
 from .listing import Lister
-from .outcomes import AlbumFailure, AlbumResult, Outcome, PullStats, failure
+from .outcomes import AlbumFailure, AlbumResult, ArtistFailure, Outcome, PullStats, failure
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,9 @@ class Pull:
     """One pull as an async context manager that owns its client and its tasks.
 
     ``async with Pull(settings, credentials) as pull: async for album, tracks in
-    pull.albums(): ...``. ``skip`` holds album ids an earlier run already committed.
+    pull.albums(): ...``. ``skip`` holds album ids an earlier run already committed,
+    ``skip_artists`` the artists it committed, and ``artists_due`` the artists it credited
+    but had not fetched yet (the artists stage starts with those).
     """
 
     def __init__(
@@ -58,11 +64,15 @@ class Pull:
         credentials: Credentials,
         *,
         skip: Collection[str] = frozenset(),
+        skip_artists: Collection[str] = frozenset(),
+        artists_due: Collection[str] = (),
         ids: IdsInput | None = None,
         client: SpotifyClient | None = None,
     ) -> None:
         self.settings = settings
         self._skip = skip
+        self._skip_artists = skip_artists
+        self._artists_due = artists_due
         self._ids = ids
         self._own_client = client is None
         self.client = client or SpotifyClient(credentials, settings.client)
@@ -71,17 +81,28 @@ class Pull:
         self.stats = PullStats(source or "auto", expand or "auto")
         self._lister = Lister(self.api, source, self.stats)
         self._expander = Expander(self.api, settings.markets[0], expand, self.stats)
+        artists = None if settings.artists == "auto" else settings.artists
+        self.stats.artists = settings.artists
+        self._artists = ArtistFetcher(self.api, artists, self.stats)
+        #: Whether the artists stage runs (``auto`` may still turn it off on the way).
+        self._with_artists = settings.artists != "off"
         self.failures: list[AlbumFailure] = []
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._results: asyncio.Queue[Outcome | _End] = asyncio.Queue(
             max(4, settings.client.concurrency * 2)
         )
+        self._credits: asyncio.Queue[tuple[str, ...] | _End] = asyncio.Queue(
+            max(4, settings.client.concurrency * 2)
+        )
+        self._artist_batches: asyncio.Queue[list[str] | _End] = asyncio.Queue(
+            settings.client.concurrency
+        )
         self._state = "new"
 
     def __repr__(self) -> str:
         s = self.stats
-        plan = f"{s.source}->{s.expand}"
+        plan = f"{s.source}->{s.expand}, artists {s.artists}"
         return f"<Pull {self._state} {plan} found={s.found} expanded={len(s.expanded)}>"
 
     @property
@@ -143,14 +164,25 @@ class Pull:
             self._batcher(candidates, batches, workers),
             *(self._expand(batches) for _ in range(workers)),
         ]
+        if self._with_artists:
+            stages += [
+                self._artist_batcher(self._credits, self._artist_batches, workers),
+                *(self._fetch_artists(self._artist_batches) for _ in range(workers)),
+            ]
         self._tasks = [group.create_task(stage) for stage in stages]
+
+    @property
+    def _stages_ending(self) -> int:
+        """How many ends :meth:`results` waits for: the expanders' and artist workers'."""
+        workers = self.settings.client.concurrency
+        return workers * (2 if self._with_artists else 1)
 
     async def results(self) -> AsyncIterator[Outcome]:
         """Every album's outcome, as soon as it is expanded."""
         if self._state == "new":
             raise RuntimeError("use 'async with Pull(...)' first")
-        ended = 0
-        while ended < self.settings.client.concurrency:
+        ended, ending = 0, self._stages_ending
+        while ended < ending:
             item = await self._results.get()
             if isinstance(item, _End):
                 ended += 1
@@ -162,7 +194,7 @@ class Pull:
         async for outcome in self.results():
             if isinstance(outcome, AlbumResult):
                 yield outcome.album, outcome.tracks
-            else:
+            elif isinstance(outcome, AlbumFailure):
                 self.failures.append(outcome)
 
     def _producers(self, out: asyncio.Queue[Sighting | _End]) -> list[Coroutine[Any, Any, None]]:
@@ -241,6 +273,56 @@ class Pull:
             for outcome in await self._expander.expand(batch):
                 if isinstance(outcome, AlbumFailure):
                     self.stats.failed += 1
+                await self._results.put(outcome)
+                if isinstance(outcome, AlbumResult) and self._with_artists:
+                    await self._credits.put(outcome.artists)
+        await self._results.put(END)
+        if self._with_artists:
+            await self._credits.put(END)
+
+    async def _artist_batcher(
+        self,
+        credits: asyncio.Queue[tuple[str, ...] | _End],
+        out: asyncio.Queue[list[str] | _End],
+        expanders: int,
+    ) -> None:
+        """Every credited artist once (none an earlier run committed), in full batches."""
+        seen = set(self._skip_artists)
+        batch: list[str] = []
+
+        async def admit(artist_ids: Collection[str]) -> None:
+            nonlocal batch
+            for artist_id in artist_ids:
+                if artist_id in seen:
+                    continue
+                seen.add(artist_id)
+                self._artists.credited += 1
+                self._artists.decide_early()
+                if self._artists.mode == "off":
+                    return
+                batch.append(artist_id)
+                if len(batch) >= self._artists.batch_size:
+                    await out.put(batch)
+                    batch = []
+
+        await admit(self._artists_due)
+        ended = 0
+        while ended < expanders:
+            item = await credits.get()
+            if isinstance(item, _End):
+                ended += 1
+            elif self._artists.mode != "off":
+                await admit(item)
+        if batch and self._artists.mode != "off":
+            await out.put(batch)
+        for _ in range(self.settings.client.concurrency):
+            await out.put(END)
+
+    async def _fetch_artists(self, batches: asyncio.Queue[list[str] | _End]) -> None:
+        while not isinstance(batch := await batches.get(), _End):
+            for outcome in await self._artists.fetch(batch):
+                if isinstance(outcome, ArtistFailure):
+                    self.stats.artists_failed += 1
                 await self._results.put(outcome)
         await self._results.put(END)
 

@@ -28,6 +28,8 @@ PullStatus = Literal["running", "complete", "failed", "stopped", "interrupted"]
 #: What a reader may see besides a PullStatus: a run recorded as running that nothing runs.
 KILLED = "killed"
 #: The figures of one run that add up to the pull's totals.
+#: What a run adds to a pull, recorded per run and as totals.
+ADDED = ("albums", "tracks", "failed", "artists", "artists_failed")
 _SUMMED = ("retries", "throttled", "waited_seconds", "backoff_seconds", "token_refreshes")
 
 
@@ -119,7 +121,7 @@ def earlier_runs(
             status=KILLED,
             finished_at=None,
             duration_seconds=None,
-            **{k: committed.get(k, 0) - at_start.get(k, 0) for k in ("albums", "tracks", "failed")},
+            **{k: committed.get(k, 0) - at_start.get(k, 0) for k in ADDED},
         )
     return runs
 
@@ -132,7 +134,7 @@ def _as_run(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "started_at": manifest.get("started_at"),
         "finished_at": manifest.get("finished_at"),
         "duration_seconds": manifest.get("duration_seconds"),
-        **{k: added.get(k, 0) for k in ("albums", "tracks", "failed")},
+        **{k: added.get(k, 0) for k in ADDED},
         "requests": dict(manifest.get("requests") or {}),
         **{k: manifest.get(k, 0) for k in _SUMMED},
         "error": manifest.get("error"),

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -157,10 +157,13 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
     """The end-of-pull summary as (label, value) rows: what was pulled and what it cost."""
     counts, run = manifest.counts, manifest.this_run
     rows = [
-        ("plan", f"{manifest.plan.get('source')} → {manifest.plan.get('expand')}"),
+        ("plan", _plan(manifest.plan)),
         ("markets", ", ".join(manifest.markets) or "-"),
     ]
-    for key, label in (("albums", "albums"), ("tracks", "tracks"), ("failed", "failed albums")):
+    shown = [("albums", "albums"), ("tracks", "tracks"), ("failed", "failed albums")]
+    if manifest.plan.get("artists", "off") != "off" or counts.get("artists"):
+        shown += [("artists", "artists"), ("artists_failed", "failed artists")]
+    for key, label in shown:
         extra = f" ({run.get(key, 0)} this run)" if manifest.resumed else ""
         rows.append((label, f"{counts.get(key, 0)}{extra}"))
     return [
@@ -172,6 +175,11 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
         ("access tokens", str(manifest.token_refreshes)),
         ("duration", f"{manifest.duration_seconds:.1f} s"),
     ]
+
+
+def _plan(plan: dict[str, Any]) -> str:
+    line = f"{plan.get('source')} → {plan.get('expand')}"
+    return f"{line}, artists {plan['artists']}" if "artists" in plan else line
 
 
 def _requests(manifest: Manifest) -> str:

@@ -19,7 +19,7 @@ from ..core.errors import ResumableStop
 from ..core.settings import Credentials, PullSettings
 from ..core.timestamps import now_iso
 from ..engine.ids_file import IdsInput, load_ids
-from ..engine.outcomes import AlbumResult
+from ..engine.outcomes import AlbumFailure, AlbumResult, ArtistResult, Outcome
 from ..engine.pipeline import Pull
 from ..engine.plan import run_minimum
 from ..output.layout import manifest_path
@@ -66,9 +66,17 @@ class PullResult:
         return self.manifest.counts.get("failed", 0)
 
     @property
+    def artists(self) -> int:
+        return self.manifest.counts.get("artists", 0)
+
+    @property
+    def artists_failed(self) -> int:
+        return self.manifest.counts.get("artists_failed", 0)
+
+    @property
     def exit_code(self) -> int:
-        """0 when every album was pulled, 1 when some failed for good."""
-        return ending_of(None, self.failed).exit_code
+        """0 when every album and artist was pulled, 1 when some failed for good."""
+        return ending_of(None, self.failed, self.artists_failed).exit_code
 
 
 def plan_fingerprint(
@@ -79,6 +87,7 @@ def plan_fingerprint(
         "markets": list(settings.markets),
         "source": settings.source,
         "expand": settings.expand,
+        "artists": settings.artists,
         "ids_sha256": ids.digest if ids else None,
         "max_albums": settings.max_albums,
         "compress": settings.compress,
@@ -104,8 +113,18 @@ async def run_pull(
         ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
     plan = plan_fingerprint(settings, ids, plan_extra)
     done: set[str] = set()
+    artists_done: set[str] = set()
+    artists_due: list[str] = []
     # Built first: it checks the settings (URLs, plan) before anything is written.
-    pull = Pull(settings, credentials, skip=done, ids=ids, client=client)
+    pull = Pull(
+        settings,
+        credentials,
+        skip=done,
+        skip_artists=artists_done,
+        artists_due=artists_due,
+        ids=ids,
+        client=client,
+    )
     sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
     async with sink:
         previous = read_manifest(settings.out) if settings.resume else None
@@ -115,6 +134,8 @@ async def run_pull(
             manifest = Manifest.from_dict(previous)
             return PullResult(manifest, {**sink.paths, "manifest": manifest_path(settings.out)})
         done.update(sink.done)
+        artists_done.update(sink.artists_done)
+        artists_due.extend(sorted(sink.credited - sink.artists_done))
         run = _Run(settings, sink, arguments_of(settings, arguments_extra))
         run.earlier = earlier_runs(previous, sink.counts)
         run.write("running", pull)
@@ -154,7 +175,7 @@ class _Run:
         self.settings = settings
         self.sink = sink
         self.arguments = arguments
-        self.added = {"albums": 0, "tracks": 0, "failed": 0}
+        self.added = {"albums": 0, "tracks": 0, "failed": 0, "artists": 0, "artists_failed": 0}
         self.error: str | None = None
         #: The runs of this pull before this one (a resume's), as manifest.json recorded them.
         self.earlier: list[dict[str, Any]] = []
@@ -162,14 +183,20 @@ class _Run:
         self.started = time.monotonic()
         self.paths = {**sink.paths, "manifest": manifest_path(settings.out)}
 
-    def add(self, outcome: AlbumResult | Any) -> None:
+    def add(self, outcome: Outcome) -> None:
         if isinstance(outcome, AlbumResult):
-            self.sink.add_album(outcome.album_id, outcome.album, outcome.tracks)
+            self.sink.add_album(outcome.album_id, outcome.album, outcome.tracks, outcome.artists)
             self.added["albums"] += 1
             self.added["tracks"] += len(outcome.tracks)
-        else:
+        elif isinstance(outcome, AlbumFailure):
             self.sink.add_failure(outcome.album_id, outcome.record)
             self.added["failed"] += 1
+        elif isinstance(outcome, ArtistResult):
+            self.sink.add_artist(outcome.artist_id, outcome.artist)
+            self.added["artists"] += 1
+        else:
+            self.sink.add_artist_failure(outcome.artist_id, outcome.record)
+            self.added["artists_failed"] += 1
 
     def snapshot(self, pull: Pull) -> Callable[[], Snapshot]:
         before = dict(self.sink.counts)
@@ -211,6 +238,7 @@ class _Run:
             plan={
                 "source": stats.source,
                 "expand": stats.expand,
+                "artists": stats.artists,
                 "tracks_market": self.settings.markets[0],
                 "probes": dict(stats.probes),
             },

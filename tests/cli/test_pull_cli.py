@@ -242,8 +242,24 @@ def test_dry_run_counts_what_the_pull_then_requests(
     assert not Path("o").exists()
     assert main(argv) == 0
     made = manifest(Path("o"))
-    pulled = sum(made["minimum_requests"].values())
-    assert f"requests: {pulled} (" in out
+    line = next(x for x in out.splitlines() if x.startswith("requests: "))
+    planned = dict(
+        (name, int(n))
+        for name, n in (
+            part.rsplit(" ", 1) for part in line.split("(")[1].split(")")[0].split(", ")
+        )
+    )
+    pulled = made["minimum_requests"]
+    # Albums are counted exactly from the listing; artists from the albums' credits only
+    # (tracks credit more), so their count is a lower bound, said as "at least".
+    artists = {"several-artists", "artist"}
+    assert {k: v for k, v in planned.items() if k not in artists} == {
+        k: v for k, v in pulled.items() if k not in artists
+    }
+    for endpoint in artists & pulled.keys():
+        assert 1 <= planned[endpoint] <= pulled[endpoint]
+    assert ("at least" in line) == bool(artists & pulled.keys())
+    assert (access == "extended") == ("several-artists" in pulled)
     assert f"albums: {made['counts']['albums']}" in out
     assert "time at 2000 requests/s" in out
 
@@ -259,6 +275,7 @@ def test_a_full_cli_pull_prints_a_summary_and_writes_gzip(
     assert sorted(p.name for p in Path("o").iterdir()) == [
         ".journal",
         "albums.ndjson.gz",
+        "artists.ndjson.gz",
         "errors.ndjson.gz",
         "manifest.json",
         "tracks.ndjson.gz",

@@ -133,6 +133,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         source=args.source or recorded.get("source", "auto"),
         ids_file=args.ids or recorded.get("ids_file"),
         expand=args.expand or recorded.get("expand", "auto"),
+        artists=args.artists or recorded.get("artists", "auto"),
         max_albums=args.max_albums or recorded.get("max_albums"),
         resume=args.resume,
         compress=args.compress or recorded.get("compress", "none"),
@@ -172,7 +173,7 @@ def _recorded(out: Path) -> dict[str, Any]:
 
 
 #: The plan entries a resume takes from the pull when their flag is not given.
-_PLAN_FLAGS = ("markets", "source", "expand", "max_albums", "compress")
+_PLAN_FLAGS = ("markets", "source", "expand", "artists", "max_albums", "compress")
 
 
 def _markets(values: list[str] | None) -> tuple[str, ...]:
@@ -245,7 +246,7 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
             )
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
-    ending = ending_of(None, result.failed)
+    ending = ending_of(None, result.failed, result.artists_failed)
     if ending.hint:
         print(f"spotify-etl: {ending.hint}; see {result.paths['errors']}", file=sys.stderr)
     return ending.exit_code

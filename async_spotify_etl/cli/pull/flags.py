@@ -19,6 +19,7 @@ SETTING_FLAGS = {
     "source": "--source",
     "ids_file": "--ids",
     "expand": "--expand",
+    "artists": "--artists",
     "max_albums": "--max-albums",
     "resume": "--resume",
     "compress": "--compress",
@@ -135,6 +136,13 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
         choices=["auto", "several", "album", "tracks"],
         help="expansion: auto tries several-albums (20 per call) and falls back"
         " to Get Album on 403; tracks uses Get Album Tracks only (default: auto)",
+    )
+    what.add_argument(
+        "--artists",
+        choices=["auto", "several", "single", "off"],
+        help="fetch every artist credited on an album or track into artists.ndjson: auto"
+        " uses several-artists (50 per call) and skips, saying so, where the app is in"
+        " development mode; single asks Get Artist once per artist (default: auto)",
     )
     what.add_argument(
         "--max-albums",
