@@ -121,6 +121,8 @@ def test_columns_have_types_and_tables_have_keys(make_pull: MakePull, tmp_path: 
     assert types["albums.extracted_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["tracks.duration"] == "INTERVAL"
     assert types["tracks.explicit"] == "BOOLEAN"
+    assert types["artists.genres"] == "VARCHAR[]"
+    assert types["artists.followers"] == "BIGINT"
     keys = _rows(
         db,
         "SELECT table_name, constraint_column_names FROM duckdb_constraints()"
@@ -130,6 +132,7 @@ def test_columns_have_types_and_tables_have_keys(make_pull: MakePull, tmp_path: 
         "albums": ["album_id"],
         "tracks": ["track_id"],
         "artists": ["artist_id"],
+        "artist_genres": ["artist_id", "genre"],
         "album_artists": ["album_id", "position"],
         "track_artists": ["track_id", "position"],
         "album_markets": ["album_id", "market"],
