@@ -81,9 +81,22 @@ def configured_logging(fmt: str, quiet: bool, progress: str) -> Iterator[Console
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     logger.propagate = False
+    # Other libraries' warnings (asyncio's, aiohttp's) would reach stderr as bare text.
+    foreign = _json_handler(logging.WARNING) if fmt == "json" else None
+    if foreign is not None:
+        logging.getLogger().addHandler(foreign)
     try:
         yield console
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous[0])
         logger.propagate = previous[1]
+        if foreign is not None:
+            logging.getLogger().removeHandler(foreign)
+
+
+def _json_handler(level: int) -> logging.Handler:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JSONFormatter())
+    handler.setLevel(level)
+    return handler

@@ -4,6 +4,7 @@ text stays as it was."""
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,17 @@ def test_text_lines_stay_as_they_were(
         main(["pull", "--log-format", "xml"])
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("spotify-etl: error: argument --log-format: invalid choice")
+
+
+def test_other_libraries_warnings_are_json_too(capsys: pytest.CaptureFixture[str]) -> None:
+    from async_spotify_etl.cli.logs import configured_logging
+
+    with configured_logging("json", quiet=False, progress="off"):
+        logging.getLogger("asyncio").warning("Unclosed client session")
+        logging.getLogger("async_spotify_etl.run.pull").info("a record of ours")
+    (theirs, ours) = json_lines(capsys.readouterr().err)
+    assert (theirs["logger"], theirs["level"]) == ("asyncio", "warning")
+    assert ours["logger"] == "async_spotify_etl.run.pull"
+    with configured_logging("text", quiet=False, progress="off"):
+        logging.getLogger("async_spotify_etl.run.pull").info("a record of ours")
+    assert capsys.readouterr().err.endswith(" INFO a record of ours\n")
