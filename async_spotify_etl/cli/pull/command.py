@@ -35,7 +35,7 @@ from ...output.sink import recorded_plan
 from ...run.ending import Ending, ending_of
 from ...run.progress import ProgressMode, print_summary
 from ...run.pull import run_pull
-from ..logs import configured_logging
+from ..logs import configured_logging, say
 from .flags import SANDBOX_DEFAULTS, SANDBOX_FLAGS, SETTING_FLAGS
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class _Invocation:
     sandbox: dict[str, Any] | None
     progress: ProgressMode
     quiet: bool
+    log_format: str
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -66,7 +67,9 @@ def pull(args: argparse.Namespace) -> int:
             ending = ending_of(exc)
             if not ending.resumable:
                 raise
-            print(f"spotify-etl: {_stop_line(exc, ending, args)}", file=sys.stderr)
+            level = "warning" if ending.status == "interrupted" else "error"
+            line = _stop_line(exc, ending, args)
+            say(args.log_format, level, line, exit_code=ending.exit_code)
             return ending.exit_code
 
 
@@ -108,7 +111,8 @@ def _collector_tuned() -> Iterator[None]:
 def _progress_mode(args: argparse.Namespace) -> ProgressMode:
     if args.quiet or args.progress is False or args.dry_run:
         return "off"
-    return "bar" if sys.stderr.isatty() else "log"
+    # A bar is no JSON line: with --log-format json progress is a log record on a terminal too.
+    return "bar" if sys.stderr.isatty() and args.log_format == "text" else "log"
 
 
 def _invocation(args: argparse.Namespace) -> _Invocation:
@@ -140,7 +144,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         client=client,
     )
     sandbox = _sandbox_options(args)
-    return _Invocation(settings, env, sandbox, _progress_mode(args), args.quiet)
+    return _Invocation(settings, env, sandbox, _progress_mode(args), args.quiet, args.log_format)
 
 
 def _sandbox_options(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -248,7 +252,8 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
         loop.remove_signal_handler(signal.SIGTERM)
     ending = ending_of(None, result.failed, result.artists_failed)
     if ending.hint:
-        print(f"spotify-etl: {ending.hint}; see {result.paths['errors']}", file=sys.stderr)
+        hint = f"{ending.hint}; see {result.paths['errors']}"
+        say(invocation.log_format, "warning", hint, exit_code=ending.exit_code)
     return ending.exit_code
 
 

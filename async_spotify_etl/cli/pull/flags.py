@@ -230,7 +230,10 @@ def _add_output(out: argparse._ArgumentGroup) -> None:
     )
     out.add_argument("--quiet", action="store_true", help="only warnings and errors")
     out.add_argument(
-        "--log-format", choices=["text", "json"], default="text", help="log line format on stderr"
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="format of every line on stderr; json: one object a line",
     )
 
 
