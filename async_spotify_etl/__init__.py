@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     )
     from .core.settings import ClientSettings, Credentials, PullSettings
     from .engine.endpoints import SpotifyAPI
-    from .engine.outcomes import AlbumFailure, AlbumResult, PullStats
+    from .engine.outcomes import AlbumFailure, AlbumResult, ArtistFailure, ArtistResult, PullStats
     from .engine.pipeline import Pull
     from .engine.plan import minimum_requests
     from .output.reader import read_committed
@@ -48,6 +48,8 @@ __all__ = [
     "AlbumFailure",
     "AlbumResult",
     "AlbumUnavailableError",
+    "ArtistFailure",
+    "ArtistResult",
     "ArtistUnavailableError",
     "AuthenticationError",
     "BadRequestError",
@@ -110,6 +112,8 @@ _SOURCES = {
     "UnsafeRequestError": "core.errors",
     "AlbumFailure": "engine.outcomes",
     "AlbumResult": "engine.outcomes",
+    "ArtistFailure": "engine.outcomes",
+    "ArtistResult": "engine.outcomes",
     "Pull": "engine.pipeline",
     "PullStats": "engine.outcomes",
     "SpotifyAPI": "engine.endpoints",

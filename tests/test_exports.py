@@ -18,6 +18,8 @@ EXPORTED = {
     "AlbumFailure",
     "AlbumResult",
     "AlbumUnavailableError",
+    "ArtistFailure",
+    "ArtistResult",
     "ArtistUnavailableError",
     "AuthenticationError",
     "BadRequestError",
