@@ -514,3 +514,36 @@ def test_every_usage_error_has_the_one_prefix(
     line = one_error_line(capsys.readouterr().err)
     assert line.startswith("spotify-etl: error: ")
     assert line.endswith("--help)")
+
+
+def test_artists_in_development_mode_one_line_or_exit_2_when_forced(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["pull", *SANDBOX, "--sandbox-albums", "10", "--sandbox-access", "development"]
+    assert main([*argv, "--out", "skipped", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    (said,) = [line for line in err.splitlines() if "artists skipped" in line]
+    assert "development mode" in said
+    assert "--artists single" in said
+    forced = [*argv, "--source", "search", "--expand", "album", "--artists", "several"]
+    assert main([*forced, "--out", "forced", "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("spotify-etl: error: several-artists is not available to this app")
+    assert "set --artists to auto, single or off" in line
+
+
+def test_resume_takes_the_artists_mode_from_the_journal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["pull", *SANDBOX, "--sandbox-albums", "10", "--out", "o", "--quiet"]
+    assert main([*argv, "--artists", "off"]) == 0
+    path = Path("o/manifest.json")
+    stopped = path.read_bytes().replace(b'"status": "complete"', b'"status": "stopped"', 1)
+    assert b'"status": "stopped"' in stopped
+    path.write_bytes(stopped)
+    assert main([*argv, "--resume"]) == 0  # not "changed: artists"
+    assert len(manifest(Path("o"))["runs"]) == 2  # it did run again
+    assert manifest(Path("o"))["plan"]["artists"] == "off"
+    assert read_pull(Path("o"))["artists"] == []
+    assert main([*argv, "--resume", "--artists", "several"]) == 2
+    assert "changed: artists" in capsys.readouterr().err
