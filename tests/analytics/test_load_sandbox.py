@@ -158,3 +158,35 @@ async def test_development_pull_skips_artists_unless_single(
     credited = {a for ids in truth["credits"].values() for a in ids}
     truth["artists"] = {a: f for a, f in truth["artists"].items() if a in credited}
     _assert_artists_are_the_truth(tmp_path / "single.duckdb", truth, "development")
+
+
+async def test_the_documented_genre_and_popularity_queries_answer_from_the_truth(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    from collections import Counter
+
+    from .test_load import readme_queries
+
+    out, db = tmp_path / "out", tmp_path / "pull.duckdb"
+    truth = await _pull(sandbox_factory, out, "extended", "none")
+    load_pull(out, db)
+    queries = readme_queries()
+    results = [_query(db, sql) for sql in queries]
+    assert all(results)
+    genres, popular, share = (
+        results[i] for i, sql in enumerate(queries) if "artist_genres" in sql or "popularity" in sql
+    )
+    raw = _raw_albums(out)
+    by_album = Counter(
+        g
+        for album in raw.values()
+        for g in {g for a in album["artists"] for g in truth["artists"][a["id"]]["genres"]}
+    )
+    assert genres == sorted(by_album.items(), key=lambda gn: (-gn[1], gn[0]))[:10]
+    facts = truth["artists"]
+    on_albums = {a["id"] for album in raw.values() for a in album["artists"]}
+    best = sorted(on_albums, key=lambda a: (-facts[a]["popularity"], -facts[a]["followers"]))
+    assert [(r[0], r[1], r[2]) for r in popular] == [
+        (facts[a]["name"], facts[a]["popularity"], facts[a]["followers"]) for a in best[:10]
+    ]
+    assert {r[0] for r in share} == set(MARKETS)
