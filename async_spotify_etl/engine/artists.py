@@ -19,14 +19,13 @@ from ..core.errors import (
     ArtistUnavailableError,
     EndpointUnavailableError,
     HTTPStatusError,
-    SettingsError,
     SpotifyETLError,
     TransportError,
     UnsafeRequestError,
 )
 from ..core.ids import is_spotify_id
 from ..core.timestamps import now_iso
-from .endpoints import ARTISTS_PER_BATCH, SpotifyAPI
+from .endpoints import ARTISTS_PER_BATCH, SpotifyAPI, refused
 from .outcomes import ArtistFailure, ArtistResult, PullStats, artist_failure
 
 log = logging.getLogger(__name__)
@@ -145,12 +144,7 @@ class ArtistFetcher:
 
     def _unavailable(self, exc: EndpointUnavailableError) -> None:
         if self._forced == "several":
-            raise SettingsError(
-                "artists",
-                "several-artists is not available to this app ({why}); set {artists} to auto,"
-                " single or off",
-                why=exc.message or 403,
-            ) from None
+            raise refused("artists", "several-artists", exc, "auto, single or off") from None
         self.stats.probes["several-artists"] = 1
         self._skip("several-artists answered 403 (development mode)")
 

@@ -24,7 +24,12 @@ from typing import Any, Literal
 
 from ..client.bodies import Page
 from ..client.http import SpotifyClient
-from ..core.errors import TransportError, UnreadableItemsError
+from ..core.errors import (
+    EndpointUnavailableError,
+    SettingsError,
+    TransportError,
+    UnreadableItemsError,
+)
 from ..core.ids import validate_id
 from .paging import in_order
 
@@ -46,6 +51,17 @@ SEARCH_PAGE_EXTENDED = 50
 MAX_SEARCH_OFFSET = 1000
 #: Page requests outstanding per listing or album, as a multiple of the client's concurrency.
 PAGES_AHEAD_PER_CONCURRENCY = 2
+
+
+def refused(
+    field: str, endpoint: str, exc: EndpointUnavailableError, instead: str
+) -> SettingsError:
+    """The error of a setting that forces ``endpoint`` on an app that lost it (403)."""
+    return SettingsError(
+        field,
+        f"{endpoint} is not available to this app ({{why}}); set {{{field}}} to {instead}",
+        why=exc.message or 403,
+    )
 
 
 class SpotifyAPI:

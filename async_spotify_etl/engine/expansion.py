@@ -16,14 +16,13 @@ from ..core.errors import (
     AlbumUnavailableError,
     EndpointUnavailableError,
     HTTPStatusError,
-    SettingsError,
     TransportError,
     UnsafeRequestError,
 )
 from ..core.timestamps import now_iso
 from .artists import credited_artists
 from .dedupe import Candidate
-from .endpoints import ALBUMS_PER_BATCH, SpotifyAPI
+from .endpoints import ALBUMS_PER_BATCH, SpotifyAPI, refused
 from .outcomes import AlbumResult, Outcome, PullStats, failure
 
 log = logging.getLogger(__name__)
@@ -87,12 +86,7 @@ class Expander:
 
     def _unavailable(self, exc: EndpointUnavailableError) -> None:
         if self._forced == "several":
-            raise SettingsError(
-                "expand",
-                "several-albums is not available to this app ({why}); set {expand} to auto,"
-                " album or tracks",
-                why=exc.message or 403,
-            ) from None
+            raise refused("expand", "several-albums", exc, "auto, album or tracks") from None
         if self.mode is None:
             self.stats.probes["several-albums"] = 1
             self.mode = self.stats.expand = "album"

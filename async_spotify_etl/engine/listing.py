@@ -18,7 +18,7 @@ from contextlib import aclosing
 
 from ..core.errors import EndpointUnavailableError, NotFoundError, SettingsError
 from .dedupe import Sighting
-from .endpoints import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI
+from .endpoints import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI, refused
 from .ids_file import IdsInput
 from .outcomes import PullStats
 
@@ -62,12 +62,7 @@ class Lister:
 
     def _unavailable(self, exc: EndpointUnavailableError) -> None:
         if self.source is not None:
-            raise SettingsError(
-                "source",
-                "new-releases is not available to this app ({why}); set {source} to auto,"
-                " search or ids",
-                why=exc.message or 403,
-            ) from None
+            raise refused("source", "new-releases", exc, "auto, search or ids") from None
         self.stats.probes["new-releases"] = 1
         self._decide("search")
         log.warning(

@@ -80,32 +80,26 @@ class PullStats:
 
 def failure(album_id: str, stage: str, exc: SpotifyETLError) -> AlbumFailure:
     """The errors.ndjson record of an album that failed for good at ``stage``."""
-    status = exc.status if isinstance(exc, HTTPStatusError) else None
-    message = exc.message if isinstance(exc, HTTPStatusError) else str(exc)
     # %r: at stage "listing" the id is whatever the server sent (cut short, never requested)
     log.warning("album %r failed for good at %s: %s", album_id, stage, exc)
-    record = {
-        "album_id": album_id,
+    return AlbumFailure(album_id, _record("album_id", album_id, stage, exc))
+
+
+def artist_failure(artist_id: str, exc: SpotifyETLError) -> ArtistFailure:
+    """The errors.ndjson record of an artist that failed for good (stage ``artists``)."""
+    log.warning("artist %s failed for good: %s", artist_id, exc)
+    return ArtistFailure(artist_id, _record("artist_id", artist_id, "artists", exc))
+
+
+def _record(key: str, ident: str, stage: str, exc: SpotifyETLError) -> JSONObject:
+    status, message = (
+        (exc.status, exc.message) if isinstance(exc, HTTPStatusError) else (None, str(exc))
+    )
+    return {
+        key: ident,
         "stage": stage,
         "error": type(exc).__name__,
         "status": status,
         "message": message,
         "at": now_iso(),
     }
-    return AlbumFailure(album_id, record)
-
-
-def artist_failure(artist_id: str, exc: SpotifyETLError) -> ArtistFailure:
-    """The errors.ndjson record of an artist that failed for good (stage ``artists``)."""
-    status = exc.status if isinstance(exc, HTTPStatusError) else None
-    message = exc.message if isinstance(exc, HTTPStatusError) else str(exc)
-    log.warning("artist %s failed for good: %s", artist_id, exc)
-    record = {
-        "artist_id": artist_id,
-        "stage": "artists",
-        "error": type(exc).__name__,
-        "status": status,
-        "message": message,
-        "at": now_iso(),
-    }
-    return ArtistFailure(artist_id, record)

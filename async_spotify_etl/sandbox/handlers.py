@@ -77,18 +77,24 @@ def _full_album(cat: Catalogue, index: int, market: str | None) -> bytes:
     return rendered.full_prefix + tracks + b"}"
 
 
-def several_albums(cat: Catalogue, query: Mapping[str, str]) -> Reply:
-    """``GET /albums?ids=``: full albums in request order, null for unknown ids."""
-    if cat.config.access == "development":
-        return FORBIDDEN
+def _ids_param(query: Mapping[str, str], most: int) -> list[str]:
+    """The ``ids=`` of a several-objects call, checked as Spotify checks it."""
     raw = query.get("ids")
     if not raw:
         raise BadParam("invalid id")
     ids = raw.split(",")
-    if len(ids) > MAX_IDS:
+    if len(ids) > most:
         raise BadParam("Too many ids requested")
     if not all(is_spotify_id(i) for i in ids):
         raise BadParam("Invalid base62 id")
+    return ids
+
+
+def several_albums(cat: Catalogue, query: Mapping[str, str]) -> Reply:
+    """``GET /albums?ids=``: full albums in request order, null for unknown ids."""
+    if cat.config.access == "development":
+        return FORBIDDEN
+    ids = _ids_param(query, MAX_IDS)
     market = market_param(query)
     parts = []
     for album_id in ids:
@@ -136,15 +142,7 @@ def several_artists(cat: Catalogue, query: Mapping[str, str]) -> Reply:
     (403) for development-mode apps."""
     if cat.config.access == "development":
         return FORBIDDEN
-    raw = query.get("ids")
-    if not raw:
-        raise BadParam("invalid id")
-    ids = raw.split(",")
-    if len(ids) > MAX_ARTIST_IDS:
-        raise BadParam("Too many ids requested")
-    if not all(is_spotify_id(i) for i in ids):
-        raise BadParam("Invalid base62 id")
-    parts = [cat.artist(artist_id) or b"null" for artist_id in ids]
+    parts = [cat.artist(artist_id) or b"null" for artist_id in _ids_param(query, MAX_ARTIST_IDS)]
     return Reply(200, b'{"artists":[' + b",".join(parts) + b"]}")
 
 
