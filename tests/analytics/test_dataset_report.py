@@ -1,0 +1,92 @@
+"""``report`` on a dataset: today's charts over all runs, then the trend cards."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from async_spotify_etl.analytics.report import build_report
+
+from .datasets import MARKETS, Dataset, make_dataset
+from .test_report import CHARTS, _parse
+
+TRENDS = (
+    "entering-per-run",
+    "time-on-list",
+    "genre-share-over-time",
+    "label-share-over-time",
+    "churn-per-market",
+    "follower-growth",
+)
+
+
+def _grow_followers(dataset: Dataset, k: int) -> tuple[str, int]:
+    """Spotify's follower count moves between runs; the sandbox's does not (yet): raise one
+    artist's count in run k's snapshot, in place and at the same length (its journal's
+    offsets stay true). Returns the artist's name and the followers gained."""
+    path = dataset.folder(k) / "artists.ndjson"
+    data = path.read_bytes()
+    earlier = {
+        a["id"]
+        for j in range(k)
+        for a in map(orjson.loads, (dataset.folder(j) / "artists.ndjson").read_bytes().splitlines())
+    }
+    for line in data.splitlines():
+        artist = orjson.loads(line)
+        total = artist["followers"]["total"]
+        digits = str(total)
+        if artist["id"] in earlier and len(digits) >= 3 and digits[0] < "8":
+            gained = 10 ** (len(digits) - 1)
+            old = f'"total":{digits}}}'.encode()
+            new = f'"total":{total + gained}}}'.encode()
+            assert line.count(old) == 1
+            path.write_bytes(data.replace(line, line.replace(old, new)))
+            return artist["name"], gained
+    raise AssertionError("no artist of an earlier run to grow")
+
+
+def _text(page: Any, key: str) -> str:
+    return " ".join(t.strip() for t in page.cards[key] if t.strip())
+
+
+async def test_a_dataset_report_shows_the_trend_cards(sandbox_factory: Any, tmp_path: Path) -> None:
+    dataset = await make_dataset(sandbox_factory, tmp_path / "ds")
+    name, gained = _grow_followers(dataset, 2)
+    html = build_report(dataset.root, tmp_path / "report.html")
+    _, page = _parse(html)
+    for key in (*CHARTS, *TRENDS):
+        assert "<svg>" in page.cards[key], key
+    listed = dataset.listed
+    first = {a for m in MARKETS for a in listed[0][m]}
+    entering = {a for k in (1, 2) for m in MARKETS for a in listed[k][m]} - first
+    assert f": {len(entering)} over 2 runs after the first" in _text(page, "entering-per-run")
+    assert "of 3 runs" in _text(page, "time-on-list")
+    events = [
+        e
+        for k in (1, 2)
+        for e in map(orjson.loads, (dataset.folder(k) / "events.ndjson").read_bytes().splitlines())
+    ]
+    assert f"{len(events)} changes over 2 runs" in _text(page, "churn-per-market")
+    for market in MARKETS:
+        assert market in _text(page, "churn-per-market")
+    growth = _text(page, "follower-growth")
+    assert name in growth
+    assert f"{gained:,}" in growth  # the bar's label: the only artist that grew
+    labels = _text(page, "label-share-over-time")
+    assert re.search(r"for the \d labels with the most listings", labels)
+    assert "Full manifest.json" in html.read_text()  # the latest run's
+
+
+async def test_one_run_says_there_is_too_little_data(sandbox_factory: Any, tmp_path: Path) -> None:
+    dataset = await make_dataset(sandbox_factory, tmp_path / "ds", runs=1)
+    _, page = _parse(build_report(dataset.root))
+    for key in CHARTS:
+        assert "<svg>" in page.cards[key], key
+    for key in TRENDS:
+        assert "<svg>" not in page.cards[key], key
+        if key != "follower-growth":
+            assert "Only one run has a listing so far" in _text(page, key), key
+    assert "growth needs two" in _text(page, "follower-growth")
