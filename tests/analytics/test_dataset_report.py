@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 
+from async_spotify_etl.analytics.load import load_pull
 from async_spotify_etl.analytics.report import build_report
 
 from .datasets import MARKETS, Dataset, make_dataset
@@ -90,3 +92,44 @@ async def test_one_run_says_there_is_too_little_data(sandbox_factory: Any, tmp_p
         if key != "follower-growth":
             assert "Only one run has a listing so far" in _text(page, key), key
     assert "growth needs two" in _text(page, "follower-growth")
+
+
+def _documented_queries() -> dict[str, str]:
+    """The dataset's example queries of docs/analytics.md, by their comment's first words."""
+    text = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text()
+    block = text.split("## A dataset", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    queries = {}
+    for chunk in block.strip().split("\n\n"):
+        comment, _, sql = chunk.partition("\n")
+        queries[comment.removeprefix("-- ").split(":")[0].split(" (")[0]] = sql
+    return queries
+
+
+async def test_the_documented_dataset_queries_answer(sandbox_factory: Any, tmp_path: Path) -> None:
+    dataset = await make_dataset(sandbox_factory, tmp_path / "ds")
+    name, gained = _grow_followers(dataset, 2)
+    db = tmp_path / "ds.duckdb"
+    load_pull(dataset.root, db)
+    queries = _documented_queries()
+    assert len(queries) == 4
+    with duckdb.connect(str(db), read_only=True) as con:
+        entered = con.execute(queries["Albums that entered the list in the last 7 days"]).fetchall()
+        (albums,) = con.execute("SELECT count(*) FROM albums").fetchone() or (0,)
+        assert len(entered) == albums  # the fixture's runs are this week's
+        longest = con.execute(queries["Longest on the list"]).fetchall()
+        in_all = {
+            (a, m)
+            for m in MARKETS
+            for a in set.intersection(*(set(dataset.listed[k][m]) for k in range(3)))
+        }
+        assert in_all
+        assert {r[2] for r in longest[: len(in_all)]} == {3}
+        assert {r[3] for r in longest[: len(in_all)]} == {2}  # Dec 1 to Dec 3
+        growth = con.execute(queries["Follower growth"]).fetchall()
+        assert (growth[0][0], growth[0][3]) == (name, gained)
+        assert all(g == 0 for *_, g in growth[1:])
+        churn = con.execute(queries["Churn"]).fetchall()
+        events = sum(
+            len((dataset.folder(k) / "events.ndjson").read_bytes().splitlines()) for k in range(3)
+        )
+        assert sum(r[2] + r[3] for r in churn) == events
