@@ -230,3 +230,16 @@ def test_a_bad_index_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     )
     assert main(["load", "--duckdb", str(db), str(root)]) == 2
     assert "outside" in capsys.readouterr().err
+
+
+async def test_the_cli_loads_a_dataset_and_says_what_it_read(
+    sandbox_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = await make_dataset(sandbox_factory, tmp_path / "ds", runs=2)
+    db = tmp_path / "ds.duckdb"
+    assert main(["load", "--duckdb", str(db), str(dataset.root)]) == 0
+    out = capsys.readouterr().out
+    assert "48 listings" in out  # two runs of 2 markets x 12 positions
+    assert "(read 2 of 2 runs)" in out
+    assert main(["load", "--duckdb", str(db), str(dataset.root)]) == 0
+    assert "(read 0 of 2 runs)" in capsys.readouterr().out
