@@ -71,13 +71,14 @@ def collect(con: duckdb.DuckDBPyConnection, out_dir: Path) -> ReportData:
         *_genre_charts(con, markets),
         *_artist_fame(con),
     ]
-    run_dir = out_dir
+    run_dir, source = out_dir, "Pull"
     if is_dataset(out_dir):  # the trends over its runs; the latest run's manifest
         drawn += trend_charts_of(con)
         runs = read_index(out_dir)
         run_dir = runs[-1].path if runs else out_dir
+        source = f"Dataset of {len(runs)} run{'s' * (len(runs) != 1)}"
     manifest, problem = _read_manifest(run_dir)
-    return ReportData(out_dir, result, markets, drawn, manifest, problem)
+    return ReportData(out_dir, result, markets, drawn, manifest, problem, source)
 
 
 _MARKETS = "SELECT market, count(*) FROM album_markets GROUP BY 1 ORDER BY 2 DESC, 1"

@@ -23,6 +23,10 @@ MARKETS = ("US", "GB")
 WINDOW = 12
 SHIFT = 4
 RUNS = 3
+#: An album id the sandbox does not know: the second run asks for it and records a failure.
+MISSING = "0123456789abcdefABCDEF"
+#: The second run writes gzip, the others plain files.
+GZIP_RUN = 1
 #: The runs' UTC start times, one a day (the run ids).
 STARTS = tuple(dt.datetime(2026, 12, 1 + k, 7, 13, tzinfo=dt.UTC) for k in range(RUNS + 1))
 
@@ -67,12 +71,14 @@ class Dataset:
         out = self.folder(k)
         out.parent.mkdir(parents=True, exist_ok=True)
         ids = self.root / f"ids-{k}.txt"
-        ids.write_text("".join(f"{a}\n" for a in wanted))
+        missing = [MISSING] if k == 1 else []
+        ids.write_text("".join(f"{a}\n" for a in [*wanted, *missing]))
         settings = PullSettings(
             out=out,
             markets=MARKETS,
             source="ids",
             ids_file=ids,
+            compress="gzip" if k == GZIP_RUN else "none",
             client=ClientSettings(
                 api_url=self.sandbox.api_url,
                 token_url=self.sandbox.token_url,
@@ -81,7 +87,7 @@ class Dataset:
             ),
         )
         result = await run_pull(settings, self.sandbox.credentials)
-        assert result.status == "complete"
+        assert result.status in ("complete", "failed")
         self.fetched.update(dict.fromkeys(wanted, k))
         return out
 

@@ -14,7 +14,7 @@ from async_spotify_etl.analytics.load import TABLES, load_pull
 from async_spotify_etl.cli import main
 from async_spotify_etl.output.reader import read_committed
 
-from .datasets import MARKETS, RUNS, STARTS, Dataset, make_dataset, run_id
+from .datasets import MARKETS, MISSING, RUNS, STARTS, Dataset, make_dataset, run_id
 
 ALL_TABLES = (*TABLES, "artist_snapshots", "listings", "runs", "events")
 
@@ -154,7 +154,10 @@ async def test_three_runs_load_to_exactly_the_union(sandbox_factory: Any, tmp_pa
     assert artists == latest_seen
     credited = {a for album in listed for a in truth["credits"][album]}
     assert set(_query(db, "SELECT artist_id FROM artists")) == {(a,) for a in credited}
-    assert _query(db, "SELECT count(*) FROM errors WHERE run_id IS NULL") == [(0,)]
+    # The second run's failure (an album the sandbox does not know), with its run.
+    assert _query(db, "SELECT run_id, album_id, stage FROM errors") == [
+        (run_id(1), MISSING, "several-albums")
+    ]
 
 
 async def test_loading_after_each_run_equals_one_load_of_all(
@@ -243,3 +246,20 @@ async def test_the_cli_loads_a_dataset_and_says_what_it_read(
     assert "(read 2 of 2 runs)" in out
     assert main(["load", "--duckdb", str(db), str(dataset.root)]) == 0
     assert "(read 0 of 2 runs)" in capsys.readouterr().out
+
+
+async def test_a_load_that_fails_leaves_the_file_as_it_was(
+    sandbox_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = await make_dataset(sandbox_factory, tmp_path / "ds", runs=2)
+    db = tmp_path / "ds.duckdb"
+    load_pull(dataset.root, db)
+    before = _dump(db)
+    await dataset.run(2)
+    listings = dataset.folder(2) / "listings.ndjson"
+    first = listings.read_bytes().splitlines()[0]
+    listings.write_bytes(listings.read_bytes() + first + b"\n")  # a position twice: refused
+    assert main(["load", "--duckdb", str(db), str(dataset.root)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"cannot load {dataset.root}" in line
+    assert _dump(db) == before  # the run's albums merged before the failure are not kept

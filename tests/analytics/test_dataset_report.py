@@ -11,6 +11,7 @@ import orjson
 
 from async_spotify_etl.analytics.load import load_pull
 from async_spotify_etl.analytics.report import build_report
+from async_spotify_etl.output.reader import read_committed
 
 from .datasets import MARKETS, Dataset, make_dataset
 from .test_report import CHARTS, _parse
@@ -31,11 +32,7 @@ def _grow_followers(dataset: Dataset, k: int) -> tuple[str, int]:
     offsets stay true). Returns the artist's name and the followers gained."""
     path = dataset.folder(k) / "artists.ndjson"
     data = path.read_bytes()
-    earlier = {
-        a["id"]
-        for j in range(k)
-        for a in map(orjson.loads, (dataset.folder(j) / "artists.ndjson").read_bytes().splitlines())
-    }
+    earlier = {a["id"] for j in range(k) for a in read_committed(dataset.folder(j), "artists")}
     for line in data.splitlines():
         artist = orjson.loads(line)
         total = artist["followers"]["total"]
@@ -79,7 +76,9 @@ async def test_a_dataset_report_shows_the_trend_cards(sandbox_factory: Any, tmp_
     assert f"{gained:,}" in growth  # the bar's label: the only artist that grew
     labels = _text(page, "label-share-over-time")
     assert re.search(r"for the \d labels with the most listings", labels)
-    assert "Full manifest.json" in html.read_text()  # the latest run's
+    text = html.read_text()
+    assert "Full manifest.json" in text  # the latest run's
+    assert f"Dataset of 3 runs in <code>{dataset.root}</code>" in text
 
 
 async def test_one_run_says_there_is_too_little_data(sandbox_factory: Any, tmp_path: Path) -> None:
