@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..client.http import SpotifyClient
 from ..core.settings import Credentials, PullSettings
 from ..engine.outcomes import Known
-from ..output.dataset import Dataset, index_entry, recorded_listing
+from ..output.dataset import Dataset, index_entry, is_dataset, recorded_listing
 from ..output.manifest import Manifest, read_manifest
 from .progress import ProgressMode
 from .pull import PullResult, run_pull
@@ -63,19 +63,11 @@ async def run_dataset(
                 folder.name,
             )
         earlier = [r for r in runs if r.get("id") != folder.name]
-        held = dataset.held(earlier)
-        cutoff = None
-        if refresh_after_days is not None:
-            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=refresh_after_days)
+        known = _known(dataset, earlier, refresh_after_days)
         listing = recorded_listing(folder) if settings.expand != "tracks" else None
         source = ((read_manifest(folder) or {}).get("plan") or {}).get("source")
-        known = Known(
-            held.albums_since(cutoff),
-            held.artists,
-            refresh_listed_artists=True,
-            listing=listing if source in ("new-releases", "search") else None,
-            listing_source=source or "new-releases",
-        )
+        if listing is not None and source in ("new-releases", "search"):
+            known = dataclasses.replace(known, listing=listing, listing_source=source)
         run_settings = dataclasses.replace(settings, out=folder, resume=resume)
 
         def listed(listing: Mapping[str, list[str]]) -> None:
@@ -103,3 +95,18 @@ async def run_dataset(
             if manifest is not None and manifest.get("status") != "running":
                 entry = index_entry(folder, manifest)
                 dataset.write_index([*earlier, entry])
+
+
+def dataset_known(root: Path, refresh_after_days: float | None = None) -> Known:
+    """What a new run of the dataset in ``root`` would not fetch again (for ``--dry-run``;
+    nothing when there is no dataset there yet)."""
+    dataset = Dataset(root)
+    return _known(dataset, dataset.runs() if is_dataset(root) else [], refresh_after_days)
+
+
+def _known(dataset: Dataset, runs: list[dict[str, Any]], refresh_after_days: float | None) -> Known:
+    held = dataset.held(runs)
+    cutoff = None
+    if refresh_after_days is not None:
+        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=refresh_after_days)
+    return Known(held.albums_since(cutoff), held.artists, refresh_listed_artists=True)

@@ -261,3 +261,19 @@ def test_budget_on_the_command_line_stops_with_exit_75_and_says_what_is_left(
     assert main([*argv, "--resume"]) in (0, 75)
     again = orjson.loads((tmp_path / "o" / "manifest.json").read_bytes())
     assert again["counts"]["albums"] > made["counts"]["albums"]  # the next run goes on
+
+
+def test_dry_run_on_a_dataset_counts_only_what_the_next_run_requests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["pull", "--sandbox", "--sandbox-latency", "0", "--rate", "2000", "--burst", "100"]
+    argv += ["--sandbox-albums", "60", "--market", "US,GB", "--dataset", str(tmp_path / "d")]
+    assert main([*argv, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--dry-run"]) == 0
+    planned = capsys.readouterr().out
+    assert "listed albums are in the dataset already" in planned
+    assert "albums: 0" in planned
+    assert main([*argv, "--quiet"]) == 0
+    second = Dataset(tmp_path / "d").runs()[-1]
+    assert f"requests: at least {second['requests']} (" in planned

@@ -30,6 +30,7 @@ from ...core.errors import (
 )
 from ...core.settings import ClientSettings, Compression, Credentials, PullSettings, environment
 from ...engine.ids_file import IdsInput, load_ids
+from ...engine.outcomes import NOTHING_KNOWN
 from ...output.manifest import Manifest, read_manifest
 from ...output.sink import recorded_plan
 from ...run.ending import Ending, ending_of
@@ -252,7 +253,12 @@ async def _dry_run(invocation: _Invocation) -> int:
     async with AsyncExitStack() as stack:
         settings, credentials = await _connect(stack, invocation)
         ids = _ids(settings)
-        plan = await plan_requests(settings, credentials, ids)
+        known = NOTHING_KNOWN
+        if invocation.dataset:
+            from ...run.dataset import dataset_known
+
+            known = dataset_known(settings.out, invocation.refresh_after)
+        plan = await plan_requests(settings, credentials, ids, known)
     for line in plan.lines(settings.client.rate):
         print(line)
     return 0
