@@ -312,7 +312,7 @@ def _sandbox_identity(sandbox: Mapping[str, Any] | None) -> dict[str, Any] | Non
     """The sandbox options that decide its catalogue (a resume must serve the same one)."""
     if sandbox is None:
         return None
-    return {k: sandbox[k] for k in ("seed", "albums_per_market", "access")}
+    return {k: sandbox[k] for k in ("seed", "albums_per_market", "access", "day")}
 
 
 def _summary(compress: Compression) -> Callable[[Manifest, Path], None]:

@@ -288,6 +288,7 @@ SANDBOX_FLAGS = {
     "access": "--sandbox-access",
     "latency": "--sandbox-latency",
     "rate_limit": "--sandbox-rate-limit",
+    "day": "--sandbox-day",
 }
 #: The --sandbox-* options when not given (None in the namespace: given or not is known).
 SANDBOX_DEFAULTS: dict[str, Any] = {
@@ -296,6 +297,7 @@ SANDBOX_DEFAULTS: dict[str, Any] = {
     "access": "extended",
     "latency": 0.02,
     "rate_limit": 600,
+    "day": 0,
 }
 
 
@@ -331,4 +333,10 @@ def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
         type=_count,
         metavar="N",
         help="requests per rolling 30 s before 429s (0: none; default: 600)",
+    )
+    sandbox.add_argument(
+        "--sandbox-day",
+        type=_count,
+        metavar="N",
+        help="days the listings have moved since day 0 (default: 0)",
     )
