@@ -277,3 +277,37 @@ def test_dry_run_on_a_dataset_counts_only_what_the_next_run_requests(
     assert main([*argv, "--quiet"]) == 0
     second = Dataset(tmp_path / "d").runs()[-1]
     assert f"requests: at least {second['requests']} (" in planned
+
+
+async def test_runs_over_moving_lists_fetch_only_new_albums_and_feed_the_changes(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    truths = []
+    for day in range(3):
+        sb = await sandbox_factory(markets=MARKETS, albums_per_market=50, seed=9, day=day)
+        truths.append(sb.truth())
+        held = {a["id"] for a in every(tmp_path, "albums")}
+        result = await run_dataset(settings_for(sb, tmp_path), sb.credentials)
+        assert result.exit_code == 0
+        listed = {a for m in MARKETS for a in truths[-1]["markets"][m]}
+        assert result.albums == len(listed - held)  # only what the dataset lacked
+        assert served(sb).get("several-albums", 0) == math.ceil(len(listed - held) / 20)
+    runs = Dataset(tmp_path).runs()
+    assert len(runs) == 3
+    albums = [a["id"] for a in every(tmp_path, "albums")]
+    assert len(albums) == len(set(albums))  # every album once across the dataset
+    assert set(albums) == {a for t in truths for m in MARKETS for a in t["markets"][m]}
+    for before, now, run in zip(truths, truths[1:], runs[1:], strict=False):
+        events = lines(tmp_path / run["path"] / "events.ndjson")
+        for market in MARKETS:
+            was, new = before["markets"][market], now["markets"][market]
+            got = {(e["event"], e["album_id"]) for e in events if e["market"] == market}
+            assert got == {("listed", a) for a in set(new) - set(was)} | {
+                ("delisted", a) for a in set(was) - set(new)
+            }
+            assert got, "the list moved"
+            for e in events:
+                if e["market"] == market and e["event"] == "listed":
+                    assert new[e["position"] - 1] == e["album_id"]
+                if e["market"] == market and e["event"] == "delisted":
+                    assert was[e["previous_position"] - 1] == e["album_id"]
