@@ -23,6 +23,7 @@ EXPORTED = {
     "ArtistUnavailableError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetSpentError",
     "ClientSettings",
     "ClientStats",
     "ConfigurationError",

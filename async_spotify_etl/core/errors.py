@@ -171,6 +171,17 @@ class QuotaExceededError(ResumableStop):
     """429 whose body says QUOTA_EXCEEDED: the app's daily quota is spent."""
 
 
+class BudgetSpentError(ResumableStop):
+    """The run sent as many API requests as its budget allows; the next run goes on."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        super().__init__(
+            f"the budget of {budget} API requests is spent", 0.0, dt.datetime.now(dt.UTC)
+        )
+        self.args = (f"the budget of {budget} API requests for this run is spent",)
+
+
 STATUS_ERRORS: dict[int, type[HTTPStatusError]] = {
     400: BadRequestError,
     401: UnauthorizedError,

@@ -93,6 +93,9 @@ class ClientSettings:
     backoff_base: float = DEFAULT_BACKOFF_BASE
     backoff_cap: float = DEFAULT_BACKOFF_CAP
     refresh_margin: float = DEFAULT_REFRESH_MARGIN
+    #: At most this many API requests (retries included, the token's not) in one run;
+    #: reaching it stops the run resumably. None: no budget.
+    budget: int | None = None
 
     def __post_init__(self) -> None:
 
@@ -104,6 +107,7 @@ class ClientSettings:
             "max_wait": self.max_wait >= 0,
             "timeout": self.timeout > 0,
             "max_body_bytes": self.max_body_bytes > 0,
+            "budget": self.budget is None or self.budget >= 1,
         }
         for name, ok in checks.items():
             if not ok:

@@ -27,6 +27,7 @@ from ..core.ids import is_spotify_id
 from ..core.timestamps import now_iso
 from .endpoints import ARTISTS_PER_BATCH, SpotifyAPI, refused
 from .outcomes import ArtistFailure, ArtistResult, PullStats, artist_failure
+from .stopping import Stop
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,9 @@ def credited_artists(album: Mapping[str, Any], tracks: Iterable[Mapping[str, Any
 class ArtistFetcher:
     """Fetches batches of artist ids; shared by every artist worker of one pull."""
 
-    def __init__(self, api: SpotifyAPI, forced: str | None, stats: PullStats) -> None:
+    def __init__(self, api: SpotifyAPI, forced: str | None, stats: PullStats, stop: Stop) -> None:
         self.api = api
+        self._stop = stop
         self._forced = forced
         #: several, single or off; None until the first batch decides (``auto``).
         self.mode: str | None = forced
@@ -77,13 +79,12 @@ class ArtistFetcher:
             self._skip("this app is in development mode")
 
     async def fetch(self, ids: Sequence[str]) -> list[ArtistOutcome]:
-        """Each artist of the batch, or its failure, in batch order; nothing once off."""
+        """Each artist of the batch, or its failure, in batch order; nothing once off, and
+        none a resumable stop interrupted (see :mod:`.stopping`)."""
         if self.mode in (None, "several"):
-            return await self._several(list(ids))
+            return await self._stop.guard(self._several(list(ids))) or []
         if self.mode == "single":
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._single(i)) for i in ids]
-            return [task.result() for task in tasks]
+            return await self._stop.gather(self._single(i) for i in ids)
         return []
 
     async def _first(self, ids: Sequence[str]) -> list[ArtistOutcome]:

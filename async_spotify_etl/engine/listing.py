@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 
 from ..core.errors import EndpointUnavailableError, NotFoundError, SettingsError
@@ -40,6 +40,14 @@ class Lister:
         """The ``--ids`` albums, in file order."""
         for position, album_id in enumerate(ids.ids):
             await emit(Sighting(album_id, None, (0, position)))
+
+    async def replay(
+        self, index: int, market: str, ids: Sequence[str], source: str, emit: Emit
+    ) -> None:
+        """A listing an earlier attempt of this run read and recorded, without a request."""
+        self._decide(source)
+        for position, album_id in enumerate(ids):
+            await emit(Sighting(album_id, index, (index, position)))
 
     async def market(self, index: int, market: str, emit: Emit) -> None:
         """Every album ``market``'s listing shows, in listing order."""

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Collection, Coroutine
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
@@ -29,13 +30,23 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.settings import Credentials, PullSettings
-from .artists import ArtistFetcher
+from .artists import ArtistFetcher, credited_artists
 from .dedupe import Candidate, Dedupe, Sighting
 from .endpoints import SpotifyAPI
 from .expansion import Expander
 from .ids_file import IdsInput, load_ids
 from .listing import Lister
-from .outcomes import AlbumFailure, AlbumResult, ArtistFailure, Outcome, PullStats, failure
+from .outcomes import (
+    NOTHING_KNOWN,
+    AlbumFailure,
+    AlbumResult,
+    ArtistFailure,
+    Known,
+    Outcome,
+    PullStats,
+    failure,
+)
+from .stopping import Stop
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +55,13 @@ JSONObject = dict[str, Any]
 
 class _End:
     """End-of-stream marker: each stage puts its own."""
+
+
+@dataclass(frozen=True)
+class _Relisted:
+    """Artists a listing credits, fetched again although an earlier run has them."""
+
+    ids: tuple[str, ...]
 
 
 END: Final = _End()
@@ -68,11 +86,15 @@ class Pull:
         artists_due: Collection[str] = (),
         ids: IdsInput | None = None,
         client: SpotifyClient | None = None,
+        known: Known = NOTHING_KNOWN,
+        on_listed: Callable[[Mapping[str, list[str]]], None] | None = None,
     ) -> None:
         self.settings = settings
         self._skip = skip
         self._skip_artists = skip_artists
         self._artists_due = artists_due
+        self._known = known
+        self._on_listed = on_listed
         self._ids = ids
         self._own_client = client is None
         self.client = client or SpotifyClient(credentials, settings.client)
@@ -80,10 +102,12 @@ class Pull:
         source, expand = _initial_plan(settings)
         self.stats = PullStats(source or "auto", expand or "auto")
         self._lister = Lister(self.api, source, self.stats)
-        self._expander = Expander(self.api, settings.markets[0], expand, self.stats)
+        #: A resumable stop lets every stage end with what it finished (see .stopping).
+        self._stop = Stop()
+        self._expander = Expander(self.api, settings.markets[0], expand, self.stats, self._stop)
         artists = None if settings.artists == "auto" else settings.artists
         self.stats.artists = settings.artists
-        self._artists = ArtistFetcher(self.api, artists, self.stats)
+        self._artists = ArtistFetcher(self.api, artists, self.stats, self._stop)
         #: Whether the artists stage runs (``auto`` may still turn it off on the way).
         self._with_artists = settings.artists != "off"
         self.failures: list[AlbumFailure] = []
@@ -92,7 +116,7 @@ class Pull:
         self._results: asyncio.Queue[Outcome | _End] = asyncio.Queue(
             max(4, settings.client.concurrency * 2)
         )
-        self._credits: asyncio.Queue[tuple[str, ...] | _End] = asyncio.Queue(
+        self._credits: asyncio.Queue[tuple[str, ...] | _Relisted | _End] = asyncio.Queue(
             max(4, settings.client.concurrency * 2)
         )
         self._artist_batches: asyncio.Queue[list[str] | _End] = asyncio.Queue(
@@ -188,6 +212,8 @@ class Pull:
                 ended += 1
             else:
                 yield item
+        if self._stop.error is not None:  # every stage handed on what it finished
+            raise self._stop.error
 
     async def albums(self) -> AsyncIterator[tuple[JSONObject, list[JSONObject]]]:
         """Each album with its tracks; failures are collected in :attr:`failures`."""
@@ -200,7 +226,15 @@ class Pull:
     def _producers(self, out: asyncio.Queue[Sighting | _End]) -> list[Coroutine[Any, Any, None]]:
         if self._lister.source == "ids":
             return [self._list_ids(out)]
+        if self._known.listing is not None:
+            return [self._replay(i, m, out) for i, m in enumerate(self.settings.markets)]
         return [self._discover(i, m, out) for i, m in enumerate(self.settings.markets)]
+
+    async def _replay(self, index: int, market: str, out: asyncio.Queue[Sighting | _End]) -> None:
+        assert self._known.listing is not None
+        ids = self._known.listing.get(market, ())
+        await self._lister.replay(index, market, ids, self._known.listing_source, out.put)
+        await out.put(END)
 
     async def _list_ids(self, out: asyncio.Queue[Sighting | _End]) -> None:
         assert self._ids is not None
@@ -208,7 +242,7 @@ class Pull:
         await out.put(END)
 
     async def _discover(self, index: int, market: str, out: asyncio.Queue[Sighting | _End]) -> None:
-        await self._lister.market(index, market, out.put)
+        await self._stop.guard(self._lister.market(index, market, out.put))
         await out.put(END)
 
     async def _dedupe(
@@ -219,7 +253,7 @@ class Pull:
     ) -> None:
         dedupe = Dedupe(
             self.settings.markets,
-            done=self._skip,
+            done=set(self._skip) | self._known.albums if self._known.albums else self._skip,
             max_albums=self.settings.max_albums,
             by_market=self._lister.source != "ids",
             keep_albums=self._expander.mode == "tracks",  # its album line is the listing's
@@ -230,9 +264,14 @@ class Pull:
             if isinstance(item, _End):
                 ended += 1
                 continue
+            if self._known.refresh_listed_artists and self._with_artists and item.album:
+                await self._credits.put(_Relisted(tuple(credited_artists(item.album, ()))))
             for candidate in dedupe.see(item):
                 await self._admit(candidate, out)
             self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
+        stopped = self._stop.error is not None  # a listing may have stopped short
+        if self._on_listed is not None and self._lister.source != "ids" and not stopped:
+            self._on_listed(self.stats.listed)  # every listing is read to its end
         for candidate in dedupe.finish():
             await self._admit(candidate, out)
         self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
@@ -282,18 +321,20 @@ class Pull:
 
     async def _artist_batcher(
         self,
-        credits: asyncio.Queue[tuple[str, ...] | _End],
+        credits: asyncio.Queue[tuple[str, ...] | _Relisted | _End],
         out: asyncio.Queue[list[str] | _End],
         expanders: int,
     ) -> None:
-        """Every credited artist once (none an earlier run committed), in full batches."""
+        """Every credited artist once: none this pull committed before a resume, none the
+        dataset holds unless its listing credits it again, in full batches."""
         seen = set(self._skip_artists)
+        known = self._known.artists
         batch: list[str] = []
 
-        async def admit(artist_ids: Collection[str]) -> None:
+        async def admit(artist_ids: Collection[str], again: bool = False) -> None:
             nonlocal batch
             for artist_id in artist_ids:
-                if artist_id in seen:
+                if artist_id in seen or (artist_id in known and not again):
                     continue
                 seen.add(artist_id)
                 self._artists.credited += 1
@@ -312,7 +353,8 @@ class Pull:
             if isinstance(item, _End):
                 ended += 1
             elif self._artists.mode != "off":
-                await admit(item)
+                relisted = isinstance(item, _Relisted)
+                await admit(item.ids if isinstance(item, _Relisted) else item, relisted)
         if batch and self._artists.mode != "off":
             await out.put(batch)
         for _ in range(self.settings.client.concurrency):

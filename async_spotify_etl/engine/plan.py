@@ -29,7 +29,7 @@ from .endpoints import (
     SpotifyAPI,
 )
 from .ids_file import IdsInput
-from .outcomes import PullStats
+from .outcomes import NOTHING_KNOWN, Known, PullStats
 
 
 def minimum_requests(
@@ -146,9 +146,14 @@ class RequestPlan:
 
 
 async def plan_requests(
-    settings: PullSettings, credentials: Credentials, ids: IdsInput | None
+    settings: PullSettings,
+    credentials: Credentials,
+    ids: IdsInput | None,
+    known: Known = NOTHING_KNOWN,
 ) -> RequestPlan:
-    """Make the listing calls a pull would make and count the rest."""
+    """Make the listing calls a pull would make and count the rest; with ``known`` (a
+    dataset run), the albums it holds are not counted, and the artists the listing credits
+    on albums are (a dataset run refreshes them)."""
     if ids is not None:
         return _plan_ids(settings, ids)
     async with SpotifyClient(credentials, settings.client) as client:
@@ -167,7 +172,7 @@ async def plan_requests(
             )
             listed, totals, credits = await _listings(api, settings, "search")
     access: AccessMode = "extended" if plan.source == "new-releases" else "development"
-    dedupe = Dedupe(settings.markets, max_albums=settings.max_albums)
+    dedupe = Dedupe(settings.markets, done=known.albums, max_albums=settings.max_albums)
     chosen = [
         c.album_id
         for market, album_ids in enumerate(listed.values())
@@ -175,12 +180,15 @@ async def plan_requests(
         for c in dedupe.see(Sighting(album_id, market, (market, n)))
     ]
     chosen += [c.album_id for c in dedupe.finish()]
+    if dedupe.skipped_done:
+        plan.notes.append(f"{dedupe.skipped_done} listed albums are in the dataset already")
     plan.albums = len(chosen)
     plan.expand = _expand_for(settings, access, plan)
     counts = {a: totals.get(a, 0) for a in chosen}
     plan.requests = listing_minimum(plan.source, listed)
     plan.requests.update(expansion_minimum(plan.expand, counts))
-    album_artists = {a for album_id in chosen for a in credits.get(album_id, ())}
+    counted = credits if known.refresh_listed_artists else {a: credits.get(a, []) for a in chosen}
+    album_artists = {a for ids in counted.values() for a in ids}
     _plan_artists(settings, access, plan, len(album_artists))
     return plan
 
@@ -198,7 +206,7 @@ def _plan_artists(
                 f"artists skipped (development mode): fetching them one Get Artist each"
                 f" (--artists single) would add at least {album_artists} requests"
             )
-    if plan.artists == "off" or not plan.albums:
+    if plan.artists == "off" or not (plan.albums or album_artists):
         return
     plan.requests.update(artists_minimum(plan.artists, max(1, album_artists)))
     plan.lower_bound = True

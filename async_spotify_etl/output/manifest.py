@@ -55,6 +55,12 @@ class Manifest:
     resumed: bool = False
     junk_id_lines: int = 0
     skipped_items: int = 0
+    #: Unique albums found and not done when the run ended (0 once complete; counted from
+    #: what was listed so far if the listing stopped).
+    albums_left: int = 0
+    #: Listed albums this run did not fetch: done by an earlier run of this pull, or (in a
+    #: dataset) already held by an earlier run.
+    albums_skipped: int = 0
     error: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     arguments: dict[str, Any] = field(default_factory=dict)

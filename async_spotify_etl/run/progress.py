@@ -189,6 +189,10 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
     for key, label in shown:
         extra = f" ({run.get(key, 0)} this run)" if manifest.resumed else ""
         rows.append((label, f"{counts.get(key, 0)}{extra}"))
+    if manifest.albums_skipped and not manifest.resumed:
+        rows.append(("albums already held", str(manifest.albums_skipped)))
+    if manifest.status != "complete" and manifest.albums_left:
+        rows.append(("albums left", f"{manifest.albums_left} (run again to fetch them)"))
     return [
         *rows,
         ("requests", _requests(manifest)),

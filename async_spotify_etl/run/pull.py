@@ -19,7 +19,14 @@ from ..core.errors import ResumableStop
 from ..core.settings import Credentials, PullSettings
 from ..core.timestamps import now_iso
 from ..engine.ids_file import IdsInput, load_ids
-from ..engine.outcomes import AlbumFailure, AlbumResult, ArtistResult, Outcome
+from ..engine.outcomes import (
+    NOTHING_KNOWN,
+    AlbumFailure,
+    AlbumResult,
+    ArtistResult,
+    Known,
+    Outcome,
+)
 from ..engine.pipeline import Pull
 from ..engine.plan import run_minimum
 from ..output.layout import manifest_path
@@ -105,9 +112,14 @@ async def run_pull(
     arguments_extra: Mapping[str, Any] | None = None,
     on_finish: Callable[[Manifest], None] | None = None,
     client: SpotifyClient | None = None,
+    known: Known = NOTHING_KNOWN,
+    on_listed: Callable[[Mapping[str, list[str]]], None] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
-    manifest (ResumableStop, AuthenticationError, CancelledError, ...)."""
+    manifest (ResumableStop, AuthenticationError, CancelledError, ...).
+
+    ``known`` is what a dataset holds already (not fetched again); ``on_listed`` is called
+    with every market's listed album ids once the listings are read to their end."""
     ids = None
     if settings.ids_file is not None and settings.source in ("auto", "ids"):
         ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
@@ -124,6 +136,8 @@ async def run_pull(
         artists_due=artists_due,
         ids=ids,
         client=client,
+        known=known,
+        on_listed=on_listed,
     )
     sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
     async with sink:
@@ -215,6 +229,11 @@ class _Run:
 
         return read
 
+    def albums_left(self, pull: Pull) -> int:
+        """Unique albums found and not done yet (found so far, if the listing stopped)."""
+        done = pull.stats.skipped_done + self.added["albums"] + self.added["failed"]
+        return max(0, pull.stats.found - done)
+
     def write(self, status: PullStatus, pull: Pull) -> Manifest:
         stats, client = pull.stats, pull.client_stats
         finished = status != "running"
@@ -250,6 +269,8 @@ class _Run:
             finished_at=this_run["finished_at"],
             resumed=self.sink.resumed_from > 0,
             junk_id_lines=stats.junk_id_lines,
+            albums_left=self.albums_left(pull) if status != "complete" else 0,
+            albums_skipped=stats.skipped_done,
             skipped_items=stats.skipped_items,
             error=self.error,
             files={name: path.name for name, path in self.sink.paths.items()},

@@ -18,8 +18,11 @@ from .names import album_name, artist_name, isrc, make_id, track_name, upc
 
 #: One album in this many is a compilation (51 to 300 tracks), so track paging always runs.
 COMPILATION_EVERY = 20
-#: Share of albums released within the last 14 days (what search ``tag:new`` returns).
+#: Share of day 0's albums released within the last 14 days (what search ``tag:new``
+#: returns).
 NEW_SHARE = 0.45
+#: An album new on a later day was released at most this many days before that day.
+FRESH_DAYS = 7
 _OTHER_MARKETS = ("CA", "DE", "FR", "JP", "MX", "BR", "SE", "AU")
 _IMAGE_SIZES = (640, 300, 64)
 _LABELS = ("Sandbox Records", "Nordlicht Musik", "Discos Olé", "Blue Room", "Kōyō Sound")
@@ -30,7 +33,10 @@ VARIOUS_ARTISTS = "0LyfQWJT6nXafLPZqxe9Of"
 
 @dataclass(frozen=True, slots=True)
 class AlbumShape:
-    """What ground truth needs about an album, cheap to compute: kind, size, age."""
+    """What ground truth needs about an album, cheap to compute: kind, size, age.
+
+    ``days_old`` counts from the configured ``today`` (day 0); it is negative for an album
+    released after it, one that is new on a later day."""
 
     index: int
     id: str
@@ -55,8 +61,9 @@ def _rng(seed: int, *parts: int | str) -> random.Random:
     return random.Random(f"{seed}/{'/'.join(map(str, parts))}")
 
 
-def album_shape(seed: int, index: int) -> AlbumShape:
-    """Kind, track count and age of album ``index``; the first draws of its generator."""
+def album_shape(seed: int, index: int, born: int = 0) -> AlbumShape:
+    """Kind, track count and age of album ``index``, new on day ``born``; the first draws
+    of its generator."""
     rng = _rng(seed, "album", index)
     roll = rng.random()
     if index % COMPILATION_EVERY == 3:
@@ -67,7 +74,10 @@ def album_shape(seed: int, index: int) -> AlbumShape:
         kind, total = "ep", rng.randint(4, 7)
     else:
         kind, total = "album", rng.randint(8, 25)
-    days_old = rng.randint(0, 13) if rng.random() < NEW_SHARE else rng.randint(14, 400)
+    if born:  # released in the days before it entered the lists
+        days_old = rng.randint(0, FRESH_DAYS - 1) - born
+    else:
+        days_old = rng.randint(0, 13) if rng.random() < NEW_SHARE else rng.randint(14, 400)
     return AlbumShape(index, make_id(seed, "album", index), kind, total, days_old)
 
 
@@ -156,9 +166,10 @@ def artist_pool(index: int) -> int:
     return max(20, index // 3 + 20)
 
 
-def render_album(config: SandboxConfig, base: str, index: int) -> RenderedAlbum:
-    """Build and serialize album ``index`` with all its tracks, for ``config.access``."""
-    shape = album_shape(config.seed, index)
+def render_album(config: SandboxConfig, base: str, index: int, born: int = 0) -> RenderedAlbum:
+    """Build and serialize album ``index``, new on day ``born``, with all its tracks, for
+    ``config.access``. Nothing depends on ``config.day``: an id is one album on every day."""
+    shape = album_shape(config.seed, index, born)
     rng = _rng(config.seed, "album-details", index)
     album = _Album(config, base, shape, [], [])
     if shape.kind == "compilation":

@@ -314,3 +314,11 @@ async def test_bodies_carry_every_key_of_the_real_captures(
 
     for real_keys, our_keys in zip(keys(real), keys(ours), strict=True):
         assert real_keys <= our_keys
+
+
+@pytest.mark.parametrize("access", ["extended", "development"])
+async def test_a_later_day_matches_the_spec(
+    specs: dict[str, OpenAPI], api_factory: ApiFactory, access: str
+) -> None:
+    api = await api_factory(access=access, seed=21, day=9)
+    await _walk(specs[access], api, dev=access == "development")

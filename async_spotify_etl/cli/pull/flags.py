@@ -31,6 +31,9 @@ SETTING_FLAGS = {
     "concurrency": "--concurrency",
     "max_retries": "--max-retries",
     "max_wait": "--max-wait",
+    "budget": "--budget",
+    "dataset": "--dataset",
+    "refresh_after": "--refresh-after",
     "timeout": "--timeout",
     "env_file": "--env-file",
 }
@@ -110,7 +113,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_what(what: argparse._ArgumentGroup) -> None:
     what.add_argument(
-        "--out", type=Path, default=Path("data"), metavar="DIR", help="output directory"
+        "--out", type=Path, metavar="DIR", help="output directory of one pull (default: data)"
+    )
+    what.add_argument(
+        "--dataset",
+        type=Path,
+        metavar="DIR",
+        help="instead of --out: add one run to the dataset kept in DIR (a folder per run;"
+        " albums the dataset holds are not fetched again; an unfinished last run is"
+        " finished first)",
+    )
+    what.add_argument(
+        "--refresh-after",
+        type=_positive_float,
+        metavar="DAYS",
+        help="with --dataset: fetch again the albums fetched more than DAYS ago (default: never)",
     )
     what.add_argument(
         "--market",
@@ -198,6 +215,13 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
         help="a longer Retry-After stops the pull resumably (exit 75) instead of sleeping",
     )
     how.add_argument(
+        "--budget",
+        type=_positive_int,
+        metavar="N",
+        help="at most N API requests this run; then stop resumably (exit 75), so a large"
+        " pull spreads over several runs (default: no budget)",
+    )
+    how.add_argument(
         "--timeout",
         type=_positive_float,
         default=defaults.DEFAULT_TIMEOUT,
@@ -264,6 +288,7 @@ SANDBOX_FLAGS = {
     "access": "--sandbox-access",
     "latency": "--sandbox-latency",
     "rate_limit": "--sandbox-rate-limit",
+    "day": "--sandbox-day",
 }
 #: The --sandbox-* options when not given (None in the namespace: given or not is known).
 SANDBOX_DEFAULTS: dict[str, Any] = {
@@ -272,6 +297,7 @@ SANDBOX_DEFAULTS: dict[str, Any] = {
     "access": "extended",
     "latency": 0.02,
     "rate_limit": 600,
+    "day": 0,
 }
 
 
@@ -307,4 +333,10 @@ def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
         type=_count,
         metavar="N",
         help="requests per rolling 30 s before 429s (0: none; default: 600)",
+    )
+    sandbox.add_argument(
+        "--sandbox-day",
+        type=_count,
+        metavar="N",
+        help="days the listings have moved since day 0 (default: 0)",
     )
