@@ -23,6 +23,7 @@ import duckdb
 import orjson
 
 from ..core.errors import ConfigurationError
+from ..output.dataset import EVENTS_NAME, FORMAT, INDEX_NAME, LISTINGS_NAME, RUNS_DIR
 from ..output.manifest import ADDED
 from ..output.reader import PullFiles, committed_copies, find_pull_files
 from .load import (
@@ -40,9 +41,6 @@ from .load import (
 
 log = logging.getLogger(__name__)
 
-INDEX_NAME = "dataset.json"
-#: The dataset.json format this tool reads.
-FORMAT = 1
 #: The tables a dataset's load adds to :data:`.load.TABLES`.
 DATASET_TABLES = ("artist_snapshots", "listings", "runs", "events")
 #: Views over the tables, in SQL that DuckDB and PostgreSQL both run.
@@ -180,11 +178,6 @@ class Run:
     counts: dict[str, int]
 
 
-def is_dataset(path: Path) -> bool:
-    """Whether ``path`` is a dataset: a directory holding dataset.json."""
-    return (path / INDEX_NAME).is_file()
-
-
 def read_index(root: Path) -> list[Run]:
     """The runs dataset.json lists, in its (time) order; one clear line if it is unusable."""
     index = root / INDEX_NAME
@@ -208,7 +201,7 @@ def read_index(root: Path) -> list[Run]:
 def _run(root: Path, entry: Any) -> Run:
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         raise ConfigurationError(f"{root / INDEX_NAME} has a run without an id")
-    path = (root / str(entry.get("path") or f"runs/{entry['id']}")).resolve()
+    path = (root / str(entry.get("path") or f"{RUNS_DIR}/{entry['id']}")).resolve()
     if not path.is_relative_to(root.resolve()):
         raise ConfigurationError(f"run {entry['id']} of {root / INDEX_NAME} lies outside it")
     counts = entry.get("counts")
@@ -317,8 +310,8 @@ def _merge(
 def _create_run_sources(con: duckdb.DuckDBPyConnection, batch: list[Run]) -> None:
     """``_raw_listings`` and ``_raw_events`` over the runs read, and ``_batch_runs``."""
     for view, name, columns in (
-        ("_raw_listings", "listings.ndjson", _LISTING),
-        ("_raw_events", "events.ndjson", _EVENT),
+        ("_raw_listings", LISTINGS_NAME, _LISTING),
+        ("_raw_events", EVENTS_NAME, _EVENT),
     ):
         selects = [
             f"SELECT {_quote(run.id)} AS run_id, * FROM {read_ndjson(run.path / name, columns)}"

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from ..core.errors import ConfigurationError
+from ..output.dataset import is_dataset
 from ..output.reader import PullFiles, committed_copies, find_pull_files
 
 log = logging.getLogger(__name__)
@@ -227,7 +228,7 @@ def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path) -> LoadResult:
     one transaction."""
     from . import dataset
 
-    if dataset.is_dataset(out_dir):
+    if is_dataset(out_dir):
         return dataset.load_dataset(con, out_dir)
     return _load(con, find_pull_files(out_dir))
 
@@ -236,7 +237,7 @@ def check_source(out_dir: Path) -> None:
     """Fail with one line unless ``out_dir`` holds a pull or a dataset (before any work)."""
     from . import dataset
 
-    if dataset.is_dataset(out_dir):
+    if is_dataset(out_dir):
         dataset.read_index(out_dir)
     else:
         find_pull_files(out_dir)

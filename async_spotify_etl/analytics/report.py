@@ -20,10 +20,11 @@ import duckdb
 import orjson
 
 from ..core.errors import ConfigurationError
+from ..output.dataset import is_dataset
 from ..output.layout import manifest_path
 from ..output.manifest import observed_manifest
 from . import charts
-from .dataset import is_dataset, read_index
+from .dataset import read_index
 from .load import load_into
 from .page import Chart, ReportData, render_page
 from .trends import trend_charts_of

@@ -12,7 +12,9 @@ import pytest
 
 from async_spotify_etl.analytics.load import TABLES, load_pull
 from async_spotify_etl.cli import main
+from async_spotify_etl.core.settings import ClientSettings, PullSettings
 from async_spotify_etl.output.reader import read_committed
+from async_spotify_etl.run.dataset import run_dataset
 
 from .datasets import MARKETS, MISSING, RUNS, STARTS, Dataset, make_dataset, run_id
 
@@ -263,3 +265,38 @@ async def test_a_load_that_fails_leaves_the_file_as_it_was(
     (line,) = capsys.readouterr().err.splitlines()
     assert f"cannot load {dataset.root}" in line
     assert _dump(db) == before  # the run's albums merged before the failure are not kept
+
+
+async def test_pull_dataset_runs_over_moving_lists_load_incrementally_as_a_whole(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    """``pull --dataset`` itself (three sandbox days): each run loaded as it ends equals one
+    load of all three; listings and presence are what the runs recorded."""
+    root, step = tmp_path / "ds", tmp_path / "step.duckdb"
+    truths = []
+    for day in range(RUNS):
+        sb = await sandbox_factory(markets=MARKETS, albums_per_market=30, seed=9, day=day)
+        truths.append(sb.truth())
+        client = ClientSettings(api_url=sb.api_url, token_url=sb.token_url, rate=2000.0)
+        settings = PullSettings(out=root, markets=MARKETS, client=client)
+        assert (await run_dataset(settings, sb.credentials)).exit_code == 0
+        assert load_pull(root, step).note == f" (read 1 of {day + 1} runs)"
+    whole = tmp_path / "whole.duckdb"
+    load_pull(root, whole)
+    assert _dump(step) == _dump(whole)
+    listed = {a for t in truths for m in MARKETS for a in t["markets"][m]}
+    assert {a for (a,) in _query(whole, "SELECT album_id FROM albums")} == listed
+    recorded = [
+        orjson.loads(line)
+        for run in sorted((root / "runs").iterdir())
+        for line in (run / "listings.ndjson").read_bytes().splitlines()
+    ]
+    assert sorted(_query(whole, "SELECT run_id, market, position, album_id FROM listings")) == (
+        sorted((r["run_id"], r["market"], r["position"], r["album_id"]) for r in recorded)
+    )
+    runs_listed = Counter((r["album_id"], r["market"]) for r in recorded)
+    assert dict(_query(whole, "SELECT (album_id, market), runs_listed FROM album_presence")) == {
+        (a, m): n for (a, m), n in runs_listed.items()
+    }
+    assert max(runs_listed.values()) == RUNS  # some albums stay, some come and go
+    assert min(runs_listed.values()) == 1
