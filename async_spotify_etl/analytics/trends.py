@@ -46,6 +46,10 @@ def _label(run_id: str) -> str:
     return f"{at:%m-%d %H:%M}"
 
 
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
 def _too_little(key: str, title: str, what: str) -> Chart:
     return Chart(key, title, _ONE_RUN.format(what=what), None)
 
@@ -73,7 +77,7 @@ def _entering(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]
         key,
         title,
         f"Albums listed for the first time in any market, by album type: {total} over"
-        f" {len(later)} runs after the first (whose whole listing was new).",
+        f" {_runs(len(later))} after the first (whose whole listing was new).",
         charts.to_svg(trend_charts.stacked_per_run(labels[1:], series, "albums entering"), key),
     )
 
@@ -166,7 +170,7 @@ def _churn(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]) -
         key,
         title,
         f"Albums listed and delisted in each market against the run before (events.ndjson):"
-        f" {moved} changes over {len(later)} runs.",
+        f" {moved} changes over {_runs(len(later))}.",
         charts.to_svg(trend_charts.churn(labels[1:], markets, listed, delisted), key),
     )
 
