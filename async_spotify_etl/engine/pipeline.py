@@ -35,13 +35,12 @@ from .dedupe import Candidate, Dedupe, Sighting
 from .endpoints import SpotifyAPI
 from .expansion import Expander
 from .ids_file import IdsInput, load_ids
+from .known import NOTHING_KNOWN, Known
 from .listing import Lister
 from .outcomes import (
-    NOTHING_KNOWN,
     AlbumFailure,
     AlbumResult,
     ArtistFailure,
-    Known,
     Outcome,
     PullStats,
     failure,

@@ -29,7 +29,8 @@ from .endpoints import (
     SpotifyAPI,
 )
 from .ids_file import IdsInput
-from .outcomes import NOTHING_KNOWN, Known, PullStats
+from .known import NOTHING_KNOWN, Known
+from .outcomes import PullStats
 
 
 def minimum_requests(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..client.http import SpotifyClient
 from ..core.settings import Credentials, PullSettings
-from ..engine.outcomes import Known
+from ..engine.known import Known
 from ..output.dataset import Dataset, index_entry, is_dataset, recorded_listing
 from ..output.manifest import Manifest, read_manifest
 from .progress import ProgressMode

@@ -19,12 +19,11 @@ from ..core.errors import ResumableStop
 from ..core.settings import Credentials, PullSettings
 from ..core.timestamps import now_iso
 from ..engine.ids_file import IdsInput, load_ids
+from ..engine.known import NOTHING_KNOWN, Known
 from ..engine.outcomes import (
-    NOTHING_KNOWN,
     AlbumFailure,
     AlbumResult,
     ArtistResult,
-    Known,
     Outcome,
 )
 from ..engine.pipeline import Pull

@@ -292,6 +292,13 @@ async def test_runs_over_moving_lists_fetch_only_new_albums_and_feed_the_changes
         listed = {a for m in MARKETS for a in truths[-1]["markets"][m]}
         assert result.albums == len(listed - held)  # only what the dataset lacked
         assert served(sb).get("several-albums", 0) == math.ceil(len(listed - held) / 20)
+        # requests are the listing's minimum plus the new albums' (and the refreshed
+        # artists'), and the manifest shows each
+        made = result.manifest
+        pages = sum(math.ceil(len(truths[-1]["markets"][m]) / 50) for m in MARKETS)
+        assert made.minimum_requests["new-releases"] == pages
+        assert made.minimum_requests.get("several-albums", 0) == math.ceil(len(listed - held) / 20)
+        assert made.requests == made.minimum_requests
     runs = Dataset(tmp_path).runs()
     assert len(runs) == 3
     albums = [a["id"] for a in every(tmp_path, "albums")]

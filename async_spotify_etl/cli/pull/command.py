@@ -30,7 +30,7 @@ from ...core.errors import (
 )
 from ...core.settings import ClientSettings, Compression, Credentials, PullSettings, environment
 from ...engine.ids_file import IdsInput, load_ids
-from ...engine.outcomes import NOTHING_KNOWN
+from ...engine.known import NOTHING_KNOWN
 from ...output.manifest import Manifest, read_manifest
 from ...output.sink import recorded_plan
 from ...run.ending import Ending, ending_of
