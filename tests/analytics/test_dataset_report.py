@@ -27,7 +27,7 @@ TRENDS = (
 
 
 def _grow_followers(dataset: Dataset, k: int) -> tuple[str, int]:
-    """Spotify's follower count moves between runs; the sandbox's does not (yet): raise one
+    """Followers move between runs; this fixture serves every run from one sandbox day: raise one
     artist's count in run k's snapshot, in place and at the same length (its journal's
     offsets stay true). Returns the artist's name and the followers gained."""
     path = dataset.folder(k) / "artists.ndjson"
@@ -132,3 +132,31 @@ async def test_the_documented_dataset_queries_answer(sandbox_factory: Any, tmp_p
             len((dataset.folder(k) / "events.ndjson").read_bytes().splitlines()) for k in range(3)
         )
         assert sum(r[2] + r[3] for r in churn) == events
+
+
+async def test_followers_growing_over_sandbox_days_show_in_the_report(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    """Real dataset runs over three sandbox days, whose artists gain followers day by day."""
+    from async_spotify_etl.core.settings import ClientSettings, PullSettings
+    from async_spotify_etl.output.dataset import Dataset as Runs
+    from async_spotify_etl.run.dataset import run_dataset
+
+    root = tmp_path / "ds"
+    for day in (0, 3, 6):
+        sb = await sandbox_factory(seed=31, markets=MARKETS, albums_per_market=20, day=day)
+        client = ClientSettings(api_url=sb.api_url, token_url=sb.token_url, rate=2000.0)
+        await run_dataset(PullSettings(out=root, markets=MARKETS, client=client), sb.credentials)
+    first: dict[str, int] = {}
+    latest: dict[str, tuple[str, int]] = {}
+    for run in Runs(root).runs():
+        for artist in read_committed(root / run["path"], "artists"):
+            first.setdefault(artist["id"], artist["followers"]["total"])
+            latest[artist["id"]] = (artist["name"], artist["followers"]["total"])
+    gains = sorted(((t - first[a], n) for a, (n, t) in latest.items()), reverse=True)
+    (top_gain, top_name), (second_gain, _) = gains[0], gains[1]
+    assert top_gain > second_gain > 0  # the sandbox's followers grow
+    _, page = _parse(build_report(root, tmp_path / "report.html"))
+    growth = _text(page, "follower-growth")
+    assert top_name in growth
+    assert f"{top_gain:,}" in growth
