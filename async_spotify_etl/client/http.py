@@ -24,6 +24,7 @@ from yarl import URL
 from ..core.errors import QuotaExceededError, ResponseTooLargeError, ResumableStop, TransportError
 from ..core.settings import ClientSettings, Credentials
 from .auth import TokenProvider
+from .learning import AutoRate
 from .pacing import Pacer, Ticket
 from .responses import Answer, Retry, interpret, read_body
 from .retry import RetryPolicy
@@ -141,8 +142,15 @@ class SpotifyClient:
             clock=clock,
             sleep=self._sleep,
         )
+        auto = AutoRate(s.start_rate, s.burst) if s.auto_rate else None
         self._pacer = Pacer(
-            s.rate, s.burst, s.concurrency, window=s.window, clock=self._clock, sleep=self._sleep
+            s.start_rate,
+            s.burst,
+            s.concurrency,
+            window=s.window,
+            auto=auto,
+            clock=self._clock,
+            sleep=self._sleep,
         )
         self._state = "open"
         return self
@@ -229,7 +237,8 @@ class SpotifyClient:
             self.pacer.stop(stop)
             raise stop
         # The gate closes for every task even when this request has run out of retries.
-        self.pacer.record_throttle(ticket, self._retry.delay(throttles, outcome.retry_after))
+        delay = self._retry.delay(throttles, outcome.retry_after)
+        self.pacer.record_throttle(ticket, delay, outcome.retry_after)
         if not self._retry.can_retry(throttles):
             raise outcome.error
         self._retries += 1

@@ -214,7 +214,7 @@ async def _dry_run(invocation: _Invocation) -> int:
         settings, credentials = await _connect(stack, invocation)
         ids = _ids(settings)
         plan = await plan_requests(settings, credentials, ids)
-    for line in plan.lines(settings.client.rate):
+    for line in plan.lines(settings.client.start_rate):
         print(line)
     return 0
 

@@ -75,6 +75,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or auto: {text!r}") from None
+    return _positive_float(text)
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -154,10 +164,12 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
     )
     how.add_argument(
         "--rate",
-        type=_positive_float,
+        type=_rate,
         default=defaults.DEFAULT_RATE,
-        metavar="R",
-        help="requests per second",
+        metavar="R|auto",
+        help=f"requests per second, or auto: start at {defaults.POLITE_RATE:g}/s, double"
+        " while no 429 comes, learn the app's rolling-window limit from the first 429 and"
+        " pace by it (a --window given turns auto off)",
     )
     how.add_argument(
         "--burst",
