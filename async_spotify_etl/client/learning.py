@@ -82,7 +82,8 @@ def infer_limit(
 
 def lowered_limit(limit: Limit, counted: int | None) -> Limit:
     """The limit after a 429 under it: what the server ``counted`` in its window when it
-    said full (None: unknown), and in any case at least one request fewer."""
+    said full (None: unknown), and in any case at least one request fewer (so a count
+    that took in a request the server no longer held still converges)."""
     fewer = math.floor(limit.requests * 0.9) if counted is None else counted
     return Limit(max(1, min(limit.requests - 1, fewer)), limit.seconds)
 
@@ -219,10 +220,9 @@ class AutoRate:
             self.rate, self.phase = max(self.rate * CUT, 1 / MAX_WINDOW), "steady"
             self.burst = self.start_burst
             return False
-        counted = None
-        if ra is not None and ra > 0:
-            since = seen.at + ra - self.limit.seconds
-            counted = sum(r.accepted and r.sent_at > since for r in before)
+        # full when it said 429: what it accepted over the window before it is its limit
+        since = seen.at - self.limit.seconds
+        counted = sum(r.accepted and r.sent_at > since for r in before)
         self._pace(lowered_limit(self.limit, counted), "learned")
         return True
 

@@ -95,6 +95,14 @@ class ClientSettings:
     backoff_base: float = DEFAULT_BACKOFF_BASE
     backoff_cap: float = DEFAULT_BACKOFF_CAP
     refresh_margin: float = DEFAULT_REFRESH_MARGIN
+    #: Keep what runs learn about the app (limit, fastest clean rate, access mode) in the
+    #: user's cache directory, and start from it; see ``client/memory.py``.
+    remember: bool = True
+    #: Where; None: ``$SPOTIFY_ETL_CACHE_DIR``, else ``$XDG_CACHE_HOME/async_spotify_etl``,
+    #: else ``~/.cache/async_spotify_etl``.
+    cache_dir: Path | None = None
+    #: Forget the remembered limit and clean rate before this run (``--forget-limit``).
+    forget_limit: bool = False
 
     def __post_init__(self) -> None:
 

@@ -203,6 +203,7 @@ class _Run:
             "waited_seconds": round(client.waited_seconds, 3),
             "backoff_seconds": round(client.backoff_seconds, 3),
             "token_refreshes": client.token_refreshes,
+            "pacing": client.pacing,
             "error": self.error,
         }
         runs = [*self.earlier, this_run]
@@ -226,6 +227,7 @@ class _Run:
             error=self.error,
             files={name: path.name for name, path in self.sink.paths.items()},
             arguments=self.arguments,
+            pacing=client.pacing,
             runs=runs,
             **totals(runs),
         )

@@ -121,6 +121,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         rate=args.rate,
         burst=args.burst,
         window=args.window,
+        forget_limit=args.forget_limit,
         concurrency=args.concurrency,
         max_retries=args.max_retries,
         max_wait=args.max_wait,
@@ -203,7 +204,10 @@ async def _connect(
     if invocation.sandbox is None:
         return settings, Credentials.from_env(dict(invocation.env))
     sandbox, credentials = await _open_sandbox(stack, invocation)
-    client = settings.client.replace(api_url=sandbox.api_url, token_url=sandbox.token_url)
+    # a new port each time: nothing to remember for the next run, so nothing is written
+    client = settings.client.replace(
+        api_url=sandbox.api_url, token_url=sandbox.token_url, remember=False
+    )
     return dataclasses.replace(settings, client=client), credentials
 
 

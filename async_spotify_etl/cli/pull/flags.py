@@ -27,6 +27,7 @@ SETTING_FLAGS = {
     "rate": "--rate",
     "burst": "--burst",
     "window": "--window",
+    "forget_limit": "--forget-limit",
     "concurrency": "--concurrency",
     "max_retries": "--max-retries",
     "max_wait": "--max-wait",
@@ -186,6 +187,12 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
         help="also at most N requests per rolling SECONDS, counted from each answer, so"
         " a server counting arrivals sees no more; for a known limit of 30 per 5 s:"
         " --window 30/5 --rate 6 --burst 30 (default: off)",
+    )
+    how.add_argument(
+        "--forget-limit",
+        action="store_true",
+        help="with --rate auto, forget the limit earlier runs of this app learned and"
+        " learn it again",
     )
     how.add_argument(
         "--max-retries",
