@@ -99,6 +99,10 @@ class SpotifyClient:
         self._tokens: TokenProvider | None = None
         #: What earlier runs of this app learned (None: not remembered).
         self.memory: Memory | None = None
+        if s.remember:
+            self.memory = Memory(cache_dir(s.cache_dir), credentials.client_id, s.api_url)
+            if s.forget_limit:
+                self.memory.forget_limit()
         self._requests: Counter[str] = Counter()
         self._retries = 0
         self._throttled = 0
@@ -170,10 +174,6 @@ class SpotifyClient:
             clock=clock,
             sleep=self._sleep,
         )
-        if s.remember:
-            self.memory = Memory(cache_dir(s.cache_dir), self._credentials.client_id, s.api_url)
-            if s.forget_limit:
-                self.memory.forget_limit()
         auto = self._auto_rate() if s.auto_rate else None
         self._pacer = Pacer(
             s.start_rate,

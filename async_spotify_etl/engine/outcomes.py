@@ -53,6 +53,8 @@ class PullStats:
     junk_id_lines: int = 0
     skipped_items: int = 0
     probes: dict[str, int] = field(default_factory=dict)
+    #: Probed endpoints whose answer came from what earlier runs found, not a request.
+    remembered: set[str] = field(default_factory=set)
 
 
 def failure(album_id: str, stage: str, exc: SpotifyETLError) -> AlbumFailure:

@@ -26,6 +26,7 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.settings import Credentials, PullSettings
+from .access import Access
 from .dedupe import Candidate, Dedupe, Sighting
 from .endpoints import SpotifyAPI
 from .expansion import Expander
@@ -69,8 +70,10 @@ class Pull:
         self.api = SpotifyAPI(self.client)
         source, expand = _initial_plan(settings)
         self.stats = PullStats(source or "auto", expand or "auto")
-        self._lister = Lister(self.api, source, self.stats)
-        self._expander = Expander(self.api, settings.markets[0], expand, self.stats)
+        access = Access(self.client.memory)  # what earlier runs' probes found
+        self.stats.remembered = access.used
+        self._lister = Lister(self.api, source, self.stats, access)
+        self._expander = Expander(self.api, settings.markets[0], expand, self.stats, access)
         self.failures: list[AlbumFailure] = []
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []

@@ -214,6 +214,7 @@ class _Run:
                 "expand": stats.expand,
                 "tracks_market": self.settings.markets[0],
                 "probes": dict(stats.probes),
+                "remembered": sorted(stats.remembered),
             },
             markets=list(self.settings.markets),
             counts=dict(self.sink.counts),
