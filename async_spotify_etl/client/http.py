@@ -132,6 +132,8 @@ class SpotifyClient:
         s = self.settings
         window = None if s.window is None else {"requests": s.window[0], "seconds": s.window[1]}
         info: dict[str, Any] = {"rate": s.rate if s.auto_rate else s.start_rate, "window": window}
+        if self._pacer is not None:
+            info["throttle_episodes"] = self._pacer.episodes
         auto = self._pacer.auto if self._pacer is not None else None
         if auto is not None:
             limit = auto.limit
@@ -198,6 +200,7 @@ class SpotifyClient:
             s.burst,
             remembered=remembered.fresh_limit(),
             clean_rate=remembered.fresh_clean_rate(),
+            clean_burst=remembered.fresh_clean_burst(),
         )
 
     def _remember(self) -> None:
@@ -212,8 +215,12 @@ class SpotifyClient:
             now, data = dt.datetime.now(dt.UTC), memory.data
             if auto.source == "learned" and auto.limit is not None:
                 data.limit, data.limit_at, changed = auto.limit, now, True
-            if auto.fastest_clean > 0 and auto.fastest_clean != data.fresh_clean_rate():
-                data.clean_rate, data.clean_at, changed = auto.fastest_clean, now, True
+            burst, known = auto.clean_burst, data.fresh_clean_burst()
+            larger = burst is not None and (known is None or burst.requests > known.requests)
+            if larger or (auto.fastest_clean > 0 and auto.fastest_clean != data.fresh_clean_rate()):
+                data.clean_burst = burst if larger else known
+                fastest = auto.fastest_clean or (data.clean_burst.rate if data.clean_burst else 0)
+                data.clean_rate, data.clean_at, changed = fastest, now, True
         if changed:
             memory.save()
 

@@ -115,10 +115,12 @@ class AutoRate:
         *,
         remembered: Limit | None = None,
         clean_rate: float | None = None,
+        clean_burst: Limit | None = None,
     ) -> None:
         self.start_burst = start_burst
-        self.rate = max(start_rate, clean_rate or 0.0)
-        self.burst = self._burst_for(self.rate)
+        self.rate = max(start_rate, clean_rate or 0.0, clean_burst.rate if clean_burst else 0.0)
+        # what an earlier run sent without a 429 may leave at once
+        self.burst = max(self._burst_for(self.rate), clean_burst.requests if clean_burst else 0)
         self.phase: Phase = "slow-start"
         #: The server's limit as measured (the pacer keeps to :attr:`Limit.paced`).
         self.limit: Limit | None = None
@@ -131,6 +133,9 @@ class AutoRate:
         self._first_sent: float | None = None
         self._history: deque[_Sent] = deque()
         self._pending: _Observation | None = None
+        self._throttled = False  # any 429 this run
+        self._accepted = 0
+        self._last_answer: float | None = None
         if remembered is not None:
             self._pace(remembered, "remembered")
 
@@ -173,6 +178,20 @@ class AutoRate:
     def answered(self, record: _Sent, now: float, *, throttled: bool) -> None:
         """The request of ``record`` came back (throttled or not)."""
         record.answered_at, record.accepted = now, not throttled
+        self._last_answer = now
+        if throttled:
+            self._throttled = True
+        else:
+            self._accepted += 1
+
+    @property
+    def clean_burst(self) -> Limit | None:
+        """What this run sent without a single 429: every accepted request, over the time
+        from the first one's sending to the last answer; None after any 429."""
+        first, last = self._first_sent, self._last_answer
+        if self._throttled or first is None or last is None or self._accepted < 1:
+            return None
+        return Limit(self._accepted, max(last - first, 1e-3))
 
     def _advance(self, now: float) -> None:
         """End the slow start's step once it is over: double a rate that held back."""

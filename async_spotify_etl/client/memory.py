@@ -73,6 +73,8 @@ class Remembered:
     limit: Limit | None = None
     limit_at: dt.datetime | None = None
     clean_rate: float | None = None
+    #: The most requests a run sent without any 429, and over how long.
+    clean_burst: Limit | None = None
     clean_at: dt.datetime | None = None
     #: Endpoint -> allowed (True) or answered 403 (False), as the ``auto`` probes found.
     access: dict[str, bool] = field(default_factory=dict)
@@ -89,6 +91,10 @@ class Remembered:
         """The fastest clean rate, unless it is older than a week."""
         return self.clean_rate if self._fresh(self.clean_at, now or _now()) else None
 
+    def fresh_clean_burst(self, now: dt.datetime | None = None) -> Limit | None:
+        """The largest clean run, unless it is older than a week."""
+        return self.clean_burst if self._fresh(self.clean_at, now or _now()) else None
+
     def fresh_access(self, now: dt.datetime | None = None) -> dict[str, bool]:
         """The remembered access mode, unless it is older than a week."""
         return dict(self.access) if self._fresh(self.access_at, now or _now()) else {}
@@ -102,8 +108,10 @@ class Remembered:
                 "learned_at": self.limit_at.isoformat(),
             }
         if self.clean_rate is not None and self.clean_at is not None:
+            burst = self.clean_burst
             data["clean_rate"] = {
                 "per_second": round(self.clean_rate, 3),
+                "burst": None if burst is None else [burst.requests, round(burst.seconds, 3)],
                 "at": self.clean_at.isoformat(),
             }
         if self.access and self.access_at is not None:
@@ -127,6 +135,15 @@ class Remembered:
             rate, at = clean.get("per_second"), _parse_time(clean.get("at"))
             if _positive(rate) and at:
                 memory.clean_rate, memory.clean_at = float(rate), at  # type: ignore[arg-type]
+                burst = clean.get("burst")
+                if (
+                    isinstance(burst, list)
+                    and len(burst) == 2
+                    and isinstance(burst[0], int)
+                    and burst[0] >= 1
+                    and _positive(burst[1])
+                ):
+                    memory.clean_burst = Limit(burst[0], float(burst[1]))
         access = data.get("access")
         if isinstance(access, dict):
             endpoints, at = access.get("endpoints"), _parse_time(access.get("at"))
@@ -166,7 +183,7 @@ class Memory:
     def forget_limit(self) -> None:
         """Drop the limit and the clean rate (``--forget-limit``); written on :meth:`save`."""
         self.data.limit = self.data.limit_at = None
-        self.data.clean_rate = self.data.clean_at = None
+        self.data.clean_rate = self.data.clean_at = self.data.clean_burst = None
         self.changed = True
 
     def save(self) -> None:

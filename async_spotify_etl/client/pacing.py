@@ -105,6 +105,8 @@ class Pacer:
         self._stopped: ResumableStop | None = None
         #: Seconds the gate has been closed by 429s (once, however many tasks waited).
         self.waited_seconds = 0.0
+        #: 429 episodes: the 429s to requests sent after the gate last closed.
+        self.episodes = 0
 
     def __repr__(self) -> str:
         now = self._now()
@@ -296,6 +298,7 @@ class Pacer:
         # Requests sent before the last decrease saw the old rate; one cut per episode.
         if ticket.sent_at <= self._last_decrease:
             return
+        self.episodes += 1
         if self.auto is not None:
             self.auto.throttled(ticket.sent_at, now, retry_after)
             self._last_decrease = now

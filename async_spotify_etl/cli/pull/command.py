@@ -218,9 +218,35 @@ async def _dry_run(invocation: _Invocation) -> int:
         settings, credentials = await _connect(stack, invocation)
         ids = _ids(settings)
         plan = await plan_requests(settings, credentials, ids)
-    for line in plan.lines(settings.client.start_rate):
+    rate, note = _dry_run_rate(settings.client, credentials)
+    for line in plan.lines(rate):
         print(line)
+    if note:
+        print(f"note: {note}")
     return 0
+
+
+def _dry_run_rate(client: ClientSettings, credentials: Credentials) -> tuple[float, str]:
+    """The rate the dry run times the plan at, and what to say of it with ``--rate auto``:
+    the remembered limit's average rate, or the slow start's first rate (an upper bound)."""
+    if not client.auto_rate:
+        return client.start_rate, ""
+    from ...client.memory import Memory, cache_dir
+
+    limit = None
+    if client.remember:
+        memory = Memory(cache_dir(client.cache_dir), credentials.client_id, client.api_url)
+        limit = memory.data.fresh_limit()
+    if limit is None:
+        return client.start_rate, (
+            f"--rate auto starts at {client.start_rate:g} requests/s and climbs while no 429"
+            " comes: the pull is likely faster"
+        )
+    paced = limit.paced
+    return paced.rate, (
+        f"--rate auto: timed at the limit remembered for this app, {paced.requests} per"
+        f" {paced.seconds:g} s"
+    )
 
 
 def _ids(settings: PullSettings) -> IdsInput | None:
