@@ -108,29 +108,37 @@ def _pacing(folder: Path) -> dict[str, Any]:
     return pacing if isinstance(pacing, dict) else {}
 
 
-def run_blind(scenarios: list[Scenario], workdir: Path, log: Any) -> list[BlindRow]:
-    """Every blind scenario: floor, auto first and second run, the fixed defaults."""
+def run_blind(scenarios: list[Scenario], workdir: Path, log: Any, reps: int = 1) -> list[BlindRow]:
+    """Every blind scenario ``reps`` times in turn: floor, our first and second run (from
+    a cache fresh for each repetition), the fixed defaults of before."""
     rows: list[BlindRow] = []
     for scenario in scenarios:
-        cache = Path(tempfile.mkdtemp(prefix="blind-cache-", dir=workdir))
-        high = scenario.key in ("blind-high", "blind-latency")
-        plan = [
-            (_floor(unlimited=high), scenario.sandbox),
-            (Contender(FIRST, _ours(AUTO, cache), development=True), scenario.sandbox),
-            (Contender(SECOND, _ours(AUTO, cache), development=True), None),
-            (Contender(DEFAULTS, _ours(FIXED, cache), development=True), scenario.sandbox),
-        ]
-        port = 0
-        for contender, sandbox in plan:
-            config = {**(sandbox or scenario.sandbox), "port": port if sandbox is None else 0}
-            run = run_one(scenario, contender, 0, workdir, config, keep=True)
-            folder = workdir / f"{scenario.key}-{contender.name.replace(' ', '-')}-0"
-            rows.append(BlindRow(scenario.key, contender.name, run, _pacing(folder)))
-            log(run)
-            shutil.rmtree(folder / "out", ignore_errors=True)
-            if contender.name == FIRST:
-                port = _port(run.command)
-        shutil.rmtree(cache, ignore_errors=True)
+        for rep in range(reps):
+            rows += _repetition(scenario, rep, workdir, log)
+    return rows
+
+
+def _repetition(scenario: Scenario, rep: int, workdir: Path, log: Any) -> list[BlindRow]:
+    rows: list[BlindRow] = []
+    cache = Path(tempfile.mkdtemp(prefix="blind-cache-", dir=workdir))
+    high = scenario.key in ("blind-high", "blind-latency")
+    plan = [
+        (_floor(unlimited=high), scenario.sandbox),
+        (Contender(FIRST, _ours(AUTO, cache), development=True), scenario.sandbox),
+        (Contender(SECOND, _ours(AUTO, cache), development=True), None),
+        (Contender(DEFAULTS, _ours(FIXED, cache), development=True), scenario.sandbox),
+    ]
+    port = 0
+    for contender, sandbox in plan:
+        config = {**(sandbox or scenario.sandbox), "port": port if sandbox is None else 0}
+        run = run_one(scenario, contender, rep, workdir, config, keep=True)
+        folder = workdir / f"{scenario.key}-{contender.name.replace(' ', '-')}-{rep}"
+        rows.append(BlindRow(scenario.key, contender.name, run, _pacing(folder)))
+        log(run)
+        shutil.rmtree(folder / "out", ignore_errors=True)
+        if contender.name == FIRST:
+            port = _port(run.command)
+    shutil.rmtree(cache, ignore_errors=True)
     return rows
 
 
@@ -143,7 +151,27 @@ def _port(command: str) -> int:
 
 
 def _by(rows: list[BlindRow], scenario: str, contender: str) -> BlindRow | None:
-    return next((r for r in rows if r.scenario == scenario and r.contender == contender), None)
+    """The contender's runs of the scenario as one row: the median wall time of the
+    correct runs, the worst 429s and episodes of all, the last run's pacing."""
+    mine = [r for r in rows if r.scenario == scenario and r.contender == contender]
+    if not mine:
+        return None
+    ok = sorted((r for r in mine if r.run.status == "ok" and r.run.wall), key=_wall)
+    if len(ok) < len(mine):
+        return next(r for r in mine if r.run.status != "ok")
+    middle = ok[len(ok) // 2]
+    worst = dataclasses.replace(
+        middle.run, throttled=max(r.run.throttled or 0 for r in mine), rep=len(mine)
+    )
+    episodes = [r.episodes for r in mine if r.episodes is not None]
+    pacing = dict(mine[-1].pacing)
+    if episodes:
+        pacing["throttle_episodes"] = max(episodes)
+    return BlindRow(scenario, contender, worst, pacing)
+
+
+def _wall(row: BlindRow) -> float:
+    return row.run.wall or 0.0
 
 
 def _ratio(row: BlindRow | None, base: BlindRow | None) -> float | None:
@@ -158,7 +186,7 @@ def targets(rows: list[BlindRow]) -> list[tuple[str, str, str, bool | None]]:
     """(scenario, goal, measured, met) for each Done-when figure."""
     found: list[tuple[str, str, str, bool | None]] = []
 
-    def check(scenario: str, who: str, goal: str, limit: float, episodes: int | None) -> None:
+    def check(scenario: str, who: str, goal: str, limit: float, episodes: int) -> None:
         row, floor = _by(rows, scenario, who), _by(rows, scenario, FLOOR)
         value = _ratio(row, floor)
         if value is None or row is None:
@@ -197,7 +225,9 @@ def blind_markdown(scenarios: list[Scenario], rows: list[BlindRow]) -> str:
         "The floor is told the window (`blind-low`) or runs unlimited (`blind-high`,"
         " `blind-latency`); our runs are told nothing: no flag at all, the defaults"
         " (`--rate auto`, 32 in flight, no plan named), first from a fresh cache, then from"
-        " the cache that run left, against a sandbox restarted on the same port."
+        " the cache that run left, against a sandbox restarted on the same port. Each is run"
+        " in turn, repetition after repetition (each from a fresh cache); tables show the"
+        " median wall time and the worst 429s and 429 episodes."
     )
     lines.append("")
     for scenario in scenarios:
@@ -214,7 +244,9 @@ def blind_markdown(scenarios: list[Scenario], rows: list[BlindRow]) -> str:
             "|---|---|--:|--:|--:|--:|--:|---|",
         ]
         floor = _by(rows, scenario.key, FLOOR)
-        for row in (r for r in rows if r.scenario == scenario.key):
+        names = dict.fromkeys(r.contender for r in rows if r.scenario == scenario.key)
+        for row in (_by(rows, scenario.key, name) for name in names):
+            assert row is not None
             run = row.run
             value = _ratio(row, floor)
             lines.append(
@@ -224,9 +256,9 @@ def blind_markdown(scenarios: list[Scenario], rows: list[BlindRow]) -> str:
             )
         lines.append("")
     lines += ["| scenario | target | measured | met |", "|---|---|---|---|"]
-    for scenario, goal, measured, met in targets(rows):
+    for key, goal, measured, met in targets(rows):
         mark = "n/a" if met is None else ("yes" if met else "**no**")
-        lines.append(f"| {scenario} | {goal} | {measured} | {mark} |")
+        lines.append(f"| {key} | {goal} | {measured} | {mark} |")
     return "\n".join(lines) + "\n"
 
 

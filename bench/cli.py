@@ -205,10 +205,11 @@ def _blind(args: argparse.Namespace) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     picked = blind_scenarios(quick=args.quick)
-    rows = run_blind(picked, workdir, lambda run: _log(start, run, 1))
+    reps = 1 if args.quick else args.reps
+    rows = run_blind(picked, workdir, lambda run: _log(start, run, reps), reps)
     info = machine()
     head = (
-        f"Run {started} ({'quick' if args.quick else 'full'}, one run of each,"
+        f"Run {started} ({'quick' if args.quick else 'full'}, {reps} repetition(s),"
         f" {time.monotonic() - start:.0f} s) at commit `{info['commit']}` on"
         f" {info['nproc']} × {info['cpu']}, Python {info['python']}.\n\n"
     )
