@@ -1,10 +1,10 @@
 """Blind scenarios: the server's rolling-window limit hidden from every contender of ours.
 
 Each scenario runs, side by side and in turn: the floor (an oracle told the window, or
-unlimited where nothing binds), ``spotify-etl pull`` with no flag at all (the defaults:
-``--rate auto``) from a fresh cache (first run, which must find the limit) and again from
-the cache that run left (second run, which remembers), and the fixed defaults of before
-(5 requests/s, 8 in flight) for reference. The second run talks to a sandbox restarted on
+unlimited where nothing binds), ``spotify-etl pull --rate auto`` (every other flag
+default: 8 in flight, no plan named) from a fresh cache (first run, which must find the
+limit) and again from the cache that run left (second run, which remembers), and the
+defaults (a fixed 5 requests/s) for reference. The second run talks to a sandbox restarted on
 the same port, so it is the same API URL (what the memory is keyed by) with an empty
 window, as the next day's run would find it.
 
@@ -32,12 +32,12 @@ from .scenarios import LATENCY, MARKETS, Scenario
 __all__ = ["BLIND", "BlindRow", "blind_markdown", "blind_scenarios", "run_blind"]
 
 BLIND = ("blind-low", "blind-high", "blind-latency")
-#: Our runs are given no flag at all: the defaults (``--rate auto``, 32 in flight).
-AUTO: tuple[str, ...] = ()
-#: The fixed defaults before ``--rate auto``, for reference.
-FIXED = ("--rate", "5", "--concurrency", "8")
-FIRST, SECOND = "defaults, first run", "defaults, second run"
-FLOOR, DEFAULTS = "floor", "fixed 5/s, 8 in flight"
+#: Our runs are told only to find the limit: ``--rate auto``, every other flag default.
+AUTO = ("--rate", "auto")
+#: The defaults, a fixed rate, for reference.
+FIXED: tuple[str, ...] = ()
+FIRST, SECOND = "auto, first run", "auto, second run"
+FLOOR, DEFAULTS = "floor", "defaults (5/s)"
 
 
 def blind_scenarios(*, quick: bool = False) -> list[Scenario]:
@@ -110,7 +110,7 @@ def _pacing(folder: Path) -> dict[str, Any]:
 
 def run_blind(scenarios: list[Scenario], workdir: Path, log: Any, reps: int = 1) -> list[BlindRow]:
     """Every blind scenario ``reps`` times in turn: floor, our first and second run (from
-    a cache fresh for each repetition), the fixed defaults of before."""
+    a cache fresh for each repetition), the defaults."""
     rows: list[BlindRow] = []
     for scenario in scenarios:
         for rep in range(reps):
@@ -223,8 +223,8 @@ def blind_markdown(scenarios: list[Scenario], rows: list[BlindRow]) -> str:
     lines = ["### Blind pacing (the limit hidden)", ""]
     lines.append(
         "The floor is told the window (`blind-low`) or runs unlimited (`blind-high`,"
-        " `blind-latency`); our runs are told nothing: no flag at all, the defaults"
-        " (`--rate auto`, 32 in flight, no plan named), first from a fresh cache, then from"
+        " `blind-latency`); our runs are told nothing: `--rate auto` and every other flag"
+        " default (8 in flight, no plan named), first from a fresh cache, then from"
         " the cache that run left, against a sandbox restarted on the same port. Each is run"
         " in turn, repetition after repetition (each from a fresh cache); tables show the"
         " median wall time and the worst 429s and 429 episodes."

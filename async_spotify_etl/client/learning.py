@@ -9,13 +9,12 @@ back (so never past what ``--concurrency`` and the server's latency allow). The 
 * every request the server accepted since the first one still counts, so the limit is
   the number accepted before the throttled request;
 * a rolling window's Retry-After says when the oldest counted request leaves, and the
-  oldest is the first one sent, so the window is the time from sending the first request
-  to sending the throttled one, plus Retry-After. Both travelled to the server alike, so
-  the trip cancels out (answer times would add the load of the client's own event loop),
-  and Retry-After is rounded up to whole seconds: the window comes out up to a second
-  long, which is safe, and short only by the spread of one-way latencies, which the
-  window's counting from answers (a place is held a whole window after its answer)
-  covers.
+  oldest is the first one sent, so the window is ``429 answer time + Retry-After - first
+  sent``. That is an upper bound: the first request arrived after it was sent, the
+  throttled one before its answer came back (whatever a new connection's handshake or
+  the client's own load delayed), and Retry-After is rounded up to whole seconds. A
+  window too long is safe, one too short is not; the price is up to a second (a few
+  percent of Spotify's 30 s, up to a fifth of a 5 s window).
 
 From then on the pacer paces exactly as ``--window N/SECONDS`` does. The window's upper
 bound is already a margin in time (under 1 s, a few percent of Spotify's 30 s); ``N``
@@ -73,15 +72,15 @@ class Limit:
 
 
 def infer_limit(
-    first_sent: float, accepted: int, throttled_sent: float, retry_after: float
+    first_sent: float, accepted: int, throttled_at: float, retry_after: float
 ) -> Limit | None:
     """The limit a first 429 shows: ``accepted`` requests since ``first_sent``, over a
-    window ending when the oldest of them leaves (``retry_after`` after the throttled
-    request, sent at ``throttled_sent``, reached the server).
+    window ending when the oldest of them leaves (``retry_after`` after the 429, which
+    came back at ``throttled_at``).
     None when nothing was accepted or the Retry-After says nothing."""
     if accepted < 1 or not retry_after > 0:
         return None
-    return Limit(accepted, throttled_sent + retry_after - first_sent)
+    return Limit(accepted, throttled_at + retry_after - first_sent)
 
 
 def lowered_limit(limit: Limit, counted: int | None) -> Limit:
@@ -236,7 +235,7 @@ class AutoRate:
         ra = seen.retry_after
         if self.limit is None:
             if self.phase == "slow-start" and ra is not None and self._first_sent is not None:
-                limit = infer_limit(self._first_sent, accepted, seen.sent_at, ra)
+                limit = infer_limit(self._first_sent, accepted, seen.at, ra)
                 if limit is not None:
                     self._pace(limit, "learned")
                     return True

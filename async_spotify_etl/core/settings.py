@@ -23,16 +23,15 @@ DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"
 POLITE_RATE = 5.0
 #: Requests per second, or ``"auto"``: start polite, find the app's rolling-window limit
 #: from Spotify's first 429 (it publishes none) and pace by it.
-DEFAULT_RATE: float | Literal["auto"] = "auto"
+DEFAULT_RATE: float | Literal["auto"] = POLITE_RATE
 #: Token-bucket size: how many requests may leave at once after an idle spell.
 DEFAULT_BURST = 5
 #: At most N requests per rolling SECONDS, as ``(N, SECONDS)``, on top of the bucket; None:
 #: no such cap. Off by default: Spotify does not publish its limit, only that it counts
 #: requests over a rolling 30 s window.
 DEFAULT_WINDOW: tuple[int, float] | None = None
-#: Requests in flight at once: a bound, not a pace (the rate and the limit learned pace
-#: the requests); 32 keep a latency-bound pull near the floor (see BENCHMARKS.md).
-DEFAULT_CONCURRENCY = 32
+#: Requests in flight at once.
+DEFAULT_CONCURRENCY = 8
 DEFAULT_MAX_RETRIES = 5
 #: A Retry-After longer than this (seconds) stops the run resumably instead of sleeping.
 DEFAULT_MAX_WAIT = 120.0

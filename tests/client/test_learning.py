@@ -143,7 +143,7 @@ async def test_429s_of_the_episode_already_measured_do_not_teach(clock: FakeCloc
         pass
     assert auto.limit is not None
     assert auto.limit.requests == 1
-    assert auto.limit.seconds == pytest.approx(0.05 + 4.0)  # a's Retry-After, not b's
+    assert auto.limit.seconds == pytest.approx(0.05 + 0.1 + 4.0)  # a's Retry-After, not b's
 
 
 async def test_the_measurement_waits_for_the_requests_sent_before_the_429(
@@ -157,7 +157,7 @@ async def test_the_measurement_waits_for_the_requests_sent_before_the_429(
     assert not auto.settle()  # the first request is still out: it may have been counted
     auto.answered(early, 0.3, throttled=False)
     assert auto.settle()
-    assert auto.limit == Limit(1, 5.1)  # sent 0.1 s after the first, Retry-After 5
+    assert auto.limit == Limit(1, 5.2)  # answered 0.2 s after the first left, Retry-After 5
 
 
 async def test_no_retry_after_halves_the_slow_start_and_stops_it(clock: FakeClock) -> None:
