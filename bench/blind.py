@@ -152,7 +152,7 @@ def _port(command: str) -> int:
 
 def _by(rows: list[BlindRow], scenario: str, contender: str) -> BlindRow | None:
     """The contender's runs of the scenario as one row: the median wall time of the
-    correct runs, the worst 429s and episodes of all, the last run's pacing."""
+    correct runs (with its pacing), the worst 429s and episodes of all."""
     mine = [r for r in rows if r.scenario == scenario and r.contender == contender]
     if not mine:
         return None
@@ -164,7 +164,7 @@ def _by(rows: list[BlindRow], scenario: str, contender: str) -> BlindRow | None:
         middle.run, throttled=max(r.run.throttled or 0 for r in mine), rep=len(mine)
     )
     episodes = [r.episodes for r in mine if r.episodes is not None]
-    pacing = dict(mine[-1].pacing)
+    pacing = dict(middle.pacing)
     if episodes:
         pacing["throttle_episodes"] = max(episodes)
     return BlindRow(scenario, contender, worst, pacing)
