@@ -15,8 +15,10 @@ if TYPE_CHECKING:
     from .client.http import ClientStats, SpotifyClient
     from .core.errors import (
         AlbumUnavailableError,
+        ArtistUnavailableError,
         AuthenticationError,
         BadRequestError,
+        BudgetSpentError,
         ConfigurationError,
         EndpointUnavailableError,
         ForbiddenError,
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     )
     from .core.settings import ClientSettings, Credentials, PullSettings
     from .engine.endpoints import SpotifyAPI
-    from .engine.outcomes import AlbumFailure, AlbumResult, PullStats
+    from .engine.outcomes import AlbumFailure, AlbumResult, ArtistFailure, ArtistResult, PullStats
     from .engine.pipeline import Pull
     from .engine.plan import minimum_requests
     from .output.reader import read_committed
@@ -47,8 +49,12 @@ __all__ = [
     "AlbumFailure",
     "AlbumResult",
     "AlbumUnavailableError",
+    "ArtistFailure",
+    "ArtistResult",
+    "ArtistUnavailableError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetSpentError",
     "ClientSettings",
     "ClientStats",
     "ConfigurationError",
@@ -86,8 +92,10 @@ _SOURCES = {
     "ClientStats": "client.http",
     "SpotifyClient": "client.http",
     "AlbumUnavailableError": "core.errors",
+    "ArtistUnavailableError": "core.errors",
     "AuthenticationError": "core.errors",
     "BadRequestError": "core.errors",
+    "BudgetSpentError": "core.errors",
     "ConfigurationError": "core.errors",
     "EndpointUnavailableError": "core.errors",
     "ForbiddenError": "core.errors",
@@ -107,6 +115,8 @@ _SOURCES = {
     "UnsafeRequestError": "core.errors",
     "AlbumFailure": "engine.outcomes",
     "AlbumResult": "engine.outcomes",
+    "ArtistFailure": "engine.outcomes",
+    "ArtistResult": "engine.outcomes",
     "Pull": "engine.pipeline",
     "PullStats": "engine.outcomes",
     "SpotifyAPI": "engine.endpoints",

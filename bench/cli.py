@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .blind import blind_markdown, blind_scenarios, run_blind
 from .contenders import Contender, by_name, pull_command
+from .daily import measure_daily
 from .loads import measure_loads
 from .report import machine, markdown
 from .runner import ROOT, Run, run_one, startup
@@ -34,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller scenarios, one run each")
     parser.add_argument("--reps", type=int, default=3, help="runs of each (default 3)")
-    parser.add_argument("--scenario", action="append", help="latency, rate, cpu, dev, memory")
+    parser.add_argument(
+        "--scenario", action="append", help="latency, rate, cpu, dev, memory, daily"
+    )
     parser.add_argument("--contender", action="append", help="run only these contenders")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     parser.add_argument(
@@ -182,8 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if scenario.key != "memory":
                 _profile(scenario, workdir)
     loads = _loads(runs, workdir, keep=args.keep_output)
+    daily = []
+    if not args.scenario or "daily" in args.scenario:
+        daily = measure_daily(workdir, quick=args.quick)
     header = {
         "loads": loads,
+        "daily": daily,
         "started": started,
         "mode": "quick" if args.quick else "full",
         "reps": 1 if args.quick else args.reps,

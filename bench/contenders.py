@@ -22,6 +22,8 @@ class Contender:
     name: str
     argv: Argv
     development: bool = False
+    #: Whether it fetches every credited artist, as this project's pull does by default.
+    artists: bool = False
     note: str = ""
     #: A command that starts the interpreter and imports what the contender imports.
     startup: tuple[str, ...] = ()
@@ -82,11 +84,24 @@ CONTENDERS: tuple[Contender, ...] = (
         "floor",
         _peer("floor"),
         development=True,
+        artists=True,
         note="bare aiohttp, minimal plan",
         startup=_imports("bench.peers.floor"),
     ),
-    Contender("spotify-etl defaults", _ours(tuned=False), development=True, startup=_OURS_STARTUP),
-    Contender("spotify-etl tuned", _ours(tuned=True), development=True, startup=_OURS_STARTUP),
+    Contender(
+        "spotify-etl defaults",
+        _ours(tuned=False),
+        development=True,
+        artists=True,
+        startup=_OURS_STARTUP,
+    ),
+    Contender(
+        "spotify-etl tuned",
+        _ours(tuned=True),
+        development=True,
+        artists=True,
+        startup=_OURS_STARTUP,
+    ),
     Contender(
         "tekore",
         _peer("tekore_peer"),

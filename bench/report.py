@@ -10,6 +10,7 @@ import sys
 from importlib import metadata
 from typing import Any
 
+from .daily import daily_table
 from .loads import load_table
 from .scenarios import Scenario
 from .summary import Summary, ratio
@@ -169,6 +170,8 @@ def markdown(
             loads = header.get("loads") or []
             if loads:
                 lines += load_table(loads, loads[0].get("albums"))
+    if header.get("daily"):
+        lines += daily_table(header["daily"])  # type: ignore[arg-type]
     lines += ["", "### Targets", "", "| scenario | target | measured | |", "|---|---|---|---|"]
     for t in targets:
         mark = "n/a" if t.met is None else ("met" if t.met else "**missed**")

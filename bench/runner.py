@@ -12,12 +12,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from async_spotify_etl.engine.plan import minimum_requests
+from async_spotify_etl.engine.plan import artists_minimum, minimum_requests
 
 from .contenders import Contender
 from .sandbox_proc import SandboxInfo, SandboxProcess
 from .scenarios import Scenario
-from .verify import expected, verify
+from .verify import expected, expected_artists, verify
 
 __all__ = ["ROOT", "Run", "run_one", "startup"]
 
@@ -66,11 +66,14 @@ class Run:
 
 def _minimum(truth: dict[str, Any], development: bool) -> int:
     """The fewest API requests that fetch this catalogue (the planner's arithmetic:
-    in development mode, search ``tag:new`` once per market)."""
+    in development mode, search ``tag:new`` once per market, and no artist; otherwise
+    every credited artist, 50 a several-artists call)."""
     markets = truth["markets"]
     listed = {m: truth["search_new"] for m in markets} if development else markets
     counts = {album_id: len(tracks) for album_id, tracks in truth["albums"].items()}
     plan = minimum_requests(listed, counts, "development" if development else "extended")
+    if not development:
+        plan.update(artists_minimum("several", len(expected_artists(truth, development=False))))
     return sum(plan.values())
 
 
@@ -139,14 +142,21 @@ def run_one(
         want = expected(truth, development=scenario.development)
         run.minimum = _minimum(truth, scenario.development)
         run.albums, run.tracks = len(want), sum(len(t) for t in want.values())
-        _execute(run, cmd, sb, out, want)
+        _execute(run, cmd, sb, out, want, truth, scenario.development, contender.artists)
     if not keep:
         shutil.rmtree(out / "out", ignore_errors=True)
     return run
 
 
 def _execute(
-    run: Run, cmd: list[str], sb: SandboxInfo, out: Path, want: dict[str, list[str]]
+    run: Run,
+    cmd: list[str],
+    sb: SandboxInfo,
+    out: Path,
+    want: dict[str, list[str]],
+    truth: dict[str, Any],
+    development: bool,
+    fetches_artists: bool,
 ) -> None:
     env = {
         **os.environ,
@@ -169,7 +179,8 @@ def _execute(
     if code != 0:
         run.status, run.detail = "failed", f"exit {code}: {_stderr_tail(out)}"
         return
-    problem = verify(out / "out", want)
+    artists = expected_artists(truth, development=development) if fetches_artists else None
+    problem = verify(out / "out", want, artists)
     run.status, run.detail = ("wrong", problem) if problem else ("ok", "")
 
 

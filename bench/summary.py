@@ -33,7 +33,7 @@ class Summary:
     minimum: int | None = None
     throttled: int | None = None
     during_retry_after: int | None = None
-    #: 403s from new-releases and several-albums: the probes of an ``auto`` plan.
+    #: 403s from new-releases, several-albums and several-artists: the probes of ``auto``.
     probes: float | None = None
     albums: int | None = None
     tracks: int | None = None
@@ -75,7 +75,7 @@ def _one(runs: list[Run]) -> Summary:
 
 
 def _probes(run: Run) -> int:
-    routes = ("new-releases", "several-albums")
+    routes = ("new-releases", "several-albums", "several-artists")
     return sum(run.by_route.get(route, {}).get("403", 0) for route in routes)
 
 

@@ -9,12 +9,13 @@ from typing import Any
 
 import orjson
 
+from async_spotify_etl.output.layout import STREAMS
 from async_spotify_etl.output.reader import read_committed
 
 
 def read_pull(out: Path) -> dict[str, list[dict[str, Any]]]:
     """The committed records of every data file in ``out``."""
-    return {name: list(read_committed(out, name)) for name in ("albums", "tracks", "errors")}
+    return {name: list(read_committed(out, name)) for name in STREAMS}
 
 
 def manifest(out: Path) -> dict[str, Any]:
@@ -33,7 +34,10 @@ def comparable(out: Path) -> dict[str, Any]:
     result = {
         "albums": sorted(albums, key=by_id),
         "tracks": sorted(pull["tracks"], key=lambda t: (t["album_id"], t["id"])),
-        "errors": sorted(e["album_id"] for e in pull["errors"]),
+        "artists": sorted(
+            ({k: v for k, v in a.items() if k != "_etl"} for a in pull["artists"]), key=by_id
+        ),
+        "errors": sorted(e.get("album_id") or e["artist_id"] for e in pull["errors"]),
     }
     # Sandboxes on different ports serve the same catalogue under different hrefs.
     data = re.sub(rb"http://127\.0\.0\.1:\d+", b"http://sandbox", orjson.dumps(result))
@@ -66,3 +70,28 @@ def assert_matches_truth(
     assert by_album == {a: truth["albums"][a] for a in expected if truth["albums"][a]}
     assert not [t for t, n in Counter(t["id"] for t in tracks).items() if n > 1]
     assert pull["errors"] == []
+    assert_artists_match_truth(out, truth, expected, access)
+
+
+def assert_artists_match_truth(
+    out: Path, truth: dict[str, Any], album_ids: set[str], access: str
+) -> None:
+    """Every artist credited on these albums or their tracks once, as the sandbox knows it,
+    when the pull fetched artists; none when it did not."""
+    artists = list(read_committed(out, "artists"))
+    if manifest(out)["plan"]["artists"] == "off":
+        assert artists == []
+        return
+    ids = [a["id"] for a in artists]
+    assert len(ids) == len(set(ids)), "duplicate artist lines"
+    assert set(ids) == {a for album in album_ids for a in truth["credits"][album]}
+    for artist in artists:
+        facts = truth["artists"][artist["id"]]
+        assert (artist["name"], artist["genres"]) == (facts["name"], facts["genres"])
+        if access == "extended":
+            assert artist["popularity"] == facts["popularity"]
+            assert artist["followers"]["total"] == facts["followers"]
+        else:
+            assert "popularity" not in artist
+            assert "followers" not in artist
+        assert artist["_etl"]["endpoint"] in ("several-artists", "artist")

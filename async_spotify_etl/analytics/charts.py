@@ -256,17 +256,62 @@ def top_labels(rows: Sequence[tuple[str, int]]) -> Figure:
     return _top(rows, "labels")
 
 
-def _top(rows: Sequence[tuple[str, int]], what: str) -> Figure:
+@_styled
+def top_genres(rows: Sequence[tuple[str, int]], unit: str) -> Figure:
+    """Horizontal bars: the genres of the most releases (or tracks, as ``unit`` says)."""
+    return _top(rows, "genres", unit)
+
+
+@_styled
+def top_values(rows: Sequence[tuple[str, int]], unit: str) -> Figure:
+    """Horizontal bars: the artists with the highest ``unit`` (popularity, followers)."""
+    from matplotlib.ticker import EngFormatter
+
+    fig = _top(rows, "artists", unit)
+    if rows and max(n for _, n in rows) >= 100_000:  # 1.5M, not 1.5 and a "1e6" offset
+        fig.axes[0].xaxis.set_major_formatter(EngFormatter(sep=""))
+    return fig
+
+
+def _top(rows: Sequence[tuple[str, int]], what: str, unit: str = "releases") -> Figure:
     fig, ax = _figure((6.4, max(2.0, 0.28 * len(rows) + 0.8)))
     if not rows:
         _empty(ax, what)
         return fig
     names = [name for name, _ in rows][::-1]
     bars = ax.barh(names, [n for _, n in rows][::-1], color=_ACCENT)
-    ax.bar_label(bars, padding=3)
+    ax.bar_label(bars, padding=3, fmt="{:,.0f}")
     ax.grid(False)
-    ax.set_xlabel("releases")
+    ax.set_xlabel(unit)
     _whole(ax.xaxis)
+    return fig
+
+
+@_styled
+def genre_share(
+    markets: Sequence[str], genres: Sequence[str], shares: Sequence[Sequence[float]]
+) -> Figure:
+    """Heat map: per market (rows), the share of its releases that carry each genre."""
+    fig, ax = _figure((max(6.4, 0.55 * len(genres) + 2.0), max(2.4, 0.45 * len(markets) + 1.8)))
+    image = ax.imshow(shares, cmap="Greens", vmin=0.0, vmax=max(0.01, *map(max, shares)))
+    ax.set_xticks(range(len(genres)), genres, rotation=40, ha="right")
+    ax.set_yticks(range(len(markets)), markets)
+    ax.grid(False)
+    ax.tick_params(length=0)
+    if len(markets) <= 12:
+        top = max(0.01, *map(max, shares))
+        for i, row in enumerate(shares):
+            for j, share in enumerate(row):
+                ax.text(
+                    j,
+                    i,
+                    f"{share:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share > 0.6 * top else "#222222",
+                )
+    fig.colorbar(image, ax=ax, format="{x:.0%}", label="share of the market's releases")
     return fig
 
 

@@ -22,6 +22,7 @@ TABLES = (
     "albums",
     "tracks",
     "artists",
+    "artist_genres",
     "album_artists",
     "track_artists",
     "album_markets",
@@ -59,8 +60,19 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "artists": _ARTISTS,
         "external_urls": "STRUCT(spotify VARCHAR)",
     },
+    "artists": {
+        "id": "VARCHAR",
+        "name": "VARCHAR",
+        "genres": "VARCHAR[]",
+        "popularity": "INTEGER",
+        "followers": "STRUCT(total BIGINT)",
+        "images": "STRUCT(url VARCHAR, height INTEGER, width INTEGER)[]",
+        "external_urls": "STRUCT(spotify VARCHAR)",
+        "_etl": "STRUCT(extracted_at VARCHAR, endpoint VARCHAR)",
+    },
     "errors": {
         "album_id": "VARCHAR",
+        "artist_id": "VARCHAR",
         "stage": "VARCHAR",
         "error": "VARCHAR",
         "status": "INTEGER",
@@ -103,7 +115,20 @@ CREATE OR REPLACE TABLE tracks (
     is_local BOOLEAN,
     spotify_url VARCHAR
 );
-CREATE OR REPLACE TABLE artists (artist_id VARCHAR PRIMARY KEY, name VARCHAR);
+CREATE OR REPLACE TABLE artists (
+    artist_id VARCHAR PRIMARY KEY,   -- every artist credited on an album or a track
+    name VARCHAR,
+    fetched BOOLEAN NOT NULL,        -- whether artists.ndjson holds the full artist
+    popularity INTEGER,              -- 0-100; absent for development-mode apps
+    followers BIGINT,                -- absent for development-mode apps
+    genres VARCHAR[],                -- [] when Spotify has classified none; NULL if not fetched
+    image_url VARCHAR,               -- the widest image
+    spotify_url VARCHAR,
+    fetched_at TIMESTAMPTZ
+);
+CREATE OR REPLACE TABLE artist_genres (
+    artist_id VARCHAR, genre VARCHAR, PRIMARY KEY (artist_id, genre)
+);
 CREATE OR REPLACE TABLE album_artists (
     album_id VARCHAR, position INTEGER, artist_id VARCHAR NOT NULL,
     PRIMARY KEY (album_id, position)
@@ -116,8 +141,11 @@ CREATE OR REPLACE TABLE album_markets (
     album_id VARCHAR, market VARCHAR, PRIMARY KEY (album_id, market)
 );
 CREATE OR REPLACE TABLE errors (
-    album_id VARCHAR, stage VARCHAR, error VARCHAR, status INTEGER, message VARCHAR,
-    failed_at TIMESTAMPTZ
+    album_id VARCHAR,                -- the failed album; NULL for an artist's failure
+    stage VARCHAR,                   -- listing, several-albums, album, album-tracks, artists
+    error VARCHAR, status INTEGER, message VARCHAR,
+    failed_at TIMESTAMPTZ,
+    artist_id VARCHAR                -- the failed artist (stage artists)
 );
 """
 
@@ -149,15 +177,30 @@ INSERT INTO album_artists SELECT id, position, artist.id FROM (
 INSERT INTO track_artists SELECT id, position, artist.id FROM (
     SELECT id, unnest(artists) AS artist, generate_subscripts(artists, 1) AS position
     FROM _tracks) WHERE artist.id IS NOT NULL;
-INSERT INTO artists SELECT artist.id, min(artist.name) FROM (
-    SELECT unnest(artists) AS artist FROM _albums
-    UNION ALL SELECT unnest(artists) AS artist FROM _tracks
-) WHERE artist.id IS NOT NULL GROUP BY artist.id;
+CREATE OR REPLACE TEMP TABLE _artists AS SELECT * FROM _raw_artists WHERE id IS NOT NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY id ORDER BY try_cast(_etl.extracted_at AS TIMESTAMPTZ) DESC NULLS LAST
+    ) = 1;
+INSERT INTO artists SELECT
+    coalesce(f.id, c.id), coalesce(f.name, c.name), f.id IS NOT NULL, f.popularity,
+    f.followers.total, f.genres,
+    (SELECT i.url FROM unnest(f.images) AS u(i) ORDER BY i.width DESC NULLS LAST LIMIT 1),
+    f.external_urls.spotify, try_cast(f._etl.extracted_at AS TIMESTAMPTZ)
+FROM (
+    SELECT artist.id AS id, min(artist.name) AS name FROM (
+        SELECT unnest(artists) AS artist FROM _albums
+        UNION ALL SELECT unnest(artists) AS artist FROM _tracks
+    ) WHERE artist.id IS NOT NULL GROUP BY artist.id
+) AS c FULL OUTER JOIN _artists AS f ON f.id = c.id;
+INSERT INTO artist_genres SELECT DISTINCT id, genre FROM (
+    SELECT id, unnest(genres) AS genre FROM _artists) WHERE genre IS NOT NULL;
 INSERT INTO album_markets SELECT DISTINCT album_id, unnest(markets) AS market FROM albums;
-INSERT INTO errors SELECT album_id, stage, error, status, message, try_cast("at" AS TIMESTAMPTZ)
+INSERT INTO errors SELECT album_id, stage, error, status, message, try_cast("at" AS TIMESTAMPTZ),
+    artist_id
 FROM _raw_errors;
 DROP TABLE _albums;
 DROP TABLE _tracks;
+DROP TABLE _artists;
 """
 
 

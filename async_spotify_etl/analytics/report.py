@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REPORT_NAME = "report.html"
 _TOP_ARTISTS = 15
+_TOP_GENRES = 15
+#: Genres shown per market in the share chart.
+_SHARE_GENRES = 12
 _TRACKS_CAP = 30
 _DAILY_SPAN_DAYS = 62
 _MONTHS_SHOWN = 24
@@ -61,6 +64,8 @@ def collect(con: duckdb.DuckDBPyConnection, out_dir: Path) -> ReportData:
         _overlap(con, markets),
         _top_artists(con),
         _top_labels(con),
+        *_genre_charts(con, markets),
+        *_artist_fame(con),
     ]
     manifest, problem = _read_manifest(out_dir)
     return ReportData(out_dir, result, markets, drawn, manifest, problem)
@@ -189,6 +194,120 @@ def _top_labels(con: duckdb.DuckDBPyConnection) -> Chart:
         f"The {_TOP_ARTISTS} labels with the most albums (development-mode apps get no labels).",
         charts.top_labels(rows),
     )
+
+
+#: Why the artist charts are empty when no artist was fetched.
+_NO_ARTISTS = (
+    "This pull fetched no artist (--artists off, or skipped in development mode where each"
+    " costs a request): there are no {what} to show."
+)
+#: An album's genres: those of the artists credited on it; a track's: those of its artists.
+_ALBUM_GENRES = (
+    "SELECT DISTINCT aa.album_id, g.genre FROM album_artists aa"
+    " JOIN artist_genres g USING (artist_id)"
+)
+_TRACK_GENRES = (
+    "SELECT DISTINCT ta.track_id, g.genre FROM track_artists ta"
+    " JOIN artist_genres g USING (artist_id)"
+)
+
+
+def _fetched(con: duckdb.DuckDBPyConnection) -> int:
+    return int(_rows(con, "SELECT count(*) FROM artists WHERE fetched")[0][0])
+
+
+def _genre_charts(con: duckdb.DuckDBPyConnection, markets: list[str]) -> list[Chart]:
+    keys = (
+        ("top-genres-albums", "Top genres by releases"),
+        ("top-genres-tracks", "Top genres by tracks"),
+        ("genre-share-by-market", "Genre share by market"),
+    )
+    if not _fetched(con):
+        why = _NO_ARTISTS.format(what="genres")
+        return [Chart(key, title, why, None) for key, title in keys]
+    by_albums = _rows(
+        con,
+        f"SELECT genre, count(*) AS n FROM ({_ALBUM_GENRES}) GROUP BY 1"
+        f" ORDER BY n DESC, 1 LIMIT {_TOP_GENRES}",
+    )
+    by_tracks = _rows(
+        con,
+        f"SELECT genre, count(*) AS n FROM ({_TRACK_GENRES}) GROUP BY 1"
+        f" ORDER BY n DESC, 1 LIMIT {_TOP_GENRES}",
+    )
+    unclassified = _rows(
+        con,
+        "SELECT count(*) FILTER (fetched AND len(genres) = 0), count(*) FILTER (fetched)"
+        " FROM artists",
+    )[0]
+    note = f" {unclassified[0]} of {unclassified[1]} artists fetched have no genre on Spotify."
+    charts_ = [
+        _chart(
+            keys[0][0],
+            keys[0][1],
+            "Releases whose credited artists carry the genre (a release counts once per"
+            " genre; an artist may carry several)." + note,
+            charts.top_genres(by_albums, "releases"),
+        ),
+        _chart(
+            keys[1][0],
+            keys[1][1],
+            "Tracks whose artists (features included) carry the genre." + note,
+            charts.top_genres(by_tracks, "tracks"),
+        ),
+    ]
+    if len(markets) < 2:
+        only = markets[0] if markets else "none"
+        why = f"A single-market pull ({only}): there is no share per market to compare."
+        return [*charts_, Chart(keys[2][0], keys[2][1], why, None)]
+    genres = [g for g, _ in by_albums[:_SHARE_GENRES]]
+    totals = dict(_rows(con, "SELECT market, count(*) FROM album_markets GROUP BY 1"))
+    counts = {
+        (m, g): n
+        for m, g, n in _rows(
+            con,
+            f"SELECT am.market, ag.genre, count(*) FROM album_markets am"
+            f" JOIN ({_ALBUM_GENRES}) ag USING (album_id) GROUP BY ALL",
+        )
+    }
+    shares = [[counts.get((m, g), 0) / totals[m] for g in genres] for m in markets]
+    charts_.append(
+        _chart(
+            keys[2][0],
+            keys[2][1],
+            "Share of each market's releases whose artists carry the genre, for the"
+            f" {len(genres)} genres with the most releases overall.",
+            charts.genre_share(markets, genres, shares),
+        )
+    )
+    return charts_
+
+
+def _artist_fame(con: duckdb.DuckDBPyConnection) -> list[Chart]:
+    shown = (
+        ("popular-artists", "Most popular artists", "popularity", "popularity (0-100)"),
+        ("followed-artists", "Most followed artists", "followers", "followers"),
+    )
+    fetched = _fetched(con)
+    drawn = []
+    for key, title, column, unit in shown:
+        rows = _rows(
+            con,
+            f"SELECT name, {column} FROM artists WHERE {column} IS NOT NULL"
+            f" ORDER BY {column} DESC, name LIMIT {_TOP_ARTISTS}",
+        )
+        if not fetched:
+            drawn.append(Chart(key, title, _NO_ARTISTS.format(what=column), None))
+        elif not rows:
+            why = (
+                f"The artists of this pull carry no {column}: Spotify gives development-mode"
+                " apps none."
+            )
+            drawn.append(Chart(key, title, why, None))
+        else:
+            caption = f"The {len(rows)} artists of this pull's releases with the most {column}."
+            drawn.append(_chart(key, title, caption, charts.top_values(rows, unit)))
+    return drawn
 
 
 def _overlap(con: duckdb.DuckDBPyConnection, markets: list[str]) -> Chart:

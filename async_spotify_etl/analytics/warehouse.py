@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 #: Bumped when the tables change shape; a newer tool migrates an older schema (additively:
 #: missing tables, columns and indexes are created), an older tool refuses a newer one.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERSION_TABLE = "schema_version"
 
 #: Foreign keys declared where every row satisfies them: (table, column, parent table).
@@ -38,6 +38,7 @@ FOREIGN_KEYS = (
     ("track_artists", "track_id", "tracks"),
     ("track_artists", "artist_id", "artists"),
     ("album_markets", "album_id", "albums"),
+    ("artist_genres", "artist_id", "artists"),
 )
 #: Indexes for the documented queries (docs/analytics.md): joins by artist, filters by date.
 INDEXES = (
@@ -46,6 +47,7 @@ INDEXES = (
     ("track_artists", "artist_id"),
     ("album_markets", "market"),
     ("albums", "release_date"),
+    ("artist_genres", "genre"),
 )
 
 #: Columns of time-stamped tables whose date becomes the Hive partition ``run_date``.

@@ -15,15 +15,20 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Any, NoReturn
 
 from .._version import __version__
 from ..core.errors import SettingsError, SpotifyETLError
 from ..run.ending import EXIT_INTERRUPTED, EXIT_USAGE, ending_of
 from . import export, load, pull, report, sandbox
+from .logs import command_line, say
 from .pull.flags import SETTING_FLAGS
 
 log = logging.getLogger(__name__)
+
+#: The format of the line a usage error is reported in: the command line's --log-format.
+_usage_format: ContextVar[str] = ContextVar("usage_format", default="text")
 
 
 _Register = Callable[["argparse._SubParsersAction[_Parser]"], None]
@@ -61,7 +66,28 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         # One prefix for every error of every command; the subcommand is in the hint.
-        self.exit(EXIT_USAGE, f"spotify-etl: error: {message} (see {self.prog} --help)\n")
+        text = f"{message} (see {self.prog} --help)"
+        line = command_line(_usage_format.get(), "error", text, label="error", exit_code=EXIT_USAGE)
+        self.exit(EXIT_USAGE, line + "\n")
+
+
+class _FormatOnly(argparse.ArgumentParser):
+    """Reads --log-format alone, so usage errors about the rest come in that format."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
+def log_format_of(argv: Sequence[str]) -> str:
+    """The ``--log-format`` that ``argv`` asks for, ``text`` if none or one that cannot be
+    read (then the usage error about it is plain text)."""
+    parser = _FormatOnly(add_help=False)
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    try:
+        known, _ = parser.parse_known_args(argv)
+    except ValueError:
+        return "text"
+    return str(known.log_format)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,19 +118,25 @@ def describe(exc: SpotifyETLError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the subcommand, and return its exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    reset = _usage_format.set(log_format_of(argv))
+    try:
+        args = build_parser().parse_args(argv)
+    finally:
+        _usage_format.reset(reset)
+    fmt = getattr(args, "log_format", "text")
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:
-        print("spotify-etl: interrupted", file=sys.stderr)
+        say(fmt, "warning", "interrupted", exit_code=EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except SpotifyETLError as exc:
-        print(f"spotify-etl: error: {describe(exc)}", file=sys.stderr)
-        return exit_code_for(exc)
+        code = exit_code_for(exc)
+        say(fmt, "error", describe(exc), label="error", exit_code=code)
+        return code
     except OSError as exc:  # the machine, not the API: a disk, a permission, a descriptor
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"spotify-etl: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        say(fmt, "error", f"{exc.strerror or exc}{where}", label="error", exit_code=EXIT_USAGE)
         return EXIT_USAGE
     return code
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import ConfigurationError
+from .logs import say
 
 ANALYTICS_HINT = "install the analytics extra: pip install 'async-spotify-etl[analytics]'"
 #: The environment variable read when ``--postgres`` is given without a URL.
@@ -54,11 +56,30 @@ def _handle(args: argparse.Namespace) -> int:
         raise ConfigurationError("load needs OUT_DIR, the directory of a pull")
     if args.duckdb is not None:
         result = load_pull(out_dir, args.duckdb)
+        _warn_if_killed(out_dir)
         print(f"loaded {result.summary()} into {args.duckdb}")
         return 0
     url = url or os.environ.get(DATABASE_URL, "")
     if not url:
         raise ConfigurationError(f"--postgres needs a URL or ${DATABASE_URL}")
     result = load_postgres(out_dir, url, args.schema)
+    _warn_if_killed(out_dir)
     print(f"merged {result.summary()} into PostgreSQL schema {args.schema}")
     return 0
+
+
+def _warn_if_killed(out_dir: Path) -> None:
+    """One line on stderr when the pull loaded was killed (its manifest says running and no
+    process writes it): what was loaded is what it committed, and a resume finishes it."""
+    from ..output.manifest import KILLED, observed_manifest, read_manifest
+
+    data = read_manifest(out_dir)
+    if data is None or observed_manifest(out_dir, data)["status"] != KILLED:
+        return
+    say(
+        "text",
+        "warning",
+        f"the pull in {out_dir} was killed before it finished: loaded what it committed;"
+        f" finish it with spotify-etl pull --resume --out {shlex.quote(str(out_dir))}",
+        label="warning",
+    )

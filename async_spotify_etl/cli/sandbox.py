@@ -88,6 +88,8 @@ def _catalogue_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> No
     add("--albums-per-market", type=int, default=defaults.DEFAULT_ALBUMS_PER_MARKET,
         help="new-releases total per market")  # fmt: skip
     add("--today", default=defaults.DEFAULT_TODAY, help="the sandbox's date (YYYY-MM-DD)")
+    add("--day", type=int, default=0,
+        help="days after --today: the new-releases lists move each day")  # fmt: skip
 
 
 def _limit_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> None:

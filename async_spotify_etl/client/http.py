@@ -21,7 +21,13 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ..core.errors import QuotaExceededError, ResponseTooLargeError, ResumableStop, TransportError
+from ..core.errors import (
+    BudgetSpentError,
+    QuotaExceededError,
+    ResponseTooLargeError,
+    ResumableStop,
+    TransportError,
+)
 from ..core.settings import ClientSettings, Credentials
 from .auth import TokenProvider
 from .learning import AutoRate
@@ -259,6 +265,7 @@ class SpotifyClient:
                 # Taken once the pacer lets the request go: a token taken before a long
                 # wait at the 429 gate or the bucket could expire before it is sent.
                 token = await tokens.token()
+                self._spend()
                 self._requests[endpoint] += 1
                 outcome = await self._attempt(url, params, token, endpoint)
                 if not isinstance(outcome, Retry):
@@ -283,6 +290,14 @@ class SpotifyClient:
             self._backoff_waited += delay
             logger.info("%s: %s; retry %d in %.2f s", endpoint, outcome.error, faults, delay)
             await self._sleep(delay)
+
+    def _spend(self) -> None:
+        """Count one more API request against the budget: past it, stop every request."""
+        budget = self.settings.budget
+        if budget is not None and sum(self._requests.values()) >= budget:
+            stop = BudgetSpentError(budget)
+            self.pacer.stop(stop)
+            raise stop
 
     async def _attempt(self, url: URL, params: Params | None, token: str, endpoint: str) -> Any:
         """One exchange: the decoded JSON, a :class:`Retry` saying why not, or raise."""

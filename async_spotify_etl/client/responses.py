@@ -27,7 +27,7 @@ from .bodies import ErrorBody
 from .retry import RETRYABLE_STATUSES, parse_retry_after
 
 #: Endpoints development-mode apps lost in 2026: their 403 means "use the fallback".
-LOST_IN_DEVELOPMENT_MODE = frozenset({"new-releases", "several-albums"})
+LOST_IN_DEVELOPMENT_MODE = frozenset({"new-releases", "several-albums", "several-artists"})
 #: Longest server message carried into an exception.
 _MESSAGE_CHARS = 200
 

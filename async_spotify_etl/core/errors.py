@@ -92,6 +92,11 @@ class AlbumUnavailableError(SpotifyETLError):
     an id Spotify does not serve): no HTTP error happened, the album is not there."""
 
 
+class ArtistUnavailableError(SpotifyETLError):
+    """A 200 answer held ``null`` for an artist asked for by id (several-artists does so
+    for an id Spotify does not serve)."""
+
+
 class TransportError(SpotifyETLError):
     """The exchange failed below HTTP semantics: timeout, reset, truncated or bad JSON."""
 
@@ -164,6 +169,17 @@ class ResumableStop(SpotifyETLError):
 
 class QuotaExceededError(ResumableStop):
     """429 whose body says QUOTA_EXCEEDED: the app's daily quota is spent."""
+
+
+class BudgetSpentError(ResumableStop):
+    """The run sent as many API requests as its budget allows; the next run goes on."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        super().__init__(
+            f"the budget of {budget} API requests is spent", 0.0, dt.datetime.now(dt.UTC)
+        )
+        self.args = (f"the budget of {budget} API requests for this run is spent",)
 
 
 STATUS_ERRORS: dict[int, type[HTTPStatusError]] = {

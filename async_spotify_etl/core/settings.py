@@ -45,6 +45,7 @@ DEFAULT_REFRESH_MARGIN = 60.0
 
 SourceMode = Literal["auto", "new-releases", "search", "ids"]
 ExpandMode = Literal["auto", "several", "album", "tracks"]
+ArtistsMode = Literal["auto", "several", "single", "off"]
 Compression = Literal["none", "gzip"]
 
 
@@ -103,6 +104,9 @@ class ClientSettings:
     cache_dir: Path | None = None
     #: Forget the remembered limit and clean rate before this run (``--forget-limit``).
     forget_limit: bool = False
+    #: At most this many API requests (retries included, the token's not) in one run;
+    #: reaching it stops the run resumably. None: no budget.
+    budget: int | None = None
 
     def __post_init__(self) -> None:
 
@@ -118,6 +122,7 @@ class ClientSettings:
             "max_wait": self.max_wait >= 0,
             "timeout": self.timeout > 0,
             "max_body_bytes": self.max_body_bytes > 0,
+            "budget": self.budget is None or self.budget >= 1,
         }
         for name, ok in checks.items():
             if not ok:
@@ -158,6 +163,9 @@ class PullSettings:
     source: SourceMode = "auto"
     ids_file: Path | None = None
     expand: ExpandMode = "auto"
+    #: Fetch every credited artist: several-artists (auto where the app may), one Get
+    #: Artist each (single), or not at all (off).
+    artists: ArtistsMode = "auto"
     max_albums: int | None = None
     resume: bool = False
     compress: Compression = "none"
@@ -208,6 +216,7 @@ class PullSettings:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "source": ("auto", "new-releases", "search", "ids"),
     "expand": ("auto", "several", "album", "tracks"),
+    "artists": ("auto", "several", "single", "off"),
     "compress": ("none", "gzip"),
 }
 

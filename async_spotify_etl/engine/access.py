@@ -27,17 +27,17 @@ class Access:
     def __init__(self, memory: Memory | None) -> None:
         self._memory = memory
         self._remembered = memory.data.fresh_access() if memory is not None else {}
-        #: Endpoints this run took from memory instead of probing.
-        self.used: set[str] = set()
+        #: Endpoints this run took from memory instead of probing, and whether allowed.
+        self.used: dict[str, bool] = {}
 
     def __repr__(self) -> str:
-        return f"<Access remembered={self._remembered} used={sorted(self.used)}>"
+        return f"<Access remembered={self._remembered} used={self.used}>"
 
     def allowed(self, endpoint: str) -> bool | None:
         """True or False as remembered (and then counted as used), None when unknown."""
         allowed = self._remembered.get(endpoint)
         if allowed is not None:
-            self.used.add(endpoint)
+            self.used[endpoint] = allowed
         return allowed
 
     def found(self, endpoint: str, allowed: bool) -> None:

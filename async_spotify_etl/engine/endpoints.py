@@ -24,7 +24,12 @@ from typing import Any, Literal
 
 from ..client.bodies import Page
 from ..client.http import SpotifyClient
-from ..core.errors import TransportError, UnreadableItemsError
+from ..core.errors import (
+    EndpointUnavailableError,
+    SettingsError,
+    TransportError,
+    UnreadableItemsError,
+)
 from ..core.ids import validate_id
 from .paging import in_order
 
@@ -35,6 +40,8 @@ JSONObject = dict[str, Any]
 LISTING_PAGE = 50
 #: ids per several-albums call (Spotify's maximum).
 ALBUMS_PER_BATCH = 20
+#: ids per several-artists call (Spotify's maximum).
+ARTISTS_PER_BATCH = 50
 #: tracks per album-tracks page, and the size of the page embedded in an AlbumObject.
 TRACKS_PAGE = 50
 #: Search page sizes: development-mode apps may ask for at most 10 since February 2026.
@@ -44,6 +51,17 @@ SEARCH_PAGE_EXTENDED = 50
 MAX_SEARCH_OFFSET = 1000
 #: Page requests outstanding per listing or album, as a multiple of the client's concurrency.
 PAGES_AHEAD_PER_CONCURRENCY = 2
+
+
+def refused(
+    field: str, endpoint: str, exc: EndpointUnavailableError, instead: str
+) -> SettingsError:
+    """The error of a setting that forces ``endpoint`` on an app that lost it (403)."""
+    return SettingsError(
+        field,
+        f"{endpoint} is not available to this app ({{why}}); set {{{field}}} to {instead}",
+        why=exc.message or 403,
+    )
 
 
 class SpotifyAPI:
@@ -118,6 +136,28 @@ class SpotifyAPI:
         body = await self.client.get_json(path, {"market": market}, endpoint="album")
         if not isinstance(body, dict) or body.get("id") != album_id:
             raise TransportError(f"Get Album answer is not album {album_id}")
+        return body
+
+    async def several_artists(self, ids: Sequence[str]) -> list[JSONObject | None]:
+        """Full artists for up to 50 ids, in order; ``None`` where Spotify has no artist."""
+        if not 1 <= len(ids) <= ARTISTS_PER_BATCH:
+            raise ValueError(f"several_artists takes 1 to {ARTISTS_PER_BATCH} ids, got {len(ids)}")
+        joined = ",".join(validate_id(artist_id) for artist_id in ids)
+        body = await self.client.get_json("/artists", {"ids": joined}, endpoint="several-artists")
+        artists = body.get("artists") if isinstance(body, dict) else None
+        if not isinstance(artists, list):
+            raise TransportError("several-artists answer has no 'artists' list")
+        by_id = {
+            a["id"]: a for a in artists if isinstance(a, dict) and isinstance(a.get("id"), str)
+        }
+        return [by_id.get(artist_id) for artist_id in ids]
+
+    async def artist(self, artist_id: str) -> JSONObject:
+        """Get Artist: one full artist (development-mode apps get no followers, popularity)."""
+        path = f"/artists/{validate_id(artist_id)}"
+        body = await self.client.get_json(path, {}, endpoint="artist")
+        if not isinstance(body, dict) or body.get("id") != artist_id:
+            raise TransportError(f"Get Artist answer is not artist {artist_id}")
         return body
 
     async def complete_tracks(self, album: JSONObject, market: str) -> list[JSONObject]:

@@ -12,22 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from ..core.errors import (
     AlbumUnavailableError,
     EndpointUnavailableError,
     HTTPStatusError,
-    SettingsError,
+    ResumableStop,
     TransportError,
     UnsafeRequestError,
 )
 from ..core.timestamps import now_iso
 from .access import Access
+from .artists import credited_artists
 from .dedupe import Candidate
-from .endpoints import ALBUMS_PER_BATCH, SpotifyAPI
+from .endpoints import ALBUMS_PER_BATCH, SpotifyAPI, refused
 from .outcomes import AlbumResult, Outcome, PullStats, failure
+from .stopping import Stop
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,11 @@ class Expander:
         market: str,
         forced: str | None,
         stats: PullStats,
+        stop: Stop,
         access: Access | None = None,
     ) -> None:
         self.api = api
+        self._stop = stop
         self.market = market
         self._forced = forced
         self.mode: str | None = forced  # None until the first several-albums call decides
@@ -65,15 +68,21 @@ class Expander:
         return ALBUMS_PER_BATCH if self.mode in (None, "several") else 1
 
     async def expand(self, batch: list[Candidate]) -> list[Outcome]:
-        """Every album of the batch with its tracks, or its failure, in batch order."""
+        """Every album of the batch with its tracks, or its failure, in batch order; an album
+        a resumable stop interrupted is left out (see :mod:`.stopping`)."""
+        gather = self._stop.gather
         if self.mode in (None, "several"):
-            fulls = await self._several(batch)
+            try:
+                fulls = await self._several(batch)
+            except ResumableStop as exc:
+                self._stop.record(exc)
+                return []
             if fulls is not None:
-                return await _gather(self._finish(c, f) for c, f in zip(batch, fulls, strict=True))
+                return await gather(self._finish(c, f) for c, f in zip(batch, fulls, strict=True))
             # several-albums is unavailable, or failed for this batch: one Get Album each
         if self.mode == "tracks":
-            return await _gather(self._tracks_only(c) for c in batch)
-        return await _gather(self._get_album(c) for c in batch)
+            return await gather(self._tracks_only(c) for c in batch)
+        return await gather(self._get_album(c) for c in batch)
 
     async def _several(self, batch: list[Candidate]) -> list[JSONObject | None] | None:
         """Full albums for a batch; None when several-albums cannot serve this batch."""
@@ -106,12 +115,7 @@ class Expander:
 
     def _unavailable(self, exc: EndpointUnavailableError) -> None:
         if self._forced == "several":
-            raise SettingsError(
-                "expand",
-                "several-albums is not available to this app ({why}); set {expand} to auto,"
-                " album or tracks",
-                why=exc.message or 403,
-            ) from None
+            raise refused("expand", "several-albums", exc, "auto, album or tracks") from None
         # every 403 was a request spent finding out: the first, and any sent beside it
         self.stats.probes["several-albums"] = self.stats.probes.get("several-albums", 0) + 1
         if self.mode in (None, "several"):  # unknown, or remembered as allowed
@@ -164,14 +168,4 @@ class Expander:
         total = album.get("total_tracks")
         self.stats.expanded[album_id] = total if isinstance(total, int) else len(tracks)
         lines = [{**t, "album_id": album_id} for t in tracks if isinstance(t, dict)]
-        return AlbumResult(album_id, album, lines)
-
-
-async def _gather(awaitables: Iterable[Awaitable[Outcome]]) -> list[Outcome]:
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_as_coroutine(aw)) for aw in awaitables]
-    return [task.result() for task in tasks]
-
-
-async def _as_coroutine(awaitable: Awaitable[Outcome]) -> Outcome:
-    return await awaitable
+        return AlbumResult(album_id, album, lines, tuple(credited_artists(album, lines)))

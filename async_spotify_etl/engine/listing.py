@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 
 from ..core.errors import EndpointUnavailableError, NotFoundError, SettingsError
 from .access import Access
 from .dedupe import Sighting
-from .endpoints import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI
+from .endpoints import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI, refused
 from .ids_file import IdsInput
 from .outcomes import PullStats
 
@@ -55,6 +55,14 @@ class Lister:
         for position, album_id in enumerate(ids.ids):
             await emit(Sighting(album_id, None, (0, position)))
 
+    async def replay(
+        self, index: int, market: str, ids: Sequence[str], source: str, emit: Emit
+    ) -> None:
+        """A listing an earlier attempt of this run read and recorded, without a request."""
+        self._decide(source)
+        for position, album_id in enumerate(ids):
+            await emit(Sighting(album_id, index, (index, position)))
+
     async def market(self, index: int, market: str, emit: Emit) -> None:
         """Every album ``market``'s listing shows, in listing order."""
         if self.source is None and index > 0 and not self._assumed:
@@ -79,12 +87,7 @@ class Lister:
             self.stats.probes["new-releases"] += 1
             return
         if self._forced or self.source is not None:
-            raise SettingsError(
-                "source",
-                "new-releases is not available to this app ({why}); set {source} to auto,"
-                " search or ids",
-                why=exc.message or 403,
-            ) from None
+            raise refused("source", "new-releases", exc, "auto, search or ids") from None
         self.stats.probes["new-releases"] = 1
         self._access.found("new-releases", False)
         self._decide("search")

@@ -1,18 +1,22 @@
-"""The pull engine: discovery, dedupe, batching and expansion under one TaskGroup.
+"""The pull engine: discovery, dedupe, batching, expansion and artists under one TaskGroup.
 
     producers (one per market, or the --ids list) -> dedupe -> batcher -> N expanders -> you
+                                    artists credited -> artist batcher -> N artist workers -> you
 
 Every queue is bounded and every stage puts its own end-of-stream marker, so memory stays
 flat beyond the ids seen, and the first albums come out while listings are still paging.
 A listed id that is not a Spotify id goes through dedupe like any album (once across
 markets, skipped when done), then straight out as a failure at stage "listing".
+Each expanded album hands its credited artists to the artists stage, which requests an
+artist as soon as a batch of new ones is full (see :mod:`.artists`), unless ``off``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Collection, Coroutine
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
@@ -27,12 +31,22 @@ from ..core.errors import (
 from ..core.ids import is_spotify_id
 from ..core.settings import Credentials, PullSettings
 from .access import Access
+from .artists import ArtistFetcher, credited_artists
 from .dedupe import Candidate, Dedupe, Sighting
 from .endpoints import SpotifyAPI
 from .expansion import Expander
 from .ids_file import IdsInput, load_ids
+from .known import NOTHING_KNOWN, Known
 from .listing import Lister
-from .outcomes import AlbumFailure, AlbumResult, Outcome, PullStats, failure
+from .outcomes import (
+    AlbumFailure,
+    AlbumResult,
+    ArtistFailure,
+    Outcome,
+    PullStats,
+    failure,
+)
+from .stopping import Stop
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +57,13 @@ class _End:
     """End-of-stream marker: each stage puts its own."""
 
 
+@dataclass(frozen=True)
+class _Relisted:
+    """Artists a listing credits, fetched again although an earlier run has them."""
+
+    ids: tuple[str, ...]
+
+
 END: Final = _End()
 
 
@@ -50,7 +71,9 @@ class Pull:
     """One pull as an async context manager that owns its client and its tasks.
 
     ``async with Pull(settings, credentials) as pull: async for album, tracks in
-    pull.albums(): ...``. ``skip`` holds album ids an earlier run already committed.
+    pull.albums(): ...``. ``skip`` holds album ids an earlier run already committed,
+    ``skip_artists`` the artists it committed, and ``artists_due`` the artists it credited
+    but had not fetched yet (the artists stage starts with those).
     """
 
     def __init__(
@@ -59,11 +82,19 @@ class Pull:
         credentials: Credentials,
         *,
         skip: Collection[str] = frozenset(),
+        skip_artists: Collection[str] = frozenset(),
+        artists_due: Collection[str] = (),
         ids: IdsInput | None = None,
         client: SpotifyClient | None = None,
+        known: Known = NOTHING_KNOWN,
+        on_listed: Callable[[Mapping[str, list[str]]], None] | None = None,
     ) -> None:
         self.settings = settings
         self._skip = skip
+        self._skip_artists = skip_artists
+        self._artists_due = artists_due
+        self._known = known
+        self._on_listed = on_listed
         self._ids = ids
         self._own_client = client is None
         self.client = client or SpotifyClient(credentials, settings.client)
@@ -73,18 +104,33 @@ class Pull:
         access = Access(self.client.memory)  # what earlier runs' probes found
         self.stats.remembered = access.used
         self._lister = Lister(self.api, source, self.stats, access)
-        self._expander = Expander(self.api, settings.markets[0], expand, self.stats, access)
+        #: A resumable stop lets every stage end with what it finished (see .stopping).
+        self._stop = Stop()
+        self._expander = Expander(
+            self.api, settings.markets[0], expand, self.stats, self._stop, access
+        )
+        artists = None if settings.artists == "auto" else settings.artists
+        self.stats.artists = settings.artists
+        self._artists = ArtistFetcher(self.api, artists, self.stats, self._stop)
+        #: Whether the artists stage runs (``auto`` may still turn it off on the way).
+        self._with_artists = settings.artists != "off"
         self.failures: list[AlbumFailure] = []
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._results: asyncio.Queue[Outcome | _End] = asyncio.Queue(
             max(4, settings.client.concurrency * 2)
         )
+        self._credits: asyncio.Queue[tuple[str, ...] | _Relisted | _End] = asyncio.Queue(
+            max(4, settings.client.concurrency * 2)
+        )
+        self._artist_batches: asyncio.Queue[list[str] | _End] = asyncio.Queue(
+            settings.client.concurrency
+        )
         self._state = "new"
 
     def __repr__(self) -> str:
         s = self.stats
-        plan = f"{s.source}->{s.expand}"
+        plan = f"{s.source}->{s.expand}, artists {s.artists}"
         return f"<Pull {self._state} {plan} found={s.found} expanded={len(s.expanded)}>"
 
     @property
@@ -146,32 +192,53 @@ class Pull:
             self._batcher(candidates, batches, workers),
             *(self._expand(batches) for _ in range(workers)),
         ]
+        if self._with_artists:
+            stages += [
+                self._artist_batcher(self._credits, self._artist_batches, workers),
+                *(self._fetch_artists(self._artist_batches) for _ in range(workers)),
+            ]
         self._tasks = [group.create_task(stage) for stage in stages]
+
+    @property
+    def _stages_ending(self) -> int:
+        """How many ends :meth:`results` waits for: the expanders' and artist workers'."""
+        workers = self.settings.client.concurrency
+        return workers * (2 if self._with_artists else 1)
 
     async def results(self) -> AsyncIterator[Outcome]:
         """Every album's outcome, as soon as it is expanded."""
         if self._state == "new":
             raise RuntimeError("use 'async with Pull(...)' first")
-        ended = 0
-        while ended < self.settings.client.concurrency:
+        ended, ending = 0, self._stages_ending
+        while ended < ending:
             item = await self._results.get()
             if isinstance(item, _End):
                 ended += 1
             else:
                 yield item
+        if self._stop.error is not None:  # every stage handed on what it finished
+            raise self._stop.error
 
     async def albums(self) -> AsyncIterator[tuple[JSONObject, list[JSONObject]]]:
         """Each album with its tracks; failures are collected in :attr:`failures`."""
         async for outcome in self.results():
             if isinstance(outcome, AlbumResult):
                 yield outcome.album, outcome.tracks
-            else:
+            elif isinstance(outcome, AlbumFailure):
                 self.failures.append(outcome)
 
     def _producers(self, out: asyncio.Queue[Sighting | _End]) -> list[Coroutine[Any, Any, None]]:
         if self._lister.source == "ids":
             return [self._list_ids(out)]
+        if self._known.listing is not None:
+            return [self._replay(i, m, out) for i, m in enumerate(self.settings.markets)]
         return [self._discover(i, m, out) for i, m in enumerate(self.settings.markets)]
+
+    async def _replay(self, index: int, market: str, out: asyncio.Queue[Sighting | _End]) -> None:
+        assert self._known.listing is not None
+        ids = self._known.listing.get(market, ())
+        await self._lister.replay(index, market, ids, self._known.listing_source, out.put)
+        await out.put(END)
 
     async def _list_ids(self, out: asyncio.Queue[Sighting | _End]) -> None:
         assert self._ids is not None
@@ -179,7 +246,7 @@ class Pull:
         await out.put(END)
 
     async def _discover(self, index: int, market: str, out: asyncio.Queue[Sighting | _End]) -> None:
-        await self._lister.market(index, market, out.put)
+        await self._stop.guard(self._lister.market(index, market, out.put))
         await out.put(END)
 
     async def _dedupe(
@@ -190,7 +257,7 @@ class Pull:
     ) -> None:
         dedupe = Dedupe(
             self.settings.markets,
-            done=self._skip,
+            done=set(self._skip) | self._known.albums if self._known.albums else self._skip,
             max_albums=self.settings.max_albums,
             by_market=self._lister.source != "ids",
             keep_albums=self._expander.mode == "tracks",  # its album line is the listing's
@@ -201,9 +268,14 @@ class Pull:
             if isinstance(item, _End):
                 ended += 1
                 continue
+            if self._known.refresh_listed_artists and self._with_artists and item.album:
+                await self._credits.put(_Relisted(tuple(credited_artists(item.album, ()))))
             for candidate in dedupe.see(item):
                 await self._admit(candidate, out)
             self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
+        stopped = self._stop.error is not None  # a listing may have stopped short
+        if self._on_listed is not None and self._lister.source != "ids" and not stopped:
+            self._on_listed(self.stats.listed)  # every listing is read to its end
         for candidate in dedupe.finish():
             await self._admit(candidate, out)
         self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
@@ -244,6 +316,59 @@ class Pull:
             for outcome in await self._expander.expand(batch):
                 if isinstance(outcome, AlbumFailure):
                     self.stats.failed += 1
+                await self._results.put(outcome)
+                if isinstance(outcome, AlbumResult) and self._with_artists:
+                    await self._credits.put(outcome.artists)
+        await self._results.put(END)
+        if self._with_artists:
+            await self._credits.put(END)
+
+    async def _artist_batcher(
+        self,
+        credits: asyncio.Queue[tuple[str, ...] | _Relisted | _End],
+        out: asyncio.Queue[list[str] | _End],
+        expanders: int,
+    ) -> None:
+        """Every credited artist once: none this pull committed before a resume, none the
+        dataset holds unless its listing credits it again, in full batches."""
+        seen = set(self._skip_artists)
+        known = self._known.artists
+        batch: list[str] = []
+
+        async def admit(artist_ids: Collection[str], again: bool = False) -> None:
+            nonlocal batch
+            for artist_id in artist_ids:
+                if artist_id in seen or (artist_id in known and not again):
+                    continue
+                seen.add(artist_id)
+                self._artists.credited += 1
+                self._artists.decide_early()
+                if self._artists.mode == "off":
+                    return
+                batch.append(artist_id)
+                if len(batch) >= self._artists.batch_size:
+                    await out.put(batch)
+                    batch = []
+
+        await admit(self._artists_due)
+        ended = 0
+        while ended < expanders:
+            item = await credits.get()
+            if isinstance(item, _End):
+                ended += 1
+            elif self._artists.mode != "off":
+                relisted = isinstance(item, _Relisted)
+                await admit(item.ids if isinstance(item, _Relisted) else item, relisted)
+        if batch and self._artists.mode != "off":
+            await out.put(batch)
+        for _ in range(self.settings.client.concurrency):
+            await out.put(END)
+
+    async def _fetch_artists(self, batches: asyncio.Queue[list[str] | _End]) -> None:
+        while not isinstance(batch := await batches.get(), _End):
+            for outcome in await self._artists.fetch(batch):
+                if isinstance(outcome, ArtistFailure):
+                    self.stats.artists_failed += 1
                 await self._results.put(outcome)
         await self._results.put(END)
 

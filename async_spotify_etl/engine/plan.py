@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from ..client.http import SpotifyClient
 from ..core.errors import ConfigurationError, EndpointUnavailableError
 from ..core.settings import Credentials, PullSettings
+from .artists import credited_artists
 from .dedupe import Dedupe, Sighting
 from .endpoints import (
     ALBUMS_PER_BATCH,
+    ARTISTS_PER_BATCH,
     LISTING_PAGE,
     SEARCH_PAGE_DEVELOPMENT,
     TRACKS_PAGE,
@@ -27,6 +29,7 @@ from .endpoints import (
     SpotifyAPI,
 )
 from .ids_file import IdsInput
+from .known import NOTHING_KNOWN, Known
 from .outcomes import PullStats
 
 
@@ -81,13 +84,24 @@ def expansion_minimum(expand: str, track_counts: Mapping[str, int]) -> dict[str,
     return _nonzero(found)
 
 
+def artists_minimum(artists: str, count: int) -> dict[str, int]:
+    """The fewest requests that fetch ``count`` artists through ``artists`` (several: 50 a
+    call; single: one Get Artist each; off: none)."""
+    if artists == "several":
+        return _nonzero({"several-artists": math.ceil(count / ARTISTS_PER_BATCH)})
+    if artists == "single":
+        return _nonzero({"artist": count})
+    return {}
+
+
 def run_minimum(stats: PullStats) -> dict[str, int]:
-    """The fewest requests that fetch what a run listed and expanded."""
+    """The fewest requests that fetch what a run listed, expanded and credited."""
     minimum: dict[str, int] = {}
     if stats.source in ("new-releases", "search"):
         minimum.update(listing_minimum(stats.source, stats.listed))
     if stats.expand in ("several", "album", "tracks"):
         minimum.update(expansion_minimum(stats.expand, stats.expanded))
+    minimum.update(artists_minimum(stats.artists, stats.artists_requested))
     return _nonzero(minimum)
 
 
@@ -102,6 +116,7 @@ class RequestPlan:
     source: str
     expand: str
     markets: tuple[str, ...]
+    artists: str = "off"
     albums: int = 0
     requests: dict[str, int] = field(default_factory=dict)
     lower_bound: bool = False
@@ -120,8 +135,9 @@ class RequestPlan:
         per = ", ".join(f"{k} {v}" for k, v in self.requests.items()) or "none"
         bound = "at least " if self.lower_bound else ""
         return [
-            f"plan: discover through {self.source}, expand through {self.expand}"
-            f" (markets {', '.join(self.markets)}; tracks requested with market={self.markets[0]})",
+            f"plan: discover through {self.source}, expand through {self.expand},"
+            f" artists {self.artists} (markets {', '.join(self.markets)};"
+            f" tracks requested with market={self.markets[0]})",
             *(f"note: {note}" for note in self.notes),
             f"albums: {self.albums}",
             f"requests: {bound}{self.total} ({per}), plus one token request",
@@ -131,9 +147,14 @@ class RequestPlan:
 
 
 async def plan_requests(
-    settings: PullSettings, credentials: Credentials, ids: IdsInput | None
+    settings: PullSettings,
+    credentials: Credentials,
+    ids: IdsInput | None,
+    known: Known = NOTHING_KNOWN,
 ) -> RequestPlan:
-    """Make the listing calls a pull would make and count the rest."""
+    """Make the listing calls a pull would make and count the rest; with ``known`` (a
+    dataset run), the albums it holds are not counted, and the artists the listing credits
+    on albums are (a dataset run refreshes them)."""
     if ids is not None:
         return _plan_ids(settings, ids)
     async with SpotifyClient(credentials, settings.client) as client:
@@ -141,7 +162,7 @@ async def plan_requests(
         source = "new-releases" if settings.source in ("auto", "new-releases") else "search"
         plan = RequestPlan(source, "", settings.markets)
         try:
-            listed, totals = await _listings(api, settings, source)
+            listed, totals, credits = await _listings(api, settings, source)
         except EndpointUnavailableError:
             if settings.source != "auto":
                 raise ConfigurationError("new-releases is not available to this app") from None
@@ -150,9 +171,9 @@ async def plan_requests(
                 "new-releases answered 403 (development mode): search tag:new covers"
                 " releases of the last two weeks, not the editorial list"
             )
-            listed, totals = await _listings(api, settings, "search")
+            listed, totals, credits = await _listings(api, settings, "search")
     access: AccessMode = "extended" if plan.source == "new-releases" else "development"
-    dedupe = Dedupe(settings.markets, max_albums=settings.max_albums)
+    dedupe = Dedupe(settings.markets, done=known.albums, max_albums=settings.max_albums)
     chosen = [
         c.album_id
         for market, album_ids in enumerate(listed.values())
@@ -160,19 +181,48 @@ async def plan_requests(
         for c in dedupe.see(Sighting(album_id, market, (market, n)))
     ]
     chosen += [c.album_id for c in dedupe.finish()]
+    if dedupe.skipped_done:
+        plan.notes.append(f"{dedupe.skipped_done} listed albums are in the dataset already")
     plan.albums = len(chosen)
     plan.expand = _expand_for(settings, access, plan)
     counts = {a: totals.get(a, 0) for a in chosen}
     plan.requests = listing_minimum(plan.source, listed)
     plan.requests.update(expansion_minimum(plan.expand, counts))
+    counted = credits if known.refresh_listed_artists else {a: credits.get(a, []) for a in chosen}
+    album_artists = {a for ids in counted.values() for a in ids}
+    _plan_artists(settings, access, plan, len(album_artists))
     return plan
+
+
+def _plan_artists(
+    settings: PullSettings, access: AccessMode, plan: RequestPlan, album_artists: int
+) -> None:
+    """Count the artists stage from the artists the listing credits on albums: tracks may
+    credit more (features), so the count is a lower bound."""
+    plan.artists = settings.artists
+    if settings.artists == "auto":
+        plan.artists = "several" if access == "extended" else "off"
+        if access == "development":
+            plan.notes.append(
+                f"artists skipped (development mode): fetching them one Get Artist each"
+                f" (--artists single) would add at least {album_artists} requests"
+            )
+    if plan.artists == "off" or not (plan.albums or album_artists):
+        return
+    plan.requests.update(artists_minimum(plan.artists, max(1, album_artists)))
+    plan.lower_bound = True
+    plan.notes.append(
+        f"artists: {album_artists} credited on the albums; tracks may credit more"
+        " (features), each needing its share of a request"
+    )
 
 
 async def _listings(
     api: SpotifyAPI, settings: PullSettings, source: str
-) -> tuple[dict[str, list[str]], dict[str, int]]:
+) -> tuple[dict[str, list[str]], dict[str, int], dict[str, list[str]]]:
     listed: dict[str, list[str]] = {}
     totals: dict[str, int] = {}
+    credits: dict[str, list[str]] = {}
     for market in settings.markets:
         pages = (
             api.new_releases(market)
@@ -185,7 +235,8 @@ async def _listings(
                 ids.append(item["id"])
                 total = item.get("total_tracks")
                 totals[item["id"]] = total if isinstance(total, int) else 0
-    return listed, totals
+                credits[item["id"]] = credited_artists(item, ())
+    return listed, totals, credits
 
 
 def _expand_for(settings: PullSettings, access: AccessMode, plan: RequestPlan) -> str:
@@ -202,6 +253,9 @@ def _plan_ids(settings: PullSettings, ids: IdsInput) -> RequestPlan:
     expand = "several" if settings.expand in ("auto", "several") else settings.expand
     plan = RequestPlan("ids", expand, settings.markets, albums=len(unique), lower_bound=True)
     plan.requests = expansion_minimum(expand, dict.fromkeys(unique, 0))
+    if settings.artists != "off" and unique:  # at least one artist is credited
+        plan.artists = "several" if settings.artists == "auto" else settings.artists
+        plan.requests.update(artists_minimum(plan.artists, 1))
     plan.notes.append(
         "no listing to read track counts from: albums over 50 tracks need further"
         " album-tracks requests"

@@ -20,11 +20,14 @@ from ..core.errors import ConfigurationError
 
 @dataclass
 class JournalState:
-    """What a journal says: the plan, the committed offsets, the ids done, running counts."""
+    """What a journal says: the plan, the committed offsets, the album and artist ids done,
+    the artists credited so far, running counts."""
 
     plan: dict[str, Any] | None = None
     offsets: dict[str, int] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
+    artists_done: set[str] = field(default_factory=set)
+    credited: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
     #: Bytes of the journal up to the end of its last complete, valid line.
     valid_length: int = 0
@@ -36,9 +39,23 @@ def header_line(plan: Mapping[str, Any]) -> bytes:
     return orjson.dumps({"plan": plan}) + b"\n"
 
 
-def commit_line(offsets: Mapping[str, int], ids: Sequence[str], counts: Mapping[str, int]) -> bytes:
-    """One commit: the data files' lengths after it, the album ids it made durable, totals."""
-    return orjson.dumps({**offsets, "ids": list(ids), "n": dict(counts)}) + b"\n"
+def commit_line(
+    offsets: Mapping[str, int],
+    ids: Sequence[str],
+    counts: Mapping[str, int],
+    *,
+    artists: Sequence[str] = (),
+    credited: Sequence[str] = (),
+) -> bytes:
+    """One commit: the data files' lengths after it, the album ids it made durable, totals;
+    and, where there are any, the artist ids it made durable (``a``) and the artists first
+    credited by its albums (``c``), so a resume knows which are still to fetch."""
+    entry: dict[str, Any] = {**offsets, "ids": list(ids), "n": dict(counts)}
+    if artists:
+        entry["a"] = list(artists)
+    if credited:
+        entry["c"] = list(credited)
+    return orjson.dumps(entry) + b"\n"
 
 
 def read_journal(path: Path, files: Sequence[str]) -> JournalState:
@@ -81,14 +98,18 @@ def _apply(state: JournalState, entry: dict[str, Any], files: Sequence[str], pat
             raise ConfigurationError(f"{path} does not start with a plan line")
         state.plan = plan
         return
-    offsets = {name: entry.get(name) for name in files}
+    # A stream missing from a line did not exist when it was written: nothing committed.
+    offsets = {name: entry.get(name, 0) for name in files}
     ids = entry.get("ids")
-    if not all(isinstance(v, int) and v >= 0 for v in offsets.values()) or not isinstance(
-        ids, list
+    artists, credited = entry.get("a", []), entry.get("c", [])
+    if not all(isinstance(v, int) and v >= 0 for v in offsets.values()) or not all(
+        isinstance(v, list) for v in (ids, artists, credited)
     ):
         raise ConfigurationError(f"{path} holds a malformed commit line")
-    state.offsets = offsets  # type: ignore[assignment]
-    state.done.update(str(i) for i in ids)
+    state.offsets = offsets
+    state.done.update(str(i) for i in ids or ())
+    state.artists_done.update(str(i) for i in artists)
+    state.credited.update(str(i) for i in credited)
     counts = entry.get("n")
     if isinstance(counts, dict):
         state.counts = {str(k): int(v) for k, v in counts.items()}

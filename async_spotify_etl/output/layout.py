@@ -13,7 +13,7 @@ from ..core.errors import ConfigurationError
 from ..core.settings import Compression
 
 #: The NDJSON streams of a pull, by file stem; also the journal's offset keys.
-STREAMS = ("albums", "tracks", "errors")
+STREAMS = ("albums", "tracks", "artists", "errors")
 JOURNAL_NAME = ".journal"
 MANIFEST_NAME = "manifest.json"
 _SUFFIXES: dict[Compression, str] = {"none": ".ndjson", "gzip": ".ndjson.gz"}

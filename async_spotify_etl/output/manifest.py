@@ -28,6 +28,8 @@ PullStatus = Literal["running", "complete", "failed", "stopped", "interrupted"]
 #: What a reader may see besides a PullStatus: a run recorded as running that nothing runs.
 KILLED = "killed"
 #: The figures of one run that add up to the pull's totals.
+#: What a run adds to a pull, recorded per run and as totals.
+ADDED = ("albums", "tracks", "failed", "artists", "artists_failed")
 _SUMMED = ("retries", "throttled", "waited_seconds", "backoff_seconds", "token_refreshes")
 
 
@@ -53,6 +55,12 @@ class Manifest:
     resumed: bool = False
     junk_id_lines: int = 0
     skipped_items: int = 0
+    #: Unique albums found and not done when the run ended (0 once complete; counted from
+    #: what was listed so far if the listing stopped).
+    albums_left: int = 0
+    #: Listed albums this run did not fetch: done by an earlier run of this pull, or (in a
+    #: dataset) already held by an earlier run.
+    albums_skipped: int = 0
     error: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     arguments: dict[str, Any] = field(default_factory=dict)
@@ -122,7 +130,7 @@ def earlier_runs(
             status=KILLED,
             finished_at=None,
             duration_seconds=None,
-            **{k: committed.get(k, 0) - at_start.get(k, 0) for k in ("albums", "tracks", "failed")},
+            **{k: committed.get(k, 0) - at_start.get(k, 0) for k in ADDED},
         )
     return runs
 
@@ -135,7 +143,7 @@ def _as_run(manifest: Mapping[str, Any]) -> dict[str, Any]:
         "started_at": manifest.get("started_at"),
         "finished_at": manifest.get("finished_at"),
         "duration_seconds": manifest.get("duration_seconds"),
-        **{k: added.get(k, 0) for k in ("albums", "tracks", "failed")},
+        **{k: added.get(k, 0) for k in ADDED},
         "requests": dict(manifest.get("requests") or {}),
         **{k: manifest.get(k, 0) for k in _SUMMED},
         "error": manifest.get("error"),

@@ -42,6 +42,8 @@ _DUMP = orjson.OPT_APPEND_NEWLINE
 COMMIT_INTERVAL = 0.5
 COMMIT_ALBUMS = 50
 COMMIT_BYTES = 1024 * 1024
+#: What a pull counts, committed and across runs.
+_COUNTS = ("albums", "tracks", "failed", "artists", "artists_failed")
 
 
 def is_being_written(out: Path) -> bool:
@@ -87,8 +89,11 @@ class Sink:
         self.journal_path = journal_path(out)
         #: Album ids committed (written or failed), including those of earlier runs.
         self.done: set[str] = set()
-        #: Committed totals across every run: albums, tracks, failed.
-        self.counts = {"albums": 0, "tracks": 0, "failed": 0}
+        #: Artist ids committed (written or failed), and every artist committed albums credit.
+        self.artists_done: set[str] = set()
+        self.credited: set[str] = set()
+        #: Committed totals across every run.
+        self.counts = dict.fromkeys(_COUNTS, 0)
         self.resumed_from = 0
         self._interval = commit_interval
         self._max_albums = commit_albums
@@ -99,7 +104,9 @@ class Sink:
         self._journal_fd: int | None = None
         self._buffers: dict[str, list[bytes]] = {name: [] for name in STREAMS}
         self._pending_ids: list[str] = []
-        self._pending_counts = {"albums": 0, "tracks": 0, "failed": 0}
+        self._pending_artists: list[str] = []
+        self._pending_credited: list[str] = []
+        self._pending_counts = dict.fromkeys(_COUNTS, 0)
         self._pending_bytes = 0
         self._last_commit = time.monotonic()
         self._timer: asyncio.TimerHandle | None = None
@@ -212,13 +219,22 @@ class Sink:
             self._close_files()
             raise self._unusable(exc.strerror, "cannot write to") from exc
         self.done = set(state.done)
+        self.artists_done = set(state.artists_done)
+        self.credited = set(state.credited)
         self.counts.update(state.counts)
         self.resumed_from = len(self.done)
         if state.commits:
             log.info("resuming the pull in %s: %d albums already done", self.out, len(self.done))
 
-    def add_album(self, album_id: str, album: Mapping[str, Any], tracks: Sequence[Any]) -> None:
-        """Buffer one album line and its track lines; they are committed together."""
+    def add_album(
+        self,
+        album_id: str,
+        album: Mapping[str, Any],
+        tracks: Sequence[Any],
+        credited: Sequence[str] = (),
+    ) -> None:
+        """Buffer one album line and its track lines; they are committed together, with the
+        artists the album ``credited`` that no committed album credited before."""
         self._check_usable()
         line = orjson.dumps(album, option=_DUMP)
         track_lines = [orjson.dumps(t, option=_DUMP) for t in tracks]
@@ -227,21 +243,46 @@ class Sink:
         self._pending_bytes += len(line) + sum(map(len, track_lines))
         self._pending_counts["albums"] += 1
         self._pending_counts["tracks"] += len(track_lines)
-        self._added(album_id)
+        for artist_id in credited:
+            if artist_id not in self.credited:
+                self.credited.add(artist_id)  # kept out of the next commit lines at once
+                self._pending_credited.append(artist_id)
+        self._pending_ids.append(album_id)
+        self._added()
 
     def add_failure(self, album_id: str, record: Mapping[str, Any]) -> None:
         """Buffer one errors.ndjson line; a failed album counts as done."""
+        self._buffer_error(record, "failed")
+        self._pending_ids.append(album_id)
+        self._added()
+
+    def add_artist(self, artist_id: str, artist: Mapping[str, Any]) -> None:
+        """Buffer one artists.ndjson line."""
+        self._check_usable()
+        line = orjson.dumps(artist, option=_DUMP)
+        self._buffers["artists"].append(line)
+        self._pending_bytes += len(line)
+        self._pending_counts["artists"] += 1
+        self._pending_artists.append(artist_id)
+        self._added()
+
+    def add_artist_failure(self, artist_id: str, record: Mapping[str, Any]) -> None:
+        """Buffer one errors.ndjson line for an artist; a failed artist counts as done."""
+        self._buffer_error(record, "artists_failed")
+        self._pending_artists.append(artist_id)
+        self._added()
+
+    def _buffer_error(self, record: Mapping[str, Any], count: str) -> None:
         self._check_usable()
         line = orjson.dumps(record, option=_DUMP)
         self._buffers["errors"].append(line)
         self._pending_bytes += len(line)
-        self._pending_counts["failed"] += 1
-        self._added(album_id)
+        self._pending_counts[count] += 1
 
     @property
     def pending(self) -> int:
-        """Albums buffered and not committed yet."""
-        return len(self._pending_ids)
+        """Albums and artists buffered and not committed yet."""
+        return len(self._pending_ids) + len(self._pending_artists)
 
     def _check_usable(self) -> None:
         if self._error is not None:
@@ -249,14 +290,9 @@ class Sink:
         if self._state != "open":
             raise RuntimeError(f"the sink is {self._state}")
 
-    def _added(self, album_id: str) -> None:
-        self._pending_ids.append(album_id)
+    def _added(self) -> None:
         due = time.monotonic() - self._last_commit >= self._interval
-        if (
-            due
-            or len(self._pending_ids) >= self._max_albums
-            or self._pending_bytes >= self._max_bytes
-        ):
+        if due or self.pending >= self._max_albums or self._pending_bytes >= self._max_bytes:
             self.commit()
         elif self._timer is None:
             loop = asyncio.get_running_loop()
@@ -275,7 +311,7 @@ class Sink:
             self._timer.cancel()
             self._timer = None
         self._last_commit = time.monotonic()
-        if not self._pending_ids or self._state != "open" or self._error is not None:
+        if not self.pending or self._state != "open" or self._error is not None:
             return  # after a failed write nothing more goes in: resume cuts the tail
         try:
             for name, buffer in self._buffers.items():
@@ -283,13 +319,21 @@ class Sink:
                     self._append(name, b"".join(buffer))
             for key, value in self._pending_counts.items():
                 self.counts[key] += value
-            self._write_journal(commit_line(self._offsets, self._pending_ids, self.counts))
+            line = commit_line(
+                self._offsets,
+                self._pending_ids,
+                self.counts,
+                artists=self._pending_artists,
+                credited=self._pending_credited,
+            )
+            self._write_journal(line)
         except OSError as exc:
             # Bytes past the journal's offsets are cut off on resume; nothing more goes in.
             self._error = ConfigurationError(f"cannot write to {self.out}: {exc.strerror}")
             raise self._error from exc
         self.done.update(self._pending_ids)
-        self._pending_ids = []
+        self.artists_done.update(self._pending_artists)
+        self._pending_ids, self._pending_artists, self._pending_credited = [], [], []
         self._pending_counts = dict.fromkeys(self._pending_counts, 0)
         self._pending_bytes = 0
         for buffer in self._buffers.values():

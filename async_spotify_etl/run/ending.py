@@ -19,7 +19,8 @@ from ..core.errors import (
 from ..output.manifest import PullStatus
 
 EXIT_OK = 0
-#: Some albums failed for good (their lines are in errors.ndjson), or an unexpected error.
+#: Some albums or artists failed for good (their lines are in errors.ndjson), or an
+#: unexpected error.
 EXIT_FAILURES = 1
 EXIT_USAGE = 2
 EXIT_AUTH = 3
@@ -44,11 +45,13 @@ class Ending:
         return self.status in ("stopped", "interrupted")
 
 
-def ending_of(error: BaseException | None, failed: int = 0) -> Ending:
-    """The ending of a run that raised ``error`` (None: it finished) with ``failed`` albums."""
+def ending_of(error: BaseException | None, failed: int = 0, failed_artists: int = 0) -> Ending:
+    """The ending of a run that raised ``error`` (None: it finished) with ``failed`` albums
+    and ``failed_artists`` artists that failed for good."""
     if error is None:
-        if failed:
-            return Ending("complete", EXIT_FAILURES, f"{failed} albums failed for good")
+        lost = [f"{n} {what}" for n, what in ((failed, "albums"), (failed_artists, "artists")) if n]
+        if lost:
+            return Ending("complete", EXIT_FAILURES, f"{' and '.join(lost)} failed for good")
         return Ending("complete", EXIT_OK)
     if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):
         return Ending("interrupted", EXIT_INTERRUPTED, f"{_AGAIN} to finish")

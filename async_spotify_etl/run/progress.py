@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ProgressMode = Literal["bar", "log", "off"]
+
+#: Seconds of sending the shown request rate covers. The bucket lets ``--burst`` requests
+#: go at once after an idle spell, so a rate over one bar tick (0.25 s) showed bursts and
+#: rounding (4 requests in 0.26 s: 15.3 req/s at --rate 5); over this window a burst adds
+#: at most burst / window (0.5 req/s at the defaults), and a slowdown still shows within it.
+RATE_WINDOW = 10.0
 
 
 @dataclass(frozen=True)
@@ -51,25 +59,32 @@ class ProgressReporter:
         console: Console | None = None,
         bar_interval: float = 0.25,
         log_interval: float = 10.0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._snapshot = snapshot
         self.mode: ProgressMode = mode
         self._console = console
         self._interval = bar_interval if mode == "bar" else log_interval
+        self._clock = clock or time.monotonic
         self._timer: asyncio.TimerHandle | None = None
         self._bar: Progress | None = None
         self._task: TaskID | None = None
-        self._last = (time.monotonic(), 0)
-        self.rate = 0.0
+        # (time, requests) of the ticks of the last RATE_WINDOW, counted in ticks so that a
+        # timer firing a hair early does not leave the window one tick short.
+        ticks = math.ceil(RATE_WINDOW / self._interval - 1e-9)
+        self._samples: deque[tuple[float, int]] = deque(maxlen=ticks + 1)
+        #: Requests a second over the last RATE_WINDOW; None until that much has passed.
+        self.rate: float | None = None
 
     def __repr__(self) -> str:
-        return f"<ProgressReporter {self.mode} {self.rate:.1f} req/s>"
+        return f"<ProgressReporter {self.mode} {_rate_text(self.rate)} req/s>"
 
     def __enter__(self) -> ProgressReporter:
+        self._samples.append((self._clock(), self._snapshot().requests))
         if self.mode == "bar":
             self._bar = _new_bar(self._console)
             self._task = self._bar.add_task(
-                "pull", total=None, tracks=0, failed=0, rate=0.0, waited=0.0
+                "pull", total=None, tracks=0, failed=0, rate=_rate_text(None), waited=0.0
             )
             self._bar.start()
         if self.mode != "off":
@@ -102,11 +117,7 @@ class ProgressReporter:
     def tick(self) -> Snapshot:
         """Read the numbers once and show them."""
         snap = self._snapshot()
-        now = time.monotonic()
-        then, requests = self._last
-        if now > then:
-            self.rate = (snap.requests - requests) / (now - then)
-        self._last = (now, snap.requests)
+        self._measure(self._clock(), snap.requests)
         if self._bar is not None and self._task is not None:
             self._bar.update(
                 self._task,
@@ -114,21 +125,33 @@ class ProgressReporter:
                 completed=snap.done,
                 tracks=snap.tracks,
                 failed=snap.failed,
-                rate=self.rate,
+                rate=_rate_text(self.rate),
                 waited=snap.waited_seconds,
             )
             self._bar.refresh()
         elif self.mode == "log":
             log.info(
-                "progress: %d/%d albums, %d tracks, %d failed, %.1f req/s, %.0f s waited on 429s",
+                "progress: %d/%d albums, %d tracks, %d failed, %s req/s, %.0f s waited on 429s",
                 snap.done,
                 snap.found,
                 snap.tracks,
                 snap.failed,
-                self.rate,
+                _rate_text(self.rate),
                 snap.waited_seconds,
             )
         return snap
+
+    def _measure(self, now: float, requests: int) -> None:
+        """Add a sample; the rate is the requests since the oldest, a window's ticks ago."""
+        self._samples.append((now, requests))
+        if len(self._samples) == self._samples.maxlen:
+            then, before = self._samples[0]
+            if now > then:
+                self.rate = (requests - before) / (now - then)
+
+
+def _rate_text(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1f}"
 
 
 def _new_bar(console: Console | None) -> Progress:
@@ -146,7 +169,7 @@ def _new_bar(console: Console | None) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[tracks]} tracks · {task.fields[failed]} failed"),
-        TextColumn("{task.fields[rate]:.1f} req/s · waited {task.fields[waited]:.0f} s"),
+        TextColumn("{task.fields[rate]} req/s · waited {task.fields[waited]:.0f} s"),
         TimeElapsedColumn(),
         console=console or Console(stderr=True),
         auto_refresh=False,
@@ -157,12 +180,19 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
     """The end-of-pull summary as (label, value) rows: what was pulled and what it cost."""
     counts, run = manifest.counts, manifest.this_run
     rows = [
-        ("plan", f"{manifest.plan.get('source')} → {manifest.plan.get('expand')}"),
+        ("plan", _plan(manifest.plan)),
         ("markets", ", ".join(manifest.markets) or "-"),
     ]
-    for key, label in (("albums", "albums"), ("tracks", "tracks"), ("failed", "failed albums")):
+    shown = [("albums", "albums"), ("tracks", "tracks"), ("failed", "failed albums")]
+    if manifest.plan.get("artists", "off") != "off" or counts.get("artists"):
+        shown += [("artists", "artists"), ("artists_failed", "failed artists")]
+    for key, label in shown:
         extra = f" ({run.get(key, 0)} this run)" if manifest.resumed else ""
         rows.append((label, f"{counts.get(key, 0)}{extra}"))
+    if manifest.albums_skipped and not manifest.resumed:
+        rows.append(("albums already held", str(manifest.albums_skipped)))
+    if manifest.status != "complete" and manifest.albums_left:
+        rows.append(("albums left", f"{manifest.albums_left} (run again to fetch them)"))
     return [
         *rows,
         ("requests", _requests(manifest)),
@@ -192,6 +222,11 @@ def pacing_text(pacing: dict[str, Any]) -> str:
         pacing.get("limit_source") or "", "?"
     )
     return f"auto: limit {limit['requests']} per {limit['seconds']:g} s ({source})"
+
+
+def _plan(plan: dict[str, Any]) -> str:
+    line = f"{plan.get('source')} → {plan.get('expand')}"
+    return f"{line}, artists {plan['artists']}" if "artists" in plan else line
 
 
 def _requests(manifest: Manifest) -> str:

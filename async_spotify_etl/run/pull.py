@@ -19,7 +19,13 @@ from ..core.errors import ResumableStop
 from ..core.settings import Credentials, PullSettings
 from ..core.timestamps import now_iso
 from ..engine.ids_file import IdsInput, load_ids
-from ..engine.outcomes import AlbumResult
+from ..engine.known import NOTHING_KNOWN, Known
+from ..engine.outcomes import (
+    AlbumFailure,
+    AlbumResult,
+    ArtistResult,
+    Outcome,
+)
 from ..engine.pipeline import Pull
 from ..engine.plan import run_minimum
 from ..output.layout import manifest_path
@@ -66,9 +72,17 @@ class PullResult:
         return self.manifest.counts.get("failed", 0)
 
     @property
+    def artists(self) -> int:
+        return self.manifest.counts.get("artists", 0)
+
+    @property
+    def artists_failed(self) -> int:
+        return self.manifest.counts.get("artists_failed", 0)
+
+    @property
     def exit_code(self) -> int:
-        """0 when every album was pulled, 1 when some failed for good."""
-        return ending_of(None, self.failed).exit_code
+        """0 when every album and artist was pulled, 1 when some failed for good."""
+        return ending_of(None, self.failed, self.artists_failed).exit_code
 
 
 def plan_fingerprint(
@@ -79,6 +93,7 @@ def plan_fingerprint(
         "markets": list(settings.markets),
         "source": settings.source,
         "expand": settings.expand,
+        "artists": settings.artists,
         "ids_sha256": ids.digest if ids else None,
         "max_albums": settings.max_albums,
         "compress": settings.compress,
@@ -96,16 +111,33 @@ async def run_pull(
     arguments_extra: Mapping[str, Any] | None = None,
     on_finish: Callable[[Manifest], None] | None = None,
     client: SpotifyClient | None = None,
+    known: Known = NOTHING_KNOWN,
+    on_listed: Callable[[Mapping[str, list[str]]], None] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
-    manifest (ResumableStop, AuthenticationError, CancelledError, ...)."""
+    manifest (ResumableStop, AuthenticationError, CancelledError, ...).
+
+    ``known`` is what a dataset holds already (not fetched again); ``on_listed`` is called
+    with every market's listed album ids once the listings are read to their end."""
     ids = None
     if settings.ids_file is not None and settings.source in ("auto", "ids"):
         ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
     plan = plan_fingerprint(settings, ids, plan_extra)
     done: set[str] = set()
+    artists_done: set[str] = set()
+    artists_due: list[str] = []
     # Built first: it checks the settings (URLs, plan) before anything is written.
-    pull = Pull(settings, credentials, skip=done, ids=ids, client=client)
+    pull = Pull(
+        settings,
+        credentials,
+        skip=done,
+        skip_artists=artists_done,
+        artists_due=artists_due,
+        ids=ids,
+        client=client,
+        known=known,
+        on_listed=on_listed,
+    )
     sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
     async with sink:
         previous = read_manifest(settings.out) if settings.resume else None
@@ -115,6 +147,8 @@ async def run_pull(
             manifest = Manifest.from_dict(previous)
             return PullResult(manifest, {**sink.paths, "manifest": manifest_path(settings.out)})
         done.update(sink.done)
+        artists_done.update(sink.artists_done)
+        artists_due.extend(sorted(sink.credited - sink.artists_done))
         run = _Run(settings, sink, arguments_of(settings, arguments_extra))
         run.earlier = earlier_runs(previous, sink.counts)
         run.write("running", pull)
@@ -154,7 +188,7 @@ class _Run:
         self.settings = settings
         self.sink = sink
         self.arguments = arguments
-        self.added = {"albums": 0, "tracks": 0, "failed": 0}
+        self.added = {"albums": 0, "tracks": 0, "failed": 0, "artists": 0, "artists_failed": 0}
         self.error: str | None = None
         #: The runs of this pull before this one (a resume's), as manifest.json recorded them.
         self.earlier: list[dict[str, Any]] = []
@@ -162,14 +196,20 @@ class _Run:
         self.started = time.monotonic()
         self.paths = {**sink.paths, "manifest": manifest_path(settings.out)}
 
-    def add(self, outcome: AlbumResult | Any) -> None:
+    def add(self, outcome: Outcome) -> None:
         if isinstance(outcome, AlbumResult):
-            self.sink.add_album(outcome.album_id, outcome.album, outcome.tracks)
+            self.sink.add_album(outcome.album_id, outcome.album, outcome.tracks, outcome.artists)
             self.added["albums"] += 1
             self.added["tracks"] += len(outcome.tracks)
-        else:
+        elif isinstance(outcome, AlbumFailure):
             self.sink.add_failure(outcome.album_id, outcome.record)
             self.added["failed"] += 1
+        elif isinstance(outcome, ArtistResult):
+            self.sink.add_artist(outcome.artist_id, outcome.artist)
+            self.added["artists"] += 1
+        else:
+            self.sink.add_artist_failure(outcome.artist_id, outcome.record)
+            self.added["artists_failed"] += 1
 
     def snapshot(self, pull: Pull) -> Callable[[], Snapshot]:
         before = dict(self.sink.counts)
@@ -187,6 +227,11 @@ class _Run:
             )
 
         return read
+
+    def albums_left(self, pull: Pull) -> int:
+        """Unique albums found and not done yet (found so far, if the listing stopped)."""
+        done = pull.stats.skipped_done + self.added["albums"] + self.added["failed"]
+        return max(0, pull.stats.found - done)
 
     def write(self, status: PullStatus, pull: Pull) -> Manifest:
         stats, client = pull.stats, pull.client_stats
@@ -212,9 +257,10 @@ class _Run:
             plan={
                 "source": stats.source,
                 "expand": stats.expand,
+                "artists": stats.artists,
                 "tracks_market": self.settings.markets[0],
                 "probes": dict(stats.probes),
-                "remembered": sorted(stats.remembered),
+                "remembered": dict(stats.remembered),
             },
             markets=list(self.settings.markets),
             counts=dict(self.sink.counts),
@@ -224,6 +270,8 @@ class _Run:
             finished_at=this_run["finished_at"],
             resumed=self.sink.resumed_from > 0,
             junk_id_lines=stats.junk_id_lines,
+            albums_left=self.albums_left(pull) if status != "complete" else 0,
+            albums_skipped=stats.skipped_done,
             skipped_items=stats.skipped_items,
             error=self.error,
             files={name: path.name for name, path in self.sink.paths.items()},

@@ -22,7 +22,7 @@ from .config import SandboxConfig
 from .handlers import Reply
 from .hostile import Hostility
 from .pages import BadParam, error_body
-from .stats import SandboxStats
+from .stats import BATCH_ROUTES, SandboxStats
 from .token import issue_token
 
 log = logging.getLogger(__name__)
@@ -107,9 +107,13 @@ def _route(path: str) -> tuple[str, Callable[..., Reply] | None, tuple[str, ...]
         return "several-albums", handlers.several_albums, ()
     if rest == "search":
         return "search", handlers.search, ()
+    if rest == "artists":
+        return "several-artists", handlers.several_artists, ()
     parts = rest.split("/")
     if parts[0] == "albums" and len(parts) == 2:
         return "album", handlers.album, (parts[1],)
+    if parts[0] == "artists" and len(parts) == 2:
+        return "artist", handlers.artist, (parts[1],)
     if parts[0] == "albums" and len(parts) == 3 and parts[2] == "tracks":
         return "album-tracks", handlers.album_tracks, (parts[1],)
     return "other", None, ()
@@ -213,6 +217,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             size = len(reply.body) // 2
             return await _cut_off(request, reply, headers, size)
         status, size = reply.status, len(reply.body)
+        if route in BATCH_ROUTES and status == 200:
+            state.stats.batch(route, len(request.query.get("ids", "").split(",")))
         return web.Response(status=reply.status, body=reply.body, headers=headers)
     finally:
         state.stats.leave(route, status, size)

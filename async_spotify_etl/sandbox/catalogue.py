@@ -1,24 +1,42 @@
 """The sandbox catalogue: which albums each market lists, and lookup by id.
 
-Market ``k`` lists a window of the global album index space that overlaps its
-neighbour's by a third, in its own permuted order. Albums are rendered lazily and
-kept in a bounded LRU cache, so a 50,000-album catalogue starts instantly and its
-memory stays flat while a pull walks through it.
+Ground truth holds, besides the listings and every album's tracks, the artists credited
+on each album or its tracks (``credits``) and the facts of each (``artists``: name,
+genres, and popularity and followers where the access mode has them).
+
+Which albums each market lists on the configured ``day`` is :mod:`.listings`'s
+business; the catalogue's now is ``today`` plus ``day`` days, so search ``tag:new``
+moves with the lists. Albums are rendered lazily and kept in a bounded LRU cache, so a
+50,000-album catalogue starts instantly and its memory stays flat while a pull walks
+through it.
 """
 
 from __future__ import annotations
 
-import math
-import random
+import datetime as dt
 from collections import OrderedDict
 from typing import Any
 
+import orjson
+
+from .artists import render_artist
 from .config import SandboxConfig
-from .objects import AlbumShape, RenderedAlbum, album_shape, render_album, track_id
+from .listings import Listings
+from .names import make_id
+from .objects import (
+    VARIOUS_ARTISTS,
+    AlbumShape,
+    RenderedAlbum,
+    album_shape,
+    artist_id,
+    artist_pool,
+    render_album,
+    track_id,
+)
 
 #: Rendered albums kept in memory; a pull touches each album a few times in a row.
 CACHE_SIZE = 2048
-#: Search ``tag:new`` returns albums released this many days before the sandbox's today.
+#: Search ``tag:new`` returns albums released this many days before the catalogue's now.
 NEW_DAYS = 14
 #: Search paging stops at this offset, as Spotify's does.
 SEARCH_CAP = 1000
@@ -30,51 +48,54 @@ class Catalogue:
     def __init__(self, config: SandboxConfig, base: str) -> None:
         self.config = config
         self.base = base
-        size = config.albums_per_market
-        self._size = size
-        self._stride = max(1, size - size // 3)
-        self.album_count = self._stride * (len(config.markets) - 1) + size
-        rng = random.Random(f"{config.seed}/listing")
-        self._step = self._coprime(rng, size)
-        self._shift = {m: rng.randrange(size) for m in config.markets}
-        self._slot = {m: k for k, m in enumerate(config.markets)}
+        self._listings = Listings(config)
+        self.album_count = self._listings.album_count
+        #: The catalogue's now: ``today`` moved on by ``day`` days.
+        self.today = config.today_date + dt.timedelta(days=config.day)
         self._by_id: dict[str, int] | None = None
+        self._artists: dict[str, int | None] | None = None
         self._cache: OrderedDict[int, RenderedAlbum] = OrderedDict()
         self._search: list[int] | None = None
         self._truth: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return (
-            f"<Catalogue seed={self.config.seed} markets={len(self.config.markets)}"
-            f" albums={self.album_count} cached={len(self._cache)}>"
+            f"<Catalogue seed={self.config.seed} day={self.config.day}"
+            f" markets={len(self.config.markets)} albums={self.album_count}"
+            f" cached={len(self._cache)}>"
         )
-
-    @staticmethod
-    def _coprime(rng: random.Random, size: int) -> int:
-        step = rng.randrange(1, size + 1)
-        while math.gcd(step, size) != 1:
-            step += 1
-        return step
 
     def listing_length(self, market: str) -> int:
         """How many albums ``market`` lists (0 for a market the sandbox does not serve)."""
-        return self._size if market in self._slot else 0
+        return self._listings.length(market)
 
     def listing_index(self, market: str, position: int) -> int:
         """Global index of the album at ``position`` in ``market``'s new-releases list."""
-        permuted = (self._step * position + self._shift[market]) % self._size
-        return self._slot[market] * self._stride + permuted
+        return self._listings.index(market, position)
 
     def listing(self, market: str) -> list[int]:
         """Global indices of ``market``'s whole listing, in order."""
-        return [self.listing_index(market, p) for p in range(self.listing_length(market))]
+        return self._listings.listing(market)
 
     def index_of(self, album_id: str) -> int | None:
         """Global index of an album id, or None if the catalogue has no such album."""
         if self._by_id is None:
             seed = self.config.seed
-            self._by_id = {album_shape(seed, i).id: i for i in range(self.album_count)}
+            self._by_id = {make_id(seed, "album", i): i for i in range(self.album_count)}
         return self._by_id.get(album_id)
+
+    def artist(self, ident: str) -> bytes | None:
+        """The full Artist object with id ``ident``, serialized, or None if no album of the
+        catalogue credits such an artist."""
+        if self._artists is None:
+            pool = artist_pool(self.album_count - 1)
+            numbers: dict[str, int | None] = {
+                artist_id(self.config.seed, n): n for n in range(pool)
+            }
+            self._artists = {**numbers, VARIOUS_ARTISTS: None}
+        if ident not in self._artists:
+            return None
+        return orjson.dumps(render_artist(self.config, self.base, self._artists[ident]))
 
     def album(self, index: int) -> RenderedAlbum:
         """Album ``index`` rendered and serialized (cached)."""
@@ -82,7 +103,7 @@ class Catalogue:
         if cached is not None:
             self._cache.move_to_end(index)
             return cached
-        rendered = render_album(self.config, self.base, index)
+        rendered = render_album(self.config, self.base, index, self._listings.born(index))
         self._cache[index] = rendered
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -91,16 +112,23 @@ class Catalogue:
     def shape(self, index: int) -> AlbumShape:
         """Cheap facts about album ``index`` (no rendering)."""
         cached = self._cache.get(index)
-        return cached.shape if cached is not None else album_shape(self.config.seed, index)
+        if cached is not None:
+            return cached.shape
+        return album_shape(self.config.seed, index, self._listings.born(index))
+
+    def age(self, index: int) -> int:
+        """Days between album ``index``'s release and the catalogue's now."""
+        return self.shape(index).days_old + self.config.day
 
     def search_new(self) -> list[int]:
-        """Indices that search ``tag:new`` returns: listed albums released in the last
-        14 days, in order of first appearance across the markets, capped like Spotify."""
+        """Indices that search ``tag:new`` returns: listed albums released in the 14 days
+        before the catalogue's now, in order of first appearance across the markets, capped
+        like Spotify."""
         if self._search is None:
             seen: dict[int, None] = {}
             for market in self.config.markets:
                 for index in self.listing(market):
-                    if index not in seen and self.shape(index).days_old < NEW_DAYS:
+                    if index not in seen and self.age(index) < NEW_DAYS:
                         seen[index] = None
             self._search = list(seen)[:SEARCH_CAP]
         return self._search
@@ -122,4 +150,39 @@ class Catalogue:
                 if shape.id not in albums:
                     albums[shape.id] = [track_id(seed, index, n) for n in range(shape.total_tracks)]
         search = [self.shape(i).id for i in self.search_new()]
-        return {"markets": markets, "albums": albums, "search_new": search}
+        credits = {
+            shape.id: self.credits(shape.index)
+            for shape in (self.shape(i) for m in self.config.markets for i in self.listing(m))
+        }
+        artists = {}
+        for ident in sorted({a for ids in credits.values() for a in ids}):
+            body = self.artist(ident)
+            assert body is not None
+            artists[ident] = _artist_facts(orjson.loads(body))
+        return {
+            "markets": markets,
+            "albums": albums,
+            "search_new": search,
+            "credits": credits,
+            "artists": artists,
+        }
+
+    def credits(self, index: int) -> list[str]:
+        """Every artist credited on album ``index`` or on one of its tracks, sorted."""
+        born = self._listings.born(index)
+        rendered = render_album(self.config, self.base, index, born)  # not cached: truth reads all
+        album = orjson.loads(rendered.simplified)
+        credited = {a["id"] for a in album["artists"]}
+        for track in rendered.tracks:
+            credited.update(a["id"] for a in orjson.loads(track)["artists"])
+        return sorted(credited)
+
+
+def _artist_facts(artist: dict[str, Any]) -> dict[str, Any]:
+    """What truth records of an artist: name and genres, popularity and followers (total)
+    where the access mode has them; no hrefs, which depend on the sandbox's address."""
+    facts = {"name": artist["name"], "genres": artist["genres"]}
+    if "popularity" in artist:
+        facts["popularity"] = artist["popularity"]
+        facts["followers"] = artist["followers"]["total"]
+    return facts

@@ -64,6 +64,8 @@ class SandboxConfig:
     host: str = DEFAULT_HOST
     port: int = 0
     today: str = DEFAULT_TODAY
+    #: Days since ``today``: the new-releases lists move each day (see listings.py).
+    day: int = 0
 
     def __post_init__(self) -> None:
         # a list from JSON or YAML is accepted; the frozen config keeps a tuple
@@ -107,6 +109,7 @@ class SandboxConfig:
             "latency_jitter": self.latency_jitter >= 0,
             "port": 0 <= self.port <= 65535,
             "hostile_body_bytes": self.hostile_body_bytes >= 1024,
+            "day": self.day >= 0,
         }
         for name, ok in checks.items():
             if not ok:

@@ -16,6 +16,8 @@ from .pages import BadParam, error_body, market_param, paging, paging_params
 
 #: Several-albums accepts at most this many ids.
 MAX_IDS = 20
+#: Several-artists accepts at most this many ids.
+MAX_ARTIST_IDS = 50
 #: Get Album and several-albums embed the first page of tracks at this size.
 EMBEDDED_TRACKS = 50
 _SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audiobook")
@@ -75,18 +77,24 @@ def _full_album(cat: Catalogue, index: int, market: str | None) -> bytes:
     return rendered.full_prefix + tracks + b"}"
 
 
-def several_albums(cat: Catalogue, query: Mapping[str, str]) -> Reply:
-    """``GET /albums?ids=``: full albums in request order, null for unknown ids."""
-    if cat.config.access == "development":
-        return FORBIDDEN
+def _ids_param(query: Mapping[str, str], most: int) -> list[str]:
+    """The ``ids=`` of a several-objects call, checked as Spotify checks it."""
     raw = query.get("ids")
     if not raw:
         raise BadParam("invalid id")
     ids = raw.split(",")
-    if len(ids) > MAX_IDS:
+    if len(ids) > most:
         raise BadParam("Too many ids requested")
     if not all(is_spotify_id(i) for i in ids):
         raise BadParam("Invalid base62 id")
+    return ids
+
+
+def several_albums(cat: Catalogue, query: Mapping[str, str]) -> Reply:
+    """``GET /albums?ids=``: full albums in request order, null for unknown ids."""
+    if cat.config.access == "development":
+        return FORBIDDEN
+    ids = _ids_param(query, MAX_IDS)
     market = market_param(query)
     parts = []
     for album_id in ids:
@@ -127,6 +135,24 @@ def album_tracks(cat: Catalogue, query: Mapping[str, str], album_id: str) -> Rep
         total=len(tracks),
     )
     return Reply(200, page)
+
+
+def several_artists(cat: Catalogue, query: Mapping[str, str]) -> Reply:
+    """``GET /artists?ids=``: full artists in request order, null for unknown ids; gone
+    (403) for development-mode apps."""
+    if cat.config.access == "development":
+        return FORBIDDEN
+    parts = [cat.artist(artist_id) or b"null" for artist_id in _ids_param(query, MAX_ARTIST_IDS)]
+    return Reply(200, b'{"artists":[' + b",".join(parts) + b"]}")
+
+
+def artist(cat: Catalogue, query: Mapping[str, str], artist_id: str) -> Reply:
+    """``GET /artists/{id}``: one full artist (without followers and popularity for
+    development-mode apps)."""
+    if not is_spotify_id(artist_id):
+        return bad_request(BadParam("Invalid base62 id"))
+    body = cat.artist(artist_id)
+    return NOT_FOUND if body is None else Reply(200, body)
 
 
 def search(cat: Catalogue, query: Mapping[str, str]) -> Reply:

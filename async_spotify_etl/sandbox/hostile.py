@@ -13,6 +13,10 @@ pull meets each kind at least once and ground truth can say which albums are aff
 - ``track_without_id``: the album's first track lacks ``id`` (a careful client fails
   the album rather than write it without that track).
 
+A few artists credited on the albums are gone (``gone_artists``): several-artists answers
+``null`` for them and Get Artist 404, as Spotify does for an artist it no longer serves.
+The first album of the first market's list, never sabotaged itself, credits one of them.
+
 Every listing page also starts with a ``null`` item, claims a ``total`` larger than the
 list, and the first page's ``next`` (and every embedded tracks ``next``) points to
 another host (``attacker.invalid``, which never resolves).
@@ -27,12 +31,15 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from .catalogue import Catalogue
-from .handlers import Reply
+from .handlers import NOT_FOUND, Reply
 from .names import uniform
+from .objects import artist_id, artist_pool
 
 KINDS = ("bad_id", "html", "oversized", "lying_total", "missing_fields", "track_without_id")
 #: Share of further albums given each kind, beyond the one per kind always chosen.
 EXTRA_SHARE = 0.02
+#: Share of artists gone, beyond the one always chosen.
+GONE_ARTIST_SHARE = 0.02
 FOREIGN_HOST = "attacker.invalid"
 TOTAL_LIE = 25
 _BAD_IDS = ("../../v1/me", "..%2F..%2Fv1%2Fme", "abc", "4aawyAB9vmqN3uQ7FjRGTy?x=1", "")
@@ -61,6 +68,13 @@ class Hostility:
             album_id: _BAD_IDS[n % len(_BAD_IDS)]
             for n, album_id in enumerate(a for a, k in self.kind_of.items() if k == "bad_id")
         }
+        seed = config.seed
+        self.gone_artists = {
+            artist_id(seed, n)
+            for n in range(artist_pool(catalogue.album_count - 1))
+            if uniform(seed, "gone-artist", n) < GONE_ARTIST_SHARE
+        }
+        self.gone_artists.add(catalogue.credits(first[0])[0])
 
     def __repr__(self) -> str:
         return f"<Hostility albums={len(self.kind_of)}>"
@@ -71,6 +85,7 @@ class Hostility:
         for album_id, kind in self.kind_of.items():
             by_kind[kind].append(album_id)
         by_kind["bad_id"] = {a: self.shown_id[a] for a in by_kind["bad_id"]}
+        by_kind["gone_artists"] = sorted(self.gone_artists)
         return by_kind
 
     def rewrite(
@@ -79,6 +94,8 @@ class Hostility:
         """The hostile version of a successful answer."""
         if reply.status != 200:
             return reply
+        if route == "artist":
+            return NOT_FOUND if args[0] in self.gone_artists else reply
         if route in ("album", "album-tracks"):
             kind = self.kind_of.get(args[0])
             if kind == "html":
@@ -92,6 +109,10 @@ class Hostility:
             self._tracks(body, args[0], embedded=False)
         elif route == "several-albums":
             body["albums"] = [self._several(a) for a in body["albums"]]
+        elif route == "several-artists":
+            body["artists"] = [
+                None if a is None or a["id"] in self.gone_artists else a for a in body["artists"]
+            ]
         elif route in ("new-releases", "search"):
             for page in body.values():
                 self._listing(page, lie=route == "new-releases")

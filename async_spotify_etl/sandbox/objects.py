@@ -18,19 +18,25 @@ from .names import album_name, artist_name, isrc, make_id, track_name, upc
 
 #: One album in this many is a compilation (51 to 300 tracks), so track paging always runs.
 COMPILATION_EVERY = 20
-#: Share of albums released within the last 14 days (what search ``tag:new`` returns).
+#: Share of day 0's albums released within the last 14 days (what search ``tag:new``
+#: returns).
 NEW_SHARE = 0.45
+#: An album new on a later day was released at most this many days before that day.
+FRESH_DAYS = 7
 _OTHER_MARKETS = ("CA", "DE", "FR", "JP", "MX", "BR", "SE", "AU")
 _IMAGE_SIZES = (640, 300, 64)
 _LABELS = ("Sandbox Records", "Nordlicht Musik", "Discos Olé", "Blue Room", "Kōyō Sound")
 _DEV_REMOVED_ALBUM = ("available_markets", "label", "popularity", "album_group")
 _DEV_REMOVED_TRACK = ("available_markets", "linked_from", "popularity")
-_VARIOUS_ARTISTS = "0LyfQWJT6nXafLPZqxe9Of"
+VARIOUS_ARTISTS = "0LyfQWJT6nXafLPZqxe9Of"
 
 
 @dataclass(frozen=True, slots=True)
 class AlbumShape:
-    """What ground truth needs about an album, cheap to compute: kind, size, age."""
+    """What ground truth needs about an album, cheap to compute: kind, size, age.
+
+    ``days_old`` counts from the configured ``today`` (day 0); it is negative for an album
+    released after it, one that is new on a later day."""
 
     index: int
     id: str
@@ -55,8 +61,9 @@ def _rng(seed: int, *parts: int | str) -> random.Random:
     return random.Random(f"{seed}/{'/'.join(map(str, parts))}")
 
 
-def album_shape(seed: int, index: int) -> AlbumShape:
-    """Kind, track count and age of album ``index``; the first draws of its generator."""
+def album_shape(seed: int, index: int, born: int = 0) -> AlbumShape:
+    """Kind, track count and age of album ``index``, new on day ``born``; the first draws
+    of its generator."""
     rng = _rng(seed, "album", index)
     roll = rng.random()
     if index % COMPILATION_EVERY == 3:
@@ -67,7 +74,10 @@ def album_shape(seed: int, index: int) -> AlbumShape:
         kind, total = "ep", rng.randint(4, 7)
     else:
         kind, total = "album", rng.randint(8, 25)
-    days_old = rng.randint(0, 13) if rng.random() < NEW_SHARE else rng.randint(14, 400)
+    if born:  # released in the days before it entered the lists
+        days_old = rng.randint(0, FRESH_DAYS - 1) - born
+    else:
+        days_old = rng.randint(0, 13) if rng.random() < NEW_SHARE else rng.randint(14, 400)
     return AlbumShape(index, make_id(seed, "album", index), kind, total, days_old)
 
 
@@ -76,8 +86,13 @@ def track_id(seed: int, album_index: int, number: int) -> str:
     return make_id(seed, "track", album_index, number)
 
 
+def artist_id(seed: int, number: int) -> str:
+    """Id of artist ``number`` of the catalogue."""
+    return make_id(seed, "artist", number)
+
+
 def _artist(config: SandboxConfig, base: str, number: int) -> dict[str, object]:
-    ident = make_id(config.seed, "artist", number)
+    ident = artist_id(config.seed, number)
     return {
         "external_urls": {"spotify": f"https://open.spotify.com/artist/{ident}"},
         "href": f"{base}/artists/{ident}",
@@ -90,12 +105,12 @@ def _artist(config: SandboxConfig, base: str, number: int) -> dict[str, object]:
 
 def _various(base: str) -> dict[str, object]:
     return {
-        "external_urls": {"spotify": f"https://open.spotify.com/artist/{_VARIOUS_ARTISTS}"},
-        "href": f"{base}/artists/{_VARIOUS_ARTISTS}",
-        "id": _VARIOUS_ARTISTS,
+        "external_urls": {"spotify": f"https://open.spotify.com/artist/{VARIOUS_ARTISTS}"},
+        "href": f"{base}/artists/{VARIOUS_ARTISTS}",
+        "id": VARIOUS_ARTISTS,
         "name": "Various Artists",
         "type": "artist",
-        "uri": f"spotify:artist:{_VARIOUS_ARTISTS}",
+        "uri": f"spotify:artist:{VARIOUS_ARTISTS}",
     }
 
 
@@ -143,12 +158,18 @@ class _Album:
 
     @property
     def artist_pool(self) -> int:
-        return max(20, self.shape.index // 3 + 20)
+        return artist_pool(self.shape.index)
 
 
-def render_album(config: SandboxConfig, base: str, index: int) -> RenderedAlbum:
-    """Build and serialize album ``index`` with all its tracks, for ``config.access``."""
-    shape = album_shape(config.seed, index)
+def artist_pool(index: int) -> int:
+    """Album ``index`` credits artists numbered below this."""
+    return max(20, index // 3 + 20)
+
+
+def render_album(config: SandboxConfig, base: str, index: int, born: int = 0) -> RenderedAlbum:
+    """Build and serialize album ``index``, new on day ``born``, with all its tracks, for
+    ``config.access``. Nothing depends on ``config.day``: an id is one album on every day."""
+    shape = album_shape(config.seed, index, born)
     rng = _rng(config.seed, "album-details", index)
     album = _Album(config, base, shape, [], [])
     if shape.kind == "compilation":

@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-ROUTES = ("token", "new-releases", "several-albums", "album", "album-tracks", "search", "other")
+ROUTES = (
+    "token",
+    "new-releases",
+    "several-albums",
+    "album",
+    "album-tracks",
+    "search",
+    "several-artists",
+    "artist",
+    "other",
+)
+#: Routes that take ``ids=``: their answered calls are counted by how many ids each held.
+BATCH_ROUTES = ("several-albums", "several-artists")
 
 
 class SandboxStats:
@@ -13,6 +25,7 @@ class SandboxStats:
 
     def __init__(self) -> None:
         self.requests: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.ids_per_call: defaultdict[str, Counter[int]] = defaultdict(Counter)
         self.tokens_issued = 0
         self.throttled = 0
         self.during_retry_after = 0
@@ -36,10 +49,18 @@ class SandboxStats:
         self.requests[route][str(status)] += 1
         self.bytes_sent += size
 
+    def batch(self, route: str, ids: int) -> None:
+        """A call of a batch route answered 200 for ``ids`` ids."""
+        self.ids_per_call[route][ids] += 1
+
     def snapshot(self) -> dict[str, Any]:
         """The stats as plain JSON-ready data."""
         return {
             "requests": {route: dict(counts) for route, counts in self.requests.items()},
+            "ids_per_call": {
+                route: {str(size): n for size, n in sorted(sizes.items())}
+                for route, sizes in self.ids_per_call.items()
+            },
             "tokens_issued": self.tokens_issued,
             "throttled": self.throttled,
             "during_retry_after": self.during_retry_after,

@@ -3,6 +3,9 @@
 No pacing beyond what the server's limit forces (an oracle that knows the rolling window
 exactly), no retries beyond honouring a 429, no records written: only the ids it got, at
 the end, so the harness can check it. Nothing can be faster than this and still be right.
+In extended mode it also fetches every artist credited on an album or a track, 50 a
+several-artists call as soon as 50 new ones are known (the last batch when the albums are
+done), as the pull does; in development mode none (the pull's ``auto`` skips them).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ __all__ = ["main"]
 
 PAGE = 50
 BATCH = 20
+ARTISTS_BATCH = 50
 SEARCH_PAGE = 10
 #: Seconds added to the oracle's wait, for clock granularity.
 MARGIN = 0.02
@@ -102,6 +106,11 @@ class Floor:
         self.tracks: dict[str, list[str]] = {}
         self._seen: set[str] = set()
         self._pending: list[tuple[str, str]] = []
+        #: Artists credited so far, those not yet requested, and those fetched.
+        self._credited: set[str] = set()
+        self._artists_pending: list[str] = []
+        self.artists: list[str] = []
+        self.fetch_artists = False
 
     async def token(self) -> None:
         basic = base64.b64encode(f"{self._args.client_id}:{self._args.client_secret}".encode())
@@ -160,16 +169,40 @@ class Floor:
             if album is not None:
                 self._album(album, market, tg)
 
+    def _credit(self, items: Sequence[dict[str, Any]], tg: asyncio.TaskGroup) -> None:
+        if not self.fetch_artists:
+            return
+        for item in items:
+            for artist in item.get("artists") or ():
+                if artist["id"] not in self._credited:
+                    self._credited.add(artist["id"])
+                    self._artists_pending.append(artist["id"])
+        while len(self._artists_pending) >= ARTISTS_BATCH:
+            batch = self._artists_pending[:ARTISTS_BATCH]
+            self._artists_pending = self._artists_pending[ARTISTS_BATCH:]
+            tg.create_task(self._several_artists(batch))
+
+    async def last_artists(self) -> None:
+        """The last, short batch: once every album and track is in."""
+        if self._artists_pending:
+            await self._several_artists(self._artists_pending)
+
+    async def _several_artists(self, ids: Sequence[str]) -> None:
+        body = await self.get("/artists", {"ids": ",".join(ids)})
+        self.artists.extend(a["id"] for a in body["artists"] if a is not None)
+
     def _album(self, album: dict[str, Any], market: str, tg: asyncio.TaskGroup) -> None:
         page = album["tracks"]
         self.tracks[album["id"]] = [t["id"] for t in page["items"]]
+        self._credit([album, *page["items"]], tg)
         for offset in range(PAGE, int(page["total"]), PAGE):
-            tg.create_task(self._tracks(album["id"], market, offset))
+            tg.create_task(self._tracks(album["id"], market, offset, tg))
 
-    async def _tracks(self, album_id: str, market: str, offset: int) -> None:
+    async def _tracks(self, album_id: str, market: str, offset: int, tg: asyncio.TaskGroup) -> None:
         params = {"market": market, "limit": PAGE, "offset": offset}
         page = await self.get(f"/albums/{album_id}/tracks", params)
         self.tracks[album_id].extend(t["id"] for t in page["items"])
+        self._credit(page["items"], tg)
 
     async def development(self, tg: asyncio.TaskGroup) -> None:
         # Search answers per market (availability differs), so each market is searched.
@@ -201,25 +234,29 @@ class Floor:
         self._album(await self.get(f"/albums/{album_id}", {"market": market}), market, tg)
 
 
-async def _run(args: PeerArgs, development: bool) -> dict[str, list[str]]:
+async def _run(args: PeerArgs, development: bool) -> tuple[dict[str, list[str]], list[str]]:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         floor = Floor(session, args)
+        floor.fetch_artists = not development
         await floor.token()
         async with asyncio.TaskGroup() as tg:
             await (floor.development(tg) if development else floor.extended(tg))
-        return floor.tracks
+        await floor.last_artists()
+        return floor.tracks, floor.artists
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Pull, then write ``ids.json`` ({album id: [track ids]}) for the check."""
+    """Pull, then write ``ids.json`` ({album id: [track ids]}) and ``artists.json`` (the
+    artist ids fetched) for the check."""
     argv = list(sys.argv[1:] if argv is None else argv)
     development = "--development" in argv
     if development:
         argv.remove("--development")
     args = parse_args(argv)
-    tracks = asyncio.run(_run(args, development))
+    tracks, artists = asyncio.run(_run(args, development))
     (args.out / "ids.json").write_text(json.dumps(tracks))
+    (args.out / "artists.json").write_text(json.dumps(artists))
     return 0
 
 

@@ -18,12 +18,15 @@ from async_spotify_etl.run.pull import run_pull
 MARKETS = ("US", "GB")
 
 
-async def _pull(sandbox_factory: Any, out: Path, access: str, compress: str) -> dict[str, Any]:
+async def _pull(
+    sandbox_factory: Any, out: Path, access: str, compress: str, artists: str = "auto"
+) -> dict[str, Any]:
     sandbox = await sandbox_factory(seed=11, markets=MARKETS, albums_per_market=40, access=access)
     settings = PullSettings(
         out=out,
         markets=MARKETS,
         compress=compress,  # type: ignore[arg-type]
+        artists=artists,  # type: ignore[arg-type]
         client=ClientSettings(
             api_url=sandbox.api_url, token_url=sandbox.token_url, rate=1000.0, concurrency=8
         ),
@@ -80,12 +83,29 @@ async def test_extended_pull_loads_to_the_truth(sandbox_factory: Any, tmp_path: 
         assert isinstance(date, dt.date)
         assert date.isoformat().startswith(source["release_date"])
         assert label == source["label"]
-    artists = {r[0] for r in _query(db, "SELECT artist_id FROM artists")}
-    credited = {a["id"] for album in raw.values() for a in album["artists"]}
-    assert credited <= artists
+    _assert_artists_are_the_truth(db, truth, "extended")
     assert build_report(out).stat().st_size > 10_000
     _append_torn_batch(out, raw)
     assert load_pull(out, db) == LoadResult(result.counts, in_progress=True)
+
+
+def _assert_artists_are_the_truth(db: Path, truth: dict[str, Any], access: str) -> None:
+    """Every credited artist once, with the facts the sandbox gave it; genres linked."""
+    rows = _query(
+        db, "SELECT artist_id, name, fetched, popularity, followers, genres, image_url FROM artists"
+    )
+    credited = {a for ids in truth["credits"].values() for a in ids}
+    assert {r[0] for r in rows} == credited == set(truth["artists"])
+    for artist_id, name, fetched, popularity, followers, genres, image in rows:
+        facts = truth["artists"][artist_id]
+        assert fetched
+        assert (name, genres) == (facts["name"], facts["genres"])
+        assert (popularity, followers) == (facts.get("popularity"), facts.get("followers"))
+        assert image is None or image.startswith("https://i.scdn.co/image/")
+    linked = set(_query(db, "SELECT artist_id, genre FROM artist_genres"))
+    assert linked == {(a, g) for a, facts in truth["artists"].items() for g in facts["genres"]}
+    assert any(not facts["genres"] for facts in truth["artists"].values())  # unclassified
+    assert ("popularity" in next(iter(truth["artists"].values()))) == (access == "extended")
 
 
 def _append_torn_batch(out: Path, raw: dict[str, dict[str, Any]]) -> None:
@@ -115,3 +135,58 @@ async def test_development_pull_lacks_optional_fields(sandbox_factory: Any, tmp_
         "SELECT count(label), count(popularity), count(available_markets), count(*) FROM albums",
     )
     assert optional == [(0, 0, 0, len(albums))]
+
+
+async def test_development_pull_skips_artists_unless_single(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    skipped, single = tmp_path / "skipped", tmp_path / "single"
+    await _pull(sandbox_factory, skipped, "development", "none")
+    load_pull(skipped, tmp_path / "skipped.duckdb")
+    rows = _query(
+        tmp_path / "skipped.duckdb",
+        "SELECT count(*), count(*) FILTER (fetched), count(genres), count(name) FROM artists",
+    )
+    ((count, fetched, genres, named),) = rows
+    assert count == named > 0  # the credits name them
+    assert fetched == genres == 0
+
+    truth = await _pull(sandbox_factory, single, "development", "none", artists="single")
+    load_pull(single, tmp_path / "single.duckdb")
+    search = set(truth["search_new"])
+    truth["credits"] = {a: ids for a, ids in truth["credits"].items() if a in search}
+    credited = {a for ids in truth["credits"].values() for a in ids}
+    truth["artists"] = {a: f for a, f in truth["artists"].items() if a in credited}
+    _assert_artists_are_the_truth(tmp_path / "single.duckdb", truth, "development")
+
+
+async def test_the_documented_genre_and_popularity_queries_answer_from_the_truth(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    from collections import Counter
+
+    from .test_load import readme_queries
+
+    out, db = tmp_path / "out", tmp_path / "pull.duckdb"
+    truth = await _pull(sandbox_factory, out, "extended", "none")
+    load_pull(out, db)
+    queries = readme_queries()
+    results = [_query(db, sql) for sql in queries]
+    assert all(results)
+    genres, popular, share = (
+        results[i] for i, sql in enumerate(queries) if "artist_genres" in sql or "popularity" in sql
+    )
+    raw = _raw_albums(out)
+    by_album = Counter(
+        g
+        for album in raw.values()
+        for g in {g for a in album["artists"] for g in truth["artists"][a["id"]]["genres"]}
+    )
+    assert genres == sorted(by_album.items(), key=lambda gn: (-gn[1], gn[0]))[:10]
+    facts = truth["artists"]
+    on_albums = {a["id"] for album in raw.values() for a in album["artists"]}
+    best = sorted(on_albums, key=lambda a: (-facts[a]["popularity"], -facts[a]["followers"]))
+    assert [(r[0], r[1], r[2]) for r in popular] == [
+        (facts[a]["name"], facts[a]["popularity"], facts[a]["followers"]) for a in best[:10]
+    ]
+    assert {r[0] for r in share} == set(MARKETS)

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -104,3 +105,23 @@ def test_chromium_draws_non_latin_names_with_a_font_that_has_them(
     fonts = set(re.findall(rb"/FontName\s*/[A-Z]{6}\+([\w-]+)", pdf.read_bytes()))
     assert b"DejaVuSans" in fonts
     assert [f for f in fonts if not f.startswith(b"DejaVu")], fonts
+
+
+async def test_chromium_renders_the_genre_and_artist_charts(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    from .test_report import ARTIST_CHARTS
+    from .test_report_artists import sandbox_pull
+
+    out = tmp_path / "pull"
+    await sandbox_pull(sandbox_factory, out)
+    url = build_report(out).as_uri()
+
+    dom = _chromium(tmp_path, "--dump-dom", url)
+    for key in ARTIST_CHARTS:
+        card = dom.split(f'data-chart="{key}"', 1)[1].split("</figure>", 1)[0]
+        assert "<svg" in card, f"{key} has no SVG in the browser's DOM"
+    shot = tmp_path / "report.png"
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,4000", url)
+    image = Image.open(shot).convert("RGB")
+    assert _pixels_like(image, (0x1D, 0xB9, 0x54)) > 40_000  # the genre and artist bars too

@@ -113,3 +113,18 @@ def _ids(out: Path) -> dict[str, list[str]]:
 
     data: dict[str, list[str]] = json.loads((out / "ids.json").read_text())
     return data
+
+
+def test_the_daily_scenario_counts_a_second_run_against_a_full_re_pull(tmp_path: Path) -> None:
+    from bench.daily import daily_table, measure_daily
+
+    rows = measure_daily(tmp_path, quick=True)
+    first, second, full = rows
+    assert [r["exit"] for r in rows] == [0, 0, 0]
+    assert second["by_route"]["new-releases"] == full["by_route"]["new-releases"]
+    # the second run fetches the albums that entered, not the whole list again
+    assert second["by_route"]["several-albums"] < full["by_route"]["several-albums"]
+    assert second["requests"] < full["requests"] / 2
+    assert first["requests"] >= full["requests"] / 2
+    table = "\n".join(daily_table(rows))
+    assert "| second run (day 1) | ok |" in table

@@ -19,9 +19,11 @@ FAST = ("--rate", "500", "--burst", "50", "--concurrency", "8", "--log-format", 
 _RESUME_AT = re.compile(r"resume after (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC")
 
 
-def _plain_lines(stderr: str) -> list[str]:
-    """stderr lines that are not JSON log records: what the command itself said."""
-    return [line for line in stderr.splitlines() if line.strip() and not line.startswith("{")]
+def _command_lines(stderr: str) -> list[str]:
+    """What the command itself said: the messages of its own JSON lines (every line on
+    stderr is JSON with --log-format json)."""
+    entries = [orjson.loads(line) for line in stderr.splitlines() if line.strip()]
+    return [e["message"] for e in entries if e["logger"] == "spotify-etl"]
 
 
 async def test_quota_wall_stops_resumably_and_resume_completes_exactly(
@@ -34,7 +36,7 @@ async def test_quota_wall_stops_resumably_and_resume_completes_exactly(
     before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     stopped = await run_cli(pull_args(stingy, out, *FAST), cli_env(stingy), tmp_path, guard=60)
     assert stopped.code == 75, stopped.stderr
-    said = _plain_lines(stopped.stderr)
+    said = _command_lines(stopped.stderr)
     assert len(said) == 1, said
     assert "quota" in said[0].lower()
     assert "--resume" in said[0]

@@ -243,8 +243,24 @@ def test_dry_run_counts_what_the_pull_then_requests(
     assert not Path("o").exists()
     assert main(argv) == 0
     made = manifest(Path("o"))
-    pulled = sum(made["minimum_requests"].values())
-    assert f"requests: {pulled} (" in out
+    line = next(x for x in out.splitlines() if x.startswith("requests: "))
+    planned = dict(
+        (name, int(n))
+        for name, n in (
+            part.rsplit(" ", 1) for part in line.split("(")[1].split(")")[0].split(", ")
+        )
+    )
+    pulled = made["minimum_requests"]
+    # Albums are counted exactly from the listing; artists from the albums' credits only
+    # (tracks credit more), so their count is a lower bound, said as "at least".
+    artists = {"several-artists", "artist"}
+    assert {k: v for k, v in planned.items() if k not in artists} == {
+        k: v for k, v in pulled.items() if k not in artists
+    }
+    for endpoint in artists & pulled.keys():
+        assert 1 <= planned[endpoint] <= pulled[endpoint]
+    assert ("at least" in line) == bool(artists & pulled.keys())
+    assert (access == "extended") == ("several-artists" in pulled)
     assert f"albums: {made['counts']['albums']}" in out
     assert "time at 2000 requests/s" in out
 
@@ -260,6 +276,7 @@ def test_a_full_cli_pull_prints_a_summary_and_writes_gzip(
     assert sorted(p.name for p in Path("o").iterdir()) == [
         ".journal",
         "albums.ndjson.gz",
+        "artists.ndjson.gz",
         "errors.ndjson.gz",
         "manifest.json",
         "tracks.ndjson.gz",
@@ -498,3 +515,36 @@ def test_every_usage_error_has_the_one_prefix(
     line = one_error_line(capsys.readouterr().err)
     assert line.startswith("spotify-etl: error: ")
     assert line.endswith("--help)")
+
+
+def test_artists_in_development_mode_one_line_or_exit_2_when_forced(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["pull", *SANDBOX, "--sandbox-albums", "10", "--sandbox-access", "development"]
+    assert main([*argv, "--out", "skipped", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    (said,) = [line for line in err.splitlines() if "artists skipped" in line]
+    assert "development mode" in said
+    assert "--artists single" in said
+    forced = [*argv, "--source", "search", "--expand", "album", "--artists", "several"]
+    assert main([*forced, "--out", "forced", "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("spotify-etl: error: several-artists is not available to this app")
+    assert "set --artists to auto, single or off" in line
+
+
+def test_resume_takes_the_artists_mode_from_the_journal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["pull", *SANDBOX, "--sandbox-albums", "10", "--out", "o", "--quiet"]
+    assert main([*argv, "--artists", "off"]) == 0
+    path = Path("o/manifest.json")
+    stopped = path.read_bytes().replace(b'"status": "complete"', b'"status": "stopped"', 1)
+    assert b'"status": "stopped"' in stopped
+    path.write_bytes(stopped)
+    assert main([*argv, "--resume"]) == 0  # not "changed: artists"
+    assert len(manifest(Path("o"))["runs"]) == 2  # it did run again
+    assert manifest(Path("o"))["plan"]["artists"] == "off"
+    assert read_pull(Path("o"))["artists"] == []
+    assert main([*argv, "--resume", "--artists", "several"]) == 2
+    assert "changed: artists" in capsys.readouterr().err

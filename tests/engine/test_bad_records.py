@@ -40,8 +40,12 @@ async def test_every_bad_record_is_reported_once_and_a_resume_adds_none(
     result = await run_pull(settings, sb.credentials)
 
     pull = read_pull(tmp_path)
-    by_id = {e["album_id"]: e for e in pull["errors"]}
-    assert len(pull["errors"]) == len(by_id)  # one line each, the id in two markets too
+    album_errors = [e for e in pull["errors"] if e["stage"] != "artists"]
+    by_id = {e["album_id"]: e for e in album_errors}
+    assert len(album_errors) == len(by_id)  # one line each, the id in two markets too
+    gone = {e["artist_id"] for e in pull["errors"] if e["stage"] == "artists"}
+    assert gone
+    assert gone <= set(hostile["gone_artists"])
     assert set(by_id) == bad | incomplete | unreadable
     for shown in bad:
         assert by_id[shown]["stage"] == "listing"
@@ -79,7 +83,7 @@ async def test_every_bad_record_is_reported_once_and_a_resume_adds_none(
     assert read_pull(tmp_path)["errors"] == pull["errors"]
     again = manifest(tmp_path)
     assert again["runs"][-1]["requests"]["new-releases"] >= len(markets)  # it listed again
-    assert again["this_run"]["failed"] == 0
+    assert again["this_run"]["failed"] == again["this_run"]["artists_failed"] == 0
     assert resumed.exit_code == 1  # the pull as a whole still has failed albums
 
 

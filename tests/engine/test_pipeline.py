@@ -36,6 +36,10 @@ def settings_for(
     return dataclasses.replace(PullSettings(out=out, client=settings), **changes)
 
 
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
 def long_albums(truth: dict[str, Any]) -> int:
     return sum(len(tracks) > 50 for tracks in truth["albums"].values())
 
@@ -74,9 +78,17 @@ async def test_output_equals_ground_truth_and_requests_equal_the_minimum(
         expected[endpoint] = expected.get(endpoint, 0) + n
     assert made["requests"] == expected
     switched = access == "development" and source == "auto"
-    assert probes == ({"new-releases": 1, "several-albums": 1} if switched else {})
+    if switched:  # the listing's 403 already told: artists are skipped without a probe
+        assert probes == {"new-releases": 1, "several-albums": 1}
+    elif access == "development":  # nothing told the plan: several-artists' own 403 does
+        assert probes == {"several-artists": 1}
+    else:
+        assert probes == {}
+    skipped = [w for w in warnings_of(caplog) if w.startswith("artists skipped")]
+    assert len(skipped) == (access == "development")
+    assert made["plan"]["artists"] == ("off" if access == "development" else "several")
     # auto says once per endpoint why it switched and what it does instead
-    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    warnings = warnings_of(caplog)
     said = [w for w in warnings if "answered 403: this app is in development mode" in w]
     assert len(said) == (2 if switched else 0)
     if switched:
@@ -85,10 +97,13 @@ async def test_output_equals_ground_truth_and_requests_equal_the_minimum(
         assert "Get Album and Get Album Tracks" in said[0] + said[1]
     served = sb.stats()["requests"]
     assert sum(sum(v.values()) for k, v in served.items() if k != "token") == sum(expected.values())
+    pulled = read_pull(tmp_path)
     assert made["counts"] == {
-        "albums": len(read_pull(tmp_path)["albums"]),
-        "tracks": len(read_pull(tmp_path)["tracks"]),
+        "albums": len(pulled["albums"]),
+        "tracks": len(pulled["tracks"]),
         "failed": 0,
+        "artists": len(pulled["artists"]),
+        "artists_failed": 0,
     }
 
 

@@ -49,7 +49,13 @@ async def test_every_album_and_track_is_written_once(tmp_path: Path, compress: C
     assert ids_in(tmp_path) == [album(i)[0] for i in range(10)]
     tracks = list(read_committed(tmp_path, "tracks"))
     assert tracks == [t for i in range(10) for t in album(i)[2]]
-    assert sink.counts == {"albums": 10, "tracks": len(tracks), "failed": 0}
+    assert sink.counts == {
+        "albums": 10,
+        "tracks": len(tracks),
+        "failed": 0,
+        "artists": 0,
+        "artists_failed": 0,
+    }
     state = read_journal(tmp_path / JOURNAL_NAME, STREAMS)
     # 3 + 3 + 3 + the rest at close; with gzip, one more seals the empty errors file
     assert state.commits == 4 + (compress == "gzip")
@@ -84,7 +90,13 @@ async def test_failures_go_to_errors_and_count_as_done(tmp_path: Path) -> None:
     assert [e["album_id"] for e in read_committed(tmp_path, "errors")] == ["bad"]
     async with Sink(tmp_path, PLAN, resume=True, fsync=False) as again:
         assert again.done == {album(1)[0], "bad"}
-        assert again.counts == {"albums": 1, "tracks": 1, "failed": 1}
+        assert again.counts == {
+            "albums": 1,
+            "tracks": 1,
+            "failed": 1,
+            "artists": 0,
+            "artists_failed": 0,
+        }
 
 
 async def test_resume_cuts_an_uncommitted_tail_and_a_torn_journal_line(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from async_spotify_etl import read_committed
+from async_spotify_etl.cli import main
 from async_spotify_etl.output.layout import JOURNAL_NAME
 from async_spotify_etl.output.manifest import observed_manifest
 from tests.pulls import comparable, manifest
@@ -69,7 +70,11 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     ("at_commits", "compress"), [(0, "none"), (1, "gzip"), (3, "none")], ids=str
 )
 def test_sigkill_then_resume_equals_an_uninterrupted_pull(
-    tmp_path: Path, reference: dict[str, object], at_commits: int, compress: str
+    tmp_path: Path,
+    reference: dict[str, object],
+    at_commits: int,
+    compress: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "out"
     proc = start(out, *SLOW, "--compress", compress)
@@ -81,6 +86,11 @@ def test_sigkill_then_resume_equals_an_uninterrupted_pull(
         killed = observed_manifest(out, manifest(out))
         assert killed["status"] == "killed"
         assert killed["counts"]["albums"] == committed_albums(out) > 0
+        assert main(["load", "--duckdb", str(tmp_path / "killed.duckdb"), str(out)]) == 0
+        loaded = capsys.readouterr()
+        assert f"{committed_albums(out)} albums" in loaded.out
+        assert "was killed" in loaded.err
+        assert "--resume" in loaded.err
     code, err = finish(start(out, *FAST, "--compress", compress, "--resume"))
     assert code == 0, err
     assert comparable(out) == reference

@@ -9,8 +9,10 @@ Only deviations that real Spotify responses are documented to have are allowed
 2. ``reason: "QUOTA_EXCEEDED"`` in the 429 error object (FACTS 6: July 2026 changelog,
    which the spec predates); the error object is otherwise closed to extra keys here.
 3. Development mode: the fields Spotify removed in February 2026 and the spec merely marks
-   ``deprecated`` may be absent (FACTS 7).
-4. ``null`` in several-albums for an unknown id (FACTS 4: multi-get semantics).
+   ``deprecated`` may be absent (FACTS 7); the spec requires no Artist field at all, so
+   the artist walk below checks that those two are indeed absent.
+4. ``null`` in several-albums and several-artists for an unknown id (FACTS 4: multi-get
+   semantics).
 5. 400 and 404 on these operations use the spec's own ``BadRequest``/``NotFound``
    responses, and 5xx its error object (FACTS 3 and 6: statuses Spotify documents).
 """
@@ -36,7 +38,15 @@ REFERENCE = Path(__file__).resolve().parents[1] / "spotify"
 SPEC = REFERENCE / "spotify-web-api-openapi.yml"
 EXAMPLES = REFERENCE / "examples"
 
-_OPERATIONS = ("/browse/new-releases", "/albums", "/albums/{id}", "/albums/{id}/tracks", "/search")
+_OPERATIONS = (
+    "/browse/new-releases",
+    "/albums",
+    "/albums/{id}",
+    "/albums/{id}/tracks",
+    "/search",
+    "/artists",
+    "/artists/{id}",
+)
 _ERROR = {"$ref": "#/components/schemas/ErrorObject"}
 _ERROR_RESPONSE = {
     "description": "Server error",
@@ -65,6 +75,24 @@ def _deviate(raw: dict[str, Any], access: str) -> dict[str, Any]:
             {"type": "object", "nullable": True, "enum": [None]},
         ]
     }
+    artists = spec["components"]["responses"]["ManyArtists"]["content"]["application/json"]
+    artists["schema"]["properties"]["artists"]["items"] = {
+        "anyOf": [
+            {"$ref": "#/components/schemas/ArtistObject"},
+            {"type": "object", "nullable": True, "enum": [None]},
+        ]
+    }
+    # The spec leaves ArtistObject open and requires nothing: close it to what Spotify sends.
+    schemas["ArtistObject"]["additionalProperties"] = False
+    schemas["ArtistObject"]["required"] = [
+        "external_urls",
+        "href",
+        "id",
+        "images",
+        "name",
+        "type",
+        "uri",
+    ]
     if access == "development":
         for name in ("AlbumBase", "AlbumObject"):
             removed = {"available_markets", "label", "popularity"}
@@ -132,6 +160,35 @@ async def _walk(spec: OpenAPI, api: Api, dev: bool) -> None:
     await _check(spec, api, f"/search?q=tag:new&type=album&limit={limit + 1}", 400)
     await _check(spec, api, "/search?q=tag:new&type=album&offset=1001", 400)
     await _check(spec, api, f"/albums/{listed[0]}", 200)
+    await _walk_artists(spec, api, dev)
+
+
+async def _walk_artists(spec: OpenAPI, api: Api, dev: bool) -> None:
+    """Several-artists (403 in development mode) and Get Artist for every credited artist."""
+    truth = api.sandbox.truth()
+    credited = list(truth["artists"])
+    unknown, malformed = "0" * 22, "not-base62!"
+    code = 403 if dev else 200
+    for start in range(0, len(credited), 50):
+        body = await _check(
+            spec, api, f"/artists?ids={','.join(credited[start : start + 50])}", code
+        )
+        if not dev:
+            assert [a["id"] for a in body["artists"]] == credited[start : start + 50]
+    body = await _check(spec, api, f"/artists?ids={credited[0]},{unknown}", code)
+    if not dev:
+        assert body["artists"][1] is None
+    await _check(spec, api, f"/artists?ids={credited[0]},{malformed}", 403 if dev else 400)
+    await _check(spec, api, f"/artists?ids={','.join(credited[:51])}", 403 if dev else 400)
+    for artist_id in credited:
+        artist = await _check(spec, api, f"/artists/{artist_id}", 200)
+        facts = {"name": artist["name"], "genres": artist["genres"]}
+        if not dev:
+            facts |= {"popularity": artist["popularity"], "followers": artist["followers"]["total"]}
+        assert facts == truth["artists"][artist_id]
+        assert ("popularity" in artist, "followers" in artist) == (not dev, not dev)
+    await _check(spec, api, f"/artists/{unknown}", 404)
+    await _check(spec, api, f"/artists/{malformed}", 400)
 
 
 @pytest.mark.parametrize("access", ["extended", "development"])
@@ -223,6 +280,7 @@ async def test_token_endpoint_matches_rfc6749_and_the_captures(api: Api) -> None
         ("new-releases.200.json", "/browse/new-releases"),
         ("several-albums.200.json", "/albums?ids={ids}"),
         ("album-tracks.200.json", "/albums/{album}/tracks"),
+        ("several-artists.200.json", "/artists?ids={artists}"),
     ],
 )
 async def test_bodies_carry_every_key_of_the_real_captures(
@@ -230,10 +288,17 @@ async def test_bodies_carry_every_key_of_the_real_captures(
 ) -> None:
     real = orjson.loads((EXAMPLES / example).read_bytes())
     listed = api.sandbox.truth()["markets"]["US"]
-    status, ours = await api.get(path.format(ids=",".join(listed[:20]), album=listed[0]))
+    artists = ",".join(list(api.sandbox.truth()["artists"])[:50])
+    status, ours = await api.get(
+        path.format(ids=",".join(listed[:20]), album=listed[0], artists=artists)
+    )
     assert status == 200
 
     def keys(body: Any) -> tuple[set[str], set[str], set[str]]:
+        if "artists" in body:
+            artists = body["artists"]
+            followers = set().union(*(set(a["followers"]) for a in artists))
+            return set(body), set().union(*map(set, artists)), followers
         items = body["albums"]["items"] if "albums" in body and "items" in body["albums"] else None
         if items is not None:
             return set(body["albums"]), set().union(*map(set, items)), set()
@@ -249,3 +314,11 @@ async def test_bodies_carry_every_key_of_the_real_captures(
 
     for real_keys, our_keys in zip(keys(real), keys(ours), strict=True):
         assert real_keys <= our_keys
+
+
+@pytest.mark.parametrize("access", ["extended", "development"])
+async def test_a_later_day_matches_the_spec(
+    specs: dict[str, OpenAPI], api_factory: ApiFactory, access: str
+) -> None:
+    api = await api_factory(access=access, seed=21, day=9)
+    await _walk(specs[access], api, dev=access == "development")

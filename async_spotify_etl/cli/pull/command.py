@@ -28,14 +28,15 @@ from ...core.errors import (
     SpotifyETLError,
     render,
 )
-from ...core.settings import ClientSettings, Credentials, PullSettings, environment
+from ...core.settings import ClientSettings, Compression, Credentials, PullSettings, environment
 from ...engine.ids_file import IdsInput, load_ids
+from ...engine.known import NOTHING_KNOWN
 from ...output.manifest import Manifest, read_manifest
 from ...output.sink import recorded_plan
 from ...run.ending import Ending, ending_of
 from ...run.progress import ProgressMode, print_summary
 from ...run.pull import run_pull
-from ..logs import configured_logging
+from ..logs import configured_logging, say
 from .flags import SANDBOX_DEFAULTS, SANDBOX_FLAGS, SETTING_FLAGS
 
 if TYPE_CHECKING:
@@ -51,6 +52,10 @@ class _Invocation:
     sandbox: dict[str, Any] | None
     progress: ProgressMode
     quiet: bool
+    log_format: str
+    #: ``--dataset``: settings.out is the dataset's folder, this many days the refresh age.
+    dataset: bool = False
+    refresh_after: float | None = None
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -66,15 +71,19 @@ def pull(args: argparse.Namespace) -> int:
             ending = ending_of(exc)
             if not ending.resumable:
                 raise
-            print(f"spotify-etl: {_stop_line(exc, ending, args)}", file=sys.stderr)
+            level = "warning" if ending.status == "interrupted" else "error"
+            line = _stop_line(exc, ending, args)
+            say(args.log_format, level, line, exit_code=ending.exit_code)
             return ending.exit_code
 
 
 def _stop_line(exc: BaseException, ending: Ending, args: argparse.Namespace) -> str:
     """The last line of a pull that stopped resumably: why, and what to run next."""
     hint = render(ending.hint, SETTING_FLAGS, {})
+    if args.dataset is not None:  # the next run finishes the unfinished one by itself
+        hint = "run the same command again: it finishes this run first"
     if ending.status == "interrupted":
-        return f"interrupted; what was complete is saved in {args.out}; {hint}"
+        return f"interrupted; what was complete is saved in {args.dataset or args.out}; {hint}"
     if args.dry_run:  # nothing to resume: the plan is counted again from the start
         hint = "try again when the API answers again"
     if isinstance(exc, ResumableStop):
@@ -108,10 +117,30 @@ def _collector_tuned() -> Iterator[None]:
 def _progress_mode(args: argparse.Namespace) -> ProgressMode:
     if args.quiet or args.progress is False or args.dry_run:
         return "off"
-    return "bar" if sys.stderr.isatty() else "log"
+    # A bar is no JSON line: with --log-format json progress is a log record on a terminal too.
+    return "bar" if sys.stderr.isatty() and args.log_format == "text" else "log"
+
+
+def _where(args: argparse.Namespace) -> Path:
+    """The pull's directory, or the dataset's; refuses flags that would be ignored."""
+    if args.dataset is None:
+        for flag, value in (("--refresh-after", args.refresh_after),):
+            if value is not None:
+                raise ConfigurationError(f"{flag} needs --dataset")
+        return args.out or Path("data")
+    for flag, given in (("--out", args.out is not None), ("--resume", args.resume)):
+        if given:
+            why = (
+                "a dataset's runs have folders of their own"
+                if flag == "--out"
+                else "a dataset run finishes an unfinished last run by itself"
+            )
+            raise ConfigurationError(f"--dataset and {flag} do not go together: {why}")
+    return Path(args.dataset)
 
 
 def _invocation(args: argparse.Namespace) -> _Invocation:
+    out = _where(args)
     env = environment(args.env_file)
     client = ClientSettings(
         api_url=args.api_url or env.get("SPOTIFY_API_URL") or defaults.DEFAULT_API_URL,
@@ -126,21 +155,32 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         max_retries=args.max_retries,
         max_wait=args.max_wait,
         timeout=args.timeout,
+        budget=args.budget,
     )
-    recorded = _recorded(args.out) if args.resume else {}
+    recorded = _recorded(out) if args.resume else {}
     settings = PullSettings(
-        out=args.out,
+        out=out,
         markets=_markets(args.market) if args.market else tuple(recorded.get("markets", ["US"])),
         source=args.source or recorded.get("source", "auto"),
         ids_file=args.ids or recorded.get("ids_file"),
         expand=args.expand or recorded.get("expand", "auto"),
+        artists=args.artists or recorded.get("artists", "auto"),
         max_albums=args.max_albums or recorded.get("max_albums"),
         resume=args.resume,
         compress=args.compress or recorded.get("compress", "none"),
         client=client,
     )
     sandbox = _sandbox_options(args)
-    return _Invocation(settings, env, sandbox, _progress_mode(args), args.quiet)
+    return _Invocation(
+        settings,
+        env,
+        sandbox,
+        _progress_mode(args),
+        args.quiet,
+        args.log_format,
+        dataset=args.dataset is not None,
+        refresh_after=args.refresh_after,
+    )
 
 
 def _sandbox_options(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -173,7 +213,7 @@ def _recorded(out: Path) -> dict[str, Any]:
 
 
 #: The plan entries a resume takes from the pull when their flag is not given.
-_PLAN_FLAGS = ("markets", "source", "expand", "max_albums", "compress")
+_PLAN_FLAGS = ("markets", "source", "expand", "artists", "max_albums", "compress")
 
 
 def _markets(values: list[str] | None) -> tuple[str, ...]:
@@ -217,7 +257,12 @@ async def _dry_run(invocation: _Invocation) -> int:
     async with AsyncExitStack() as stack:
         settings, credentials = await _connect(stack, invocation)
         ids = _ids(settings)
-        plan = await plan_requests(settings, credentials, ids)
+        known = NOTHING_KNOWN
+        if invocation.dataset:
+            from ...run.dataset import dataset_known
+
+            known = dataset_known(settings.out, invocation.refresh_after)
+        plan = await plan_requests(settings, credentials, ids, known)
     rate, note = _dry_run_rate(settings.client, credentials)
     for line in plan.lines(rate):
         print(line)
@@ -264,20 +309,32 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
         async with AsyncExitStack() as stack:
             settings, credentials = await _connect(stack, invocation)
             plan_extra = {"sandbox": _sandbox_identity(invocation.sandbox)}
-            result = await run_pull(
-                settings,
-                credentials,
-                progress=invocation.progress,
-                console=console,
-                plan_extra=plan_extra if invocation.sandbox else None,
-                arguments_extra={"sandbox": invocation.sandbox} if invocation.sandbox else None,
-                on_finish=None if invocation.quiet else _summary(settings),
-            )
+            options: dict[str, Any] = {
+                "progress": invocation.progress,
+                "console": console,
+                "plan_extra": plan_extra if invocation.sandbox else None,
+                "arguments_extra": {"sandbox": invocation.sandbox} if invocation.sandbox else None,
+            }
+            show = None if invocation.quiet else _summary(settings.compress)
+            if invocation.dataset:
+                from ...run.dataset import run_dataset
+
+                result = await run_dataset(
+                    settings,
+                    credentials,
+                    refresh_after_days=invocation.refresh_after,
+                    on_finish=show,
+                    **options,
+                )
+            else:
+                finish = None if show is None else (lambda m: show(m, settings.out))
+                result = await run_pull(settings, credentials, on_finish=finish, **options)
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
-    ending = ending_of(None, result.failed)
+    ending = ending_of(None, result.failed, result.artists_failed)
     if ending.hint:
-        print(f"spotify-etl: {ending.hint}; see {result.paths['errors']}", file=sys.stderr)
+        hint = f"{ending.hint}; see {result.paths['errors']}"
+        say(invocation.log_format, "warning", hint, exit_code=ending.exit_code)
     return ending.exit_code
 
 
@@ -285,16 +342,17 @@ def _sandbox_identity(sandbox: Mapping[str, Any] | None) -> dict[str, Any] | Non
     """The sandbox options that decide its catalogue (a resume must serve the same one)."""
     if sandbox is None:
         return None
-    return {k: sandbox[k] for k in ("seed", "albums_per_market", "access")}
+    return {k: sandbox[k] for k in ("seed", "albums_per_market", "access", "day")}
 
 
-def _summary(settings: PullSettings) -> Callable[[Manifest], None]:
-    """Prints the end-of-pull summary on stdout: it is the command's output."""
+def _summary(compress: Compression) -> Callable[[Manifest, Path], None]:
+    """Prints the end-of-pull summary of the pull in a folder on stdout: it is the
+    command's output."""
     from ...output.layout import data_path, manifest_path
 
-    def show(manifest: Manifest) -> None:
-        paths = {name: data_path(settings.out, name, settings.compress) for name in manifest.files}
-        paths["manifest"] = manifest_path(settings.out)
+    def show(manifest: Manifest, out: Path) -> None:
+        paths = {name: data_path(out, name, compress) for name in manifest.files}
+        paths["manifest"] = manifest_path(out)
         print_summary(manifest, paths)
 
     return show

@@ -19,6 +19,7 @@ SETTING_FLAGS = {
     "source": "--source",
     "ids_file": "--ids",
     "expand": "--expand",
+    "artists": "--artists",
     "max_albums": "--max-albums",
     "resume": "--resume",
     "compress": "--compress",
@@ -31,6 +32,9 @@ SETTING_FLAGS = {
     "concurrency": "--concurrency",
     "max_retries": "--max-retries",
     "max_wait": "--max-wait",
+    "budget": "--budget",
+    "dataset": "--dataset",
+    "refresh_after": "--refresh-after",
     "timeout": "--timeout",
     "env_file": "--env-file",
 }
@@ -120,7 +124,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_what(what: argparse._ArgumentGroup) -> None:
     what.add_argument(
-        "--out", type=Path, default=Path("data"), metavar="DIR", help="output directory"
+        "--out", type=Path, metavar="DIR", help="output directory of one pull (default: data)"
+    )
+    what.add_argument(
+        "--dataset",
+        type=Path,
+        metavar="DIR",
+        help="instead of --out: add one run to the dataset kept in DIR (a folder per run;"
+        " albums the dataset holds are not fetched again; an unfinished last run is"
+        " finished first)",
+    )
+    what.add_argument(
+        "--refresh-after",
+        type=_positive_float,
+        metavar="DAYS",
+        help="with --dataset: fetch again the albums fetched more than DAYS ago (default: never)",
     )
     what.add_argument(
         "--market",
@@ -146,6 +164,13 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
         choices=["auto", "several", "album", "tracks"],
         help="expansion: auto tries several-albums (20 per call) and falls back"
         " to Get Album on 403; tracks uses Get Album Tracks only (default: auto)",
+    )
+    what.add_argument(
+        "--artists",
+        choices=["auto", "several", "single", "off"],
+        help="fetch every artist credited on an album or track into artists.ndjson: auto"
+        " uses several-artists (50 per call) and skips, saying so, where the app is in"
+        " development mode; single asks Get Artist once per artist (default: auto)",
     )
     what.add_argument(
         "--max-albums",
@@ -209,6 +234,13 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
         help="a longer Retry-After stops the pull resumably (exit 75) instead of sleeping",
     )
     how.add_argument(
+        "--budget",
+        type=_positive_int,
+        metavar="N",
+        help="at most N API requests this run; then stop resumably (exit 75), so a large"
+        " pull spreads over several runs (default: no budget)",
+    )
+    how.add_argument(
         "--timeout",
         type=_positive_float,
         default=defaults.DEFAULT_TIMEOUT,
@@ -241,7 +273,10 @@ def _add_output(out: argparse._ArgumentGroup) -> None:
     )
     out.add_argument("--quiet", action="store_true", help="only warnings and errors")
     out.add_argument(
-        "--log-format", choices=["text", "json"], default="text", help="log line format on stderr"
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="format of every line on stderr; json: one object a line",
     )
 
 
@@ -272,6 +307,7 @@ SANDBOX_FLAGS = {
     "access": "--sandbox-access",
     "latency": "--sandbox-latency",
     "rate_limit": "--sandbox-rate-limit",
+    "day": "--sandbox-day",
 }
 #: The --sandbox-* options when not given (None in the namespace: given or not is known).
 SANDBOX_DEFAULTS: dict[str, Any] = {
@@ -280,6 +316,7 @@ SANDBOX_DEFAULTS: dict[str, Any] = {
     "access": "extended",
     "latency": 0.02,
     "rate_limit": 600,
+    "day": 0,
 }
 
 
@@ -315,4 +352,10 @@ def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
         type=_count,
         metavar="N",
         help="requests per rolling 30 s before 429s (0: none; default: 600)",
+    )
+    sandbox.add_argument(
+        "--sandbox-day",
+        type=_count,
+        metavar="N",
+        help="days the listings have moved since day 0 (default: 0)",
     )
