@@ -1,18 +1,21 @@
 """Load a pull's NDJSON into typed, keyed DuckDB tables with DuckDB's own JSON reader.
 
 Every table is created or replaced in one transaction, so loading twice gives the same
-database, and a pull in progress contributes only its committed records.
+database, and a pull in progress contributes only its committed records. A dataset (a
+directory with ``dataset.json``) is loaded by :mod:`.dataset`, with the same SQL.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from ..core.errors import ConfigurationError
+from ..output.dataset import is_dataset
 from ..output.reader import PullFiles, committed_copies, find_pull_files
 
 log = logging.getLogger(__name__)
@@ -210,22 +213,40 @@ class LoadResult:
 
     counts: dict[str, int]
     in_progress: bool
+    #: What else the terminal line says (a dataset's load: the runs it read).
+    note: str = ""
 
     def summary(self) -> str:
         """One line for the terminal."""
-        counted = ", ".join(f"{self.counts[table]} {table}" for table in TABLES)
+        counted = ", ".join(f"{n} {table}" for table, n in self.counts.items())
         tail = " (committed records only: the pull is running or was interrupted)"
-        return counted + (tail if self.in_progress else "")
+        return counted + self.note + (tail if self.in_progress else "")
 
 
 def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path) -> LoadResult:
-    """Create or replace the tables in ``con`` from the pull in ``out_dir``, in one transaction."""
+    """Create or replace the tables in ``con`` from the pull or dataset in ``out_dir``, in
+    one transaction."""
+    from . import dataset
+
+    if is_dataset(out_dir):
+        return dataset.load_dataset(con, out_dir)
     return _load(con, find_pull_files(out_dir))
 
 
+def check_source(out_dir: Path) -> None:
+    """Fail with one line unless ``out_dir`` holds a pull or a dataset (before any work)."""
+    from . import dataset
+
+    if is_dataset(out_dir):
+        dataset.read_index(out_dir)
+    else:
+        find_pull_files(out_dir)
+
+
 def load_pull(out_dir: Path, database: Path) -> LoadResult:
-    """Load the pull in ``out_dir`` into the DuckDB file ``database`` (created if needed)."""
-    files = find_pull_files(out_dir)  # a bad directory fails before the database is created
+    """Load the pull or dataset in ``out_dir`` into the DuckDB file ``database`` (created if
+    needed); a dataset's load adds only the runs the file does not hold yet."""
+    check_source(out_dir)  # a bad directory fails before the database is created
     if database.is_dir():
         raise ConfigurationError(f"{database} is a directory, not a DuckDB file")
     if not database.parent.is_dir():
@@ -235,7 +256,7 @@ def load_pull(out_dir: Path, database: Path) -> LoadResult:
     except duckdb.Error as exc:
         raise ConfigurationError(f"cannot open {database}: {_first_line(exc)}") from exc
     with con:
-        result = _load(con, files)
+        result = load_into(con, out_dir)
     log.info("loaded %s into %s", result.summary(), database)
     return result
 
@@ -245,11 +266,10 @@ def _load(con: duckdb.DuckDBPyConnection, files: PullFiles) -> LoadResult:
         with committed_copies(files) as paths:
             con.execute("BEGIN TRANSACTION")
             try:
-                _create_sources(con, paths)
-                con.execute(_SCHEMA)
-                con.execute(_FILL)
-                for stream in _COLUMNS:
-                    con.execute(f"DROP VIEW _raw_{stream}")
+                create_sources(con, [(None, paths)])
+                con.execute(DROP_DATASET_TABLES)
+                fill_tables(con)
+                drop_sources(con)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -260,20 +280,56 @@ def _load(con: duckdb.DuckDBPyConnection, files: PullFiles) -> LoadResult:
     return LoadResult(counts, files.in_progress)
 
 
-def _create_sources(con: duckdb.DuckDBPyConnection, paths: dict[str, Path | None]) -> None:
-    """Temporary views ``_raw_<stream>`` over each committed file (empty if it is absent)."""
+def fill_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or replace :data:`TABLES` in the current schema from the ``_raw_<stream>``
+    views (see :func:`create_sources`): albums and artists once each, the latest wins."""
+    con.execute(_SCHEMA)
+    con.execute(_FILL)
+
+
+#: The shape of :data:`TABLES`, for a load that merges into them rather than replacing.
+SCHEMA_IF_ABSENT = _SCHEMA.replace("CREATE OR REPLACE TABLE", "CREATE TABLE IF NOT EXISTS")
+#: A single pull's load replaces the tables a dataset's load adds, if the file held them.
+DROP_DATASET_TABLES = """
+DROP VIEW IF EXISTS album_presence;
+DROP TABLE IF EXISTS listings; DROP TABLE IF EXISTS events;
+DROP TABLE IF EXISTS artist_snapshots; DROP TABLE IF EXISTS runs;
+"""
+
+
+def create_sources(
+    con: duckdb.DuckDBPyConnection, parts: Sequence[tuple[str | None, Mapping[str, Path | None]]]
+) -> None:
+    """Temporary views ``_raw_<stream>`` over the committed files of each part (a run id,
+    or None for a single pull, and a path per stream, None if absent), with a ``run_id``."""
     for stream, columns in _COLUMNS.items():
-        path = paths.get(stream)
-        if path is None:
-            fields = ", ".join(f'NULL::{kind} AS "{name}"' for name, kind in columns.items())
-            source = f"SELECT {fields} WHERE false"
-        else:
-            spec = ", ".join(f"{_quote(name)}: {_quote(kind)}" for name, kind in columns.items())
-            source = (
-                f"SELECT * FROM read_ndjson({_quote(str(path))}, columns = {{{spec}}},"
-                " compression = 'auto_detect')"
-            )
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw_{stream} AS {source}")
+        sources = [
+            _source(paths.get(stream), columns, run_id)
+            for run_id, paths in parts
+            if paths.get(stream) is not None
+        ]
+        union = " UNION ALL ".join(sources) or _source(None, columns, None)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw_{stream} AS {union}")
+
+
+def drop_sources(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the views :func:`create_sources` made."""
+    for stream in _COLUMNS:
+        con.execute(f"DROP VIEW _raw_{stream}")
+
+
+def read_ndjson(path: Path, columns: Mapping[str, str]) -> str:
+    """DuckDB's reader of one NDJSON file (plain or gzip), reading only ``columns``."""
+    spec = ", ".join(f"{_quote(name)}: {_quote(kind)}" for name, kind in columns.items())
+    return f"read_ndjson({_quote(str(path))}, columns = {{{spec}}}, compression = 'auto_detect')"
+
+
+def _source(path: Path | None, columns: Mapping[str, str], run_id: str | None) -> str:
+    tag = "NULL::VARCHAR" if run_id is None else _quote(run_id)
+    if path is None:
+        fields = ", ".join(f'NULL::{kind} AS "{name}"' for name, kind in columns.items())
+        return f"SELECT {fields}, {tag} AS run_id WHERE false"
+    return f"SELECT *, {tag} AS run_id FROM {read_ndjson(path, columns)}"
 
 
 def _quote(text: str) -> str:

@@ -39,6 +39,8 @@ class ReportData:
     charts: list[Chart]
     manifest: dict[str, Any] | None
     manifest_problem: str | None
+    #: What ``out_dir`` holds, as the header names it ("Pull", "Dataset of 3 runs").
+    source: str = "Pull"
 
 
 _CSS = """
@@ -92,7 +94,7 @@ def render_page(data: ReportData, *, generated_at: dt.datetime) -> str:
 <style>{_CSS}</style>
 </head>
 <body>
-{_header(data.out_dir, data.load, data.markets, generated_at)}
+{_header(data.out_dir, data.load, data.markets, generated_at, data.source)}
 <main>
 <section class="charts">
 {cards}
@@ -107,7 +109,11 @@ def render_page(data: ReportData, *, generated_at: dt.datetime) -> str:
 
 
 def _header(
-    out_dir: Path, load: LoadResult, markets: Sequence[str], generated_at: dt.datetime
+    out_dir: Path,
+    load: LoadResult,
+    markets: Sequence[str],
+    generated_at: dt.datetime,
+    source: str = "Pull",
 ) -> str:
     counts = load.counts
     kpis = [
@@ -124,7 +130,7 @@ def _header(
     badge *= load.in_progress
     return (
         f"<header><h1>New releases report{badge}</h1>"
-        f"<p>Pull in <code>{escape(str(out_dir))}</code> · report generated"
+        f"<p>{escape(source)} in <code>{escape(str(out_dir))}</code> · report generated"
         f' {generated_at:%Y-%m-%d %H:%M} UTC</p><div class="kpis">{tiles}</div></header>'
     )
 

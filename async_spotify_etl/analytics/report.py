@@ -2,7 +2,9 @@
 
 The pull is loaded into an in-memory DuckDB with the same code as ``spotify-etl load``
 (so a pull in progress shows its committed records), aggregated there, and drawn as
-inline SVG; the page needs no network to be viewed.
+inline SVG; the page needs no network to be viewed. On a dataset the same charts cover
+all its runs (albums once, artists at their latest snapshot), followed by the trends over
+the runs (:mod:`.trends`) and the latest run's manifest.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ import duckdb
 import orjson
 
 from ..core.errors import ConfigurationError
+from ..output.dataset import is_dataset
 from ..output.layout import manifest_path
 from ..output.manifest import observed_manifest
 from . import charts
+from .dataset import read_index
 from .load import load_into
 from .page import Chart, ReportData, render_page
+from .trends import trend_charts_of
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +72,14 @@ def collect(con: duckdb.DuckDBPyConnection, out_dir: Path) -> ReportData:
         *_genre_charts(con, markets),
         *_artist_fame(con),
     ]
-    manifest, problem = _read_manifest(out_dir)
-    return ReportData(out_dir, result, markets, drawn, manifest, problem)
+    run_dir, source = out_dir, "Pull"
+    if is_dataset(out_dir):  # the trends over its runs; the latest run's manifest
+        drawn += trend_charts_of(con)
+        runs = read_index(out_dir)
+        run_dir = runs[-1].path if runs else out_dir
+        source = f"Dataset of {len(runs)} run{'s' * (len(runs) != 1)}"
+    manifest, problem = _read_manifest(run_dir)
+    return ReportData(out_dir, result, markets, drawn, manifest, problem, source)
 
 
 _MARKETS = "SELECT market, count(*) FROM album_markets GROUP BY 1 ORDER BY 2 DESC, 1"

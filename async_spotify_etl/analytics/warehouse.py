@@ -20,8 +20,8 @@ from typing import Any
 import duckdb
 
 from ..core.errors import ConfigurationError
-from ..output.reader import find_pull_files
-from .load import LoadResult, _first_line, load_into
+from .dataset import VIEWS
+from .load import LoadResult, _first_line, check_source, load_into
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,11 @@ FOREIGN_KEYS = (
     ("track_artists", "artist_id", "artists"),
     ("album_markets", "album_id", "albums"),
     ("artist_genres", "artist_id", "artists"),
+    # A dataset's per-run tables: a run's rows in a load replace its earlier ones.
+    ("artist_snapshots", "run_id", "runs"),
+    ("artist_snapshots", "artist_id", "artists"),
+    ("listings", "run_id", "runs"),
+    ("events", "run_id", "runs"),
 )
 #: Indexes for the documented queries (docs/analytics.md): joins by artist, filters by date.
 INDEXES = (
@@ -48,10 +53,14 @@ INDEXES = (
     ("album_markets", "market"),
     ("albums", "release_date"),
     ("artist_genres", "genre"),
+    ("listings", "album_id"),
+    ("events", "album_id"),
+    ("artist_snapshots", "artist_id"),
 )
 
-#: Columns of time-stamped tables whose date becomes the Hive partition ``run_date``.
-RUN_TIME_COLUMNS = ("run_date", "run_started_at", "started_at")
+#: Columns of time-stamped tables whose date becomes the Hive partition ``run_date``
+#: (a dataset's listings and runs, and its events by their time).
+RUN_TIME_COLUMNS = ("run_date", "run_started_at", "started_at", "at")
 
 _SIMPLE_TYPES = {
     "VARCHAR": "text",
@@ -159,10 +168,10 @@ def load_postgres(out_dir: Path, url: str, schema: str = "spotify") -> LoadResul
             "spotify-etl load --postgres needs psycopg;"
             " install the postgres extra: pip install 'async-spotify-etl[postgres]'"
         ) from exc
-    files = find_pull_files(out_dir)
+    check_source(out_dir)
     con = duckdb.connect()
     with con:
-        loaded = load_into(con, files.out_dir)
+        loaded = load_into(con, out_dir)
         tables = describe(con)
         try:
             with psycopg.connect(url, autocommit=False) as pg:
@@ -170,6 +179,7 @@ def load_postgres(out_dir: Path, url: str, schema: str = "spotify") -> LoadResul
                     _prepare(pg, schema, tables)
                     for table in tables:
                         _merge(con, pg, schema, table)
+                    _create_views(pg, schema, {t.name for t in tables})
                 counts = {t.name: _pg_count(pg, schema, t.name) for t in tables}
         except psycopg.Error as exc:
             message = redact(_first_line(exc))
@@ -275,6 +285,15 @@ def _merge(con: duckdb.DuckDBPyConnection, pg: Any, schema: str, table: Table) -
         )
 
 
+def _create_views(pg: Any, schema: str, tables: set[str]) -> None:
+    """The DuckDB load's views (a dataset's ``album_presence``) over the merged tables."""
+    if "listings" not in tables:
+        return
+    pg.execute(f"SET LOCAL search_path TO {_ident(schema)}")
+    for name, sql in VIEWS.items():
+        pg.execute(f"CREATE OR REPLACE VIEW {_ident(schema, name)} AS {sql}")
+
+
 def _parent_key(table: Table) -> str | None:
     """The first key column of a link table when it refers to a parent (album_artists'
     album_id): the parent's rows in a load replace its earlier ones."""
@@ -315,14 +334,14 @@ def export_parquet(out_dir: Path, dest: Path) -> ExportResult:
     """Write each table of the pull in ``out_dir`` to ``dest/<table>/`` as Parquet;
     time-stamped tables in Hive partitions ``run_date=YYYY-MM-DD``. A table's folder is
     replaced whole, so exporting again never duplicates."""
-    files = find_pull_files(out_dir)
+    check_source(out_dir)
     if dest.exists() and not dest.is_dir():
         raise ConfigurationError(f"{dest} is not a directory")
     if not dest.parent.is_dir():
         raise ConfigurationError(f"cannot create {dest}: {dest.parent} does not exist")
     con = duckdb.connect()
     with con:
-        load_into(con, files.out_dir)
+        load_into(con, out_dir)
         try:
             result = export_tables(con, dest)
         except (duckdb.Error, OSError) as exc:

@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         " replaced whole, so exporting again never duplicates.",
     )
     parser.add_argument("--parquet", required=True, type=Path, metavar="DIR", help="folder")
-    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="directory of a pull")
+    parser.add_argument(
+        "out_dir", type=Path, metavar="OUT_DIR", help="directory of a pull or dataset"
+    )
     parser.set_defaults(handler=_handle)
 
 

@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Create or replace the tables albums, tracks, artists, album_artists,"
         " track_artists, album_markets and errors in a DuckDB file from the pull in OUT_DIR"
         " (only committed records of a pull in progress), or merge them into a PostgreSQL"
-        " schema in one transaction (records upserted by id).",
+        " schema in one transaction (records upserted by id). On a dataset (pull --dataset)"
+        " the tables span its runs, with artist_snapshots, listings, runs, events and the view"
+        " album_presence; loading a DuckDB file again reads only the runs it lacks.",
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--duckdb", type=Path, metavar="FILE", help="database")
@@ -38,7 +40,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--schema", default="spotify", help="PostgreSQL schema (default: spotify)")
     parser.add_argument(
-        "out_dir", type=Path, nargs="?", metavar="OUT_DIR", help="directory of a pull"
+        "out_dir", type=Path, nargs="?", metavar="OUT_DIR", help="directory of a pull or dataset"
     )
     parser.set_defaults(handler=_handle)
 
@@ -53,7 +55,7 @@ def _handle(args: argparse.Namespace) -> int:
     if out_dir is None and url and "://" not in url and "=" not in url:
         url, out_dir = "", Path(url)  # `--postgres OUT_DIR`: the URL comes from the environment
     if out_dir is None:
-        raise ConfigurationError("load needs OUT_DIR, the directory of a pull")
+        raise ConfigurationError("load needs OUT_DIR, the directory of a pull or dataset")
     if args.duckdb is not None:
         result = load_pull(out_dir, args.duckdb)
         _warn_if_killed(out_dir)

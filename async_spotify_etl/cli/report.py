@@ -16,9 +16,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "report",
         help="write an HTML report of charts about a pull",
         description="Write one self-contained HTML file (no network needed to view it) with"
-        " charts of the pull in OUT_DIR and its manifest.",
+        " charts of the pull in OUT_DIR and its manifest; on a dataset, also its trends over"
+        " the runs (entries, time on the list, genre and label share, churn, follower growth).",
     )
-    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="directory of a pull")
+    parser.add_argument(
+        "out_dir", type=Path, metavar="OUT_DIR", help="directory of a pull or dataset"
+    )
     parser.add_argument(
         "--html", type=Path, metavar="FILE", help="where to write it (default OUT_DIR/report.html)"
     )

@@ -4,7 +4,8 @@ Artist ``number`` is the one albums credit (see :mod:`.objects`); its details de
 from ``(seed, number)`` alone. Genres come from a vocabulary of real Spotify genre
 names: most artists have two to four, some one, about one in eight none (Spotify's
 "not yet classified"). Followers grow with popularity, a decade per 14 points, within
-a factor of two either way, as they do on Spotify. Development-mode apps get no
+a factor of two either way, as they do on Spotify; on each later ``day`` of the sandbox they
+grow by up to 3%, each artist at its own pace. Development-mode apps get no
 ``followers`` and no ``popularity`` (February 2026).
 """
 
@@ -65,6 +66,8 @@ _WEIGHTS = list(GENRES.values())
 #: Share of artists Spotify has not classified: an empty ``genres``.
 UNCLASSIFIED = 0.12
 _DEV_REMOVED = ("followers", "popularity")
+#: Largest daily growth of an artist's followers (``day`` of the sandbox config).
+MAX_GROWTH = 0.03
 _IMAGE_SIZES = (640, 320, 160)
 
 
@@ -108,9 +111,13 @@ def render_artist(config: SandboxConfig, base: str, number: int | None) -> dict[
         rng = random.Random(f"{config.seed}/artist-details/{number}")
         genres = _genres(rng)
         popularity = min(100, max(0, round(rng.betavariate(2.2, 2.8) * 100)))
+    followers = followers_for(popularity, rng)
+    if config.day:  # they grow a little every day, each artist at its own pace
+        growth = random.Random(f"{config.seed}/artist-growth/{number}").uniform(0.0, MAX_GROWTH)
+        followers = int(followers * (1 + growth) ** config.day)
     artist: dict[str, object] = {
         "external_urls": {"spotify": f"https://open.spotify.com/artist/{ident}"},
-        "followers": {"href": None, "total": followers_for(popularity, rng)},
+        "followers": {"href": None, "total": followers},
         "genres": genres,
         "href": f"{base}/artists/{ident}",
         "id": ident,

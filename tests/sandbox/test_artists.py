@@ -70,3 +70,20 @@ async def test_get_artist_strips_what_development_mode_strips(
     status, _ = await api.get(f"/artists?ids={artist_id}")
     assert status == (403 if access == "development" else 200)
     assert api.sandbox.stats()["requests"]["several-artists"] == {str(status): 1}
+
+
+def test_followers_grow_day_by_day_each_artist_at_its_own_pace() -> None:
+    from async_spotify_etl.sandbox import SandboxConfig
+    from async_spotify_etl.sandbox.artists import MAX_GROWTH, render_artist
+
+    def followers(day: int, number: int) -> int:
+        artist = render_artist(SandboxConfig(seed=3, day=day), "http://x", number)
+        return artist["followers"]["total"]  # type: ignore[index]
+
+    for number in range(40):
+        seen = [followers(day, number) for day in range(0, 15, 7)]
+        assert seen == sorted(seen)  # never fewer
+        assert seen[-1] <= seen[0] * (1 + MAX_GROWTH) ** 14 + 1
+    growths = {followers(14, n) / max(1, followers(0, n)) for n in range(40)}
+    assert len(growths) > 30  # each at its own pace
+    assert max(growths) > 1.1

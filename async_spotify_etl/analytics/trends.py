@@ -1,0 +1,219 @@
+"""The report's trend cards for a dataset: how the listing moved over its runs.
+
+Each card is aggregated in DuckDB from the dataset's load (:mod:`.dataset`): listings,
+events, artist snapshots. With a single run there is no movement yet, and each card says so
+instead of drawing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+
+from . import charts, trend_charts
+from .page import Chart
+
+#: Genres and labels drawn in the share-over-time cards.
+_SHARE_SERIES = 6
+_TOP_GROWTH = 15
+_ONE_RUN = "Only one run has a listing so far: {what} needs two runs or more."
+
+_LISTED = "SELECT DISTINCT run_id, album_id FROM listings"
+
+
+def trend_charts_of(con: duckdb.DuckDBPyConnection) -> list[Chart]:
+    """Every trend card, in the page's order."""
+    runs = [r for (r,) in con.execute("SELECT DISTINCT run_id FROM listings ORDER BY 1").fetchall()]
+    labels = [_label(r) for r in runs]
+    return [
+        _entering(con, runs, labels),
+        _time_on_list(con, runs),
+        _share(con, runs, labels, "genre"),
+        _share(con, runs, labels, "label"),
+        _churn(con, runs, labels),
+        _follower_growth(con),
+    ]
+
+
+def _label(run_id: str) -> str:
+    """``2026-12-03T071300Z`` as ``12-03 07:13``."""
+    try:
+        at = dt.datetime.strptime(run_id, "%Y-%m-%dT%H%M%SZ")
+    except ValueError:
+        return run_id
+    return f"{at:%m-%d %H:%M}"
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
+def _too_little(key: str, title: str, what: str) -> Chart:
+    return Chart(key, title, _ONE_RUN.format(what=what), None)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    return con.execute(sql).fetchall()
+
+
+def _entering(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]) -> Chart:
+    key, title = "entering-per-run", "Albums entering per run"
+    if len(runs) < 2:
+        return _too_little(key, title, "telling new entries from the first listing")
+    rows = _rows(
+        con,
+        "SELECT f.run_id, coalesce(a.album_type, 'unknown'), count(*) FROM ("
+        " SELECT album_id, min(run_id) AS run_id FROM listings GROUP BY 1) f"
+        " LEFT JOIN albums a USING (album_id) GROUP BY ALL",
+    )
+    later = runs[1:]
+    kinds = sorted({k for _, k, _ in rows}, key=lambda k: (k not in charts.PALETTE, k))
+    counts = {(r, k): n for r, k, n in rows}
+    series = {k: [counts.get((r, k), 0) for r in later] for k in kinds}
+    total = sum(sum(v) for v in series.values())
+    return Chart(
+        key,
+        title,
+        f"Albums listed for the first time in any market, by album type: {total} over"
+        f" {_runs(len(later))} after the first (whose whole listing was new).",
+        charts.to_svg(trend_charts.stacked_per_run(labels[1:], series, "albums entering"), key),
+    )
+
+
+def _time_on_list(con: duckdb.DuckDBPyConnection, runs: list[str]) -> Chart:
+    key, title = "time-on-list", "Time on the list"
+    if len(runs) < 2:
+        return _too_little(key, title, "time on the list")
+    rows = _rows(
+        con,
+        "SELECT n, count(*) FROM (SELECT album_id, count(DISTINCT run_id) AS n FROM listings"
+        " GROUP BY 1) GROUP BY 1 ORDER BY 1",
+    )
+    days, still = _rows(
+        con,
+        "SELECT median(date_diff('day', first_seen, last_seen)),"
+        " count(*) FILTER (last_run = (SELECT max(run_id) FROM listings)) FROM ("
+        " SELECT album_id, min(observed_at) AS first_seen, max(observed_at) AS last_seen,"
+        "  max(run_id) AS last_run FROM listings GROUP BY 1)",
+    )[0]
+    return Chart(
+        key,
+        title,
+        f"Runs in which each album was listed (any market), of {len(runs)} runs; the median"
+        f" album was seen over {days or 0:g} days from first to last. {still} albums are still"
+        " listed in the latest run, so their time so far is a lower bound.",
+        charts.to_svg(trend_charts.histogram(rows, "runs listed"), key),
+    )
+
+
+def _share(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str], what: str) -> Chart:
+    key, title = f"{what}-share-over-time", f"{what.capitalize()} share over time"
+    if len(runs) < 2:
+        return _too_little(key, title, f"{what} share over time")
+    if what == "genre":
+        tagged = (
+            f"SELECT DISTINCT l.run_id, l.album_id, g.genre AS tag FROM ({_LISTED}) l"
+            " JOIN album_artists USING (album_id) JOIN artist_genres g USING (artist_id)"
+        )
+        source = "the genres of its credited artists (their latest snapshot)"
+    else:
+        tagged = (
+            f"SELECT l.run_id, l.album_id, a.label AS tag FROM ({_LISTED}) l"
+            " JOIN albums a USING (album_id) WHERE a.label IS NOT NULL"
+        )
+        source = "its label"
+    top = [
+        t
+        for (t,) in _rows(
+            con, f"SELECT tag FROM ({tagged}) GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 6"
+        )
+    ][:_SHARE_SERIES]
+    if not top:
+        why = f"No listed album has a {what} (development-mode apps get no labels; --artists off"
+        return Chart(key, title, why + " gives no genres).", None)
+    totals = dict(_rows(con, f"SELECT run_id, count(*) FROM ({_LISTED}) GROUP BY 1"))
+    counts = {
+        (r, t): n
+        for r, t, n in _rows(con, f"SELECT run_id, tag, count(*) FROM ({tagged}) GROUP BY ALL")
+    }
+    series = {t: [counts.get((r, t), 0) / totals[r] for r in runs] for t in top}
+    return Chart(
+        key,
+        title,
+        f"Share of each run's listed albums (any market) by {source}, for the {len(top)}"
+        f" {what}s with the most listings.",
+        charts.to_svg(trend_charts.share_lines(labels, series), key),
+    )
+
+
+def _churn(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]) -> Chart:
+    key, title = "churn-per-market", "Churn per market"
+    if len(runs) < 2:
+        return _too_little(key, title, "churn")
+    rows = _rows(
+        con,
+        "SELECT run_id, market, count(*) FILTER (event = 'listed'),"
+        " count(*) FILTER (event = 'delisted') FROM events"
+        " WHERE run_id > (SELECT min(run_id) FROM listings) GROUP BY ALL",
+    )
+    markets = sorted({m for _, m, _, _ in rows})
+    if not markets:
+        return Chart(key, title, "No album entered or left the list after the first run.", None)
+    by = {(r, m): (a, d) for r, m, a, d in rows}
+    later = runs[1:]
+    listed = {m: [by.get((r, m), (0, 0))[0] for r in later] for m in markets}
+    delisted = {m: [by.get((r, m), (0, 0))[1] for r in later] for m in markets}
+    moved = sum(map(sum, listed.values())) + sum(map(sum, delisted.values()))
+    return Chart(
+        key,
+        title,
+        f"Albums listed and delisted in each market against the run before (events.ndjson):"
+        f" {moved} changes over {_runs(len(later))}.",
+        charts.to_svg(trend_charts.churn(labels[1:], markets, listed, delisted), key),
+    )
+
+
+def _follower_growth(con: duckdb.DuckDBPyConnection) -> Chart:
+    key, title = "follower-growth", "Artists whose followers grew most"
+    twice, with_followers = _rows(
+        con,
+        "SELECT count(*) FILTER (n >= 2), count(*) FILTER (f) FROM (SELECT artist_id,"
+        " count(*) AS n, bool_or(followers IS NOT NULL) AS f FROM artist_snapshots GROUP BY 1)",
+    )[0]
+    if not with_followers:
+        return Chart(
+            key,
+            title,
+            "No artist snapshot carries followers (development-mode apps get none, or"
+            " --artists off): there is no growth to show.",
+            None,
+        )
+    if not twice:
+        return Chart(
+            key, title, "No artist has been fetched in two runs yet: growth needs two.", None
+        )
+    rows = _rows(
+        con,
+        "SELECT coalesce(a.name, s.artist_id), s.last - s.first FROM ("
+        " SELECT artist_id, arg_min(followers, run_id) AS first,"
+        "  arg_max(followers, run_id) AS last, count(*) AS n FROM artist_snapshots"
+        "  WHERE followers IS NOT NULL GROUP BY 1) s LEFT JOIN artists a USING (artist_id)"
+        f" WHERE s.n >= 2 AND s.last > s.first ORDER BY 2 DESC, 1 LIMIT {_TOP_GROWTH}",
+    )
+    if not rows:
+        return Chart(
+            key,
+            title,
+            f"None of the {twice} artists fetched in two runs or more gained followers"
+            " between their first and latest snapshot.",
+            None,
+        )
+    return Chart(
+        key,
+        title,
+        f"Followers gained from each artist's first snapshot to its latest, of the {twice}"
+        " artists fetched in two runs or more.",
+        charts.to_svg(charts.top_values(rows, "followers gained"), key),
+    )
