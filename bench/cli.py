@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .blind import blind_markdown, blind_scenarios, run_blind
 from .contenders import Contender, by_name, pull_command
 from .daily import measure_daily
 from .loads import measure_loads
@@ -46,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         help="write the tables into BENCHMARKS.md (default: on for a full run)",
     )
     parser.add_argument("--profile", action="store_true", help="also profile our tuned pull")
+    parser.add_argument(
+        "--blind",
+        action="store_true",
+        help="run only the blind scenarios (the limit hidden; --rate auto first and second"
+        " run); their section of BENCHMARKS.md is rewritten unless --quick",
+    )
     parser.add_argument("--keep-output", action="store_true", help="keep each run's files")
     return parser
 
@@ -159,6 +166,8 @@ def _update_benchmarks(text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the report; return 0 (targets are reported, not enforced)."""
     args = _parser().parse_args(argv)
+    if args.blind:
+        return _blind(args)
     picked = scenarios(quick=args.quick, reps=args.reps)
     if args.scenario:
         picked = [s for s in picked if s.key in args.scenario]
@@ -191,6 +200,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_write(args, picked, runs, workdir, header))
     print(f"results: {workdir}", file=sys.stderr)
     return 0
+
+
+BLIND_BEGIN, BLIND_END = "<!-- blind:begin -->", "<!-- blind:end -->"
+
+
+def _blind(args: argparse.Namespace) -> int:
+    """The blind scenarios alone: run, print, and (unless quick) update BENCHMARKS.md."""
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    workdir = args.out / f"blind-{started.replace(':', '')}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    picked = blind_scenarios(quick=args.quick)
+    reps = 1 if args.quick else args.reps
+    rows = run_blind(picked, workdir, lambda run: _log(start, run, reps), reps)
+    info = machine()
+    head = (
+        f"Run {started} ({'quick' if args.quick else 'full'}, {reps} repetition(s),"
+        f" {time.monotonic() - start:.0f} s) at commit `{info['commit']}` on"
+        f" {info['nproc']} × {info['cpu']}, Python {info['python']}.\n\n"
+    )
+    text = head + blind_markdown(picked, rows)
+    (workdir / "results.md").write_text(text)
+    document = [{"scenario": r.scenario, "contender": r.contender, "pacing": r.pacing,
+                 **r.run.to_json()} for r in rows]  # fmt: skip
+    (workdir / "results.json").write_text(json.dumps(document, indent=2, default=str))
+    if args.update if args.update is not None else not args.quick:
+        _update_section(text, BLIND_BEGIN, BLIND_END)
+    print(text)
+    print(f"results: {workdir}", file=sys.stderr)
+    return 0
+
+
+def _update_section(text: str, begin: str, end: str) -> None:
+    """Replace what lies between ``begin`` and ``end`` in BENCHMARKS.md (added if absent)."""
+    path = ROOT / "BENCHMARKS.md"
+    current = path.read_text()
+    if begin not in current:
+        current = current.rstrip("\n") + f"\n\n## Blind pacing\n\n{begin}\n{end}\n"
+    head, _, rest = current.partition(begin)
+    _, _, tail = rest.partition(end)
+    path.write_text(f"{head}{begin}\n{text}{end}{tail}")
 
 
 def run() -> None:

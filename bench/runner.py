@@ -163,6 +163,8 @@ def _execute(
         "SPOTIFY_CLIENT_ID": sb.client_id,
         "SPOTIFY_CLIENT_SECRET": sb.client_secret,
         "PYTHONPATH": str(ROOT),
+        # a fresh memory per run (never the user's own cache): nothing learned carries over
+        "SPOTIFY_ETL_CACHE_DIR": str(out / "cache"),
     }
     before = _cpu_clocks(sb.pid)
     code, wall, usage = _measure(cmd, env, out)

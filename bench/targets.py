@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from async_spotify_etl.core.settings import DEFAULT_BURST, DEFAULT_RATE
+from async_spotify_etl.core.settings import DEFAULT_BURST, POLITE_RATE
 
 from .scenarios import Scenario
 from .summary import Summary, ratio
@@ -75,7 +75,7 @@ def pacing_bound(flags: tuple[str, ...], requests: float) -> tuple[float, str]:
     is reckoned: the bucket's ``(requests - burst) / rate``, or with ``--window N/W`` the
     window's ``(ceil(requests / N) - 1) * W`` (the request after each N waits a whole W),
     whichever is longer. Latency and start-up come on top, so it is below the floor's time."""
-    rate = float(_flag(flags, "--rate") or DEFAULT_RATE)
+    rate = float(_flag(flags, "--rate") or POLITE_RATE)
     burst = float(_flag(flags, "--burst") or DEFAULT_BURST)
     bound = max(requests - burst, 0) / rate
     how = f"rate bound ((requests - burst) / rate = {bound:.1f} s)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 from unittest.mock import Mock
 
@@ -61,6 +62,15 @@ async def sandbox_factory() -> AsyncIterator[SandboxFactory]:
             return await stack.enter_async_context(Sandbox(SandboxConfig(**fields), clock=clock))
 
         yield factory
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """What runs remember goes to a fresh directory per test, never the real home's cache."""
+    path = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("SPOTIFY_ETL_CACHE_DIR", str(path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(path / "xdg"))
+    return path
 
 
 @pytest.fixture

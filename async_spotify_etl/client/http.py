@@ -30,6 +30,8 @@ from ..core.errors import (
 )
 from ..core.settings import ClientSettings, Credentials
 from .auth import TokenProvider
+from .learning import AutoRate
+from .memory import Memory, cache_dir
 from .pacing import Pacer, Ticket
 from .responses import Answer, Retry, interpret, read_body
 from .retry import RetryPolicy
@@ -55,6 +57,8 @@ class ClientStats:
     waited_seconds: float = 0.0
     backoff_seconds: float = 0.0
     token_refreshes: int = 0
+    #: How the requests were paced: see :meth:`SpotifyClient.pacing`.
+    pacing: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (for the manifest)."""
@@ -65,6 +69,7 @@ class ClientStats:
             "waited_seconds": round(self.waited_seconds, 3),
             "backoff_seconds": round(self.backoff_seconds, 3),
             "token_refreshes": self.token_refreshes,
+            "pacing": dict(self.pacing),
         }
 
 
@@ -98,6 +103,12 @@ class SpotifyClient:
         self._retry = RetryPolicy(s.max_retries, s.backoff_base, s.backoff_cap, random=uniform)
         self._pacer: Pacer | None = None
         self._tokens: TokenProvider | None = None
+        #: What earlier runs of this app learned (None: not remembered).
+        self.memory: Memory | None = None
+        if s.remember:
+            self.memory = Memory(cache_dir(s.cache_dir), credentials.client_id, s.api_url)
+            if s.forget_limit:
+                self.memory.forget_limit()
         self._requests: Counter[str] = Counter()
         self._retries = 0
         self._throttled = 0
@@ -118,7 +129,31 @@ class SpotifyClient:
             waited_seconds=self._pacer.waited_seconds if self._pacer else 0.0,
             backoff_seconds=self._backoff_waited + (tokens.waited_seconds if tokens else 0.0),
             token_refreshes=tokens.refreshes if tokens else 0,
+            pacing=self.pacing(),
         )
+
+    def pacing(self) -> dict[str, Any]:
+        """The rate given (a number or ``auto``), the window, and with ``auto`` the limit
+        paced by and whether it was ``learned`` this run or ``remembered``."""
+        s = self.settings
+        window = None if s.window is None else {"requests": s.window[0], "seconds": s.window[1]}
+        info: dict[str, Any] = {"rate": s.rate if s.auto_rate else s.start_rate, "window": window}
+        if self._pacer is not None:
+            info["throttle_episodes"] = self._pacer.episodes
+        auto = self._pacer.auto if self._pacer is not None else None
+        if auto is not None:
+            limit = auto.limit
+            info["limit"] = (
+                None
+                if limit is None
+                else {
+                    "requests": limit.requests,
+                    "seconds": round(limit.seconds, 3),
+                }
+            )
+            info["limit_source"] = auto.source
+            info["fastest_clean_rate"] = round(auto.fastest_clean, 2)
+        return info
 
     @property
     def pacer(self) -> Pacer:
@@ -147,11 +182,53 @@ class SpotifyClient:
             clock=clock,
             sleep=self._sleep,
         )
+        auto = self._auto_rate() if s.auto_rate else None
         self._pacer = Pacer(
-            s.rate, s.burst, s.concurrency, window=s.window, clock=self._clock, sleep=self._sleep
+            s.start_rate,
+            s.burst,
+            s.concurrency,
+            window=s.window,
+            auto=auto,
+            clock=self._clock,
+            sleep=self._sleep,
         )
         self._state = "open"
         return self
+
+    def _auto_rate(self) -> AutoRate:
+        """``--rate auto`` from what memory holds: a fresh limit paces from the first
+        request, a fresh clean rate starts the slow start there; a stale one is re-learned."""
+        s, remembered = self.settings, self.memory.data if self.memory is not None else None
+        if remembered is None:
+            return AutoRate(s.start_rate, s.burst)
+        return AutoRate(
+            s.start_rate,
+            s.burst,
+            remembered=remembered.fresh_limit(),
+            clean_rate=remembered.fresh_clean_rate(),
+            clean_burst=remembered.fresh_clean_burst(),
+        )
+
+    def _remember(self) -> None:
+        """Write back what this run learned about the rate; a run that learned nothing
+        new leaves the file as it was."""
+        memory, pacer = self.memory, self._pacer
+        if memory is None:
+            return
+        auto = pacer.auto if pacer is not None else None
+        changed = memory.changed
+        if auto is not None:
+            now, data = dt.datetime.now(dt.UTC), memory.data
+            if auto.source == "learned" and auto.limit is not None:
+                data.limit, data.limit_at, changed = auto.limit, now, True
+            burst, known = auto.clean_burst, data.fresh_clean_burst()
+            larger = burst is not None and (known is None or burst.requests > known.requests)
+            if larger or (auto.fastest_clean > 0 and auto.fastest_clean != data.fresh_clean_rate()):
+                data.clean_burst = burst if larger else known
+                fastest = auto.fastest_clean or (data.clean_burst.rate if data.clean_burst else 0)
+                data.clean_rate, data.clean_at, changed = fastest, now, True
+        if changed:
+            memory.save()
 
     async def __aexit__(
         self,
@@ -165,7 +242,9 @@ class SpotifyClient:
         """Close the owned session; safe to call twice; a borrowed session stays open."""
         if self._state == "closed":
             return
-        self._state = "closed"
+        was_open, self._state = self._state == "open", "closed"
+        if was_open:
+            self._remember()
         if self._session is not None and self._borrowed is None:
             await self._session.close()
         self._session = None
@@ -244,7 +323,8 @@ class SpotifyClient:
             self.pacer.stop(stop)
             raise stop
         # The gate closes for every task even when this request has run out of retries.
-        self.pacer.record_throttle(ticket, self._retry.delay(throttles, outcome.retry_after))
+        delay = self._retry.delay(throttles, outcome.retry_after)
+        self.pacer.record_throttle(ticket, delay, outcome.retry_after)
         if not self._retry.can_retry(throttles):
             raise outcome.error
         self._retries += 1

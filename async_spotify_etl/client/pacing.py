@@ -16,6 +16,9 @@ on requests in flight and one 429 gate shared by every task.
 * A 429 closes the gate for every task until its Retry-After plus jitter. When it reopens
   one probe request goes first; the others follow only if the probe was not throttled,
   so a reopened gate never releases a burst into a window that is still full.
+* With ``rate="auto"`` an :class:`.learning.AutoRate` replaces the bucket and the cut:
+  a slow start spaced on the pacer's own clock, then the window it learned from the first
+  429 (or was given from memory), paced as ``window`` is, and lowered by a later 429.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiolimiter import AsyncLimiter
 
 from ..core.errors import ResumableStop
+from .learning import AutoRate, Limit
 from .window import Window
 
 logger = logging.getLogger(__name__)
@@ -48,13 +53,17 @@ MIN_SAMPLE = 4
 FLOOR = 1 / 64
 
 
-@dataclass
+@dataclass(eq=False)
 class Ticket:
     """One request's pass through the pacer: when it left and whether it was the probe."""
 
     sent_at: float
     probe: bool = False
     throttled: bool = False
+    #: The window whose place this request holds, if any.
+    window: Window | None = field(default=None, repr=False)
+    #: Its record in ``--rate auto``'s history.
+    record: Any = field(default=None, repr=False)
 
 
 class Pacer:
@@ -68,6 +77,7 @@ class Pacer:
         concurrency: int,
         *,
         window: tuple[int, float] | None = None,
+        auto: AutoRate | None = None,
         clock: Clock | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -80,6 +90,12 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self.window = None if window is None else Window(*window, clock=self._now, sleep=sleep)
+        #: ``--rate auto``'s state, or None for a fixed rate.
+        self.auto = auto
+        self._tat = float("-inf")  # auto: when the next request may leave, unburst
+        self._live: set[Ticket] = set()
+        if auto is not None and auto.limit is not None:
+            self.window = self._window_for(auto.limit)
         self._gate_until = float("-inf")
         self._half_open = False
         self._probe_done: asyncio.Event | None = None
@@ -89,6 +105,8 @@ class Pacer:
         self._stopped: ResumableStop | None = None
         #: Seconds the gate has been closed by 429s (once, however many tasks waited).
         self.waited_seconds = 0.0
+        #: 429 episodes: the 429s to requests sent after the gate last closed.
+        self.episodes = 0
 
     def __repr__(self) -> str:
         now = self._now()
@@ -110,6 +128,8 @@ class Pacer:
     @property
     def rate(self) -> float:
         """The current effective rate in requests per second."""
+        if self.auto is not None:
+            return self.auto.rate
         if self._base_rate >= self.configured_rate:
             return self.configured_rate
         climbed = CLIMB * self._base_rate * max(0.0, self._now() - self._climb_since)
@@ -124,11 +144,15 @@ class Pacer:
         """Wait until a request may leave, then hold an in-flight slot while it runs."""
         async with self._in_flight:
             ticket = await self._admit()
+            self._live.add(ticket)
             try:
                 yield ticket
             finally:
-                if self.window is not None:
-                    self.window.answered()
+                self._live.discard(ticket)
+                if ticket.window is not None:
+                    ticket.window.answered()
+                if self.auto is not None:
+                    self.auto.answered(ticket.record, self._now(), throttled=ticket.throttled)
                 if ticket.probe:
                     self._end_probe(ticket)
 
@@ -149,28 +173,34 @@ class Pacer:
 
     async def _leave(self, probe: bool) -> Ticket | None:
         """Take a place in the window, then pay the bucket; None (and no place kept) if the
-        gate closed meanwhile. The window goes first so the bucket still spaces out the
-        requests it lets go together."""
+        gate closed or the window changed meanwhile. The window goes first so the bucket
+        still spaces out the requests it lets go together."""
+        self._settle()
         window = self.window
         if window is not None:
             await window.acquire()
         try:
             # The probe drains the bucket, so those following it are paced, not a burst.
-            await self._pay(drain=probe)
+            if self.auto is not None:  # a learned window keeps the probe's followers
+                await self._space(drain=probe and window is None)
+            else:
+                await self._pay(drain=probe)
             if self._stopped is not None:
                 raise self._stopped
         except BaseException:
             if window is not None:
                 window.release()
             raise
-        if self.gate_closed():
+        # a new window (a limit learned meanwhile) must count this request: wait in it
+        if self.gate_closed() or window is not self.window:
             if window is not None:
                 window.release()
             return None
         now = self._now()
         if self._epoch is None:
             self._epoch = now
-        return Ticket(now, probe)
+        record = self.auto.sent(now) if self.auto is not None else None
+        return Ticket(now, probe, window=window, record=record)
 
     async def _pass_gate(self) -> bool:
         """Wait for the gate; True when this task is the probe of a reopened gate."""
@@ -199,6 +229,45 @@ class Pacer:
             await self._limiter.acquire(chunk)
             cost -= chunk
 
+    async def _space(self, *, drain: bool = False) -> None:
+        """``--rate auto``'s bucket, on the pacer's clock: requests spaced at the rate,
+        up to ``burst`` at once after an idle spell (a virtual-scheduling bucket)."""
+        auto = self.auto
+        assert auto is not None
+        held = False
+        while True:
+            now, interval = self._now(), 1.0 / auto.rate
+            due = max(self._tat, now)
+            wait = due - (auto.burst - 1) * interval - now
+            if wait <= 1e-9:
+                # a draining probe leaves the bucket empty behind it
+                self._tat = due + (auto.burst if drain else 1) * interval
+                break
+            held = True
+            await self._sleep(wait)
+        if held:
+            auto.held_back()
+
+    def _settle(self) -> None:
+        """Apply what a teaching 429 showed once it is measured: a new window, seeded with
+        the answers it would still count and the requests still in flight."""
+        auto = self.auto
+        if auto is None or not auto.settle() or auto.limit is None:
+            return
+        window = self._window_for(auto.limit)
+        for ticket in self._live:
+            window.adopt()
+            ticket.window = window
+        self.window = window
+        logger.info("rate auto: the limit is %s (%s), pacing %s", auto.limit, auto.source, window)
+
+    def _window_for(self, limit: Limit) -> Window:
+        paced = limit.paced
+        window = Window(paced.requests, paced.seconds, clock=self._now, sleep=self._sleep)
+        assert self.auto is not None
+        window.seed(self.auto.answers_since(self._now() - paced.seconds))
+        return window
+
     def _end_probe(self, ticket: Ticket) -> None:
         if not ticket.throttled and not self.gate_closed():
             self._half_open = False
@@ -215,8 +284,11 @@ class Pacer:
         if self._epoch is not None and ticket.sent_at >= self._epoch:
             self._accepted += 1
 
-    def record_throttle(self, ticket: Ticket, delay: float) -> None:
-        """A 429: close the gate for ``delay`` seconds and lower the rate once per episode."""
+    def record_throttle(
+        self, ticket: Ticket, delay: float, retry_after: float | None = None
+    ) -> None:
+        """A rolling-window 429: close the gate for ``delay`` seconds and lower the rate
+        once per episode; with ``--rate auto`` its ``retry_after`` teaches the window."""
         ticket.throttled = True
         now = self._now()
         until = now + delay
@@ -225,6 +297,12 @@ class Pacer:
         self._half_open = True
         # Requests sent before the last decrease saw the old rate; one cut per episode.
         if ticket.sent_at <= self._last_decrease:
+            return
+        self.episodes += 1
+        if self.auto is not None:
+            self.auto.throttled(ticket.sent_at, now, retry_after)
+            self._last_decrease = now
+            logger.info("429: gate closed for %.2f s (Retry-After %s)", delay, retry_after)
             return
         cut = self.rate * DECREASE
         if self._epoch is not None and self._accepted >= MIN_SAMPLE:

@@ -63,6 +63,14 @@ class Window:
             await self._answer.wait()
         self._in_flight += 1
 
+    def seed(self, answers: list[float]) -> None:
+        """Count earlier answers (times, oldest first) as if this window had let them go."""
+        self._answered.extend(answers)
+
+    def adopt(self) -> None:
+        """Count a request already in flight as if this window had let it go."""
+        self._in_flight += 1
+
     def answered(self) -> None:
         """The request came back (whatever its status): its place frees ``seconds`` later."""
         self._in_flight -= 1

@@ -18,9 +18,12 @@ from .markets import is_market
 
 DEFAULT_API_URL = "https://api.spotify.com/v1"
 DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"
-#: Requests per second. Spotify does not publish its limit; this stays well below what
-#: extended-quota apps are reported to sustain, so an untuned run is never the noisy one.
-DEFAULT_RATE = 5.0
+#: Requests per second that stay well below what extended-quota apps are reported to
+#: sustain, so an untuned run is never the noisy one; ``--rate auto`` starts here too.
+POLITE_RATE = 5.0
+#: Requests per second, or ``"auto"``: start polite, find the app's rolling-window limit
+#: from Spotify's first 429 (it publishes none) and pace by it.
+DEFAULT_RATE: float | Literal["auto"] = POLITE_RATE
 #: Token-bucket size: how many requests may leave at once after an idle spell.
 DEFAULT_BURST = 5
 #: At most N requests per rolling SECONDS, as ``(N, SECONDS)``, on top of the bucket; None:
@@ -82,7 +85,7 @@ class ClientSettings:
 
     api_url: str = DEFAULT_API_URL
     token_url: str = DEFAULT_TOKEN_URL
-    rate: float = DEFAULT_RATE
+    rate: float | Literal["auto"] = DEFAULT_RATE
     burst: int = DEFAULT_BURST
     window: tuple[int, float] | None = DEFAULT_WINDOW
     concurrency: int = DEFAULT_CONCURRENCY
@@ -93,14 +96,26 @@ class ClientSettings:
     backoff_base: float = DEFAULT_BACKOFF_BASE
     backoff_cap: float = DEFAULT_BACKOFF_CAP
     refresh_margin: float = DEFAULT_REFRESH_MARGIN
+    #: Keep what runs learn about the app (limit, fastest clean rate, access mode) in the
+    #: user's cache directory, and start from it; see ``client/memory.py``.
+    remember: bool = True
+    #: Where; None: ``$SPOTIFY_ETL_CACHE_DIR``, else ``$XDG_CACHE_HOME/async_spotify_etl``,
+    #: else ``~/.cache/async_spotify_etl``.
+    cache_dir: Path | None = None
+    #: Forget the remembered limit and clean rate before this run (``--forget-limit``).
+    forget_limit: bool = False
     #: At most this many API requests (retries included, the token's not) in one run;
     #: reaching it stops the run resumably. None: no budget.
     budget: int | None = None
 
     def __post_init__(self) -> None:
 
+        rate = self.rate
+        if not (rate == "auto" or (isinstance(rate, int | float) and rate > 0)):
+            raise SettingsError(
+                "rate", "{rate} must be positive or auto, got {value!r}", value=rate
+            )
         checks = {
-            "rate": self.rate > 0,
             "burst": self.burst >= 1,
             "concurrency": self.concurrency >= 1,
             "max_retries": self.max_retries >= 0,
@@ -126,6 +141,17 @@ class ClientSettings:
     def replace(self, **changes: object) -> ClientSettings:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def auto_rate(self) -> bool:
+        """True when the rate is learned: ``rate="auto"`` and no window given by hand (a
+        window keeps the meaning it has with a fixed rate: the polite one)."""
+        return self.rate == "auto" and self.window is None
+
+    @property
+    def start_rate(self) -> float:
+        """The rate the bucket starts at: the given one, or the polite one for ``auto``."""
+        return POLITE_RATE if self.rate == "auto" else self.rate
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 Extended-quota apps fetch 50 artists per several-artists call; development-mode apps
 lost that endpoint in March 2026 and can only ask Get Artist once per artist. ``auto``
 takes several-artists where the app may use it; where it may not (a 403 the pull has
-already seen on new-releases or several-albums, or the first several-artists call's own
-403) it says so in one line and fetches no artist: one request per artist is a cost
-only the user can choose (``single``).
+already seen on new-releases or several-albums, or remembered from an earlier run, or the
+first several-artists call's own 403) it says so in one line and fetches no artist: one
+request per artist is a cost only the user can choose (``single``).
 """
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ class ArtistFetcher:
 
     def decide_early(self) -> None:
         """Settle ``auto`` without a request when the pull already met development mode."""
-        if self.mode is None and any(self.stats.probes.get(e) for e in _DEVELOPMENT_SIGNS):
+        signs = (self.stats.probes.get(e) or self.stats.remembered.get(e) is False
+                 for e in _DEVELOPMENT_SIGNS)  # fmt: skip
+        if self.mode is None and any(signs):
             self._skip("this app is in development mode")
 
     async def fetch(self, ids: Sequence[str]) -> list[ArtistOutcome]:

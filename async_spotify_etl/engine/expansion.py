@@ -3,6 +3,9 @@
 Extended-quota apps fetch 20 albums per several-albums call and only the further track
 pages of long albums. With ``auto`` the first several-albums call decides for every
 worker; a 403 (development mode) switches, once, to Get Album plus Get Album Tracks.
+What earlier runs found (:mod:`.access`) decides without that first call: a remembered
+403 expands through Get Album at once, a remembered 200 lets every worker call
+several-albums together (a 403 then still falls back, and corrects the memory).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ..core.errors import (
     UnsafeRequestError,
 )
 from ..core.timestamps import now_iso
+from .access import Access
 from .artists import credited_artists
 from .dedupe import Candidate
 from .endpoints import ALBUMS_PER_BATCH, SpotifyAPI, refused
@@ -37,7 +41,13 @@ class Expander:
     """Expands batches of candidates; shared by every expander worker of one pull."""
 
     def __init__(
-        self, api: SpotifyAPI, market: str, forced: str | None, stats: PullStats, stop: Stop
+        self,
+        api: SpotifyAPI,
+        market: str,
+        forced: str | None,
+        stats: PullStats,
+        stop: Stop,
+        access: Access | None = None,
     ) -> None:
         self.api = api
         self._stop = stop
@@ -45,7 +55,12 @@ class Expander:
         self._forced = forced
         self.mode: str | None = forced  # None until the first several-albums call decides
         self.stats = stats
+        self._access = access or Access(None)
         self._lock = asyncio.Lock()
+        if forced is None:
+            allowed = self._access.allowed("several-albums")
+            if allowed is not None:
+                self.mode = self.stats.expand = "several" if allowed else "album"
 
     @property
     def batch_size(self) -> int:
@@ -78,10 +93,14 @@ class Expander:
                     if self.mode is None:  # the first batch decides for every worker
                         albums = await self.api.several_albums(ids, self.market)
                         self.mode = self.stats.expand = "several"
+                        self._access.found("several-albums", True)
                         return list(albums)
             if self.mode != "several":
                 return None
-            return list(await self.api.several_albums(ids, self.market))
+            albums = await self.api.several_albums(ids, self.market)
+            if self._forced is None:
+                self._access.found("several-albums", True)
+            return list(albums)
         except EndpointUnavailableError as exc:
             self._unavailable(exc)
             return None
@@ -97,8 +116,10 @@ class Expander:
     def _unavailable(self, exc: EndpointUnavailableError) -> None:
         if self._forced == "several":
             raise refused("expand", "several-albums", exc, "auto, album or tracks") from None
-        if self.mode is None:
-            self.stats.probes["several-albums"] = 1
+        # every 403 was a request spent finding out: the first, and any sent beside it
+        self.stats.probes["several-albums"] = self.stats.probes.get("several-albums", 0) + 1
+        if self.mode in (None, "several"):  # unknown, or remembered as allowed
+            self._access.found("several-albums", False)
             self.mode = self.stats.expand = "album"
             log.warning(
                 "several-albums answered 403: this app is in development mode (Spotify"

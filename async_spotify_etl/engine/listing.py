@@ -6,7 +6,9 @@ pipeline reports it in errors.ndjson without ever requesting it.
 
 With ``--source auto`` the first market's first call decides for every market (the other
 producers wait for it); a 403 from new-releases (development mode) switches, once, to
-search ``tag:new``.
+search ``tag:new``. What earlier runs found (:mod:`.access`) decides without that call:
+a remembered 403 lists through search at once, a remembered 200 lets every market start
+together (a 403 then still falls back, and corrects the memory).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 
 from ..core.errors import EndpointUnavailableError, NotFoundError, SettingsError
+from .access import Access
 from .dedupe import Sighting
 from .endpoints import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI, refused
 from .ids_file import IdsInput
@@ -30,11 +33,22 @@ Emit = Callable[[Sighting], Awaitable[None]]
 class Lister:
     """Lists albums for the discovery producers of one pull."""
 
-    def __init__(self, api: SpotifyAPI, forced: str | None, stats: PullStats) -> None:
+    def __init__(
+        self, api: SpotifyAPI, forced: str | None, stats: PullStats, access: Access | None = None
+    ) -> None:
         self.api = api
         self.source: str | None = forced  # None until the first listing call decides
         self.stats = stats
+        self._forced = forced is not None
+        self._access = access or Access(None)
         self._known = asyncio.Event()
+        self._assumed = False  # new-releases remembered as allowed: no market waits
+        if forced is None:
+            allowed = self._access.allowed("new-releases")
+            if allowed is False:
+                self._decide("search")
+                log.info("new-releases answered 403 in an earlier run: listing through search")
+            self._assumed = allowed is True
 
     async def ids(self, ids: IdsInput, emit: Emit) -> None:
         """The ``--ids`` albums, in file order."""
@@ -51,7 +65,7 @@ class Lister:
 
     async def market(self, index: int, market: str, emit: Emit) -> None:
         """Every album ``market``'s listing shows, in listing order."""
-        if self.source is None and index > 0:
+        if self.source is None and index > 0 and not self._assumed:
             await self._known.wait()
         try:
             if self.source in (None, "new-releases"):
@@ -69,9 +83,13 @@ class Lister:
             ) from None
 
     def _unavailable(self, exc: EndpointUnavailableError) -> None:
-        if self.source is not None:
+        if self.source == "search" and not self._forced:  # another market's 403 decided
+            self.stats.probes["new-releases"] += 1
+            return
+        if self._forced or self.source is not None:
             raise refused("source", "new-releases", exc, "auto, search or ids") from None
         self.stats.probes["new-releases"] = 1
+        self._access.found("new-releases", False)
         self._decide("search")
         log.warning(
             "new-releases answered 403: this app is in development mode (Spotify removed"
@@ -83,6 +101,8 @@ class Lister:
     def _decide(self, source: str) -> None:
         if self.source is None:
             self.source = self.stats.source = source
+            if source == "new-releases" and not self._forced:
+                self._access.found("new-releases", True)
         self._known.set()
 
     async def _list(self, index: int, market: str, source: str, emit: Emit) -> None:

@@ -71,6 +71,9 @@ class PullStats:
     junk_id_lines: int = 0
     skipped_items: int = 0
     probes: dict[str, int] = field(default_factory=dict)
+    #: Probed endpoints whose answer came from what earlier runs found, not a request:
+    #: endpoint -> allowed.
+    remembered: dict[str, bool] = field(default_factory=dict)
     #: How artists are fetched: several, single, off, or auto while undecided.
     artists: str = "auto"
     #: Artists requested this run (fetched or failed), for the minimum.

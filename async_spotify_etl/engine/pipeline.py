@@ -30,6 +30,7 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.settings import Credentials, PullSettings
+from .access import Access
 from .artists import ArtistFetcher, credited_artists
 from .dedupe import Candidate, Dedupe, Sighting
 from .endpoints import SpotifyAPI
@@ -100,10 +101,14 @@ class Pull:
         self.api = SpotifyAPI(self.client)
         source, expand = _initial_plan(settings)
         self.stats = PullStats(source or "auto", expand or "auto")
-        self._lister = Lister(self.api, source, self.stats)
+        access = Access(self.client.memory)  # what earlier runs' probes found
+        self.stats.remembered = access.used
+        self._lister = Lister(self.api, source, self.stats, access)
         #: A resumable stop lets every stage end with what it finished (see .stopping).
         self._stop = Stop()
-        self._expander = Expander(self.api, settings.markets[0], expand, self.stats, self._stop)
+        self._expander = Expander(
+            self.api, settings.markets[0], expand, self.stats, self._stop, access
+        )
         artists = None if settings.artists == "auto" else settings.artists
         self.stats.artists = settings.artists
         self._artists = ArtistFetcher(self.api, artists, self.stats, self._stop)

@@ -64,6 +64,9 @@ class Manifest:
     error: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     arguments: dict[str, Any] = field(default_factory=dict)
+    #: How this run paced its requests: the rate given, the window, and with ``auto`` the
+    #: limit paced by and whether it was learned this run or remembered from an earlier one.
+    pacing: dict[str, Any] = field(default_factory=dict)
     #: One entry per run: status, times, what it added and the requests it sent.
     runs: list[dict[str, Any]] = field(default_factory=list)
     version: str = __version__
@@ -187,6 +190,7 @@ def arguments_of(settings: PullSettings, extra: Mapping[str, Any] | None = None)
         "token_url": _public_url(client.token_url),
         "rate": client.rate,
         "burst": client.burst,
+        "forget_limit": client.forget_limit,
         "window": None if client.window is None else list(client.window),
         "concurrency": client.concurrency,
         "max_retries": client.max_retries,

@@ -200,8 +200,28 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
         ("waited on Retry-After", f"{manifest.waited_seconds:.1f} s"),
         ("retry backoff", f"{manifest.backoff_seconds:.1f} s"),
         ("access tokens", str(manifest.token_refreshes)),
+        *([("pacing", pacing_text(manifest.pacing))] if manifest.pacing else []),
         ("duration", f"{manifest.duration_seconds:.1f} s"),
     ]
+
+
+def pacing_text(pacing: dict[str, Any]) -> str:
+    """How the run was paced, in a few words: the fixed rate and window, or what ``--rate
+    auto`` paced by and where that limit came from."""
+    window = pacing.get("window")
+    if pacing.get("rate") != "auto":
+        fixed = f"{pacing.get('rate'):g} requests/s"
+        if window:
+            fixed += f", window {window['requests']} per {window['seconds']:g} s"
+        return fixed
+    limit = pacing.get("limit")
+    if not limit:
+        fastest = pacing.get("fastest_clean_rate") or 0
+        return f"auto: no limit met (up to {fastest:g} requests/s without a 429)"
+    source = {"learned": "learned this run", "remembered": "remembered"}.get(
+        pacing.get("limit_source") or "", "?"
+    )
+    return f"auto: limit {limit['requests']} per {limit['seconds']:g} s ({source})"
 
 
 def _plan(plan: dict[str, Any]) -> str:

@@ -248,6 +248,7 @@ class _Run:
             "waited_seconds": round(client.waited_seconds, 3),
             "backoff_seconds": round(client.backoff_seconds, 3),
             "token_refreshes": client.token_refreshes,
+            "pacing": client.pacing,
             "error": self.error,
         }
         runs = [*self.earlier, this_run]
@@ -259,6 +260,7 @@ class _Run:
                 "artists": stats.artists,
                 "tracks_market": self.settings.markets[0],
                 "probes": dict(stats.probes),
+                "remembered": dict(stats.remembered),
             },
             markets=list(self.settings.markets),
             counts=dict(self.sink.counts),
@@ -274,6 +276,7 @@ class _Run:
             error=self.error,
             files={name: path.name for name, path in self.sink.paths.items()},
             arguments=self.arguments,
+            pacing=client.pacing,
             runs=runs,
             **totals(runs),
         )

@@ -54,9 +54,9 @@ class Wire:
         """Note each time ``pacer`` closes its gate."""
         original = pacer.record_throttle
 
-        def record_throttle(ticket: Ticket, delay: float) -> None:
+        def record_throttle(ticket: Ticket, delay: float, retry_after: float | None = None) -> None:
             self.gates.append(asyncio.get_running_loop().time())
-            original(ticket, delay)
+            original(ticket, delay, retry_after)
 
         pacer.record_throttle = record_throttle  # type: ignore[method-assign]
 

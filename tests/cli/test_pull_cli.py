@@ -71,6 +71,7 @@ def one_error_line(err: str) -> str:
     ("argv", "says"),
     [
         (["--rate", "0"], "--rate: must be a positive number"),
+        (["--rate", "fast"], "--rate: not a number or auto: 'fast'"),
         (["--concurrency", "many"], "--concurrency: not a whole number"),
         (["--max-wait", "-1"], "--max-wait: must be zero or more seconds"),
         (["--source", "charts"], "--source: invalid choice"),

@@ -150,6 +150,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         rate=args.rate,
         burst=args.burst,
         window=args.window,
+        forget_limit=args.forget_limit,
         concurrency=args.concurrency,
         max_retries=args.max_retries,
         max_wait=args.max_wait,
@@ -243,7 +244,10 @@ async def _connect(
     if invocation.sandbox is None:
         return settings, Credentials.from_env(dict(invocation.env))
     sandbox, credentials = await _open_sandbox(stack, invocation)
-    client = settings.client.replace(api_url=sandbox.api_url, token_url=sandbox.token_url)
+    # a new port each time: nothing to remember for the next run, so nothing is written
+    client = settings.client.replace(
+        api_url=sandbox.api_url, token_url=sandbox.token_url, remember=False
+    )
     return dataclasses.replace(settings, client=client), credentials
 
 
@@ -259,9 +263,35 @@ async def _dry_run(invocation: _Invocation) -> int:
 
             known = dataset_known(settings.out, invocation.refresh_after)
         plan = await plan_requests(settings, credentials, ids, known)
-    for line in plan.lines(settings.client.rate):
+    rate, note = _dry_run_rate(settings.client, credentials)
+    for line in plan.lines(rate):
         print(line)
+    if note:
+        print(f"note: {note}")
     return 0
+
+
+def _dry_run_rate(client: ClientSettings, credentials: Credentials) -> tuple[float, str]:
+    """The rate the dry run times the plan at, and what to say of it with ``--rate auto``:
+    the remembered limit's average rate, or the slow start's first rate (an upper bound)."""
+    if not client.auto_rate:
+        return client.start_rate, ""
+    from ...client.memory import Memory, cache_dir
+
+    limit = None
+    if client.remember:
+        memory = Memory(cache_dir(client.cache_dir), credentials.client_id, client.api_url)
+        limit = memory.data.fresh_limit()
+    if limit is None:
+        return client.start_rate, (
+            f"--rate auto starts at {client.start_rate:g} requests/s and climbs while no 429"
+            " comes: the pull is likely faster"
+        )
+    paced = limit.paced
+    return paced.rate, (
+        f"--rate auto: timed at the limit remembered for this app, {paced.requests} per"
+        f" {paced.seconds:g} s"
+    )
 
 
 def _ids(settings: PullSettings) -> IdsInput | None:

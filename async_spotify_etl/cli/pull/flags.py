@@ -28,6 +28,7 @@ SETTING_FLAGS = {
     "rate": "--rate",
     "burst": "--burst",
     "window": "--window",
+    "forget_limit": "--forget-limit",
     "concurrency": "--concurrency",
     "max_retries": "--max-retries",
     "max_wait": "--max-wait",
@@ -77,6 +78,16 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
+
+
+def _rate(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or auto: {text!r}") from None
+    return _positive_float(text)
 
 
 def _seconds(text: str) -> float:
@@ -179,10 +190,12 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
     )
     how.add_argument(
         "--rate",
-        type=_positive_float,
+        type=_rate,
         default=defaults.DEFAULT_RATE,
-        metavar="R",
-        help="requests per second",
+        metavar="R|auto",
+        help=f"requests per second, or auto: start at {defaults.POLITE_RATE:g}/s, double"
+        " while no 429 comes, learn the app's rolling-window limit from the first 429 and"
+        " pace by it (a --window given turns auto off)",
     )
     how.add_argument(
         "--burst",
@@ -199,6 +212,12 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
         help="also at most N requests per rolling SECONDS, counted from each answer, so"
         " a server counting arrivals sees no more; for a known limit of 30 per 5 s:"
         " --window 30/5 --rate 6 --burst 30 (default: off)",
+    )
+    how.add_argument(
+        "--forget-limit",
+        action="store_true",
+        help="with --rate auto, forget the limit earlier runs of this app learned and"
+        " learn it again",
     )
     how.add_argument(
         "--max-retries",

@@ -1,0 +1,257 @@
+"""``--rate auto``: find a rolling window's limit from the server's own 429, then pace by it.
+
+Spotify publishes no number, only that it counts an app's requests over a rolling
+window. :class:`AutoRate` starts at the polite default rate and, while no 429 comes,
+doubles it every :data:`SLOW_START_STEP` seconds in which the rate was what held requests
+back (so never past what ``--concurrency`` and the server's latency allow). The first
+429 is a measurement:
+
+* every request the server accepted since the first one still counts, so the limit is
+  the number accepted before the throttled request;
+* a rolling window's Retry-After says when the oldest counted request leaves, and the
+  oldest is the first one sent, so the window is ``429 answer time + Retry-After - first
+  sent``. That is an upper bound: the first request arrived after it was sent, the
+  throttled one before its answer came back (whatever a new connection's handshake or
+  the client's own load delayed), and Retry-After is rounded up to whole seconds. A
+  window too long is safe, one too short is not; the price is up to a second (a few
+  percent of Spotify's 30 s, up to a fifth of a 5 s window).
+
+From then on the pacer paces exactly as ``--window N/SECONDS`` does. The window's upper
+bound is already a margin in time (under 1 s, a few percent of Spotify's 30 s); ``N``
+is lowered by :data:`MARGIN` too, against a server that counts a little differently. A
+later 429 lowers ``N`` to what the server counted in its window.
+The first 429 must come within the first window for the bound to hold, which the slow
+start makes likely (it reaches 150 requests within 5 s); where it does not, the window
+estimate comes out too short and the next 429 lowers the limit.
+
+Nothing here sleeps or reads a clock: every method is given ``now``, so the decisions are
+tested on plain numbers. Which 429s may teach is the caller's business: a quota 429 or a
+Retry-After past ``--max-wait`` stops the pull before it gets here, and a 429 to a request
+sent before the gate last closed belongs to the episode already measured.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+
+#: Seconds between two doublings of the slow start's rate.
+SLOW_START_STEP = 0.5
+#: Fraction of the learned limit left unused (rounded down: none below 20 requests).
+MARGIN = 0.05
+#: A 429 with no usable Retry-After teaches nothing about the window: the rate is cut.
+CUT = 0.5
+#: Answers kept to seed the window once learned; older ones no window this long counts.
+MAX_WINDOW = 300.0
+
+Phase = Literal["slow-start", "paced", "steady"]
+LimitSource = Literal["learned", "remembered"]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``requests`` per rolling ``seconds``, as the server counts them."""
+
+    requests: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.requests}/{self.seconds:.3g}"
+
+    @property
+    def paced(self) -> Limit:
+        """The limit the pacer keeps to: :data:`MARGIN` fewer requests, at least one."""
+        return Limit(max(1, self.requests - math.floor(self.requests * MARGIN)), self.seconds)
+
+    @property
+    def rate(self) -> float:
+        """The average rate the limit allows, in requests per second."""
+        return self.requests / self.seconds
+
+
+def infer_limit(
+    first_sent: float, accepted: int, throttled_at: float, retry_after: float
+) -> Limit | None:
+    """The limit a first 429 shows: ``accepted`` requests since ``first_sent``, over a
+    window ending when the oldest of them leaves (``retry_after`` after the 429, which
+    came back at ``throttled_at``).
+    None when nothing was accepted or the Retry-After says nothing."""
+    if accepted < 1 or not retry_after > 0:
+        return None
+    return Limit(accepted, throttled_at + retry_after - first_sent)
+
+
+def lowered_limit(limit: Limit, counted: int | None) -> Limit:
+    """The limit after a 429 under it: what the server ``counted`` in its window when it
+    said full (None: unknown), and in any case at least one request fewer (so a count
+    that took in a request the server no longer held still converges)."""
+    fewer = math.floor(limit.requests * 0.9) if counted is None else counted
+    return Limit(max(1, min(limit.requests - 1, fewer)), limit.seconds)
+
+
+@dataclass
+class _Sent:
+    sent_at: float
+    answered_at: float | None = None
+    accepted: bool = True
+
+
+@dataclass(frozen=True)
+class _Observation:
+    """A teaching 429, measured once every request sent before it has come back."""
+
+    sent_at: float
+    at: float
+    retry_after: float | None
+
+
+class AutoRate:
+    """The state of ``--rate auto`` for one client: the slow start's rate and burst, then
+    the learned (or remembered) limit."""
+
+    def __init__(
+        self,
+        start_rate: float,
+        start_burst: int,
+        *,
+        remembered: Limit | None = None,
+        clean_rate: float | None = None,
+        clean_burst: Limit | None = None,
+    ) -> None:
+        self.start_burst = start_burst
+        self.rate = max(start_rate, clean_rate or 0.0, clean_burst.rate if clean_burst else 0.0)
+        # what an earlier run sent without a 429 may leave at once
+        self.burst = max(self._burst_for(self.rate), clean_burst.requests if clean_burst else 0)
+        self.phase: Phase = "slow-start"
+        #: The server's limit as measured (the pacer keeps to :attr:`Limit.paced`).
+        self.limit: Limit | None = None
+        self.source: LimitSource | None = None
+        #: Highest rate sent over a whole slow-start step without a 429.
+        self.fastest_clean = clean_rate or 0.0
+        self._step_start: float | None = None
+        self._step_sent = 0
+        self._step_held = False
+        self._first_sent: float | None = None
+        self._history: deque[_Sent] = deque()
+        self._pending: _Observation | None = None
+        self._throttled = False  # any 429 this run
+        self._accepted = 0
+        self._last_answer: float | None = None
+        if remembered is not None:
+            self._pace(remembered, "remembered")
+
+    def __repr__(self) -> str:
+        if self.limit is not None:
+            return f"<AutoRate {self.phase} {self.limit} ({self.source})>"
+        return f"<AutoRate {self.phase} {self.rate:g}/s burst {self.burst}>"
+
+    def _burst_for(self, rate: float) -> int:
+        return max(self.start_burst, math.ceil(rate * SLOW_START_STEP))
+
+    def _pace(self, limit: Limit, source: LimitSource) -> None:
+        self.limit, self.source, self.phase = limit, source, "paced"
+        paced = limit.paced
+        # the bucket beside the window never holds back what the window lets go
+        self.rate, self.burst = paced.rate, paced.requests
+
+    # -- what the pacer reports ------------------------------------------------------
+
+    def held_back(self) -> None:
+        """The rate made a request wait: it, not the concurrency, is what binds."""
+        self._step_held = True
+
+    def sent(self, now: float) -> _Sent:
+        """A request left now; the record comes back to :meth:`answered`."""
+        if self._first_sent is None:
+            self._first_sent = now
+        self._advance(now)
+        self._step_sent += 1
+        record = _Sent(now)
+        self._history.append(record)
+        while (
+            self._history
+            and self._history[0].answered_at is not None
+            and (self._history[0].answered_at < now - MAX_WINDOW)
+        ):
+            self._history.popleft()
+        return record
+
+    def answered(self, record: _Sent, now: float, *, throttled: bool) -> None:
+        """The request of ``record`` came back (throttled or not)."""
+        record.answered_at, record.accepted = now, not throttled
+        self._last_answer = now
+        if throttled:
+            self._throttled = True
+        else:
+            self._accepted += 1
+
+    @property
+    def clean_burst(self) -> Limit | None:
+        """What this run sent without a single 429: every accepted request, over the time
+        from the first one's sending to the last answer; None after any 429."""
+        first, last = self._first_sent, self._last_answer
+        if self._throttled or first is None or last is None or self._accepted < 1:
+            return None
+        return Limit(self._accepted, max(last - first, 1e-3))
+
+    def _advance(self, now: float) -> None:
+        """End the slow start's step once it is over: double a rate that held back."""
+        if self._step_start is None:
+            self._step_start = now
+            return
+        elapsed = now - self._step_start
+        if elapsed < SLOW_START_STEP:
+            return
+        if self.phase == "slow-start" and self._pending is None:
+            self.fastest_clean = max(self.fastest_clean, self._step_sent / elapsed)
+            if self._step_held:
+                self.rate *= 2
+                self.burst = self._burst_for(self.rate)
+        self._step_start, self._step_sent, self._step_held = now, 0, False
+
+    # -- what a 429 teaches -------------------------------------------------------------
+
+    def throttled(self, sent_at: float, now: float, retry_after: float | None) -> None:
+        """A rolling-window 429 to a request sent at ``sent_at``, the first of its
+        episode; measured by :meth:`settle` once the requests sent before it are back."""
+        if self._pending is not None:
+            return
+        self._pending = _Observation(sent_at, now, retry_after)
+        self._step_start, self._step_sent, self._step_held = None, 0, False
+
+    def settle(self) -> bool:
+        """Turn a pending 429 into a limit once every request sent before it has come
+        back; True when the limit changed (the pacer then rebuilds its window)."""
+        seen = self._pending
+        if seen is None:
+            return False
+        before = [r for r in self._history if r.sent_at < seen.sent_at]
+        if any(r.answered_at is None for r in before):
+            return False
+        self._pending = None
+        accepted = sum(r.accepted for r in before)
+        ra = seen.retry_after
+        if self.limit is None:
+            if self.phase == "slow-start" and ra is not None and self._first_sent is not None:
+                limit = infer_limit(self._first_sent, accepted, seen.at, ra)
+                if limit is not None:
+                    self._pace(limit, "learned")
+                    return True
+            self.rate, self.phase = max(self.rate * CUT, 1 / MAX_WINDOW), "steady"
+            self.burst = self.start_burst
+            return False
+        # full when it said 429: what it accepted over the window before it is its limit
+        since = seen.at - self.limit.seconds
+        counted = sum(r.accepted and r.sent_at > since for r in before)
+        self._pace(lowered_limit(self.limit, counted), "learned")
+        return True
+
+    def answers_since(self, since: float) -> list[float]:
+        """Answer times after ``since``, oldest first, to seed a new window."""
+        return sorted(
+            r.answered_at
+            for r in self._history
+            if r.answered_at is not None and r.answered_at > since
+        )
