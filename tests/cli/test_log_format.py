@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,13 +14,7 @@ from async_spotify_etl.cli import main
 from async_spotify_etl.sandbox import SandboxConfig
 from tests.cli.test_pull_cli import SANDBOX, serving
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("SPOTIFY_ACCOUNTS_URL", raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def json_lines(err: str) -> list[dict[str, Any]]:

@@ -23,13 +23,7 @@ from tests.pulls import manifest, read_pull
 SANDBOX = ["--sandbox", "--sandbox-latency", "0", "--sandbox-rate-limit", "0", "--rate", "2000"]
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No credentials, no ./.env: each test states what it has."""
-    for name in ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("SPOTIFY_ACCOUNTS_URL", raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from async_spotify_etl.sandbox import SandboxConfig
 from async_spotify_etl.sandbox.catalogue import Catalogue
 from tests.pulls import read_pull
 
-from .test_pull_cli import SANDBOX, clean_env, one_error_line
+from .test_pull_cli import SANDBOX, one_error_line
 
-__all__ = ["clean_env"]  # the autouse fixture: no credentials, a fresh working directory
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 PULL = ["pull", *SANDBOX, "--market", "US,GB", "--sandbox-albums", "8", "--quiet"]
 
