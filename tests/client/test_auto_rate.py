@@ -40,33 +40,31 @@ async def test_auto_learns_the_sandboxs_limit_in_one_episode(sandbox_factory: An
     assert seen["requests"]["album"]["200"] == 24
 
 
-async def test_a_quota_429_teaches_nothing(
-    mock_api: Any, clock: FakeClock, make_client: ClientFactory
-) -> None:
-    mock_api.post(TOKEN_URL, payload=token_body())
-    quota = {"error": {"status": 429, "message": "Too many requests", "reason": "QUOTA_EXCEEDED"}}
-    mock_api.get(url(PATH), payload={"id": ALBUM_ID})
-    mock_api.get(url(PATH), status=429, payload=quota, headers={"Retry-After": "3"})
-    async with make_client(rate="auto") as api:
-        await api.get_json(PATH, endpoint="album")
-        clock.now += 0.5
-        with pytest.raises(QuotaExceededError):
-            await api.get_json(PATH, endpoint="album")
-        auto = api.pacer.auto
-    assert auto is not None
-    assert (auto.limit, auto.phase) == (None, "slow-start")
+_QUOTA = {"error": {"status": 429, "message": "Too many requests", "reason": "QUOTA_EXCEEDED"}}
 
 
-async def test_a_retry_after_beyond_max_wait_teaches_nothing(
-    mock_api: Any, clock: FakeClock, make_client: ClientFactory
+@pytest.mark.parametrize(
+    ("answer", "stop"),
+    [
+        ({"payload": _QUOTA, "headers": {"Retry-After": "3"}}, QuotaExceededError),
+        ({"headers": {"Retry-After": "600"}}, ResumableStop),  # beyond max_wait
+    ],
+    ids=["quota", "retry-after-beyond-max-wait"],
+)
+async def test_a_429_that_is_no_rolling_window_teaches_nothing(
+    mock_api: Any,
+    clock: FakeClock,
+    make_client: ClientFactory,
+    answer: dict[str, Any],
+    stop: type[Exception],
 ) -> None:
     mock_api.post(TOKEN_URL, payload=token_body())
     mock_api.get(url(PATH), payload={"id": ALBUM_ID})
-    mock_api.get(url(PATH), status=429, headers={"Retry-After": "600"})
+    mock_api.get(url(PATH), status=429, **answer)
     async with make_client(rate="auto", max_wait=120.0) as api:
         await api.get_json(PATH, endpoint="album")
         clock.now += 0.5
-        with pytest.raises(ResumableStop):
+        with pytest.raises(stop):
             await api.get_json(PATH, endpoint="album")
         auto = api.pacer.auto
     assert auto is not None
