@@ -337,6 +337,8 @@ class Pull:
 
         async def admit(artist_ids: Collection[str], again: bool = False) -> None:
             nonlocal batch
+            if self._artists.mode == "off":
+                return
             for artist_id in artist_ids:
                 if artist_id in seen or (artist_id in known and not again):
                     continue
@@ -356,9 +358,10 @@ class Pull:
             item = await credits.get()
             if isinstance(item, _End):
                 ended += 1
-            elif self._artists.mode != "off":
-                relisted = isinstance(item, _Relisted)
-                await admit(item.ids if isinstance(item, _Relisted) else item, relisted)
+            elif isinstance(item, _Relisted):
+                await admit(item.ids, again=True)
+            else:
+                await admit(item)
         if batch and self._artists.mode != "off":
             await out.put(batch)
         for _ in range(self.settings.client.concurrency):
