@@ -117,11 +117,15 @@ def _requests_and_memory(check: _Check, summaries: list[Summary]) -> None:
         # development mode, which no plan can avoid without being told the mode
         probes = int(s.probes or 0)
         extra = f" + {probes} probes" if probes else ""
+        # --rate auto (the defaults, from a fresh cache every run) learns a limit from
+        # one 429 episode: the refused requests are sent again once
+        refused = int(s.throttled or 0) if s.contender == DEFAULTS else 0
+        extra += f" + {refused} refused by a 429" if refused else ""
         check.add(
             s.scenario,
             f"requests sent equal the minimum ({s.contender})",
             f"{s.requests:g} / {s.minimum}{extra}",
-            s.requests == s.minimum + probes,
+            s.requests == s.minimum + probes + refused,
         )
     peaks = [s.peak_rss_mb for s in ours if s.peak_rss_mb is not None]
     worst = max(peaks) if peaks else None

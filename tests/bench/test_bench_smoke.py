@@ -108,6 +108,25 @@ def test_the_development_target_takes_the_larger_of_pacing_bound_and_floor() -> 
     assert goal(46.0)[1] == "1.02x"
 
 
+@pytest.mark.parametrize(
+    ("contender", "sent", "met"),
+    [
+        ("spotify-etl defaults", 77, True),  # --rate auto's one episode: 3 sent again
+        ("spotify-etl defaults", 78, False),  # one more is a request wasted
+        ("spotify-etl tuned", 77, False),  # told the window: a 429 is never expected
+    ],
+)
+def test_requests_refused_by_a_429_count_only_for_the_defaults_learning_the_limit(
+    contender: str, sent: int, met: bool
+) -> None:
+    scenario = Scenario("rate", "rate", dict(TINY), window_flags(30, 5.0), 1)
+    ours = Summary("rate", contender, "ok", "", 1, wall=9.0, requests=sent, minimum=74)
+    ours.throttled = 3
+    (target,) = [t for t in evaluate([ours], [scenario]) if t.goal.startswith("requests sent")]
+    assert target.met is met
+    assert ("+ 3 refused by a 429" in target.measured) is (contender == "spotify-etl defaults")
+
+
 def _ids(out: Path) -> dict[str, list[str]]:
     import json
 
