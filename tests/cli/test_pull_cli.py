@@ -542,3 +542,14 @@ def test_resume_takes_the_artists_mode_from_the_journal(
     assert read_pull(Path("o"))["artists"] == []
     assert main([*argv, "--resume", "--artists", "several"]) == 2
     assert "changed: artists" in capsys.readouterr().err
+
+
+def test_a_pull_with_no_pacing_flag_finds_the_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    # --rate auto is the default: the dry run times the plan at its slow start's first rate
+    argv = ["pull", "--sandbox", "--sandbox-albums", "10", "--out", "o", "--dry-run"]
+    assert main(argv) == 0
+    assert "--rate auto starts at 5 requests/s and climbs while no 429 comes" in (
+        capsys.readouterr().out
+    )
+    assert main([*argv, "--rate", "5"]) == 0  # a rate given by hand is the fixed bucket
+    assert "--rate auto" not in capsys.readouterr().out
