@@ -16,8 +16,6 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["atomic_write"]
-
 
 def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Replace ``path`` with ``data`` (bytes, or chunks of bytes written in turn).

@@ -17,9 +17,6 @@ from ..client.memory import Memory
 
 log = logging.getLogger(__name__)
 
-#: The endpoints whose 403 decides the plan under ``auto``.
-PROBED = ("new-releases", "several-albums")
-
 
 class Access:
     """What the memory says of each probed endpoint, and what this run found."""

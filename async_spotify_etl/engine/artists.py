@@ -25,13 +25,13 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.timestamps import now_iso
+from ..core.types import JSONObject
 from .endpoints import ARTISTS_PER_BATCH, SpotifyAPI, refused
 from .outcomes import ArtistFailure, ArtistResult, PullStats, artist_failure
 from .stopping import Stop
 
 log = logging.getLogger(__name__)
 
-JSONObject = dict[str, Any]
 ArtistOutcome = ArtistResult | ArtistFailure
 #: Errors that fail one artist (or one batch) for good; anything else stops the pull.
 ARTIST_ERRORS = (HTTPStatusError, TransportError, UnsafeRequestError)

@@ -30,6 +30,7 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.settings import Credentials, PullSettings
+from ..core.types import JSONObject
 from .access import Access
 from .artists import ArtistFetcher, credited_artists
 from .dedupe import Candidate, Dedupe, Sighting
@@ -49,8 +50,6 @@ from .outcomes import (
 from .stopping import Stop
 
 log = logging.getLogger(__name__)
-
-JSONObject = dict[str, Any]
 
 
 class _End:
