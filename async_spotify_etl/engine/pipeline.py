@@ -111,7 +111,7 @@ class Pull:
         )
         artists = None if settings.artists == "auto" else settings.artists
         self.stats.artists = settings.artists
-        self._artists = ArtistFetcher(self.api, artists, self.stats, self._stop)
+        self._artists = ArtistFetcher(self.api, artists, self.stats, self._stop, access)
         #: Whether the artists stage runs (``auto`` may still turn it off on the way).
         self._with_artists = settings.artists != "off"
         self.failures: list[AlbumFailure] = []
@@ -146,6 +146,8 @@ class Pull:
             self._ids = await asyncio.to_thread(load_ids, self.settings.ids_file)
         if self._ids is not None:
             self.stats.junk_id_lines = len(self._ids.junk)
+        if self._with_artists:
+            self._artists.decide_early()  # a remembered development mode settles it now
         if self._own_client:
             await self.client.__aenter__()
         self._state = "running"
@@ -313,7 +315,10 @@ class Pull:
 
     async def _expand(self, batches: asyncio.Queue[list[Candidate] | _End]) -> None:
         while not isinstance(batch := await batches.get(), _End):
-            for outcome in await self._expander.expand(batch):
+            outcomes = await self._expander.expand(batch)
+            if self._with_artists:  # the artists stage is settled before any album is out
+                self._artists.decide_early()
+            for outcome in outcomes:
                 if isinstance(outcome, AlbumFailure):
                     self.stats.failed += 1
                 await self._results.put(outcome)
