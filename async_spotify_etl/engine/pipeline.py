@@ -315,8 +315,10 @@ class Pull:
 
     async def _expand(self, batches: asyncio.Queue[list[Candidate] | _End]) -> None:
         while not isinstance(batch := await batches.get(), _End):
+            if self._with_artists:  # settled before any album is out, by what the run met
+                self._artists.decide_early()
             outcomes = await self._expander.expand(batch)
-            if self._with_artists:  # the artists stage is settled before any album is out
+            if self._with_artists:
                 self._artists.decide_early()
             for outcome in outcomes:
                 if isinstance(outcome, AlbumFailure):

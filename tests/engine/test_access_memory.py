@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,33 @@ async def test_the_choice_first_call_decides_a_403_falls_back_the_memory_remembe
     assert await read_only.use() is True
     read_only.worked()
     assert not memory.changed  # a dry run never writes
+
+
+async def test_the_development_mode_warnings_are_given_once_per_app(
+    sandbox_factory: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """#24.15: a daily --quiet run does not repeat the three development-mode warnings;
+    even once the remembered access mode is stale and probed again, they stay info lines."""
+    sb = await sandbox_factory(markets=MARKETS, albums_per_market=30, access="development")
+
+    def warned() -> list[str]:
+        said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        caplog.clear()
+        return said
+
+    await run_pull(settings_for(sb, tmp_path / "day1"), sb.credentials)
+    first = warned()
+    assert len(first) == 3
+    assert sorted(m.split(":")[0] for m in first) == [
+        "artists skipped",
+        "new-releases answered 403",
+        "several-albums answered 403",
+    ]
+    await run_pull(settings_for(sb, tmp_path / "day2"), sb.credentials)
+    assert warned() == []
+    memory = Memory(cache_dir(), sb.credentials.client_id, sb.api_url)
+    memory.data.access_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=8)  # stale: probed again
+    memory.save()
+    result = await run_pull(settings_for(sb, tmp_path / "day9"), sb.credentials)
+    assert result.manifest.plan["probes"] == {"new-releases": 1, "several-albums": 1}
+    assert warned() == []
