@@ -79,6 +79,8 @@ class Remembered:
     #: Endpoint -> allowed (True) or answered 403 (False), as the ``auto`` probes found.
     access: dict[str, bool] = field(default_factory=dict)
     access_at: dt.datetime | None = None
+    #: The development-mode warnings this app was given once (never repeated as warnings).
+    told: tuple[str, ...] = ()
 
     def _fresh(self, when: dt.datetime | None, now: dt.datetime) -> bool:
         return when is not None and now - when <= MAX_AGE
@@ -116,6 +118,8 @@ class Remembered:
             }
         if self.access and self.access_at is not None:
             data["access"] = {"endpoints": dict(self.access), "at": self.access_at.isoformat()}
+        if self.told:
+            data["told"] = list(self.told)
         return data
 
     @classmethod
@@ -150,6 +154,9 @@ class Remembered:
             if isinstance(endpoints, dict) and at:
                 memory.access = {k: v for k, v in endpoints.items() if isinstance(v, bool)}
                 memory.access_at = at
+        told = data.get("told")
+        if isinstance(told, list):
+            memory.told = tuple(key for key in told if isinstance(key, str))
         return memory
 
 

@@ -1,17 +1,16 @@
 """Expansion: album ids become full album lines and every track line, in the fewest calls.
 
 Extended-quota apps fetch 20 albums per several-albums call and only the further track
-pages of long albums. With ``auto`` the first several-albums call decides for every
-worker; a 403 (development mode) switches, once, to Get Album plus Get Album Tracks.
-What earlier runs found (:mod:`.access`) decides without that first call: a remembered
-403 expands through Get Album at once, a remembered 200 lets every worker call
-several-albums together (a 403 then still falls back, and corrects the memory).
+pages of long albums. With ``auto`` several-albums is chosen against Get Album plus Get
+Album Tracks by the one endpoint choice of :mod:`.access`: the first several-albums call
+decides for every worker, a 403 (development mode) switches, once, to Get Album, and what
+earlier runs found decides without that call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable
 
 from ..core.errors import (
     AlbumUnavailableError,
@@ -23,7 +22,7 @@ from ..core.errors import (
 )
 from ..core.timestamps import now_iso
 from ..core.types import JSONObject
-from .access import Access
+from .access import Access, Choice
 from .artists import credited_artists
 from .dedupe import Candidate
 from .endpoints import ALBUMS_PER_BATCH, SpotifyAPI, refused
@@ -52,14 +51,21 @@ class Expander:
         self._stop = stop
         self.market = market
         self._forced = forced
-        self.mode: str | None = forced  # None until the first several-albums call decides
         self.stats = stats
         self._access = access or Access(None)
-        self._lock = asyncio.Lock()
-        if forced is None:
-            allowed = self._access.allowed("several-albums")
-            if allowed is not None:
-                self.mode = self.stats.expand = "several" if allowed else "album"
+        self._choice = several_albums_choice(
+            self._access, stats.probes, forced, self._fell_back, self._decided
+        )
+        if self._choice.remembered:
+            self._decided(bool(self._choice.allowed))
+
+    @property
+    def mode(self) -> str | None:
+        """several, album or tracks; None until the first several-albums call decides."""
+        if self._forced is not None:
+            return self._forced
+        allowed = self._choice.allowed
+        return None if allowed is None else "several" if allowed else "album"
 
     @property
     def batch_size(self) -> int:
@@ -70,12 +76,14 @@ class Expander:
         """Every album of the batch with its tracks, or its failure, in batch order; an album
         a resumable stop interrupted is left out (see :mod:`.stopping`)."""
         gather = self._stop.gather
-        if self.mode in (None, "several"):
+        if self.mode in (None, "several") and await self._choice.use():
             try:
                 fulls = await self._several(batch)
             except ResumableStop as exc:
                 self._stop.record(exc)
                 return []
+            finally:
+                self._choice.undecided()  # a failure that is not a 403 decides nothing
             if fulls is not None:
                 return await gather(self._finish(c, f) for c, f in zip(batch, fulls, strict=True))
             # several-albums is unavailable, or failed for this batch: one Get Album each
@@ -87,21 +95,9 @@ class Expander:
         """Full albums for a batch; None when several-albums cannot serve this batch."""
         ids = [c.album_id for c in batch]
         try:
-            if self.mode is None:
-                async with self._lock:
-                    if self.mode is None:  # the first batch decides for every worker
-                        albums = await self.api.several_albums(ids, self.market)
-                        self.mode = self.stats.expand = "several"
-                        self._access.found("several-albums", True)
-                        return list(albums)
-            if self.mode != "several":
-                return None
             albums = await self.api.several_albums(ids, self.market)
-            if self._forced is None:
-                self._access.found("several-albums", True)
-            return list(albums)
         except EndpointUnavailableError as exc:
-            self._unavailable(exc)
+            self._choice.refused(exc)
             return None
         except ALBUM_ERRORS as exc:
             log.warning(
@@ -111,20 +107,20 @@ class Expander:
                 exc,
             )
             return None
+        self._choice.worked()
+        return list(albums)
 
-    def _unavailable(self, exc: EndpointUnavailableError) -> None:
-        if self._forced == "several":
-            raise refused("expand", "several-albums", exc, "auto, album or tracks") from None
-        # every 403 was a request spent finding out: the first, and any sent beside it
-        self.stats.probes["several-albums"] = self.stats.probes.get("several-albums", 0) + 1
-        if self.mode in (None, "several"):  # unknown, or remembered as allowed
-            self._access.found("several-albums", False)
-            self.mode = self.stats.expand = "album"
-            log.warning(
-                "several-albums answered 403: this app is in development mode (Spotify"
-                " removed the batch endpoint in March 2026); expanding each album through"
-                " Get Album and Get Album Tracks instead"
-            )
+    def _decided(self, allowed: bool) -> None:
+        if self._forced is None:
+            self.stats.expand = "several" if allowed else "album"
+
+    def _fell_back(self) -> None:
+        self._access.tell(
+            "several-albums",
+            "several-albums answered 403: this app is in development mode (Spotify"
+            " removed the batch endpoint in March 2026); expanding each album through"
+            " Get Album and Get Album Tracks instead",
+        )
 
     async def _finish(self, candidate: Candidate, full: JSONObject | None) -> Outcome:
         if full is None:
@@ -168,3 +164,22 @@ class Expander:
         self.stats.expanded[album_id] = total if isinstance(total, int) else len(tracks)
         lines = [{**t, "album_id": album_id} for t in tracks if isinstance(t, dict)]
         return AlbumResult(album_id, album, lines, tuple(credited_artists(album, lines)))
+
+
+def several_albums_choice(
+    access: Access,
+    probes: dict[str, int],
+    forced: str | None,
+    fallback: Callable[[], None] | None = None,
+    on_decide: Callable[[bool], None] | None = None,
+) -> Choice:
+    """Expansion's choice of several-albums against Get Album (``--expand``)."""
+    return Choice(
+        "several-albums",
+        access,
+        probes,
+        forced=None if forced is None else forced == "several",
+        error=lambda exc: refused("expand", "several-albums", exc, "auto, album or tracks"),
+        fallback=fallback,
+        on_decide=on_decide,
+    )
