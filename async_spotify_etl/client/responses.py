@@ -15,11 +15,11 @@ from multidict import CIMultiDictProxy
 
 from ..core.errors import (
     EndpointUnavailableError,
+    MalformedAnswerError,
     RateLimitedError,
     ResponseTooLargeError,
     ServerError,
     SpotifyETLError,
-    TransportError,
     UnauthorizedError,
     error_for_status,
 )
@@ -76,7 +76,7 @@ def interpret(answer: Answer, url: str, endpoint: str, token: str) -> Any:
         try:
             return orjson.loads(answer.body)
         except orjson.JSONDecodeError:
-            raise TransportError(f"malformed or truncated JSON from {url}") from None
+            raise MalformedAnswerError(f"malformed or truncated JSON from {url}") from None
     error = ErrorBody.from_json(_loads_or_none(answer.body))
     message = error.message.replace(token, "***") if token else error.message
     message = message[:_MESSAGE_CHARS]
