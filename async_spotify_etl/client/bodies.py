@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.errors import TransportError
+from ..core.errors import MalformedAnswerError, TransportError
 from ..core.ids import is_spotify_id, shown_id
 from ..core.types import JSONObject
 
 
 def _object(value: object, what: str) -> JSONObject:
     if not isinstance(value, dict):
-        raise TransportError(f"expected a JSON object for {what}, got {type(value).__name__}")
+        raise MalformedAnswerError(f"expected a JSON object for {what}, got {type(value).__name__}")
     return value
 
 
@@ -49,7 +49,7 @@ class Page:
             paging = _object(paging.get(key), f"the {key!r} page")
         raw_items = paging.get("items")
         if not isinstance(raw_items, list):
-            raise TransportError("page has no 'items' list")
+            raise MalformedAnswerError("page has no 'items' list")
         items = [
             item for item in raw_items if isinstance(item, dict) and is_spotify_id(item.get("id"))
         ]

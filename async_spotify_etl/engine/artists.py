@@ -24,6 +24,7 @@ from ..core.errors import (
     SpotifyETLError,
     TransportError,
     UnsafeRequestError,
+    is_transient,
 )
 from ..core.ids import is_spotify_id
 from ..core.timestamps import now_iso
@@ -36,7 +37,8 @@ from .stopping import Stop
 log = logging.getLogger(__name__)
 
 ArtistOutcome = ArtistResult | ArtistFailure
-#: Errors that fail one artist (or one batch) for good; anything else stops the pull.
+#: Errors that end one artist (or one batch): for good when definitive, else it stays due
+#: (see :mod:`.stopping`); anything else stops the pull.
 ARTIST_ERRORS = (HTTPStatusError, TransportError, UnsafeRequestError)
 
 
@@ -112,7 +114,7 @@ class ArtistFetcher:
 
     async def fetch(self, ids: Sequence[str]) -> list[ArtistOutcome]:
         """Each artist of the batch, or its failure, in batch order; nothing once off, and
-        none a resumable stop interrupted (see :mod:`.stopping`)."""
+        none a resumable stop interrupted or the API kept failing for (see :mod:`.stopping`)."""
         if self.mode in (None, "several"):
             return await self._stop.guard(self._several(list(ids))) or []
         if self.mode == "single":
@@ -127,19 +129,20 @@ class ArtistFetcher:
             fulls = await self.api.several_artists(ids)
         except EndpointUnavailableError as exc:
             self._choice.refused(exc)
-            return [] if deciding else [self._failed(i, exc) for i in ids]
+            return [] if deciding else self._failed_all(ids, exc)
         except ARTIST_ERRORS as exc:
-            return [self._failed(i, exc) for i in ids]  # the next batch decides
+            return self._failed_all(ids, exc)  # the next batch decides
         finally:
             self._choice.undecided()
         self._choice.worked()
         return self._results(ids, fulls, "several-artists")
 
-    async def _single(self, artist_id: str) -> ArtistOutcome:
+    async def _single(self, artist_id: str) -> ArtistOutcome | None:
         try:
             full = await self.api.artist(artist_id)
         except ARTIST_ERRORS as exc:
-            return self._failed(artist_id, exc)
+            failed = self._failed_all([artist_id], exc)
+            return failed[0] if failed else None
         return self._results([artist_id], [full], "artist")[0]
 
     def _results(
@@ -159,9 +162,13 @@ class ArtistFetcher:
             outcomes.append(ArtistResult(artist_id, line))
         return outcomes
 
-    def _failed(self, artist_id: str, exc: SpotifyETLError) -> ArtistFailure:
-        self.stats.artists_requested += 1
-        return artist_failure(artist_id, exc)
+    def _failed_all(self, ids: Sequence[str], exc: SpotifyETLError) -> list[ArtistOutcome]:
+        """Each artist's failure for good; none if ``exc`` is transient (they stay due)."""
+        self.stats.artists_requested += len(ids)
+        if is_transient(exc):
+            self._stop.defer("artist", ids, exc)
+            return []
+        return [artist_failure(artist_id, exc) for artist_id in ids]
 
     def _decided(self, allowed: bool) -> None:
         if self._forced is None:

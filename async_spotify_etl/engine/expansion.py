@@ -17,8 +17,10 @@ from ..core.errors import (
     EndpointUnavailableError,
     HTTPStatusError,
     ResumableStop,
+    SpotifyETLError,
     TransportError,
     UnsafeRequestError,
+    is_transient,
 )
 from ..core.timestamps import now_iso
 from ..core.types import JSONObject
@@ -31,7 +33,8 @@ from .stopping import Stop
 
 log = logging.getLogger(__name__)
 
-#: Errors that fail one album (or one batch) for good; anything else stops the pull.
+#: Errors that end one album (or one batch): for good when definitive, else it stays due
+#: (see :mod:`.stopping`); anything else stops the pull.
 ALBUM_ERRORS = (HTTPStatusError, TransportError, UnsafeRequestError)
 
 
@@ -74,13 +77,17 @@ class Expander:
 
     async def expand(self, batch: list[Candidate]) -> list[Outcome]:
         """Every album of the batch with its tracks, or its failure, in batch order; an album
-        a resumable stop interrupted is left out (see :mod:`.stopping`)."""
+        a resumable stop interrupted, or the API kept failing for, is left out (see
+        :mod:`.stopping`)."""
         gather = self._stop.gather
         if self.mode in (None, "several") and await self._choice.use():
             try:
                 fulls = await self._several(batch)
             except ResumableStop as exc:
                 self._stop.record(exc)
+                return []
+            except ALBUM_ERRORS as exc:  # transient: the whole batch stays due
+                self._stop.defer("album", [c.album_id for c in batch], exc)
                 return []
             finally:
                 self._choice.undecided()  # a failure that is not a 403 decides nothing
@@ -100,6 +107,8 @@ class Expander:
             self._choice.refused(exc)
             return None
         except ALBUM_ERRORS as exc:
+            if is_transient(exc):
+                raise  # no fallback: one Get Album each would meet the same outage
             log.warning(
                 "several-albums failed for good for a batch of %d (%s); asking Get Album for"
                 " each of them instead",
@@ -122,7 +131,14 @@ class Expander:
             " Get Album and Get Album Tracks instead",
         )
 
-    async def _finish(self, candidate: Candidate, full: JSONObject | None) -> Outcome:
+    def _failed(self, candidate: Candidate, stage: str, exc: SpotifyETLError) -> Outcome | None:
+        """The album's failure for good, or None (it stays due) if ``exc`` is transient."""
+        if is_transient(exc):
+            self._stop.defer("album", [candidate.album_id], exc)
+            return None
+        return failure(candidate.album_id, stage, exc)
+
+    async def _finish(self, candidate: Candidate, full: JSONObject | None) -> Outcome | None:
         if full is None:
             missing = AlbumUnavailableError(
                 "several-albums answered 200 with null for this id: Spotify serves no such album"
@@ -130,25 +146,25 @@ class Expander:
             return failure(candidate.album_id, "several-albums", missing)
         return await self._with_tracks(candidate, full)
 
-    async def _get_album(self, candidate: Candidate) -> Outcome:
+    async def _get_album(self, candidate: Candidate) -> Outcome | None:
         try:
             full = await self.api.album(candidate.album_id, self.market)
         except ALBUM_ERRORS as exc:
-            return failure(candidate.album_id, "album", exc)
+            return self._failed(candidate, "album", exc)
         return await self._with_tracks(candidate, full)
 
-    async def _with_tracks(self, candidate: Candidate, full: JSONObject) -> Outcome:
+    async def _with_tracks(self, candidate: Candidate, full: JSONObject) -> Outcome | None:
         try:
             tracks = await self.api.complete_tracks(full, self.market)
         except ALBUM_ERRORS as exc:
-            return failure(candidate.album_id, "album-tracks", exc)
+            return self._failed(candidate, "album-tracks", exc)
         return self._result(candidate, full, tracks)
 
-    async def _tracks_only(self, candidate: Candidate) -> Outcome:
+    async def _tracks_only(self, candidate: Candidate) -> Outcome | None:
         try:
             tracks = await self.api.album_tracks(candidate.album_id, self.market)
         except ALBUM_ERRORS as exc:
-            return failure(candidate.album_id, "album-tracks", exc)
+            return self._failed(candidate, "album-tracks", exc)
         album = candidate.album or {"id": candidate.album_id, "type": "album"}
         return self._result(candidate, album, tracks)
 

@@ -212,8 +212,9 @@ class Pull:
             raise RuntimeError("use 'async with Pull(...)' first")
         async for item in self._results:
             yield item
-        if self._stop.error is not None:  # every stage handed on what it finished
-            raise self._stop.error
+        # every stage handed on what it finished; a stop, or albums still due, end it
+        if (stop := self._stop.outcome) is not None:
+            raise stop
 
     async def albums(self) -> AsyncIterator[tuple[JSONObject, list[JSONObject]]]:
         """Each album with its tracks; failures are collected in :attr:`failures`."""
