@@ -25,8 +25,8 @@ _LISTED = "SELECT DISTINCT run_id, album_id FROM listings"
 
 def trend_charts_of(con: duckdb.DuckDBPyConnection) -> list[Chart]:
     """Every trend card, in the page's order."""
-    runs = [r for (r,) in con.execute("SELECT DISTINCT run_id FROM listings ORDER BY 1").fetchall()]
-    labels = [_label(r) for r in runs]
+    observed = run_observations(con)
+    runs, labels = list(observed), [_label(r, at) for r, at in observed.items()]
     return [
         _entering(con, runs, labels),
         _time_on_list(con, runs),
@@ -37,8 +37,19 @@ def trend_charts_of(con: duckdb.DuckDBPyConnection) -> list[Chart]:
     ]
 
 
-def _label(run_id: str) -> str:
-    """``2026-12-03T071300Z`` as ``12-03 07:13``."""
+def run_observations(con: duckdb.DuckDBPyConnection) -> dict[str, dt.datetime | None]:
+    """Each run with a listing, in run order, and when it observed its listing (a real
+    run's wall clock; a sandbox day's simulated date): the trend axes' values."""
+    rows = con.execute(
+        "SELECT run_id, min(observed_at) FROM listings GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return dict(rows)
+
+
+def _label(run_id: str, observed: dt.datetime | None) -> str:
+    """A run's axis label: its observation time as ``12-03 07:13`` (UTC), or the run id's."""
+    if observed is not None:
+        return f"{observed.astimezone(dt.UTC):%m-%d %H:%M}"
     try:
         at = dt.datetime.strptime(run_id, "%Y-%m-%dT%H%M%SZ")
     except ValueError:

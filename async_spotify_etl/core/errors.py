@@ -68,7 +68,10 @@ class SettingsError(ConfigurationError):
 
 
 #: How the library's messages spell a setting: its field name (booleans as ``=True``).
-FIELD_NAMES: Mapping[str, str] = {"resume": "resume=True"}
+FIELD_NAMES: Mapping[str, str] = {
+    "resume": "resume=True",
+    "abandon_unfinished": "abandon_unfinished=True",
+}
 
 
 def render(template: str, names: Mapping[str, str], values: Mapping[str, object]) -> str:

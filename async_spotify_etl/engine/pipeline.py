@@ -82,7 +82,7 @@ class Pull:
         ids: IdsInput | None = None,
         client: SpotifyClient | None = None,
         known: Known = NOTHING_KNOWN,
-        on_listed: Callable[[Mapping[str, list[str]]], None] | None = None,
+        on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
     ) -> None:
         self.settings = settings
         self._skip = skip
@@ -270,7 +270,7 @@ class Pull:
                     self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
             stopped = self._stop.error is not None  # a listing may have stopped short
             if self._on_listed is not None and self._lister.source != "ids" and not stopped:
-                self._on_listed(self.stats.listed)  # every listing is read to its end
+                self._on_listed(self.stats.listed, self._lister.source)  # each read to its end
             for candidate in dedupe.finish():
                 await self._admit(candidate, out, results)
             self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done

@@ -121,6 +121,12 @@ class SandboxConfig:
         """``today`` as a date."""
         return dt.date.fromisoformat(self.today)
 
+    @property
+    def simulated_date(self) -> dt.date:
+        """The simulated date the sandbox serves: ``today`` plus ``day`` days (a dataset
+        run records it as its listing's observation date)."""
+        return self.today_date + dt.timedelta(days=self.day)
+
     def replace(self, **changes: object) -> SandboxConfig:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
