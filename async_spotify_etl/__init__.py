@@ -40,9 +40,9 @@ if TYPE_CHECKING:
     from .core.settings import ClientSettings, Credentials, PullSettings
     from .engine.endpoints import SpotifyAPI
     from .engine.outcomes import AlbumFailure, AlbumResult, ArtistFailure, ArtistResult, PullStats
-    from .engine.pipeline import Pull
     from .engine.plan import minimum_requests
     from .output.reader import read_committed
+    from .run.iterate import Pull
     from .run.pull import PullResult, run_pull
 
 __all__ = [
@@ -117,7 +117,7 @@ _SOURCES = {
     "AlbumResult": "engine.outcomes",
     "ArtistFailure": "engine.outcomes",
     "ArtistResult": "engine.outcomes",
-    "Pull": "engine.pipeline",
+    "Pull": "run.iterate",
     "PullStats": "engine.outcomes",
     "SpotifyAPI": "engine.endpoints",
     "minimum_requests": "engine.plan",
