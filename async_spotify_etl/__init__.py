@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         SpotifyETLError,
         TransportError,
         UnauthorizedError,
+        UnreachableHostError,
         UnreadableItemsError,
         UnsafeRequestError,
     )
@@ -79,6 +80,7 @@ __all__ = [
     "SpotifyETLError",
     "TransportError",
     "UnauthorizedError",
+    "UnreachableHostError",
     "UnreadableItemsError",
     "UnsafeRequestError",
     "__version__",
@@ -111,6 +113,7 @@ _SOURCES = {
     "SpotifyETLError": "core.errors",
     "TransportError": "core.errors",
     "UnauthorizedError": "core.errors",
+    "UnreachableHostError": "core.errors",
     "UnreadableItemsError": "core.errors",
     "UnsafeRequestError": "core.errors",
     "AlbumFailure": "engine.outcomes",

@@ -48,6 +48,7 @@ EXPORTED = {
     "SpotifyETLError",
     "TransportError",
     "UnauthorizedError",
+    "UnreachableHostError",
     "UnreadableItemsError",
     "UnsafeRequestError",
     "__version__",
