@@ -127,8 +127,9 @@ def resume_command(out_dir: Path, arguments: Mapping[str, Any]) -> str:
     if isinstance(sandbox, Mapping):
         words.append("--sandbox")
         for option, flag in SANDBOX_FLAGS.items():
-            if option in sandbox and sandbox[option] != SANDBOX_DEFAULTS.get(option):
-                words += [flag, str(sandbox[option])]
+            value = sandbox.get(option, SANDBOX_DEFAULTS.get(option))
+            if value != SANDBOX_DEFAULTS.get(option):
+                words += [flag, "0" if value is None else str(value)]  # None: no limit
     markets = arguments.get("markets")
     if isinstance(markets, list) and markets:
         words += [SETTING_FLAGS["markets"], ",".join(map(str, markets))]
