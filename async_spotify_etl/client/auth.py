@@ -28,6 +28,7 @@ from ..core.errors import (
 )
 from ..core.settings import DEFAULT_REFRESH_MARGIN, Credentials
 from .bodies import ErrorBody, Token
+from .redact import credential_forms, redact
 from .retry import RETRYABLE_STATUSES, RetryPolicy
 from .urls import transport_error
 
@@ -180,10 +181,11 @@ class TokenProvider:
             return Token.from_json(data)
         if status in (404, 405):  # a URL that serves no token endpoint, not refused credentials
             raise self._not_the_token_endpoint(f"answered HTTP {status}")
-        # A hostile or broken server could echo the secret back; never pass it on.
-        message = ErrorBody.from_json(data).message
-        if secret := self._credentials.client_secret:
-            message = message.replace(secret, "***")
+        # A hostile or broken server could echo the secret or the Basic header back
+        # (in any encoding); never pass it on.
+        credentials = self._credentials
+        forms = credential_forms(credentials.client_id, credentials.client_secret)
+        message = redact(ErrorBody.from_json(data).message, forms)
         if status in RETRYABLE_STATUSES or status == 429:
             raise error_for_status(status, str(self._token_url), message)
         detail = f": {message}" if message else ""
