@@ -39,16 +39,17 @@ if TYPE_CHECKING:
         StillFailingError,
         TransportError,
         UnauthorizedError,
+        UnreachableHostError,
         UnreadableItemsError,
         UnsafeRequestError,
     )
     from .core.settings import ClientSettings, Credentials, PullSettings
     from .engine.endpoints import SpotifyAPI
     from .engine.outcomes import AlbumFailure, AlbumResult, ArtistFailure, ArtistResult, PullStats
-    from .engine.pipeline import Pull
     from .engine.plan import minimum_requests
     from .output.reader import read_committed
     from .run.dataset import run_dataset
+    from .run.iterate import Pull
     from .run.pull import PullResult, run_pull
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "StillFailingError",
     "TransportError",
     "UnauthorizedError",
+    "UnreachableHostError",
     "UnreadableItemsError",
     "UnsafeRequestError",
     "__version__",
@@ -124,13 +126,14 @@ _SOURCES = {
     "StillFailingError": "core.errors",
     "TransportError": "core.errors",
     "UnauthorizedError": "core.errors",
+    "UnreachableHostError": "core.errors",
     "UnreadableItemsError": "core.errors",
     "UnsafeRequestError": "core.errors",
     "AlbumFailure": "engine.outcomes",
     "AlbumResult": "engine.outcomes",
     "ArtistFailure": "engine.outcomes",
     "ArtistResult": "engine.outcomes",
-    "Pull": "engine.pipeline",
+    "Pull": "run.iterate",
     "PullStats": "engine.outcomes",
     "SpotifyAPI": "engine.endpoints",
     "minimum_requests": "engine.plan",

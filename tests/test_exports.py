@@ -50,6 +50,7 @@ EXPORTED = {
     "StillFailingError",
     "TransportError",
     "UnauthorizedError",
+    "UnreachableHostError",
     "UnreadableItemsError",
     "UnsafeRequestError",
     "__version__",

@@ -42,11 +42,14 @@ _MONTHS_SHOWN = 24
 
 def build_report(out_dir: Path, html: Path | None = None) -> Path:
     """Write the report of the pull in ``out_dir`` to ``html`` (default OUT_DIR/report.html)."""
+    if not out_dir.exists():
+        raise ConfigurationError(f"{out_dir} does not exist: give the folder of a pull or dataset")
     target = html if html is not None else out_dir / DEFAULT_REPORT_NAME
     if target.is_dir():
         raise ConfigurationError(f"{target} is a directory, not an HTML file")
     if not target.parent.is_dir():  # fail before the work, not after it
-        raise ConfigurationError(f"cannot write {target}: {target.parent} is not a directory")
+        where = "does not exist" if not target.parent.exists() else "is not a directory"
+        raise ConfigurationError(f"cannot write {target}: {target.parent} {where}")
     with duckdb.connect() as con:
         data = collect(con, out_dir)
     page = render_page(data, generated_at=dt.datetime.now(dt.UTC))

@@ -19,6 +19,7 @@ from .page import Chart
 _SHARE_SERIES = 6
 _TOP_GROWTH = 15
 _ONE_RUN = "Only one run has a listing so far: {what} needs two runs or more."
+_NO_RUN = "No run has a listing yet: {what} needs two runs or more."
 
 _LISTED = "SELECT DISTINCT run_id, album_id FROM listings"
 
@@ -61,8 +62,9 @@ def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
 
-def _too_little(key: str, title: str, what: str) -> Chart:
-    return Chart(key, title, _ONE_RUN.format(what=what), None)
+def _too_little(key: str, title: str, what: str, runs: list[str]) -> Chart:
+    text = _ONE_RUN if runs else _NO_RUN
+    return Chart(key, title, text.format(what=what), None)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
@@ -72,7 +74,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
 def _entering(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]) -> Chart:
     key, title = "entering-per-run", "Albums entering per run"
     if len(runs) < 2:
-        return _too_little(key, title, "telling new entries from the first listing")
+        return _too_little(key, title, "telling new entries from the first listing", runs)
     rows = _rows(
         con,
         "SELECT f.run_id, coalesce(a.album_type, 'unknown'), count(*) FROM ("
@@ -96,7 +98,7 @@ def _entering(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]
 def _time_on_list(con: duckdb.DuckDBPyConnection, runs: list[str]) -> Chart:
     key, title = "time-on-list", "Time on the list"
     if len(runs) < 2:
-        return _too_little(key, title, "time on the list")
+        return _too_little(key, title, "time on the list", runs)
     rows = _rows(
         con,
         "SELECT n, count(*) FROM (SELECT album_id, count(DISTINCT run_id) AS n FROM listings"
@@ -122,7 +124,7 @@ def _time_on_list(con: duckdb.DuckDBPyConnection, runs: list[str]) -> Chart:
 def _share(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str], what: str) -> Chart:
     key, title = f"{what}-share-over-time", f"{what.capitalize()} share over time"
     if len(runs) < 2:
-        return _too_little(key, title, f"{what} share over time")
+        return _too_little(key, title, f"{what} share over time", runs)
     if what == "genre":
         tagged = (
             f"SELECT DISTINCT l.run_id, l.album_id, g.genre AS tag FROM ({_LISTED}) l"
@@ -162,7 +164,7 @@ def _share(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str], w
 def _churn(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]) -> Chart:
     key, title = "churn-per-market", "Churn per market"
     if len(runs) < 2:
-        return _too_little(key, title, "churn")
+        return _too_little(key, title, "churn", runs)
     rows = _rows(
         con,
         "SELECT run_id, market, count(*) FILTER (event = 'listed'),"

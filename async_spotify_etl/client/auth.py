@@ -30,6 +30,7 @@ from ..core.settings import DEFAULT_REFRESH_MARGIN, Credentials
 from .bodies import ErrorBody, Token
 from .redact import credential_forms, redact
 from .retry import RETRYABLE_STATUSES, RetryPolicy
+from .urls import transport_error
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,8 @@ class TokenProvider:
             raise TransportError(f"token request to {self._token_url} timed out") from None
         except aiohttp.ClientError as exc:
             name = type(exc).__name__
-            raise TransportError(f"token request to {self._token_url} failed: {name}") from None
+            failed = f"token request to {self._token_url} failed: {name}"
+            raise transport_error("the token URL", str(self._token_url), exc, failed) from None
         return self._parse(status, body)
 
     def _not_the_token_endpoint(self, what: str) -> SettingsError:

@@ -9,6 +9,7 @@
     ├── UnsafeRequestError ............ a request the client refuses to send
     │   └── InvalidIdError ............ an id that is not 22 base62 characters
     ├── TransportError ................ timeout, dropped connection, truncated or malformed body
+    │   ├── UnreachableHostError ...... a host that could not be resolved or connected to
     │   ├── ResponseTooLargeError ..... a body over the configured cap
     │   ├── MalformedAnswerError ...... a 2xx that is not JSON, or not the object asked for
     │   └── UnreadableItemsError ...... track pages with null items or items without a valid id
@@ -108,6 +109,17 @@ class ArtistUnavailableError(SpotifyETLError):
 
 class TransportError(SpotifyETLError):
     """The exchange failed below HTTP semantics: timeout, reset, truncated or bad JSON."""
+
+
+class UnreachableHostError(TransportError):
+    """A host could not be resolved (DNS) or connected to: no HTTP exchange happened.
+
+    ``host`` is the host of ``url``; ``resolved`` is False when its name did not resolve."""
+
+    def __init__(self, what: str, url: str, host: str, *, resolved: bool) -> None:
+        self.url, self.host, self.resolved = url, host, resolved
+        how = "took no connection" if resolved else "could not be resolved (DNS)"
+        super().__init__(f"the host {host} of {what} {url} {how}")
 
 
 class ResponseTooLargeError(TransportError):

@@ -27,6 +27,7 @@ from ...core.errors import (
     ResumableStop,
     SettingsError,
     SpotifyETLError,
+    UnreachableHostError,
     render,
 )
 from ...core.settings import ClientSettings, Compression, Credentials, PullSettings, environment
@@ -74,7 +75,8 @@ def pull(args: argparse.Namespace) -> int:
             ending = ending_of(exc)
             if not ending.resumable:
                 raise
-            level = "warning" if ending.status == "interrupted" else "error"
+            # Resumable: exit 75 is for a scheduler to treat as success, 130 an interruption.
+            level = "warning"
             line = _stop_line(exc, ending, args)
             say(args.log_format, level, line, exit_code=ending.exit_code)
             return ending.exit_code
@@ -91,6 +93,8 @@ def _stop_line(exc: BaseException, ending: Ending, args: argparse.Namespace) -> 
         hint = "try again when the API answers again"
     if isinstance(exc, ResumableStop):
         return f"stopped: {exc}; {hint}"
+    if isinstance(exc, UnreachableHostError):  # not the API failing: it was never reached
+        return f"stopped: {exc}; check the URL and the network, then {hint}"
     return f"stopped: the API kept failing after the retries ({type(exc).__name__}: {exc}); {hint}"
 
 
