@@ -27,6 +27,8 @@ class Table:
     primary_key: tuple[str, ...]
     write_disposition: Disposition
     doc: str
+    #: Of the rows one load holds for a key, the one with the latest of this column wins.
+    latest: str | None = None
 
 
 _T, _I, _B, _TS, _J = "text", "bigint", "bool", "timestamp", "json"
@@ -58,6 +60,7 @@ TABLES: dict[str, Table] = {
         ("album_id",),
         "merge",
         "one row per album, the latest fetch",
+        "extracted_at",
     ),
     "tracks": Table(
         {
@@ -99,6 +102,7 @@ TABLES: dict[str, Table] = {
         ("artist_id",),
         "merge",
         "one row per fetched artist, its latest fetch",
+        "fetched_at",
     ),
     "artist_genres": Table(
         {"artist_id": _T, "genre": _T}, ("artist_id", "genre"), "merge", "an artist's genres"
@@ -108,6 +112,7 @@ TABLES: dict[str, Table] = {
         ("run_id", "artist_id"),
         "merge",
         "an artist's popularity and followers as each run saw them",
+        "fetched_at",
     ),
     "listings": Table(
         {"run_id": _T, "observed_at": _TS, "market": _T, "position": _I, "album_id": _T},

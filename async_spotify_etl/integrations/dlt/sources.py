@@ -74,7 +74,7 @@ def _tables(batches: Callable[[], Iterator[Batch]]) -> list[DltResource]:
             name=table,
             primary_key=list(spec.primary_key),
             write_disposition=spec.write_disposition,
-            columns=_columns(spec.columns),
+            columns=_columns(spec.columns, spec.latest),
         )
         for table, spec in TABLES.items()
     ]
@@ -89,13 +89,17 @@ def _picker(table: str) -> Callable[[Batch], Iterator[list[Row]]]:
     return pick
 
 
-def _columns(columns: Mapping[str, str]) -> dict[str, TColumnSchema]:
+def _columns(columns: Mapping[str, str], latest: str | None) -> dict[str, TColumnSchema]:
     """dlt column hints: every column typed, so a column that is null in every row of a
-    load still exists, with its type (a list is one ``json`` column, not a nested table)."""
-    return {
+    load still exists, with its type (a list is one ``json`` column, not a nested table);
+    ``latest`` sorts the rows of one key in a load, the latest kept (dlt's dedup_sort)."""
+    hints: dict[str, TColumnSchema] = {
         name: {"data_type": kind, "nullable": True}  # type: ignore[typeddict-item]
         for name, kind in columns.items()
     }
+    if latest is not None:
+        hints[latest]["dedup_sort"] = "desc"
+    return hints
 
 
 def _secret(name: str) -> object:
