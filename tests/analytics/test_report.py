@@ -238,7 +238,7 @@ def _refused(src: object, dst: object) -> None:
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("missing-dir", "is not a directory"),
+        ("missing-dir", "does not exist"),
         ("no-albums", "no albums.ndjson"),
         ("target-parent-missing", "cannot write"),
         ("target-under-a-file", "cannot write"),

@@ -38,7 +38,7 @@ def albums(root: Path) -> list[str]:
 
 
 def test_a_lost_index_is_rebuilt_from_the_runs_manifests(
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     ds = Path("ds")
     assert main([*PULL, "--dataset", "ds"]) == 0
@@ -48,8 +48,9 @@ def test_a_lost_index_is_rebuilt_from_the_runs_manifests(
     (ds / "dataset.json").unlink()
     capsys.readouterr()
     assert main(["load", "--duckdb", "ds.duckdb", "ds"]) == 0  # a reader rebuilds it too
-    assert "rebuilt from the manifests of 2 run(s)" in caplog.text
-    assert "(read 2 of 2 runs)" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "rebuilt from the manifests of 2 run(s)" in said.err
+    assert "(read 2 of 2 runs)" in said.out
     assert not (ds / "dataset.json").exists()  # a reader writes nothing into the dataset
     assert main([*PULL, "--dataset", "ds", "--sandbox-day", "1", "--no-progress"]) == 0
     err = capsys.readouterr().err
