@@ -9,10 +9,8 @@ the runs (:mod:`.trends`) and the latest run's manifest.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import duckdb
 import orjson
 
 from ..core.errors import ConfigurationError
+from ..core.files import atomic_write
 from ..output.dataset import is_dataset
 from ..output.layout import manifest_path
 from ..output.manifest import observed_manifest
@@ -43,11 +42,14 @@ _MONTHS_SHOWN = 24
 
 def build_report(out_dir: Path, html: Path | None = None) -> Path:
     """Write the report of the pull in ``out_dir`` to ``html`` (default OUT_DIR/report.html)."""
+    if not out_dir.exists():
+        raise ConfigurationError(f"{out_dir} does not exist: give the folder of a pull or dataset")
     target = html if html is not None else out_dir / DEFAULT_REPORT_NAME
     if target.is_dir():
         raise ConfigurationError(f"{target} is a directory, not an HTML file")
     if not target.parent.is_dir():  # fail before the work, not after it
-        raise ConfigurationError(f"cannot write {target}: {target.parent} is not a directory")
+        where = "does not exist" if not target.parent.exists() else "is not a directory"
+        raise ConfigurationError(f"cannot write {target}: {target.parent} {where}")
     with duckdb.connect() as con:
         data = collect(con, out_dir)
     page = render_page(data, generated_at=dt.datetime.now(dt.UTC))
@@ -360,11 +362,7 @@ def _read_manifest(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        atomic_write(target, data)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from exc

@@ -56,5 +56,7 @@ def pull_files_present(out: Path, compress: Compression) -> list[Path]:
 
 def require_pull_dir(out: Path) -> None:
     """Refuse ``out`` unless it is a directory (readers call this before anything else)."""
+    if not out.exists():
+        raise ConfigurationError(f"{out} does not exist: give the folder of a pull or dataset")
     if not out.is_dir():
         raise ConfigurationError(f"{out} is not a directory with a pull in it")

@@ -173,11 +173,7 @@ class Sink:
         if state.plan is None and any(p.stat().st_size for p in self.paths.values() if p.exists()):
             raise ConfigurationError(f"{self.out} holds data files but no journal to resume from")
         if state.plan is not None and state.plan != self.plan:
-            changed = sorted(
-                k
-                for k in state.plan.keys() | self.plan.keys()
-                if state.plan.get(k) != self.plan.get(k)
-            )
+            changed = _changed(state.plan, self.plan)
             raise SettingsError(
                 "resume",
                 "{resume} with a different plan than the pull in {path} (changed: {changed});"
@@ -399,3 +395,22 @@ class Sink:
         if self._journal_fd is not None:
             os.close(self._journal_fd)
             self._journal_fd = None
+
+
+def _changed(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """The settings that differ between two plans, sorted; inside a setting that is a
+    mapping on both sides (the sandbox's), the options that changed, with both values."""
+    changed = []
+    for key in sorted(before.keys() | now.keys()):
+        was, new = before.get(key), now.get(key)
+        if was == new:
+            continue
+        if isinstance(was, Mapping) and isinstance(new, Mapping):
+            changed += [
+                f"{key} {option} (was {was.get(option)}, now {new.get(option)})"
+                for option in sorted(was.keys() | new.keys())
+                if was.get(option) != new.get(option)
+            ]
+        else:
+            changed.append(key)
+    return changed

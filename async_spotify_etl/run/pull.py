@@ -112,7 +112,7 @@ async def run_pull(
     on_finish: Callable[[Manifest], None] | None = None,
     client: SpotifyClient | None = None,
     known: Known = NOTHING_KNOWN,
-    on_listed: Callable[[Mapping[str, list[str]]], None] | None = None,
+    on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
     manifest (ResumableStop, AuthenticationError, CancelledError, ...).

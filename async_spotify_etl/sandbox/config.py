@@ -66,6 +66,9 @@ class SandboxConfig:
     today: str = DEFAULT_TODAY
     #: Days since ``today``: the new-releases lists move each day (see listings.py).
     day: int = 0
+    #: A day's length in seconds of the sandbox's clock, or None: with it the lists move
+    #: while the sandbox runs, day ``day + n`` beginning ``n`` day lengths after start.
+    day_seconds: float | None = None
 
     def __post_init__(self) -> None:
         # a list from JSON or YAML is accepted; the frozen config keeps a tuple
@@ -110,6 +113,7 @@ class SandboxConfig:
             "port": 0 <= self.port <= 65535,
             "hostile_body_bytes": self.hostile_body_bytes >= 1024,
             "day": self.day >= 0,
+            "day_seconds": self.day_seconds is None or self.day_seconds > 0,
         }
         for name, ok in checks.items():
             if not ok:
@@ -120,6 +124,12 @@ class SandboxConfig:
     def today_date(self) -> dt.date:
         """``today`` as a date."""
         return dt.date.fromisoformat(self.today)
+
+    @property
+    def simulated_date(self) -> dt.date:
+        """The simulated date the sandbox serves: ``today`` plus ``day`` days (a dataset
+        run records it as its listing's observation date)."""
+        return self.today_date + dt.timedelta(days=self.day)
 
     def replace(self, **changes: object) -> SandboxConfig:
         """A copy with some fields changed."""

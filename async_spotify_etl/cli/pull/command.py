@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import datetime as dt
 import gc
 import logging
 import signal
@@ -26,11 +27,13 @@ from ...core.errors import (
     ResumableStop,
     SettingsError,
     SpotifyETLError,
+    UnreachableHostError,
     render,
 )
 from ...core.settings import ClientSettings, Compression, Credentials, PullSettings, environment
 from ...engine.ids_file import IdsInput, load_ids
 from ...engine.known import NOTHING_KNOWN
+from ...output.dataset import dataset_above, holds_pull
 from ...output.manifest import Manifest, read_manifest
 from ...output.sink import recorded_plan
 from ...run.ending import Ending, ending_of
@@ -56,6 +59,7 @@ class _Invocation:
     #: ``--dataset``: settings.out is the dataset's folder, this many days the refresh age.
     dataset: bool = False
     refresh_after: float | None = None
+    abandon_unfinished: bool = False
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -71,7 +75,8 @@ def pull(args: argparse.Namespace) -> int:
             ending = ending_of(exc)
             if not ending.resumable:
                 raise
-            level = "warning" if ending.status == "interrupted" else "error"
+            # Resumable: exit 75 is for a scheduler to treat as success, 130 an interruption.
+            level = "warning"
             line = _stop_line(exc, ending, args)
             say(args.log_format, level, line, exit_code=ending.exit_code)
             return ending.exit_code
@@ -88,6 +93,8 @@ def _stop_line(exc: BaseException, ending: Ending, args: argparse.Namespace) -> 
         hint = "try again when the API answers again"
     if isinstance(exc, ResumableStop):
         return f"stopped: {exc}; {hint}"
+    if isinstance(exc, UnreachableHostError):  # not the API failing: it was never reached
+        return f"stopped: {exc}; check the URL and the network, then {hint}"
     return f"stopped: the API kept failing after the retries ({type(exc).__name__}: {exc}); {hint}"
 
 
@@ -122,12 +129,23 @@ def _progress_mode(args: argparse.Namespace) -> ProgressMode:
 
 
 def _where(args: argparse.Namespace) -> Path:
-    """The pull's directory, or the dataset's; refuses flags that would be ignored."""
+    """The pull's directory, or the dataset's; refuses flags that would be ignored, and a
+    pull folder in a dataset or a dataset in a pull folder."""
     if args.dataset is None:
-        for flag, value in (("--refresh-after", args.refresh_after),):
-            if value is not None:
+        for flag, given in (
+            ("--refresh-after", args.refresh_after is not None),
+            ("--abandon-unfinished", args.abandon_unfinished),
+        ):
+            if given:
                 raise ConfigurationError(f"{flag} needs --dataset")
-        return args.out or Path("data")
+        out: Path = args.out or Path("data")
+        dataset = dataset_above(out.absolute())
+        if dataset is not None:
+            raise ConfigurationError(
+                f"{out} is {'a' if dataset == out.absolute() else 'inside the'} dataset {dataset}:"
+                f" add to it with --dataset {dataset}, or give --out a folder outside it"
+            )
+        return out
     for flag, given in (("--out", args.out is not None), ("--resume", args.resume)):
         if given:
             why = (
@@ -136,7 +154,13 @@ def _where(args: argparse.Namespace) -> Path:
                 else "a dataset run finishes an unfinished last run by itself"
             )
             raise ConfigurationError(f"--dataset and {flag} do not go together: {why}")
-    return Path(args.dataset)
+    root = Path(args.dataset)
+    if holds_pull(root):
+        raise ConfigurationError(
+            f"{root} holds a pull, not a dataset: give --dataset a new folder or a dataset's"
+            f" (continue that pull with --out {root} --resume)"
+        )
+    return root
 
 
 def _invocation(args: argparse.Namespace) -> _Invocation:
@@ -180,6 +204,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         args.log_format,
         dataset=args.dataset is not None,
         refresh_after=args.refresh_after,
+        abandon_unfinished=args.abandon_unfinished,
     )
 
 
@@ -239,23 +264,27 @@ async def _open_sandbox(stack: AsyncExitStack, invocation: _Invocation) -> tuple
 
 async def _connect(
     stack: AsyncExitStack, invocation: _Invocation
-) -> tuple[PullSettings, Credentials]:
+) -> tuple[PullSettings, Credentials, dt.datetime | None]:
+    """The settings and credentials to pull with, and the date the run observes: None (the
+    wall clock) for Spotify, the simulated date of the sandbox's day for the sandbox."""
     settings = invocation.settings
     if invocation.sandbox is None:
-        return settings, Credentials.from_env(dict(invocation.env))
+        return settings, Credentials.from_env(dict(invocation.env)), None
     sandbox, credentials = await _open_sandbox(stack, invocation)
     # a new port each time: nothing to remember for the next run, so nothing is written
     client = settings.client.replace(
         api_url=sandbox.api_url, token_url=sandbox.token_url, remember=False
     )
-    return dataclasses.replace(settings, client=client), credentials
+    now = dt.datetime.now(dt.UTC)
+    observed = dt.datetime.combine(sandbox.config.simulated_date, now.time(), dt.UTC)
+    return dataclasses.replace(settings, client=client), credentials, observed
 
 
 async def _dry_run(invocation: _Invocation) -> int:
     from ...engine.plan import plan_requests
 
     async with AsyncExitStack() as stack:
-        settings, credentials = await _connect(stack, invocation)
+        settings, credentials, _ = await _connect(stack, invocation)
         ids = _ids(settings)
         known = NOTHING_KNOWN
         if invocation.dataset:
@@ -307,7 +336,7 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
     loop.add_signal_handler(signal.SIGTERM, task.cancel)
     try:
         async with AsyncExitStack() as stack:
-            settings, credentials = await _connect(stack, invocation)
+            settings, credentials, observed_at = await _connect(stack, invocation)
             plan_extra = {"sandbox": _sandbox_identity(invocation.sandbox)}
             options: dict[str, Any] = {
                 "progress": invocation.progress,
@@ -323,6 +352,8 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
                     settings,
                     credentials,
                     refresh_after_days=invocation.refresh_after,
+                    abandon_unfinished=invocation.abandon_unfinished,
+                    observed_at=observed_at,
                     on_finish=show,
                     **options,
                 )
