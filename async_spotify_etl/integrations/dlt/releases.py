@@ -59,6 +59,7 @@ class ReleasesRun:
         self.state = state
         pending = state.get("pending")
         self.pending: dict[str, Any] | None = pending if isinstance(pending, dict) else None
+        self.replaying = self.pending is not None
         self.run_id = (
             self.pending["run_id"] if self.pending else _next_run_id(state.get("last_run"))
         )
@@ -97,26 +98,30 @@ class ReleasesRun:
                     batch, albums = {}, 0
 
     async def _produce(self, put: Put[Outcome | _Listed | _Ended]) -> None:
-        listed: list[Mapping[str, list[str]]] = []
-        pull = Pull(self.settings, self.credentials, known=self.known(), on_listed=listed.append)
+        listed: list[_Listed] = []
+
+        def on_listed(listing: Mapping[str, list[str]], source: str | None) -> None:
+            listed.append(_Listed(listing, source or "new-releases"))
+
+        pull = Pull(self.settings, self.credentials, known=self.known(), on_listed=on_listed)
         stop: ResumableStop | None = None
         try:
             async with pull:
                 async for outcome in pull.results():
                     if listed:
-                        await put(_Listed(listed.pop(), pull.stats.source))
+                        await put(listed.pop())
                     await put(outcome)
-                if listed:
-                    await put(_Listed(listed.pop(), pull.stats.source))
         except ResumableStop as exc:
             stop = exc
-            if listed:
-                await put(_Listed(listed.pop(), pull.stats.source))
+        if listed:
+            await put(listed.pop())
         await put(_Ended(sum(pull.client_stats.requests.values()), stop))
 
     def _listed(self, item: _Listed) -> Batch:
         """The listing read to its end: its rows and events, and the run to finish if it
         stops (so the next run replays this listing rather than taking another)."""
+        if self.replaying:  # a run finished after a stop: its listing is loaded already
+            return {}
         self.pending = {
             "run_id": self.run_id,
             "started_at": self.started_at,
