@@ -47,7 +47,7 @@ class Pull(pipeline.Pull):
         ids: IdsInput | None = None,
         client: SpotifyClient | None = None,
         known: Known = NOTHING_KNOWN,
-        on_listed: Callable[[Mapping[str, list[str]]], None] | None = None,
+        on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
     ) -> None:
         given = skip is not None or skip_artists is not None or artists_due is not None
         #: Filled from ``out`` when the pull starts (the engine reads them from then on).
