@@ -24,8 +24,8 @@ import orjson
 
 from ..core.errors import ConfigurationError
 from ..output.dataset import EVENTS_NAME, FORMAT, INDEX_NAME, LISTINGS_NAME, RUNS_DIR
-from ..output.manifest import ADDED
 from ..output.reader import PullFiles, committed_copies, find_pull_files
+from ..output.sink import COUNTS
 from .load import (
     SCHEMA_IF_ABSENT,
     TABLES,
@@ -66,7 +66,7 @@ _EVENT = {
     "position": "INTEGER",
     "previous_position": "INTEGER",
 }
-_RUN_COUNTS = ", ".join(f"{name} BIGINT" for name in ADDED)
+_RUN_COUNTS = ", ".join(f"{name} BIGINT" for name in COUNTS)
 
 _SCHEMA = f"""
 ALTER TABLE errors ADD COLUMN IF NOT EXISTS run_id VARCHAR;
@@ -325,7 +325,7 @@ def _create_run_sources(con: duckdb.DuckDBPyConnection, batch: list[Run]) -> Non
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {union}")
     con.execute("CREATE OR REPLACE TEMP TABLE _batch_runs AS SELECT * FROM runs WHERE false")
     now = dt.datetime.now(dt.UTC)
-    marks = ", ".join("?" for _ in range(6 + len(ADDED)))
+    marks = ", ".join("?" for _ in range(6 + len(COUNTS)))
     con.executemany(
         f"INSERT INTO _batch_runs VALUES ({marks})",
         [
@@ -335,7 +335,7 @@ def _create_run_sources(con: duckdb.DuckDBPyConnection, batch: list[Run]) -> Non
                 run.finished_at,
                 run.status,
                 run.markets,
-                *(run.counts.get(name) for name in ADDED),
+                *(run.counts.get(name) for name in COUNTS),
                 now,
             ]
             for run in batch

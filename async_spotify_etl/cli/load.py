@@ -73,10 +73,10 @@ def _handle(args: argparse.Namespace) -> int:
 def _warn_if_killed(out_dir: Path) -> None:
     """One line on stderr when the pull loaded was killed (its manifest says running and no
     process writes it): what was loaded is what it committed, and a resume finishes it."""
-    from ..output.manifest import KILLED, observed_manifest, read_manifest
+    from ..output.manifest import KILLED, read_manifest
 
-    data = read_manifest(out_dir)
-    if data is None or observed_manifest(out_dir, data)["status"] != KILLED:
+    manifest = read_manifest(out_dir)
+    if manifest is None or manifest.observed(out_dir).status != KILLED:
         return
     say(
         "text",

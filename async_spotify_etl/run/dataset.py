@@ -65,7 +65,8 @@ async def run_dataset(
         earlier = [r for r in runs if r.get("id") != folder.name]
         known = _known(dataset, earlier, refresh_after_days)
         listing = recorded_listing(folder) if settings.expand != "tracks" else None
-        source = ((read_manifest(folder) or {}).get("plan") or {}).get("source")
+        recorded = read_manifest(folder)
+        source = recorded.plan.get("source") if recorded is not None else None
         if listing is not None and source in ("new-releases", "search"):
             known = dataclasses.replace(known, listing=listing, listing_source=source)
         run_settings = dataclasses.replace(settings, out=folder, resume=resume)
@@ -92,8 +93,8 @@ async def run_dataset(
             )
         finally:
             manifest = read_manifest(folder)
-            if manifest is not None and manifest.get("status") != "running":
-                entry = index_entry(folder, manifest)
+            if manifest is not None and manifest.status != "running":
+                entry = index_entry(folder, manifest.to_dict())
                 dataset.write_index([*earlier, entry])
 
 
