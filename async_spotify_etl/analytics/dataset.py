@@ -24,8 +24,8 @@ import duckdb
 from ..core.errors import ConfigurationError
 from ..output.dataset import EVENTS_NAME, FINAL, INDEX_NAME, LISTINGS_NAME
 from ..output.dataset import read_index as index_of
-from ..output.manifest import ADDED
 from ..output.reader import PullFiles, committed_copies, find_pull_files
+from ..output.sink import COUNTS
 from .load import (
     SCHEMA_IF_ABSENT,
     TABLES,
@@ -66,7 +66,7 @@ _EVENT = {
     "position": "INTEGER",
     "previous_position": "INTEGER",
 }
-_RUN_COUNTS = ", ".join(f"{name} BIGINT" for name in ADDED)
+_RUN_COUNTS = ", ".join(f"{name} BIGINT" for name in COUNTS)
 
 _SCHEMA = f"""
 ALTER TABLE errors ADD COLUMN IF NOT EXISTS run_id VARCHAR;
@@ -306,7 +306,7 @@ def _create_run_sources(con: duckdb.DuckDBPyConnection, batch: list[Run]) -> Non
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {union}")
     con.execute("CREATE OR REPLACE TEMP TABLE _batch_runs AS SELECT * FROM runs WHERE false")
     now = dt.datetime.now(dt.UTC)
-    marks = ", ".join("?" for _ in range(6 + len(ADDED)))
+    marks = ", ".join("?" for _ in range(6 + len(COUNTS)))
     con.executemany(
         f"INSERT INTO _batch_runs VALUES ({marks})",
         [
@@ -316,7 +316,7 @@ def _create_run_sources(con: duckdb.DuckDBPyConnection, batch: list[Run]) -> Non
                 run.finished_at,
                 run.status,
                 run.markets,
-                *(run.counts.get(name) for name in ADDED),
+                *(run.counts.get(name) for name in COUNTS),
                 now,
             ]
             for run in batch

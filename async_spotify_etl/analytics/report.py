@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import orjson
 
 from ..core.errors import ConfigurationError
 from ..core.files import atomic_write
 from ..output.dataset import is_dataset
-from ..output.layout import manifest_path
-from ..output.manifest import observed_manifest
+from ..output.manifest import ManifestError, load_manifest
 from . import charts
 from .dataset import read_index
 from .load import load_into
@@ -349,16 +347,10 @@ def _overlap(con: duckdb.DuckDBPyConnection, markets: list[str]) -> Chart:
 
 
 def _read_manifest(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
-    path = manifest_path(out_dir)
     try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None, "no manifest.json: the pull has not written one (yet)"
-    except (OSError, orjson.JSONDecodeError) as exc:
-        return None, f"manifest.json is unreadable ({type(exc).__name__})"
-    if not isinstance(data, dict):
-        return None, "manifest.json does not hold a JSON object"
-    return observed_manifest(out_dir, data), None
+        return load_manifest(out_dir).observed(out_dir).to_dict(), None
+    except ManifestError as exc:
+        return None, str(exc)
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

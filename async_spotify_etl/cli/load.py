@@ -100,13 +100,12 @@ def _load(args: argparse.Namespace) -> int:
 def _warn_if_killed(out_dir: Path, fmt: str) -> None:
     """One line on stderr when the pull loaded was killed (its manifest says running and no
     process writes it): what was loaded is what it committed, and a resume finishes it."""
-    from ..output.manifest import KILLED, observed_manifest, read_manifest
+    from ..output.manifest import KILLED, read_manifest
 
-    data = read_manifest(out_dir)
-    if data is None or observed_manifest(out_dir, data)["status"] != KILLED:
+    manifest = read_manifest(out_dir)
+    if manifest is None or manifest.observed(out_dir).status != KILLED:
         return
-    arguments = data.get("arguments")
-    command = resume_command(out_dir, arguments if isinstance(arguments, dict) else {})
+    command = resume_command(out_dir, manifest.arguments)
     say(
         fmt,
         "warning",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.errors import HTTPStatusError, SpotifyETLError
 from ..core.timestamps import now_iso
@@ -77,6 +78,16 @@ class PullStats:
     #: Artists requested this run (fetched or failed), for the minimum.
     artists_requested: int = 0
     artists_failed: int = 0
+
+    def plan(self) -> dict[str, Any]:
+        """The plan the engine chose, as manifest.json's ``plan`` records it."""
+        return {
+            "source": self.source,
+            "expand": self.expand,
+            "artists": self.artists,
+            "probes": dict(self.probes),
+            "remembered": dict(self.remembered),
+        }
 
 
 def failure(album_id: str, stage: str, exc: SpotifyETLError) -> AlbumFailure:

@@ -198,8 +198,8 @@ def _rebuilt(root: Path) -> Index:
     runs = []
     for folder in _run_folders(root):
         manifest = read_manifest(folder)
-        if manifest is not None and manifest.get("status") not in (None, "running"):
-            runs.append(index_entry(folder, manifest))
+        if manifest is not None and manifest.status != "running":
+            runs.append(index_entry(folder, manifest.to_dict()))
     if not runs and not _run_folders(root):
         return Index([], Held())
     log.warning(
@@ -303,7 +303,11 @@ class Dataset:
     def abandon(self, index: Index, folder: Path) -> Index:
         """Record the unfinished run in ``folder`` as abandoned: what it committed stays in
         the dataset, and the next run takes a new snapshot instead of finishing it."""
-        entry = dict(index.run(folder.name) or index_entry(folder, read_manifest(folder) or {}))
+        recorded = read_manifest(folder)
+        entry = dict(
+            index.run(folder.name)
+            or index_entry(folder, recorded.to_dict() if recorded is not None else {})
+        )
         entry.update(status=ABANDONED, abandoned_at=now_iso())
         log.warning("abandoned the unfinished run %s of %s", folder.name, self.root)
         return self.ended(index, folder, entry)

@@ -43,7 +43,7 @@ COMMIT_INTERVAL = 0.5
 COMMIT_ALBUMS = 50
 COMMIT_BYTES = 1024 * 1024
 #: What a pull counts, committed and across runs.
-_COUNTS = ("albums", "tracks", "failed", "artists", "artists_failed")
+COUNTS = ("albums", "tracks", "failed", "artists", "artists_failed")
 
 
 def is_being_written(out: Path) -> bool:
@@ -93,7 +93,7 @@ class Sink:
         self.artists_done: set[str] = set()
         self.credited: set[str] = set()
         #: Committed totals across every run.
-        self.counts = dict.fromkeys(_COUNTS, 0)
+        self.counts = dict.fromkeys(COUNTS, 0)
         self.resumed_from = 0
         self._interval = commit_interval
         self._max_albums = commit_albums
@@ -106,7 +106,7 @@ class Sink:
         self._pending_ids: list[str] = []
         self._pending_artists: list[str] = []
         self._pending_credited: list[str] = []
-        self._pending_counts = dict.fromkeys(_COUNTS, 0)
+        self._pending_counts = dict.fromkeys(COUNTS, 0)
         self._pending_bytes = 0
         self._last_commit = time.monotonic()
         self._timer: asyncio.TimerHandle | None = None

@@ -95,7 +95,8 @@ async def run_dataset(
         if recorded is not None:
             listing, source, _ = recorded
             if source is None:  # recorded before listings said their source
-                source = ((read_manifest(folder) or {}).get("plan") or {}).get("source")
+                manifest = read_manifest(folder)
+                source = manifest.plan.get("source") if manifest is not None else None
             if source in _REPLAYABLE:
                 known = dataclasses.replace(known, listing=listing, listing_source=source)
         run_settings = dataclasses.replace(settings, out=folder, resume=resume)
@@ -124,8 +125,8 @@ async def run_dataset(
             )
         finally:
             manifest = read_manifest(folder)
-            if manifest is not None and manifest.get("status") != "running":
-                dataset.ended(index, folder, index_entry(folder, manifest))
+            if manifest is not None and manifest.status != "running":
+                dataset.ended(index, folder, index_entry(folder, manifest.to_dict()))
 
 
 def _resumable(folder: Path, settings: PullSettings, extra: Mapping[str, Any] | None) -> bool:

@@ -106,7 +106,7 @@ class Pull(pipeline.Pull):
         if state.plan != plan_fingerprint(settings, self._ids):
             return False  # another pull's directory: nothing of it is ours to skip
         manifest = read_manifest(settings.out)
-        if manifest is not None and manifest.get("status") == "complete":
+        if manifest is not None and manifest.status == "complete":
             return True
         self._done.update(state.done)
         self._artists_done.update(state.artists_done)

@@ -30,15 +30,22 @@ from ...core.errors import (
     UnreachableHostError,
     render,
 )
-from ...core.settings import ClientSettings, Compression, Credentials, PullSettings, environment
+from ...core.settings import (
+    ClientSettings,
+    Compression,
+    Credentials,
+    PullSettings,
+    environment,
+    plan_fields,
+)
 from ...engine.ids_file import IdsInput, load_ids
 from ...engine.known import NOTHING_KNOWN
 from ...output.dataset import dataset_above, holds_pull
-from ...output.manifest import Manifest, read_manifest
-from ...output.sink import recorded_plan
+from ...output.manifest import Manifest
 from ...run.ending import Ending, ending_of
 from ...run.progress import ProgressMode, print_summary
 from ...run.pull import run_pull
+from ...run.resume import recorded_settings
 from ..logs import configured_logging, say
 from .flags import SANDBOX_DEFAULTS, SANDBOX_FLAGS, SETTING_FLAGS
 
@@ -181,18 +188,21 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         timeout=args.timeout,
         budget=args.budget,
     )
-    recorded = _recorded(out) if args.resume else {}
+    given = {
+        "markets": _markets(args.market) if args.market else None,
+        "source": args.source,
+        "ids_file": args.ids,
+        "expand": args.expand,
+        "artists": args.artists,
+        "max_albums": args.max_albums,
+        "compress": args.compress,
+    }
+    recorded = recorded_settings(out) if args.resume else {}
     settings = PullSettings(
         out=out,
-        markets=_markets(args.market) if args.market else tuple(recorded.get("markets", ["US"])),
-        source=args.source or recorded.get("source", "auto"),
-        ids_file=args.ids or recorded.get("ids_file"),
-        expand=args.expand or recorded.get("expand", "auto"),
-        artists=args.artists or recorded.get("artists", "auto"),
-        max_albums=args.max_albums or recorded.get("max_albums"),
         resume=args.resume,
-        compress=args.compress or recorded.get("compress", "none"),
         client=client,
+        **{**recorded, **{k: v for k, v in given.items() if v is not None}},
     )
     sandbox = _sandbox_options(args)
     return _Invocation(
@@ -223,22 +233,6 @@ def _sandbox_options(args: argparse.Namespace) -> dict[str, Any] | None:
     options = {k: SANDBOX_DEFAULTS[k] if v is None else v for k, v in given.items()}
     options["rate_limit"] = options["rate_limit"] or None
     return options
-
-
-def _recorded(out: Path) -> dict[str, Any]:
-    """What the pull in ``out`` pulls, as its journal (and manifest, for the ids file) say:
-    a resume needs no flag retyped. Flags given anyway must agree (the sink checks)."""
-    plan = recorded_plan(out) or {}
-    recorded = {k: plan[k] for k in _PLAN_FLAGS if plan.get(k) is not None}
-    if plan.get("ids_sha256"):
-        ids_file = ((read_manifest(out) or {}).get("arguments") or {}).get("ids_file")
-        if ids_file:
-            recorded["ids_file"] = Path(ids_file)
-    return recorded
-
-
-#: The plan entries a resume takes from the pull when their flag is not given.
-_PLAN_FLAGS = ("markets", "source", "expand", "artists", "max_albums", "compress")
 
 
 def _markets(values: list[str] | None) -> tuple[str, ...]:
@@ -373,7 +367,9 @@ def _sandbox_identity(sandbox: Mapping[str, Any] | None) -> dict[str, Any] | Non
     """The sandbox options that decide its catalogue (a resume must serve the same one)."""
     if sandbox is None:
         return None
-    return {k: sandbox[k] for k in ("seed", "albums_per_market", "access", "day")}
+    from ...sandbox.config import SandboxConfig
+
+    return {k: sandbox[k] for k in plan_fields(SandboxConfig)}
 
 
 def _summary(compress: Compression) -> Callable[[Manifest, Path], None]:

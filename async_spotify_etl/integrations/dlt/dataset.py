@@ -39,7 +39,8 @@ class DatasetRun:
         if is_dataset(self.root):
             return [dict(entry) for entry in Dataset(self.root).runs()]
         find_pull_files(self.root)  # one clear line if this is no pull either
-        manifest = read_manifest(self.root) or {}
+        recorded = read_manifest(self.root)
+        manifest = recorded.to_dict() if recorded is not None else {}
         return [
             {
                 "id": str(manifest.get("started_at") or self.root.name),
