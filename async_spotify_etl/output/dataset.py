@@ -33,7 +33,7 @@ from ..core.errors import ConfigurationError
 from ..core.files import atomic_write
 from ..core.timestamps import now_iso
 from .journal import read_journal
-from .layout import STREAMS, journal_path, manifest_path, pull_files_present
+from .layout import STREAMS, journal_path, manifest_path, pull_files_present, refuse_unsafe
 from .manifest import read_manifest
 from .reader import read_committed
 
@@ -246,8 +246,15 @@ class Dataset:
                 " folder (or --out to continue that pull)"
             )
         try:
-            (self.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.root / LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o644)
+            self.root.mkdir(parents=True, exist_ok=True)
+            # nothing in a dataset is written through a link (#23.6)
+            index_tmp = f".{INDEX_NAME}.tmp"
+            refuse_unsafe(self.root, (LOCK_NAME, INDEX_NAME, index_tmp))
+            refuse_unsafe(self.root, (RUNS_DIR,), folders=True)
+            (self.root / RUNS_DIR).mkdir(exist_ok=True)
+            runs = self.root / RUNS_DIR
+            refuse_unsafe(runs, sorted(p.name for p in runs.iterdir()), folders=True)
+            fd = os.open(self.root / LOCK_NAME, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
             raise ConfigurationError(f"cannot use the dataset {self.root}: {exc.strerror}") from exc
         try:

@@ -31,7 +31,15 @@ from .journal import (
     read_journal,
     truncate_journal,
 )
-from .layout import STREAMS, data_path, journal_path, pull_files_present
+from .layout import (
+    STREAMS,
+    data_path,
+    journal_path,
+    open_to_append,
+    pull_files_present,
+    refuse_unsafe,
+    written_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +57,7 @@ COUNTS = ("albums", "tracks", "failed", "artists", "artists_failed")
 def is_being_written(out: Path) -> bool:
     """Whether a sink holds ``out``'s lock now: a pull is writing it (in any process)."""
     try:
-        fd = os.open(journal_path(out), os.O_RDONLY)
+        fd = os.open(journal_path(out), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return False
     try:
@@ -141,11 +149,11 @@ class Sink:
             raise self._unusable("not a directory") from None
         except OSError as exc:
             raise self._unusable(exc.strerror) from exc
+        # Nothing here is written through a link or truncated unless this tool wrote it.
+        refuse_unsafe(self.out, written_names())
         state = self._check_existing()
         try:
-            self._journal_fd = os.open(
-                self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-            )
+            self._journal_fd = open_to_append(self.journal_path)
         except OSError as exc:
             raise self._unusable(exc.strerror, "cannot write to") from exc
         try:
@@ -195,25 +203,27 @@ class Sink:
     def _restore(self, state: JournalState) -> None:
         """Truncate every file to the last commit and open it for appending."""
         try:
+            assert self._journal_fd is not None
+            truncate_journal(self._journal_fd, state.valid_length if state.plan else 0)
             if state.plan is None:
-                truncate_journal(self.journal_path, 0)
                 self._write_journal(header_line(self.plan))
-            else:
-                truncate_journal(self.journal_path, state.valid_length)
             for name, path in self.paths.items():
                 committed = state.offsets.get(name, 0)
-                size = path.stat().st_size if path.exists() else 0
+                self._files[name] = handle = os.fdopen(open_to_append(path), "ab")
+                size = os.fstat(handle.fileno()).st_size
                 if size < committed:
                     raise ConfigurationError(
                         f"{path} is shorter than its journal says ({size} < {committed} bytes)"
                     )
                 if size > committed:
-                    os.truncate(path, committed)
-                self._files[name] = path.open("ab")
+                    os.ftruncate(handle.fileno(), committed)
                 self._offsets[name] = committed
         except OSError as exc:
             self._close_files()
             raise self._unusable(exc.strerror, "cannot write to") from exc
+        except ConfigurationError:
+            self._close_files()
+            raise
         self.done = set(state.done)
         self.artists_done = set(state.artists_done)
         self.credited = set(state.credited)
