@@ -1,7 +1,8 @@
 """Pull Spotify's new album releases and all their tracks into NDJSON, as fast as the API allows.
 
 The names below are imported on first use (PEP 562), so ``spotify-etl`` and ``import
-async_spotify_etl.X`` load only what they need: the client alone pulls in aiohttp.
+async_spotify_etl.X`` load only what they need: the client alone pulls in aiohttp, and
+``load_pull`` and ``build_report`` need the analytics extra (DuckDB).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .analytics.load import load_pull
+    from .analytics.report import build_report
     from .client.http import ClientStats, SpotifyClient
     from .core.errors import (
         AlbumUnavailableError,
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from .engine.pipeline import Pull
     from .engine.plan import minimum_requests
     from .output.reader import read_committed
+    from .run.dataset import run_dataset
     from .run.pull import PullResult, run_pull
 
 __all__ = [
@@ -82,8 +86,11 @@ __all__ = [
     "UnreadableItemsError",
     "UnsafeRequestError",
     "__version__",
+    "build_report",
+    "load_pull",
     "minimum_requests",
     "read_committed",
+    "run_dataset",
     "run_pull",
 ]
 
@@ -127,6 +134,9 @@ _SOURCES = {
     "Credentials": "core.settings",
     "PullSettings": "core.settings",
     "read_committed": "output.reader",
+    "run_dataset": "run.dataset",
+    "load_pull": "analytics.load",
+    "build_report": "analytics.report",
 }
 
 

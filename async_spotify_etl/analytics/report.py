@@ -9,10 +9,8 @@ the runs (:mod:`.trends`) and the latest run's manifest.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import duckdb
 import orjson
 
 from ..core.errors import ConfigurationError
+from ..core.files import atomic_write
 from ..output.dataset import is_dataset
 from ..output.layout import manifest_path
 from ..output.manifest import observed_manifest
@@ -360,11 +359,7 @@ def _read_manifest(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        atomic_write(target, data)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from exc

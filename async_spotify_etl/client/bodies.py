@@ -13,11 +13,7 @@ from typing import Any
 
 from ..core.errors import TransportError
 from ..core.ids import is_spotify_id, shown_id
-
-#: The album types the spec lists; Spotify also sends "ep" and upper-case spellings.
-ALBUM_TYPES = frozenset({"album", "single", "compilation"})
-
-JSONObject = dict[str, Any]
+from ..core.types import JSONObject
 
 
 def _object(value: object, what: str) -> JSONObject:
@@ -28,11 +24,6 @@ def _object(value: object, what: str) -> JSONObject:
 
 def _int(value: object, default: int | None = None) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def normalize_album_type(value: object) -> str:
-    """``album_type`` in lower case ("ep" and "ALBUM" occur in real bodies); "unknown" if absent."""
-    return value.lower() if isinstance(value, str) and value else "unknown"
 
 
 @dataclass(frozen=True)
@@ -138,10 +129,3 @@ class ErrorBody:
     def quota_exceeded(self) -> bool:
         """True for the development-mode daily quota 429 (not a plain rate limit)."""
         return self.reason == "QUOTA_EXCEEDED"
-
-
-def split_album(album: JSONObject) -> tuple[JSONObject, Page | None]:
-    """Separate an AlbumObject from its embedded ``tracks`` page (absent on simplified albums)."""
-    record = {key: value for key, value in album.items() if key != "tracks"}
-    embedded = album.get("tracks")
-    return record, Page.from_json(embedded) if isinstance(embedded, dict) else None

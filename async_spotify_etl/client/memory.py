@@ -11,7 +11,6 @@ killed run leaves the previous file whole; an unreadable file is as good as none
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -23,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from ..core.files import atomic_write
 from .learning import Limit
 
 log = logging.getLogger(__name__)
@@ -196,13 +196,9 @@ class Memory:
     def save(self) -> None:
         """Write the memory atomically; a cache that cannot be written is only logged."""
         body = orjson.dumps(self.data.to_json(), option=orjson.OPT_INDENT_2) + b"\n"
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp.write_bytes(body)
-            os.replace(tmp, self.path)
+            atomic_write(self.path, body)
             self.changed = False
         except OSError as exc:
             log.warning("cannot write %s (%s): this run is not remembered", self.path, exc)
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)

@@ -5,6 +5,7 @@
     │   └── SettingsError ............. a setting is unusable; the message names it
     ├── AuthenticationError ........... the token endpoint refused the credentials (exit 3)
     ├── AlbumUnavailableError ......... a 200 that held null where an album was asked for
+    ├── ArtistUnavailableError ........ a 200 that held null where an artist was asked for
     ├── UnsafeRequestError ............ a request the client refuses to send
     │   └── InvalidIdError ............ an id that is not 22 base62 characters
     ├── TransportError ................ timeout, dropped connection, truncated or malformed body
@@ -19,7 +20,8 @@
     │   ├── RateLimitedError .......... 429 after retries ran out
     │   └── ServerError ............... 5xx after retries ran out
     └── ResumableStop ................. stop now, resume later (exit 75)
-        └── QuotaExceededError ........ 429 with reason QUOTA_EXCEEDED
+        ├── QuotaExceededError ........ 429 with reason QUOTA_EXCEEDED
+        └── BudgetSpentError .......... the run sent as many requests as its budget allows
 
 A pull that an :func:`is_transient` error stops (the API kept failing after the retries)
 is resumable too, and exits 75 as well.

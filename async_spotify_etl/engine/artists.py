@@ -27,6 +27,7 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.timestamps import now_iso
+from ..core.types import JSONObject
 from .access import Access, Choice
 from .endpoints import ARTISTS_PER_BATCH, SpotifyAPI, refused
 from .outcomes import ArtistFailure, ArtistResult, PullStats, artist_failure
@@ -34,7 +35,6 @@ from .stopping import Stop
 
 log = logging.getLogger(__name__)
 
-JSONObject = dict[str, Any]
 ArtistOutcome = ArtistResult | ArtistFailure
 #: Errors that fail one artist (or one batch) for good; anything else stops the pull.
 ARTIST_ERRORS = (HTTPStatusError, TransportError, UnsafeRequestError)

@@ -31,10 +31,10 @@ from ..core.errors import (
     UnreadableItemsError,
 )
 from ..core.ids import validate_id
+from ..core.types import JSONObject
 from .paging import in_order
 
 AccessMode = Literal["extended", "development"]
-JSONObject = dict[str, Any]
 
 #: new-releases page size (Spotify's maximum).
 LISTING_PAGE = 50

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from ..core.errors import (
     AlbumUnavailableError,
@@ -22,6 +21,7 @@ from ..core.errors import (
     UnsafeRequestError,
 )
 from ..core.timestamps import now_iso
+from ..core.types import JSONObject
 from .access import Access, Choice
 from .artists import credited_artists
 from .dedupe import Candidate
@@ -31,7 +31,6 @@ from .stopping import Stop
 
 log = logging.getLogger(__name__)
 
-JSONObject = dict[str, Any]
 #: Errors that fail one album (or one batch) for good; anything else stops the pull.
 ALBUM_ERRORS = (HTTPStatusError, TransportError, UnsafeRequestError)
 

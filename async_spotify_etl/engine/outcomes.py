@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..core.errors import HTTPStatusError, SpotifyETLError
 from ..core.timestamps import now_iso
+from ..core.types import JSONObject
 
 log = logging.getLogger(__name__)
-
-JSONObject = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.settings import Credentials, PullSettings
+from ..core.types import JSONObject
 from .access import Access
 from .artists import ArtistFetcher, credited_artists
 from .channels import Channel, Sender
@@ -52,8 +53,6 @@ from .outcomes import (
 from .stopping import Stop
 
 log = logging.getLogger(__name__)
-
-JSONObject = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from ..core.errors import ConfigurationError
+from ..core.files import atomic_write
 from ..core.timestamps import now_iso
 from .journal import read_journal
 from .layout import STREAMS, journal_path
@@ -111,12 +112,7 @@ class Dataset:
     def write_index(self, runs: Sequence[Mapping[str, Any]]) -> None:
         """Replace the index atomically (written aside, synced, renamed over)."""
         body = orjson.dumps({"format": FORMAT, "runs": list(runs)}, option=orjson.OPT_INDENT_2)
-        tmp = self.index_path.with_name(f".{INDEX_NAME}.tmp")
-        with tmp.open("wb") as f:
-            f.write(body + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.index_path)
+        atomic_write(self.index_path, body + b"\n")
 
     def unfinished(self, runs: Sequence[Mapping[str, Any]]) -> Path | None:
         """The last run folder, if it did not complete (killed, stopped, interrupted,
@@ -244,13 +240,7 @@ def _event(
 
 
 def _write_lines(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as f:
-        for record in records:
-            f.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, (orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records))
 
 
 def _parsed(stamp: str) -> dt.datetime:

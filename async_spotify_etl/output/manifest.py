@@ -1,7 +1,7 @@
 """manifest.json: what a pull did, so a reader can trust (or question) its files.
 
 Written when a pull starts (status ``running``) and again when it ends, each time
-atomically (a temporary file renamed over the old one), so it is never half-written.
+atomically (:func:`~async_spotify_etl.core.files.atomic_write`), so it is never half-written.
 Figures are totals over every run of the pull (a first run and its resumes); ``runs``
 holds each run's own. A manifest that says ``running`` while no process writes the pull
 was killed: :func:`observed_manifest` says so, with the journal's committed counts.
@@ -9,7 +9,6 @@ was killed: :func:`observed_manifest` says so, with the journal's committed coun
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from .._version import __version__
+from ..core.files import atomic_write
 from ..core.settings import PullSettings
 from .journal import read_journal
 from .layout import STREAMS, journal_path, manifest_path
@@ -88,9 +88,7 @@ class Manifest:
 def write_manifest(out: Path, manifest: Manifest) -> Path:
     """Write ``manifest`` into ``out`` atomically and return its path."""
     path = manifest_path(out)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(orjson.dumps(manifest.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
-    os.replace(tmp, path)
+    atomic_write(path, orjson.dumps(manifest.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
     return path
 
 
