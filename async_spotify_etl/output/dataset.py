@@ -216,6 +216,8 @@ def index_entry(run: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
         "counts": manifest.get("counts"),
         "requests": manifest.get("requests_total"),
         "listed": (run / LISTINGS_NAME).exists(),
+        #: Per market: what its listing reported (total) and what paging reached.
+        "reach": manifest.get("reach") or {},
     }
 
 
