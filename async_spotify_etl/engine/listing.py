@@ -15,17 +15,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
+from typing import Any
 
 from ..core.errors import EndpointUnavailableError, NotFoundError, SettingsError
 from .access import Access, Choice
 from .dedupe import Sighting
-from .endpoints import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI, refused
+from .endpoints import MAX_SEARCH_OFFSET, SEARCH_PAGE_DEVELOPMENT, SpotifyAPI, refused
 from .ids_file import IdsInput
 from .outcomes import PullStats
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[Sighting], Awaitable[None]]
+#: Listings whose paging stops short of what they may report: the most items a query reaches.
+PAGING_CAPS = {"search": MAX_SEARCH_OFFSET}
 
 
 class Lister:
@@ -100,11 +103,13 @@ class Lister:
         )
         listed = self.stats.listed.setdefault(market, [])
         position = skipped = 0
+        total: int | None = None
         async with aclosing(pages):  # a failed emit cancels the page requests still out
             async for page in pages:
                 if source == "new-releases":
                     self._choice.worked()
                 self._decide(source)
+                total = page.total if total is None else total
                 for item in page.items:
                     await emit(Sighting(item["id"], index, (index, position), item))
                     listed.append(item["id"])
@@ -115,6 +120,7 @@ class Lister:
                 dropped = page.skipped - len(page.invalid_ids)
                 skipped += dropped
                 self.stats.skipped_items += dropped
+        self.stats.reach[market] = note_reach(market, source, total, position + skipped)
         if skipped:
             log.warning(
                 "%s %s: skipped %d listed items that were null or had no id",
@@ -124,6 +130,28 @@ class Lister:
             )
         if position == 0:  # no error, and nothing: a market the listing does not serve
             log.warning("%s %s: the listing is empty; no album is pulled for it", source, market)
+
+
+def note_reach(
+    market: str, source: str, total: int | None, reached: int, warn: bool = True
+) -> dict[str, Any]:
+    """What ``market``'s listing reports (``total``) and what its paging reached, warning
+    once when the total is more than the API lets a query page to (search: offset 1,000)."""
+    said = unreached_text(market, source, total, reached)
+    if said and warn:
+        log.warning("%s (the pull has those; the others cannot be listed this way)", said)
+    return {"source": source, "total": total, "reached": reached}
+
+
+def unreached_text(market: str, source: str, total: int | None, reached: int) -> str | None:
+    """The warning of a listing whose total is more than its paging can reach, or None."""
+    cap = PAGING_CAPS.get(source)
+    if cap is None or total is None or total <= cap:
+        return None
+    return (
+        f"{market}: {source} reports {total:,} new albums; the API lets a query reach"
+        f" {min(reached, cap):,}"
+    )
 
 
 def new_releases_choice(

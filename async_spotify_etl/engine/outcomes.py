@@ -63,6 +63,8 @@ class PullStats:
     source: str
     expand: str
     listed: dict[str, list[str]] = field(default_factory=dict)
+    #: Per market: the listing's source, the ``total`` it reported and the items it reached.
+    reach: dict[str, dict[str, Any]] = field(default_factory=dict)
     expanded: dict[str, int] = field(default_factory=dict)
     found: int = 0
     skipped_done: int = 0

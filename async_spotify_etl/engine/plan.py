@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..client.http import SpotifyClient
 from ..core.errors import EndpointUnavailableError
@@ -32,7 +33,7 @@ from .endpoints import (
 from .expansion import several_albums_choice
 from .ids_file import IdsInput
 from .known import NOTHING_KNOWN, Known
-from .listing import new_releases_choice
+from .listing import new_releases_choice, note_reach, unreached_text
 from .outcomes import PullStats
 
 
@@ -124,6 +125,8 @@ class RequestPlan:
     requests: dict[str, int] = field(default_factory=dict)
     lower_bound: bool = False
     notes: list[str] = field(default_factory=list)
+    #: Per market: the listing's source, the total it reported and the items it reached.
+    reach: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -181,7 +184,7 @@ async def plan_requests(
         credits: dict[str, list[str]] = {}
         if await listing.use():
             try:
-                listed, totals, credits = await _listings(api, settings, "new-releases")
+                listed, totals, credits = await _listings(api, settings, "new-releases", plan)
                 listing.worked()
             except EndpointUnavailableError as exc:
                 listing.refused(exc)
@@ -191,7 +194,7 @@ async def plan_requests(
                 )
         if listing.allowed is False:
             plan.source = "search"
-            listed, totals, credits = await _listings(api, settings, "search")
+            listed, totals, credits = await _listings(api, settings, "search", plan)
     dedupe = Dedupe(settings.markets, done=known.albums, max_albums=settings.max_albums)
     chosen = [
         c.album_id
@@ -266,7 +269,7 @@ def _artists_for(
 
 
 async def _listings(
-    api: SpotifyAPI, settings: PullSettings, source: str
+    api: SpotifyAPI, settings: PullSettings, source: str, plan: RequestPlan
 ) -> tuple[dict[str, list[str]], dict[str, int], dict[str, list[str]]]:
     listed: dict[str, list[str]] = {}
     totals: dict[str, int] = {}
@@ -278,12 +281,20 @@ async def _listings(
             else api.search_new(market, SEARCH_PAGE_DEVELOPMENT)
         )
         ids = listed.setdefault(market, [])
+        total: int | None = None
+        reached = 0
         async for page in pages:
+            total = page.total if total is None else total
+            reached += len(page.items) + page.skipped
             for item in page.items:
                 ids.append(item["id"])
-                total = item.get("total_tracks")
-                totals[item["id"]] = total if isinstance(total, int) else 0
+                count = item.get("total_tracks")
+                totals[item["id"]] = count if isinstance(count, int) else 0
                 credits[item["id"]] = credited_artists(item, ())
+        plan.reach[market] = note_reach(market, source, total, reached, warn=False)
+        said = unreached_text(market, source, total, reached)
+        if said:
+            plan.notes.append(said)
     return listed, totals, credits
 
 

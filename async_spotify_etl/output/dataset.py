@@ -436,6 +436,8 @@ def index_entry(run: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
         "requests": manifest.get("requests_total"),
         "listed": recorded is not None,
         "observed_at": recorded[2] if recorded else None,
+        #: Per market: what its listing reported (total) and what paging reached.
+        "reach": manifest.get("reach") or {},
     }
 
 

@@ -118,6 +118,9 @@ class Manifest:
     resumed: bool = False
     junk_id_lines: int = 0
     skipped_items: int = 0
+    #: Per market: the listing's ``source``, the ``total`` it reported and the items its
+    #: paging ``reached`` (search stops at 1,000 whatever its total says).
+    reach: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Unique albums found and not done when the run ended (0 once complete; counted from
     #: what was listed so far if the listing stopped).
     albums_left: int = 0

@@ -193,6 +193,7 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
         rows.append(("albums already held", str(manifest.albums_skipped)))
     if manifest.status != "complete" and manifest.albums_left:
         rows.append(("albums left", f"{manifest.albums_left} (run again to fetch them)"))
+    rows += [(f"unreached {market}", text) for market, text in unreached(manifest.reach)]
     return [
         *rows,
         ("requests", _requests(manifest)),
@@ -202,6 +203,21 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
         ("access tokens", str(manifest.token_refreshes)),
         *([("pacing", pacing_text(manifest.pacing))] if manifest.pacing else []),
         ("duration", f"{manifest.duration_seconds:.1f} s"),
+    ]
+
+
+def unreached(reach: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """The markets whose listing reported more albums than its paging reached, in words."""
+    return [
+        (
+            market,
+            f"{r['source']} reports {r['total']:,}, the API lets a query reach {r['reached']:,}",
+        )
+        for market, r in reach.items()
+        if isinstance(r.get("total"), int)
+        and isinstance(r.get("reached"), int)
+        and r["total"] > r["reached"]
+        and r.get("source") == "search"
     ]
 
 

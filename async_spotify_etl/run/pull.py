@@ -253,6 +253,7 @@ class _Run:
             albums_left=self.albums_left(pull) if status != "complete" else 0,
             albums_skipped=stats.skipped_done,
             skipped_items=stats.skipped_items,
+            reach=dict(stats.reach),
             error=self.error,
             files={name: path.name for name, path in self.sink.paths.items()},
             arguments=self.arguments,
