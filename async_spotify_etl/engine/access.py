@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from ..client.memory import Memory
 from ..core.errors import EndpointUnavailableError, SettingsError
+from .endpoints import refused
 
 log = logging.getLogger(__name__)
 
@@ -182,3 +183,26 @@ class Choice:
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+
+
+def batch_choice(
+    endpoint: str,
+    setting: str,
+    instead: str,
+    access: Access,
+    probes: dict[str, int],
+    forced: str | None,
+    fallback: Callable[[], None] | None = None,
+    on_decide: Callable[[bool], None] | None = None,
+) -> Choice:
+    """A stage's choice of a batch ``endpoint``: forced when its ``setting`` names
+    ``several`` (a 403 is then refused, naming the values ``instead``), else auto."""
+    return Choice(
+        endpoint,
+        access,
+        probes,
+        forced=None if forced is None else forced == "several",
+        error=lambda exc: refused(setting, endpoint, exc, instead),
+        fallback=fallback,
+        on_decide=on_decide,
+    )

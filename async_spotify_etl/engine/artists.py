@@ -13,7 +13,8 @@ before any album is handed out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from ..core.errors import (
@@ -29,8 +30,8 @@ from ..core.errors import (
 from ..core.ids import is_spotify_id
 from ..core.timestamps import now_iso
 from ..core.types import JSONObject
-from .access import Access, Choice
-from .endpoints import ARTISTS_PER_BATCH, SpotifyAPI, refused
+from .access import Access, batch_choice
+from .endpoints import ARTISTS_PER_BATCH, SpotifyAPI
 from .outcomes import ArtistFailure, ArtistResult, PullStats, artist_failure
 from .stopping import Stop
 
@@ -187,21 +188,6 @@ class ArtistFetcher:
         )
 
 
-def several_artists_choice(
-    access: Access,
-    probes: dict[str, int],
-    forced: str | None,
-    fallback: Callable[[], None] | None = None,
-    on_decide: Callable[[bool], None] | None = None,
-) -> Choice:
-    """The artists stage's choice of several-artists against none (``--artists``: auto
-    falls back to off, since one Get Artist per artist is a cost only the user chooses)."""
-    return Choice(
-        "several-artists",
-        access,
-        probes,
-        forced=None if forced is None else forced == "several",
-        error=lambda exc: refused("artists", "several-artists", exc, "auto, single or off"),
-        fallback=fallback,
-        on_decide=on_decide,
-    )
+#: The artists stage's choice of several-artists against none (``--artists``: auto falls
+#: back to off, since one Get Artist per artist is a cost only the user chooses).
+several_artists_choice = partial(batch_choice, "several-artists", "artists", "auto, single or off")

@@ -10,7 +10,7 @@ earlier runs found decides without that call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from functools import partial
 
 from ..core.errors import (
     AlbumUnavailableError,
@@ -24,10 +24,10 @@ from ..core.errors import (
 )
 from ..core.timestamps import now_iso
 from ..core.types import JSONObject
-from .access import Access, Choice
+from .access import Access, batch_choice
 from .artists import credited_artists
 from .dedupe import Candidate
-from .endpoints import ALBUMS_PER_BATCH, SpotifyAPI, refused
+from .endpoints import ALBUMS_PER_BATCH, SpotifyAPI
 from .outcomes import AlbumResult, Outcome, PullStats, failure
 from .stopping import Stop
 
@@ -182,20 +182,5 @@ class Expander:
         return AlbumResult(album_id, album, lines, tuple(credited_artists(album, lines)))
 
 
-def several_albums_choice(
-    access: Access,
-    probes: dict[str, int],
-    forced: str | None,
-    fallback: Callable[[], None] | None = None,
-    on_decide: Callable[[bool], None] | None = None,
-) -> Choice:
-    """Expansion's choice of several-albums against Get Album (``--expand``)."""
-    return Choice(
-        "several-albums",
-        access,
-        probes,
-        forced=None if forced is None else forced == "several",
-        error=lambda exc: refused("expand", "several-albums", exc, "auto, album or tracks"),
-        fallback=fallback,
-        on_decide=on_decide,
-    )
+#: Expansion's choice of several-albums against Get Album (``--expand``).
+several_albums_choice = partial(batch_choice, "several-albums", "expand", "auto, album or tracks")
