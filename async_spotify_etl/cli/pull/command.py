@@ -38,7 +38,7 @@ from ...core.settings import (
     environment,
     plan_fields,
 )
-from ...engine.ids_file import IdsInput, load_ids
+from ...engine.ids_file import IdsInput, input_of
 from ...engine.known import NOTHING_KNOWN
 from ...output.dataset import dataset_above, holds_pull
 from ...output.manifest import Manifest
@@ -67,6 +67,9 @@ class _Invocation:
     dataset: bool = False
     refresh_after: float | None = None
     abandon_unfinished: bool = False
+    #: ``--since DAYS`` (or its default) for a watchlist: counted back from the day the
+    #: pull observes (the sandbox's simulated day with ``--sandbox``).
+    since_days: int | None = None
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -188,10 +191,20 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         timeout=args.timeout,
         budget=args.budget,
     )
+    if args.ids is not None and args.artist_ids is not None:
+        raise ConfigurationError("--ids and --artist-ids do not go together: pick one")
+    source = args.source
+    if args.artist_ids is not None:
+        if source not in (None, "auto", "artists"):
+            raise ConfigurationError(f"--artist-ids needs --source artists, not {source}")
+        source = "artists"
+    since = args.since if isinstance(args.since, str) else None
     given = {
         "markets": _markets(args.market) if args.market else None,
-        "source": args.source,
-        "ids_file": args.ids,
+        "source": source,
+        "ids_file": args.ids if args.artist_ids is None else args.artist_ids,
+        "since": since,
+        "include_groups": args.include_groups,
         "expand": args.expand,
         "artists": args.artists,
         "max_albums": args.max_albums,
@@ -204,6 +217,13 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         client=client,
         **{**recorded, **{k: v for k, v in given.items() if v is not None}},
     )
+    watching = settings.source == "artists"
+    for flag, value in (("--since", args.since), ("--include-groups", args.include_groups)):
+        if value is not None and not watching:
+            raise ConfigurationError(f"{flag} needs --artist-ids")
+    since_days = None
+    if watching and settings.since is None:
+        since_days = args.since if isinstance(args.since, int) else defaults.DEFAULT_SINCE_DAYS
     sandbox = _sandbox_options(args)
     return _Invocation(
         settings,
@@ -215,6 +235,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         dataset=args.dataset is not None,
         refresh_after=args.refresh_after,
         abandon_unfinished=args.abandon_unfinished,
+        since_days=since_days,
     )
 
 
@@ -262,16 +283,25 @@ async def _connect(
     """The settings and credentials to pull with, and the date the run observes: None (the
     wall clock) for Spotify, the simulated date of the sandbox's day for the sandbox."""
     settings = invocation.settings
+    now = dt.datetime.now(dt.UTC)
     if invocation.sandbox is None:
+        settings = _window(settings, invocation.since_days, now.date())
         return settings, Credentials.from_env(dict(invocation.env)), None
     sandbox, credentials = await _open_sandbox(stack, invocation)
     # a new port each time: nothing to remember for the next run, so nothing is written
     client = settings.client.replace(
         api_url=sandbox.api_url, token_url=sandbox.token_url, remember=False
     )
-    now = dt.datetime.now(dt.UTC)
     observed = dt.datetime.combine(sandbox.config.simulated_date, now.time(), dt.UTC)
+    settings = _window(settings, invocation.since_days, sandbox.config.simulated_date)
     return dataclasses.replace(settings, client=client), credentials, observed
+
+
+def _window(settings: PullSettings, days: int | None, today: dt.date) -> PullSettings:
+    """A watchlist's ``--since DAYS`` as the date the plan records (a resume keeps it)."""
+    if days is None:
+        return settings
+    return dataclasses.replace(settings, since=(today - dt.timedelta(days=days)).isoformat())
 
 
 async def _dry_run(invocation: _Invocation) -> int:
@@ -318,9 +348,7 @@ def _dry_run_rate(client: ClientSettings, credentials: Credentials) -> tuple[flo
 
 
 def _ids(settings: PullSettings) -> IdsInput | None:
-    if settings.ids_file is None:
-        return None
-    return load_ids(settings.ids_file)
+    return input_of(settings.source, settings.ids_file)
 
 
 async def _pull(invocation: _Invocation, console: Console | None) -> int:
