@@ -257,3 +257,17 @@ async def test_a_dataset_over_two_sandbox_days_says_what_each_watched_artist_rel
 
 def _lines(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
+
+
+def test_docs_cli_and_help_name_the_watchlist_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(__file__).resolve().parents[2]
+    cli = (root / "docs" / "cli.md").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["pull", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--artist-ids FILE", "--since DATE|DAYS", "--include-groups GROUPS"):
+        assert flag in text
+        assert f"`{flag.replace('|', chr(92) + '|')}`" in cli, flag
+    assert "artists" in text.split("--source", 1)[1].split("\n", 1)[0]  # a --source choice
+    reach = (root / "docs" / "development-mode.md").read_text(encoding="utf-8")
+    assert "| artists (`--artist-ids`, both modes) |" in reach
