@@ -45,7 +45,7 @@ from ...output.manifest import Manifest
 from ...run.ending import Ending, ending_of
 from ...run.progress import Snapshot
 from ...run.pull import run_pull
-from ...run.resume import recorded_settings
+from ...run.resume import resume_settings
 from ..logs import configured_logging, say
 from ..progress import ProgressMode, ProgressReporter, print_summary
 from .flags import SANDBOX_DEFAULTS, SANDBOX_FLAGS, SETTING_FLAGS
@@ -198,12 +198,11 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         "max_albums": args.max_albums,
         "compress": args.compress,
     }
-    recorded = recorded_settings(out) if args.resume else {}
-    settings = PullSettings(
-        out=out,
-        resume=args.resume,
-        client=client,
-        **{**recorded, **{k: v for k, v in given.items() if v is not None}},
+    fields = {k: v for k, v in given.items() if v is not None}
+    settings = (
+        resume_settings(out, client=client, **fields)
+        if args.resume
+        else PullSettings(out=out, client=client, **fields)
     )
     sandbox = _sandbox_options(args)
     return _Invocation(
