@@ -67,7 +67,7 @@ def _handle(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     try:
         from ..analytics.load import load_pull
-        from ..analytics.warehouse import load_postgres
+        from ..analytics.postgres import load_postgres
     except ImportError as exc:  # duckdb is an optional dependency
         raise ConfigurationError(f"spotify-etl load needs duckdb; {ANALYTICS_HINT}") from exc
     url, out_dir = args.postgres, args.out_dir
