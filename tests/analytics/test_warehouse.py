@@ -247,6 +247,46 @@ def test_a_newer_schema_is_refused_and_an_older_one_migrated(
     assert _pg(pg_url, "SELECT 1 FROM pg_indexes WHERE indexname = 'tracks_album_id_idx'")
 
 
+def test_three_first_loads_into_a_new_schema_at_once_all_succeed(
+    make_pull: MakePull, pg_url: str
+) -> None:
+    """#23.11: the loader's lock is taken before the schema is created. The test holds that
+    lock until all three loads wait, so they meet at CREATE SCHEMA every time."""
+    import threading
+
+    pulls = [make_pull(seed=n, tail=False) for n in (1, 2, 3)]
+    failures: list[BaseException] = []
+
+    def load(out_dir: Path) -> None:
+        try:
+            load_postgres(out_dir, pg_url, schema="fresh")
+        except BaseException as exc:
+            failures.append(exc)
+
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(hashtext('spotify-etl:fresh'))")
+        threads = [threading.Thread(target=load, args=(p.out_dir,)) for p in pulls]
+        for thread in threads:
+            thread.start()
+        waiting = 0
+        for _ in range(2000):  # until all three wait on a lock (bounded, no timing)
+            row = holder.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND pid <> pg_backend_pid()"
+            ).fetchone()
+            waiting = row[0] if row else 0
+            if waiting == 3 or failures:
+                break
+            time.sleep(0.01)
+        holder.execute("SELECT pg_advisory_unlock(hashtext('spotify-etl:fresh'))")
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert waiting == 3
+    albums = {r[0] for r in _pg(pg_url, "SELECT album_id FROM fresh.albums")}
+    assert albums == {a for p in pulls for a in p.albums}
+
+
 def test_the_password_never_appears(
     make_pull: MakePull,
     pg_url: str,
