@@ -310,6 +310,43 @@ def test_the_password_never_appears(
     assert _pg(pg_url, "SELECT count(*) FROM other.albums")[0][0] == len(pull.albums)
 
 
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("postgresql://etl:SECRET PW@127.0.0.1:1/db", ("SECRET", "PW")),
+        ("postgresql://etl:S3CR%ZZ@127.0.0.1:1/db", ("S3CR", "ZZ")),
+        ("postgresql://etl@127.0.0.1:1/db?password=S3CR%ZZ", ("S3CR", "ZZ")),
+        ("host=127.0.0.1 port=1 user=etl password=SECRET PW dbname=db", ("SECRET", "PW")),
+    ],
+)
+@pytest.mark.parametrize("from_env", [False, True])
+def test_no_message_holds_any_part_of_a_password_libpq_cannot_parse(
+    make_pull: MakePull,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    words: tuple[str, ...],
+    from_env: bool,
+) -> None:
+    """#24.3: libpq repeats the token it could not parse; the password never reaches a line."""
+    caplog.set_level(logging.DEBUG)
+    pull = make_pull()
+    if from_env:
+        monkeypatch.setenv("DATABASE_URL", url)
+        args = ["load", "--postgres", str(pull.out_dir)]
+    else:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        args = ["load", "--postgres", url, str(pull.out_dir)]
+    for fmt in ("text", "json"):
+        assert main([*args, "--log-format", fmt]) == 2
+        captured = capsys.readouterr()
+        assert "cannot load into PostgreSQL" in captured.err
+        assert captured.err.count("\n") == 1
+        for text in (captured.out, captured.err, caplog.text):
+            assert not [word for word in words if word in text]
+
+
 def test_redact_hides_passwords_in_both_forms() -> None:
     assert redact("postgresql://u:p%40ss@h:5/d") == "postgresql://u:***@h:5/d"
     assert redact("host=h password='a b' user=u") == "host=h password=*** user=u"
