@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..client.redact import redact_conninfo
 from ..core.errors import ConfigurationError
 from .logs import add_log_flags, configured_logging, say
 
@@ -68,7 +69,7 @@ def _handle(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     try:
         from ..analytics.load import load_pull
-        from ..analytics.warehouse import load_postgres
+        from ..analytics.postgres import load_postgres
     except ImportError as exc:  # duckdb is an optional dependency
         raise ConfigurationError(f"spotify-etl load needs duckdb; {ANALYTICS_HINT}") from exc
     url, out_dir = args.postgres, args.out_dir
@@ -91,7 +92,11 @@ def _load(args: argparse.Namespace) -> int:
             f"--schema {schema!r} is not a schema name: it starts with a lower-case letter or _"
             " and holds only lower-case letters, digits and _ (63 at most)"
         )
-    result = load_postgres(out_dir, url, schema)
+    try:
+        result = load_postgres(out_dir, url, schema)
+    except ConfigurationError as exc:
+        # libpq repeats the token it could not parse, a password's words included (#24.3)
+        raise ConfigurationError(redact_conninfo(str(exc), url)) from None
     _warn_if_killed(out_dir, args.log_format)
     if not args.quiet:
         print(f"merged {result.summary()} into PostgreSQL schema {schema}")
