@@ -289,6 +289,7 @@ class Pull:
             max_albums=self.settings.max_albums,
             by_market=self._lister.source != "ids",
             keep_albums=self._expander.mode == "tracks",  # its album line is the listing's
+            ranked=self._lister.source == "artists",
         )
         async with out, results:
             async with credits or nullcontext():

@@ -271,3 +271,19 @@ def test_docs_cli_and_help_name_the_watchlist_flags(capsys: pytest.CaptureFixtur
     assert "artists" in text.split("--source", 1)[1].split("\n", 1)[0]  # a --source choice
     reach = (root / "docs" / "development-mode.md").read_text(encoding="utf-8")
     assert "| artists (`--artist-ids`, both modes) |" in reach
+
+
+async def test_max_albums_takes_the_first_releases_in_watchlist_order_whoever_answers_first(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    sb = await sandbox_factory(
+        markets=(MARKET,), albums_per_market=80, seed=5, latency=0.01, latency_jitter=0.01
+    )
+    artists = watched(sb)
+    path = watchlist_file(tmp_path, artists)
+    # the first N by (watchlist line, the artist's listing order), each release once
+    order = list(dict.fromkeys(a for artist in artists for a in expected(sb, artist, DAYS)))
+    assert len(order) > 6
+    settings = settings_for(sb, tmp_path / "out", path, artists="off", max_albums=6)
+    assert (await run_pull(settings, sb.credentials)).exit_code == 0
+    assert sorted(a["id"] for a in read_pull(tmp_path / "out")["albums"]) == sorted(order[:6])
