@@ -253,6 +253,9 @@ async def test_a_dataset_over_two_sandbox_days_says_what_each_watched_artist_rel
             assert {e["album_id"] for e in mine if e["event"] == "delisted"} == then - now, key
             changed += bool(n and then != now)
     assert changed  # the days moved some watched artist's window
+    pytest.importorskip("duckdb", reason="the report needs the analytics extra")
+    assert main(["report", str(root), "--quiet"]) == 0  # one churn series, not one per artist
+    assert "watched artists" in (root / "report.html").read_text(encoding="utf-8")
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
