@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
+from async_spotify_etl import BudgetSpentError
 from async_spotify_etl.cli import main
 from async_spotify_etl.core.settings import ClientSettings, PullSettings
 from async_spotify_etl.engine.ids_file import load_artist_ids
@@ -290,3 +291,24 @@ async def test_max_albums_takes_the_first_releases_in_watchlist_order_whoever_an
     settings = settings_for(sb, tmp_path / "out", path, artists="off", max_albums=6)
     assert (await run_pull(settings, sb.credentials)).exit_code == 0
     assert sorted(a["id"] for a in read_pull(tmp_path / "out")["albums"]) == sorted(order[:6])
+
+
+async def test_an_unfinished_watchlist_run_is_finished_with_the_window_it_started_with(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    sb = await sandbox_factory(markets=(MARKET,), albums_per_market=80, seed=5)
+    artists = watched(sb)
+    path = watchlist_file(tmp_path, artists)
+    root = tmp_path / "dataset"
+    first = settings_for(sb, root, path, artists="off", expand="album")
+    stopped = dataclasses.replace(first, client=first.client.replace(budget=len(artists) + 2))
+    with pytest.raises(BudgetSpentError):
+        await run_dataset(stopped, sb.credentials)
+    # the next day's command: --since 14 is a day later, yet the run it finishes keeps its own
+    later = dataclasses.replace(first, since=since(sb, DAYS - 1))
+    assert (await run_dataset(later, sb.credentials)).exit_code == 0
+    (run,) = Dataset(root).runs()
+    folder = root / run["path"]
+    assert manifest(folder)["plan"]["since"] == first.since
+    wanted = {album for a in artists for album in expected(sb, a, DAYS)}
+    assert {a["id"] for a in read_pull(folder)["albums"]} == wanted
