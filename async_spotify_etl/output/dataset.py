@@ -1,6 +1,7 @@
 """A dataset kept over time: one folder per run, an index of the runs that ended, a lock.
 
-    DIR/dataset.json           the index: every run that ended, in time order
+    DIR/dataset.json           the index: every run that ended, in time order, and how
+                               far publishing them to each stream got (``published``)
     DIR/.lock                  held (flock) by the run in progress
     DIR/runs/<run id>/         one run: a pull directory (albums.ndjson, tracks.ndjson,
                                artists.ndjson, errors.ndjson, .journal, manifest.json)
@@ -41,6 +42,8 @@ LISTINGS_NAME = "listings.ndjson"
 EVENTS_NAME = "events.ndjson"
 #: The layout's version, in the index.
 FORMAT = 1
+#: The index's key for how far publishing to each stream got (see stream/publisher.py).
+PUBLISHED_KEY = "published"
 _ID_FORMAT = "%Y-%m-%dT%H%M%SZ"
 
 
@@ -109,8 +112,38 @@ class Dataset:
         return runs
 
     def write_index(self, runs: Sequence[Mapping[str, Any]]) -> None:
-        """Replace the index atomically (written aside, synced, renamed over)."""
-        body = orjson.dumps({"format": FORMAT, "runs": list(runs)}, option=orjson.OPT_INDENT_2)
+        """Replace the index's runs atomically (written aside, synced, renamed over); its
+        other keys (``published``) are kept."""
+        self._write({**self._index(), "format": FORMAT, "runs": list(runs)})
+
+    def published(self, target: str) -> dict[str, Any] | None:
+        """How far publishing the runs to ``target`` (a stream's subject prefix) got, as
+        :meth:`record_published` last recorded it; None if never."""
+        progress = (self._index().get(PUBLISHED_KEY) or {}).get(target)
+        return dict(progress) if isinstance(progress, dict) else None
+
+    def record_published(self, target: str, progress: Mapping[str, Any]) -> None:
+        """Record in the index how far publishing to ``target`` got (the publisher's own
+        mapping), keeping the runs and every other target's progress."""
+        index = self._index()
+        published = index.get(PUBLISHED_KEY)
+        published = dict(published) if isinstance(published, dict) else {}
+        published[target] = dict(progress)
+        self._write({**index, "format": FORMAT, PUBLISHED_KEY: published})
+
+    def _index(self) -> dict[str, Any]:
+        try:
+            data = orjson.loads(self.index_path.read_bytes())
+        except FileNotFoundError:
+            return {"runs": []}
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise ConfigurationError(f"cannot read {self.index_path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigurationError(f"{self.index_path} holds no list of runs")
+        return data
+
+    def _write(self, index: Mapping[str, Any]) -> None:
+        body = orjson.dumps(index, option=orjson.OPT_INDENT_2)
         tmp = self.index_path.with_name(f".{INDEX_NAME}.tmp")
         with tmp.open("wb") as f:
             f.write(body + b"\n")

@@ -41,12 +41,14 @@ async def run_dataset(
     arguments_extra: Mapping[str, Any] | None = None,
     on_finish: Callable[[Manifest, Path], None] | None = None,
     client: SpotifyClient | None = None,
+    refresh_listed_artists: bool = True,
 ) -> PullResult:
     """Add one run to the dataset in ``settings.out`` (or finish its unfinished last run).
 
     Albums the dataset holds are not fetched again, unless fetched more than
     ``refresh_after_days`` ago; artists credited on the albums the listing shows are
-    fetched every run (their popularity and followers over time), other artists once.
+    fetched every run (their popularity and followers over time; with
+    ``refresh_listed_artists=False`` only those not held yet), other artists once.
     ``on_finish`` gets the run's manifest and folder. Raises what stopped the run, after
     the index records it."""
     dataset = Dataset(settings.out)
@@ -63,7 +65,7 @@ async def run_dataset(
                 folder.name,
             )
         earlier = [r for r in runs if r.get("id") != folder.name]
-        known = _known(dataset, earlier, refresh_after_days)
+        known = _known(dataset, earlier, refresh_after_days, refresh_listed_artists)
         listing = recorded_listing(folder) if settings.expand != "tracks" else None
         source = ((read_manifest(folder) or {}).get("plan") or {}).get("source")
         if listing is not None and source in ("new-releases", "search"):
@@ -104,9 +106,16 @@ def dataset_known(root: Path, refresh_after_days: float | None = None) -> Known:
     return _known(dataset, dataset.runs() if is_dataset(root) else [], refresh_after_days)
 
 
-def _known(dataset: Dataset, runs: list[dict[str, Any]], refresh_after_days: float | None) -> Known:
+def _known(
+    dataset: Dataset,
+    runs: list[dict[str, Any]],
+    refresh_after_days: float | None,
+    refresh_listed_artists: bool = True,
+) -> Known:
     held = dataset.held(runs)
     cutoff = None
     if refresh_after_days is not None:
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=refresh_after_days)
-    return Known(held.albums_since(cutoff), held.artists, refresh_listed_artists=True)
+    return Known(
+        held.albums_since(cutoff), held.artists, refresh_listed_artists=refresh_listed_artists
+    )

@@ -56,6 +56,8 @@ class _Invocation:
     #: ``--dataset``: settings.out is the dataset's folder, this many days the refresh age.
     dataset: bool = False
     refresh_after: float | None = None
+    #: ``--publish``: where a dataset's finished runs are published after the run.
+    publish: str | None = None
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -124,7 +126,7 @@ def _progress_mode(args: argparse.Namespace) -> ProgressMode:
 def _where(args: argparse.Namespace) -> Path:
     """The pull's directory, or the dataset's; refuses flags that would be ignored."""
     if args.dataset is None:
-        for flag, value in (("--refresh-after", args.refresh_after),):
+        for flag, value in (("--refresh-after", args.refresh_after), ("--publish", args.publish)):
             if value is not None:
                 raise ConfigurationError(f"{flag} needs --dataset")
         return args.out or Path("data")
@@ -171,6 +173,10 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         client=client,
     )
     sandbox = _sandbox_options(args)
+    if args.publish is not None:  # a URL that cannot be used is refused before pulling
+        from ...stream.target import Target
+
+        Target.parse(args.publish)
     return _Invocation(
         settings,
         env,
@@ -180,6 +186,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         args.log_format,
         dataset=args.dataset is not None,
         refresh_after=args.refresh_after,
+        publish=args.publish,
     )
 
 
@@ -319,13 +326,18 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
             if invocation.dataset:
                 from ...run.dataset import run_dataset
 
-                result = await run_dataset(
-                    settings,
-                    credentials,
-                    refresh_after_days=invocation.refresh_after,
-                    on_finish=show,
-                    **options,
-                )
+                try:
+                    result = await run_dataset(
+                        settings,
+                        credentials,
+                        refresh_after_days=invocation.refresh_after,
+                        on_finish=show,
+                        **options,
+                    )
+                except Exception:  # a stopped run: what finished before it still goes out
+                    await _publish(invocation)
+                    raise
+                await _publish(invocation)
             else:
                 finish = None if show is None else (lambda m: show(m, settings.out))
                 result = await run_pull(settings, credentials, on_finish=finish, **options)
@@ -336,6 +348,24 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
         hint = f"{ending.hint}; see {result.paths['errors']}"
         say(invocation.log_format, "warning", hint, exit_code=ending.exit_code)
     return ending.exit_code
+
+
+async def _publish(invocation: _Invocation) -> None:
+    """Publish the dataset's finished runs not yet published (``--publish``); a broker
+    that cannot be reached is one warning line: the next run publishes what is missing."""
+    if invocation.publish is None:
+        return
+    from ...stream.publisher import Publisher, PublishError
+    from ...stream.target import Target
+
+    target = Target.parse(invocation.publish)
+    try:
+        async with Publisher(target) as publisher:
+            published = await publisher.catch_up(invocation.settings.out)
+    except PublishError as exc:
+        say(invocation.log_format, "warning", f"not published now ({exc}); the next run will")
+        return
+    log.info("published %d messages to %s", published.messages, target)
 
 
 def _sandbox_identity(sandbox: Mapping[str, Any] | None) -> dict[str, Any] | None:
