@@ -8,7 +8,6 @@ import pytest
 from async_spotify_etl.core.errors import SettingsError
 from async_spotify_etl.sandbox import SandboxConfig
 from async_spotify_etl.sandbox.catalogue import Catalogue
-
 from tests.conftest import SandboxFactory
 from tests.fakes import FakeClock
 
@@ -25,7 +24,9 @@ async def test_the_lists_move_one_day_each_day_length(
 ) -> None:
     """Day 1 begins one day length after start, day 2 two; each serves that day's list,
     which is what a sandbox configured with that day serves."""
-    sb = await sandbox_factory(clock=clock.time, markets=("US",), albums_per_market=20, day_seconds=10)
+    sb = await sandbox_factory(
+        clock=clock.time, markets=("US",), albums_per_market=20, day_seconds=10
+    )
     expected = []
     for day in range(3):
         config = SandboxConfig(markets=("US",), albums_per_market=20, day=day)

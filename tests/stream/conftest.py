@@ -53,7 +53,8 @@ async def stored(url: str, stream: str) -> list[Stored]:
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             msg = await js.get_msg(stream, seq=seq)
             headers = msg.headers or {}
-            assert msg.subject is not None and msg.data is not None
+            assert msg.subject is not None
+            assert msg.data is not None
             out.append(Stored(msg.subject, headers["Nats-Msg-Id"], orjson.loads(msg.data)))
         return out
     finally:
