@@ -21,6 +21,7 @@ from .pull.flags import HelpFormatter, _positive_float, add_arguments
 
 if TYPE_CHECKING:
     from ..run.watch import WatchSettings
+    from ..stream.target import Target
     from .pull.command import _Invocation
 
 EXIT_OK = 0
@@ -96,22 +97,34 @@ def handle(args: argparse.Namespace) -> int:
             friday_every=args.friday_every,
             daily_budget=budget,
             refresh_after_days=args.refresh_after,
-            publish=Target.parse(args.publish) if args.publish else None,
         )
-        return asyncio.run(_watch(invocation, watch))
+        target = Target.parse(args.publish) if args.publish else None
+        return asyncio.run(_watch(invocation, watch, target))
 
 
-async def _watch(invocation: _Invocation, settings: WatchSettings) -> int:
-    from ..run.watch import Watch
-    from .pull.command import _connect, _sandbox_identity
+async def _watch(invocation: _Invocation, settings: WatchSettings, target: Target | None) -> int:
+    from ..run.watch import Publishing, Watch
+    from ..stream.retrying import RetryingPublisher
+    from .pull.command import _connect_live, _sandbox_identity
 
     async with AsyncExitStack() as stack:
-        pull, credentials = await _connect(stack, invocation)
+        pull, credentials, observed_at = await _connect_live(stack, invocation)
         options: dict[str, Any] = {}
         if invocation.sandbox:
             options["plan_extra"] = {"sandbox": _sandbox_identity(invocation.sandbox)}
             options["arguments_extra"] = {"sandbox": invocation.sandbox}
-        watch = Watch(pull, credentials, settings, run_options=options)
+        publishing: Publishing | None = None
+        if target is not None:
+            retrying = RetryingPublisher(target, cap=settings.every)
+            publishing = await stack.enter_async_context(retrying)
+        watch = Watch(
+            pull,
+            credentials,
+            settings,
+            run_options=options,
+            publishing=publishing,
+            observed_at=observed_at,
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, watch.stop)

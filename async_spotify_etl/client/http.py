@@ -35,7 +35,7 @@ from .memory import Memory, cache_dir
 from .pacing import Pacer, Ticket
 from .responses import Answer, Retry, interpret, read_body
 from .retry import RetryPolicy
-from .urls import check_base_url, resolve
+from .urls import check_base_url, resolve, transport_error
 
 logger = logging.getLogger(__name__)
 
@@ -343,4 +343,5 @@ class SpotifyClient:
         except TimeoutError:
             raise TransportError(f"timed out after {self.settings.timeout:g} s: {url}") from None
         except aiohttp.ClientError as exc:
-            raise TransportError(f"{type(exc).__name__} from {url}") from None
+            failed = f"{type(exc).__name__} from {url}"
+            raise transport_error("the API URL", str(url), exc, failed) from None

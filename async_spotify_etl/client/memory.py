@@ -11,7 +11,6 @@ killed run leaves the previous file whole; an unreadable file is as good as none
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -23,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from ..core.files import atomic_write
 from .learning import Limit
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ class Remembered:
     #: Endpoint -> allowed (True) or answered 403 (False), as the ``auto`` probes found.
     access: dict[str, bool] = field(default_factory=dict)
     access_at: dt.datetime | None = None
+    #: The development-mode warnings this app was given once (never repeated as warnings).
+    told: tuple[str, ...] = ()
 
     def _fresh(self, when: dt.datetime | None, now: dt.datetime) -> bool:
         return when is not None and now - when <= MAX_AGE
@@ -116,6 +118,8 @@ class Remembered:
             }
         if self.access and self.access_at is not None:
             data["access"] = {"endpoints": dict(self.access), "at": self.access_at.isoformat()}
+        if self.told:
+            data["told"] = list(self.told)
         return data
 
     @classmethod
@@ -150,6 +154,9 @@ class Remembered:
             if isinstance(endpoints, dict) and at:
                 memory.access = {k: v for k, v in endpoints.items() if isinstance(v, bool)}
                 memory.access_at = at
+        told = data.get("told")
+        if isinstance(told, list):
+            memory.told = tuple(key for key in told if isinstance(key, str))
         return memory
 
 
@@ -189,13 +196,9 @@ class Memory:
     def save(self) -> None:
         """Write the memory atomically; a cache that cannot be written is only logged."""
         body = orjson.dumps(self.data.to_json(), option=orjson.OPT_INDENT_2) + b"\n"
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp.write_bytes(body)
-            os.replace(tmp, self.path)
+            atomic_write(self.path, body)
             self.changed = False
         except OSError as exc:
             log.warning("cannot write %s (%s): this run is not remembered", self.path, exc)
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)

@@ -3,8 +3,10 @@
 Each poll is one normal dataset run (:func:`run_dataset`): the listing, then only the
 albums and artists the dataset does not hold, so a listing that did not change costs the
 listing's requests alone. The daily budget is spread over the polls (:class:`Allowance`).
-After each poll the finished runs are published (:class:`Publisher`, when given); a broker
-that is down never stops the polls: it is retried with backoff between them, said once.
+After each poll the finished runs are published (through a :class:`Publishing`, when
+given: ``stream.retrying.RetryingPublisher``, wired in by the CLI; the library does not
+import the stream); a broker that is down never stops the polls: it is retried with
+backoff between them, said once.
 
 A stop (:meth:`Watch.stop`, on SIGTERM or SIGINT) between polls ends the watch at once; one
 inside a run cancels it, and the run is left resumable, as any interrupted dataset run:
@@ -19,16 +21,14 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack, suppress
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
-from ..client.retry import RetryPolicy
 from ..core.errors import ConfigurationError
 from ..core.settings import Credentials, PullSettings
 from ..output.dataset import EVENTS_NAME, Dataset
-from ..stream.publisher import Publisher, PublishError
-from ..stream.target import Target
 from .dataset import run_dataset
 from .ending import ending_of
 from .schedule import interval
@@ -36,9 +36,16 @@ from .schedule import interval
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
-#: The longest wait between two attempts to reach a broker that is down (``every`` caps it
-#: too: there is no point retrying less often than the polls).
-PUBLISH_RETRY_CAP = 60.0
+
+
+class Publishing(Protocol):
+    """Where a watch publishes the dataset's finished runs after each poll."""
+
+    #: When (on the watch's clock) a failed publish is due again; None if none failed.
+    retry_at: float | None
+
+    async def publish(self, root: Path) -> None:
+        """Publish what is pending; a broker that is down is not an exception."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,6 @@ class WatchSettings:
     friday_every: float | None = None
     daily_budget: int | None = None
     refresh_after_days: float | None = None
-    publish: Target | None = None
     #: Seconds between two polls that fetch again the artists the listing credits (their
     #: popularity and followers over time); the polls between fetch only new artists, so
     #: a listing that did not change costs the listing's requests alone.
@@ -105,20 +111,21 @@ class Watch:
         watch: WatchSettings,
         *,
         run_options: Mapping[str, Any] | None = None,
+        publishing: Publishing | None = None,
+        observed_at: Callable[[], dt.datetime | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.credentials = credentials
         self.watch = watch
         self._options = dict(run_options or {})
+        self._publishing = publishing
+        self._observed_at = observed_at
         self._clock = clock
         self._stopped = asyncio.Event()
         self._busy = False
         self._in_run = False
         self._task: asyncio.Task[Any] | None = None
-        self._retry = RetryPolicy(base=1.0, cap=min(PUBLISH_RETRY_CAP, watch.every))
-        self._failures = 0
-        self._retry_at: float | None = None
         self._artists_at = clock()
         self.polls = 0
 
@@ -136,30 +143,24 @@ class Watch:
         """Poll until stopped; raises what a poll cannot go on after (refused credentials,
         a configuration to fix)."""
         self._task = asyncio.current_task()
-        target = self.watch.publish
         budget = None
         if self.watch.daily_budget is not None:
             budget = Allowance(self.watch.daily_budget, self._clock())
-        async with AsyncExitStack() as stack:
-            publisher = None
-            if target is not None:
-                publisher = await stack.enter_async_context(Publisher(target))
-            try:
-                while not self._stopped.is_set():
-                    started, now = self._clock(), dt.datetime.now(dt.UTC)
-                    await self._poll(budget)
-                    if publisher is not None:
-                        await self._publish(publisher)
-                    if self.watch.polls is not None and self.polls >= self.watch.polls:
-                        break
-                    markets, every = self.settings.markets, self.watch.every
-                    wait = interval(now, markets, every, self.watch.friday_every)
-                    await self._wait(started + wait, publisher)
-            except asyncio.CancelledError:
-                if not self._stopped.is_set() or self._task is None:
-                    raise
-                self._task.uncancel()
-                return WatchResult(self.polls, interrupted_run=self._in_run)
+        try:
+            while not self._stopped.is_set():
+                started, now = self._clock(), dt.datetime.now(dt.UTC)
+                await self._poll(budget)
+                await self._publish()
+                if self.watch.polls is not None and self.polls >= self.watch.polls:
+                    break
+                markets, every = self.settings.markets, self.watch.every
+                wait = interval(now, markets, every, self.watch.friday_every)
+                await self._wait(started + wait)
+        except asyncio.CancelledError:
+            if not self._stopped.is_set() or self._task is None:
+                raise
+            self._task.uncancel()
+            return WatchResult(self.polls, interrupted_run=self._in_run)
         return WatchResult(self.polls)
 
     async def _poll(self, budget: Allowance | None) -> None:
@@ -183,6 +184,7 @@ class Watch:
                 credentials=self.credentials,
                 refresh_after_days=self.watch.refresh_after_days,
                 refresh_listed_artists=refresh,
+                observed_at=self._observed_at() if self._observed_at is not None else None,
                 **self._options,
             )
             self._in_run = False
@@ -225,54 +227,30 @@ class Watch:
         )
         return requests
 
-    async def _publish(self, publisher: Publisher) -> None:
-        """Publish what is pending; a broker that is down is said once, then retried."""
+    async def _publish(self) -> None:
+        """Publish what is pending (a stop meanwhile cancels it: the index keeps what got
+        through)."""
+        if self._publishing is None:
+            return
         self._busy = True
         try:
-            published = await publisher.catch_up(self.settings.out)
-        except PublishError as exc:
-            delay = self._retry.backoff(self._failures) + 0.1
-            if self._failures == 0:
-                log.warning(
-                    "cannot publish (%s); the polls go on, publishing is retried with backoff",
-                    exc,
-                )
-            else:
-                log.debug("still cannot publish (%s); next try in %.1f s", exc, delay)
-            self._failures += 1
-            self._retry_at = self._clock() + delay
-            return
-        except ConfigurationError as exc:  # another process holds the dataset: next time
-            log.debug("publishing waits: %s", exc)
-            return
+            await self._publishing.publish(self.settings.out)
         finally:
             self._busy = False
-        if self._failures:
-            log.warning("publishing to %s again after %d failed tries", publisher.target,
-                        self._failures)  # fmt: skip
-        self._failures, self._retry_at = 0, None
-        if published.messages or published.duplicates:
-            log.info(
-                "published %d messages of %d runs to %s (%d already there)",
-                published.messages,
-                published.runs,
-                publisher.target,
-                published.duplicates,
-            )
 
-    async def _wait(self, deadline: float, publisher: Publisher | None) -> None:
+    async def _wait(self, deadline: float) -> None:
         """Until ``deadline`` or a stop, retrying a broker that is down meanwhile."""
         while not self._stopped.is_set():
-            retry = self._retry_at if publisher is not None else None
+            retry = self._publishing.retry_at if self._publishing is not None else None
             until = deadline if retry is None else min(deadline, retry)
             now = self._clock()
             if until > now:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._stopped.wait(), until - now)
                 continue
-            if now >= deadline or publisher is None:
+            if now >= deadline:
                 return
-            await self._publish(publisher)
+            await self._publish()
 
 
 def _last_entry(dataset: Dataset) -> dict[str, Any] | None:

@@ -145,6 +145,8 @@ def _route(path: str) -> tuple[str, Callable[..., Reply] | None, tuple[str, ...]
         return "artist", handlers.artist, (parts[1],)
     if parts[0] == "albums" and len(parts) == 3 and parts[2] == "tracks":
         return "album-tracks", handlers.album_tracks, (parts[1],)
+    if parts[0] == "artists" and len(parts) == 3 and parts[2] == "albums":
+        return "artist-albums", handlers.artist_albums, (parts[1],)
     return "other", None, ()
 
 

@@ -3,11 +3,12 @@
 The committed files are the outbox (:mod:`.outbox`): a run is published once it is in the
 index as complete (or followed by a later run, so it never will be), its messages in
 order, each with a ``Nats-Msg-Id``. The index records how far publishing got
-(``published`` in dataset.json, through :class:`Dataset`) after every batch, so a process
-killed mid-publish, or a broker that went away, resumes after the last batch recorded.
-What it sends again (at most one batch) is dropped by the stream: JetStream stores one
-message per id within :data:`DUPLICATE_WINDOW`, and past it the publisher itself skips
-everything up to the stream's last message when that is one of the run's.
+(``published`` in dataset.json, through its one owner, :class:`Dataset`) after every
+batch, so a process killed mid-publish, or a broker that went away, resumes after the
+last batch recorded. What it sends again (at most one batch) is dropped by the stream:
+JetStream stores one message per id within :data:`DUPLICATE_WINDOW`, and past it the
+publisher itself skips everything up to the stream's last message when that is one of
+the run's.
 
     PublishError ........ the broker cannot be reached or refused a publish (retry later)
 """
@@ -119,9 +120,10 @@ class Publisher:
                 raise PublishError(f"{self.target}: {type(exc).__name__}: {exc}") from exc
 
     async def _catch_up(self, dataset: Dataset) -> Published:
-        runs = dataset.runs()
+        index = dataset.index()
+        runs = index.runs
         key = self.target.prefix
-        pending = pending_runs(runs, dataset.published(key))
+        pending = pending_runs(runs, index.published(key))
         if not pending:
             return Published()
         js = await self._jetstream()
@@ -144,9 +146,10 @@ class Publisher:
                     duplicates += bool(ack.duplicate)
                     stored += not ack.duplicate
                 sent = first + len(batch)
-                dataset.record_published(key, _progress(run, sent, sent == len(messages)))
+                progress = _progress(run, sent, sent == len(messages))
+                index = dataset.record_published(index, key, progress)
             if start >= len(messages):
-                dataset.record_published(key, _progress(run, len(messages), True))
+                index = dataset.record_published(index, key, _progress(run, len(messages), True))
             done += 1
         return Published(stored, duplicates, done)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from async_spotify_etl.core.errors import ConfigurationError
-from async_spotify_etl.output.dataset import Dataset
+from async_spotify_etl.output.dataset import Dataset, read_index
 from async_spotify_etl.run.dataset import run_dataset
 from async_spotify_etl.stream import publisher as publisher_module
 from async_spotify_etl.stream.publisher import Published, Publisher, PublishError, pending_runs
@@ -55,7 +55,7 @@ async def test_every_event_album_and_artist_goes_out_once_in_order(
     assert {m.body["version"] for m in messages} == {1}
     assert len({m.msg_id for m in messages}) == len(messages)
     assert first == Published(len(messages), 0, 3)
-    progress = Dataset(tmp_path).published("releases")
+    progress = read_index(tmp_path).published("releases")
     assert progress == {"run": Dataset(tmp_path).runs()[-1]["id"], "sent": progress["sent"],
                         "complete": True}  # fmt: skip
 
@@ -99,7 +99,7 @@ async def test_a_publisher_killed_mid_publish_resumes_without_loss_or_duplicate(
         async with Publisher(target) as publisher:
             await publisher.catch_up(tmp_path)
     monkeypatch.setattr(JetStreamContext, "publish", real)
-    progress = Dataset(tmp_path).published("crash")
+    progress = read_index(tmp_path).published("crash")
     first = Dataset(tmp_path).runs()[0]["id"]
     assert progress == {"run": first, "sent": publisher_module.BATCH * 2, "complete": False}
     assert len(await stored(nats_server.url, target.stream)) == kill_at
@@ -133,7 +133,7 @@ async def test_a_broker_that_is_down_loses_nothing(
     async with Publisher(target) as publisher:
         with pytest.raises(PublishError, match=f"cannot reach nats://127.0.0.1:{port}"):
             await publisher.catch_up(tmp_path)
-        assert Dataset(tmp_path).published("later") is None
+        assert read_index(tmp_path).published("later") is None
         server = NatsServer(tmp_path_factory.mktemp("nats") / "store", port)
         server.start()
         try:
