@@ -89,7 +89,7 @@ def handle(args: argparse.Namespace) -> int:
             logging.getLogger("async_spotify_etl.run.dataset").setLevel(logging.WARNING)
             logging.getLogger("async_spotify_etl.output").setLevel(logging.WARNING)
             logging.getLogger("async_spotify_etl.run.pull").setLevel(logging.WARNING)
-            logging.getLogger("async_spotify_etl.run.progress").setLevel(logging.WARNING)
+            logging.getLogger("async_spotify_etl.cli.progress").setLevel(logging.WARNING)
         budget, args.budget = args.budget, None
         invocation = _invocation(args)
         watch = WatchSettings(
