@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         " (only committed records of a pull in progress), or merge them into a PostgreSQL"
         " schema in one transaction (records upserted by id). On a dataset (pull --dataset)"
         " the tables span its runs, with artist_snapshots, listings, runs, events and the view"
-        " album_presence; loading a DuckDB file again reads only the runs it lacks.",
+        " album_presence; loading a DuckDB file again reads only the runs it lacks. A DuckDB"
+        " file holds one source: loading another pull or dataset replaces every table,"
+        " said in one line on stderr.",
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--duckdb", type=Path, metavar="FILE", help="database")
