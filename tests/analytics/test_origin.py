@@ -171,3 +171,21 @@ def test_a_lake_without_a_record_or_with_a_hand_edited_one(
     assert _lake(lake) == _lake(fresh)
     (lake / LAKE_RECORD).write_bytes(b"{not json")
     assert _run(capsys, "export", "--parquet", lake, pull1) == ""
+
+
+async def test_another_source_that_fails_to_load_leaves_the_file_and_its_record(
+    sandbox_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ds1 = (await make_dataset(sandbox_factory, tmp_path / "ds1", runs=1)).root
+    ds2 = await make_dataset(sandbox_factory, tmp_path / "ds2", runs=2)
+    db = tmp_path / "x.duckdb"
+    _run(capsys, "load", "--duckdb", db, ds1)
+    before = _db(db)
+    listings = ds2.folder(1) / "listings.ndjson"
+    first = listings.read_bytes().splitlines()[0]
+    listings.write_bytes(listings.read_bytes() + first + b"\n")  # a position twice: refused
+    capsys.readouterr()
+    assert main(["load", "--duckdb", str(db), str(ds2.root)]) == 2
+    assert f"cannot load {ds2.root}" in capsys.readouterr().err
+    assert _db(db) == before  # ds1's tables, none dropped
+    assert _run(capsys, "load", "--duckdb", db, ds1) == ""  # and still ds1's file
