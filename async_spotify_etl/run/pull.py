@@ -26,7 +26,7 @@ from ..engine.outcomes import (
     ArtistResult,
     Outcome,
 )
-from ..engine.pipeline import Pull
+from ..engine.pipeline import ListingSoFar, Pull
 from ..engine.plan import run_minimum
 from ..output.layout import manifest_path
 from ..output.manifest import (
@@ -106,12 +106,15 @@ async def run_pull(
     client: SpotifyClient | None = None,
     known: Known = NOTHING_KNOWN,
     on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
+    on_listing_stopped: Callable[[ListingSoFar, str], None] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
     manifest (ResumableStop, AuthenticationError, CancelledError, ...).
 
     ``known`` is what a dataset holds already (not fetched again); ``on_listed`` is called
-    with every market's listed album ids once the listings are read to their end."""
+    with every market's listed album ids once the listings are read to their end;
+    ``on_listing_stopped`` with what they read (and where each goes on) if a stop came
+    first."""
     ids = None
     if settings.ids_file is not None and settings.source in ("auto", "ids"):
         ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
@@ -130,6 +133,7 @@ async def run_pull(
         client=client,
         known=known,
         on_listed=on_listed,
+        on_listing_stopped=on_listing_stopped,
     )
     sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
     async with sink:
