@@ -28,8 +28,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser = sub.add_parser(
         "load",
         help="load a pull's NDJSON into DuckDB or PostgreSQL",
-        description="Create or replace the tables albums, tracks, artists, album_artists,"
-        " track_artists, album_markets and errors in a DuckDB file from the pull in OUT_DIR"
+        description="Create or replace the tables albums, tracks, artists, artist_genres,"
+        " album_artists, track_artists, album_markets and errors in a DuckDB file from the"
+        " pull in OUT_DIR"
         " (only committed records of a pull in progress), or merge them into a PostgreSQL"
         " schema in one transaction (records upserted by id). On a dataset (pull --dataset)"
         " the tables span its runs, with artist_snapshots, listings, runs, events and the view"
@@ -68,7 +69,7 @@ def _handle(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     try:
         from ..analytics.load import load_pull
-        from ..analytics.warehouse import load_postgres
+        from ..analytics.postgres import load_postgres
     except ImportError as exc:  # duckdb is an optional dependency
         raise ConfigurationError(f"spotify-etl load needs duckdb; {ANALYTICS_HINT}") from exc
     url, out_dir = args.postgres, args.out_dir

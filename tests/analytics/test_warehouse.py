@@ -18,14 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from async_spotify_etl.analytics.load import TABLES, load_into, load_pull
-from async_spotify_etl.analytics.warehouse import (
-    SCHEMA_VERSION,
-    describe,
-    export_parquet,
-    export_tables,
-    load_postgres,
-    redact,
-)
+from async_spotify_etl.analytics.parquet import export_parquet, export_tables
+from async_spotify_etl.analytics.postgres import SCHEMA_VERSION, load_postgres, redact
+from async_spotify_etl.analytics.schema import describe
 from async_spotify_etl.cli import main
 from async_spotify_etl.core.settings import ClientSettings, PullSettings
 from async_spotify_etl.run.pull import run_pull
