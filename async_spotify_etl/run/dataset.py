@@ -23,13 +23,16 @@ from ..core.settings import Credentials, PullSettings
 from ..core.timestamps import now_iso
 from ..engine.ids_file import load_ids
 from ..engine.known import Known
+from ..engine.pipeline import ListingSoFar
 from ..output.dataset import (
     Dataset,
     Held,
     Index,
     index_entry,
     is_dataset,
+    partial_listing_of,
     read_index,
+    record_partial_listing,
     recorded_listing_of,
 )
 from ..output.manifest import Manifest, read_manifest
@@ -95,12 +98,21 @@ async def run_dataset(
                 source = manifest.plan.get("source") if manifest is not None else None
             if source in _REPLAYABLE:
                 known = dataclasses.replace(known, listing=listing, listing_source=source)
+        elif settings.expand != "tracks" and (partial := partial_listing_of(folder)) is not None:
+            listing, starts, source = partial  # a stop came while listing: go on from there
+            if source in _REPLAYABLE:
+                known = dataclasses.replace(
+                    known, listing=listing, listing_source=source, listing_next=starts
+                )
         run_settings = dataclasses.replace(settings, out=folder, resume=resume)
         stamp = None if observed_at is None else observed_at.astimezone(dt.UTC)
 
         def listed(listing: Mapping[str, list[str]], source: str | None) -> None:
             at = now_iso() if stamp is None else stamp.isoformat().replace("+00:00", "Z")
             dataset.record_listing(folder, listing, earlier, source=source, observed_at=at)
+
+        def stopped(so_far: ListingSoFar, source: str) -> None:
+            record_partial_listing(folder, so_far, source)
 
         def finished(manifest: Manifest) -> None:
             if on_finish is not None:
@@ -117,6 +129,7 @@ async def run_dataset(
                 client=client,
                 known=known,
                 on_listed=listed,
+                on_listing_stopped=stopped,
             )
         finally:
             manifest = read_manifest(folder)
