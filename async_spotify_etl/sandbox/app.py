@@ -22,6 +22,7 @@ from .config import SandboxConfig
 from .deezer_api import DeezerEmulator
 from .handlers import Reply
 from .hostile import Hostility
+from .musicbrainz_api import HELP, MusicBrainzEmulator
 from .pages import BadParam, error_body
 from .stats import BATCH_ROUTES, SandboxStats
 from .token import issue_token
@@ -74,6 +75,9 @@ class SandboxState:
             clock,
             self.stats,
             throttle=config.deezer_throttle,
+        )
+        self.musicbrainz = MusicBrainzEmulator(
+            lambda: self.full_catalogue, config, clock, self.stats
         )
 
     def __repr__(self) -> str:
@@ -255,7 +259,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     path = request.path.rstrip("/") or "/"
     if path.startswith("/_sandbox/"):
         return _inspect(state, path)
-    if path == "/deezer" or path.startswith("/deezer/"):
+    if path == "/deezer" or path.startswith(("/deezer/", "/musicbrainz/")):
         return _other_api(state, request, path)
     route, handler, args = ("token", None, ()) if path == "/api/token" else _route(path)
     state.stats.enter()
@@ -279,14 +283,23 @@ async def _handle(request: web.Request) -> web.StreamResponse:
 
 
 def _other_api(state: SandboxState, request: web.Request, path: str) -> web.Response:
-    """Deezer's (or MusicBrainz's) answer, counted under its own routes."""
+    """Deezer's or MusicBrainz's answer, counted under its own routes."""
     state.stats.enter()
-    route, status, size = "deezer-other", 0, 0
+    deezer = path.startswith("/deezer")
+    route, status, size = "deezer-other" if deezer else "musicbrainz-other", 0, 0
     try:
         client = request.remote or ""
-        route, reply = state.deezer.answer(
-            path.removeprefix("/deezer"), request.query, request.headers, client
-        )
+        if deezer:
+            rest = path.removeprefix("/deezer")
+            route, reply = state.deezer.answer(rest, request.query, request.headers, client)
+        elif path.startswith("/musicbrainz/ws/2/"):
+            rest = path.removeprefix("/musicbrainz/ws/2")
+            key = request.method + " " + request.path_qs
+            route, reply = state.musicbrainz.answer(
+                rest, request.query, request.headers, client, key
+            )
+        else:
+            reply = Reply(404, orjson.dumps({"error": "Not Found", "help": HELP}))
         status, size = reply.status, len(reply.body)
         headers = {"Content-Type": _JSON, **reply.headers}
         return web.Response(status=reply.status, body=reply.body, headers=headers)

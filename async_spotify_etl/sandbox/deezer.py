@@ -437,7 +437,8 @@ class DeezerCatalogue:
 
 
 def _roles(artists: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(str(a["id"]), "Main" if i == 0 else "Featured") for i, a in enumerate(artists)]
+    unique = dict.fromkeys(str(a["id"]) for a in artists)  # each artist credited once
+    return [(a, "Main" if i == 0 else "Featured") for i, a in enumerate(unique)]
 
 
 def _isrc(track: dict[str, Any]) -> str:
