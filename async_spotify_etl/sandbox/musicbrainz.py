@@ -45,6 +45,7 @@ _WORLD = {
     "sort-name": "[Worldwide]",
     "iso-3166-1-codes": ["XW"],
 }
+_COUNTRIES = ("US", "GB", "DE", "FR", "SE", "JP", "BR", "KR", "NG", "MX")
 _PERSON = ("Person", "b6e035f4-3ce9-331c-97df-83397230b0df")
 _GROUP = ("Group", "e431f5f6-b5d2-343d-8b36-72607fffb74b")
 _OTHER = ("Other", "ac897045-5043-3294-8b51-3d7f6b5d4c88")
@@ -284,13 +285,13 @@ class MusicBrainzCatalogue:
             "type": kind[0],
             "type-id": kind[1],
             "disambiguation": "",
-            "country": None,
+            "country": None if number is None else _COUNTRIES[number % len(_COUNTRIES)],
             "area": None,
             "begin-area": None,
             "end-area": None,
             "gender": None,
             "gender-id": None,
-            "life-span": {"begin": None, "end": None, "ended": False},
+            "life-span": {"begin": _begin(seed, number), "end": None, "ended": False},
             "ipis": [],
             "isnis": [],
         }
@@ -364,6 +365,14 @@ class MusicBrainzCatalogue:
 
 def _label_mbid(label: str) -> str:
     return mbid(0, "label", zlib.crc32(label.encode()))
+
+
+def _begin(seed: int, number: int | None) -> str | None:
+    """When an artist began: a year, a month or a day (MusicBrainz's partial dates)."""
+    if number is None:
+        return None
+    year = 1960 + int(uniform(seed, "mb-begin", number) * 60)
+    return (str(year), f"{year}-05", f"{year}-05-17")[number % 3]
 
 
 def _sort_name(name: str, person: bool) -> str:

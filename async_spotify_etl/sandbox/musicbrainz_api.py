@@ -133,12 +133,7 @@ class MusicBrainzEmulator:
         route, handler, arg = _route(path)
         try:
             self._edge(headers, client, key)
-            if (
-                query.get(
-                    "fmt", "json" if "application/json" in headers.get("Accept", "") else "xml"
-                )
-                != "json"
-            ):
+            if not _wants_json(query, headers):
                 return route, Reply(200, _XML, {"Content-Type": "application/xml; charset=utf-8"})
             if handler is None:
                 raise MusicBrainzError(404, "Not Found")
@@ -176,6 +171,12 @@ class MusicBrainzEmulator:
         if exc.status == 403:
             headers = {"X-RateLimit-Who": "ua-missing"}
         return Reply(exc.status, orjson.dumps(body), headers)
+
+
+def _wants_json(query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+    """``fmt=json``, or no ``fmt`` and an ``Accept`` of JSON (``fmt`` wins, MBS-9258)."""
+    fmt = query.get("fmt") or ("json" if "application/json" in headers.get("Accept", "") else "")
+    return fmt == "json"
 
 
 def _route(path: str) -> tuple[str, Handler | None, str]:
