@@ -19,8 +19,6 @@ import random
 import zlib
 from typing import Any
 
-import orjson
-
 from .catalogue import Catalogue
 from .config import SandboxConfig
 from .names import artist_name, index_of_upc, mbid, number_of_mbid, track_of_isrc, uniform
@@ -357,10 +355,10 @@ class MusicBrainzCatalogue:
         return barcode[1:] if len(barcode) == 13 and barcode[0] == "0" else barcode
 
     def _album(self, index: int) -> dict[str, Any]:
-        return _parse_album(self.spotify.album(index).full_prefix)
+        return self.spotify.parsed(index)[0]
 
     def _tracks(self, index: int) -> list[dict[str, Any]]:
-        return _parse_tracks(self.spotify.album(index).tracks)
+        return self.spotify.parsed(index)[1]
 
 
 def _label_mbid(label: str) -> str:
@@ -383,17 +381,6 @@ def _sort_name(name: str, person: bool) -> str:
         if name.startswith(article):
             return f"{name[len(article) :]}, {article.strip()}"
     return name
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_album(prefix: bytes) -> dict[str, Any]:
-    album: dict[str, Any] = orjson.loads(prefix + b"null}")
-    return album
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_tracks(tracks: tuple[bytes, ...]) -> list[dict[str, Any]]:
-    return [orjson.loads(t) for t in tracks]
 
 
 # -- the truth API -------------------------------------------------------------------------
