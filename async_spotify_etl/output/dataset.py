@@ -1,7 +1,8 @@
 """A dataset kept over time: one folder per run, an index of the runs that ended, a lock.
 
-    DIR/dataset.json           the index: every run that ended, in time order, and the
-                               album and artist ids the dataset holds
+    DIR/dataset.json           the index: every run that ended, in time order, the
+                               album and artist ids the dataset holds, and how far
+                               publishing the runs to each stream got (``published``)
     DIR/.lock                  held (flock) by the run in progress
     DIR/runs/<run id>/         one run: a pull directory (albums.ndjson, tracks.ndjson,
                                artists.ndjson, errors.ndjson, .journal, manifest.json)
@@ -18,6 +19,7 @@ first. A lost index is rebuilt from the runs' manifests.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import logging
@@ -54,6 +56,8 @@ FORMAT = 1
 ABANDONED = "abandoned"
 #: Statuses after which a run is never resumed.
 FINAL = ("complete", ABANDONED)
+#: The index's key for how far publishing to each stream got (see stream/publisher.py).
+PUBLISHED_KEY = "published"
 _ID_FORMAT = "%Y-%m-%dT%H%M%SZ"
 #: Keys every run of the index has (the rest may be absent in older indexes).
 _REQUIRED = {"id": str, "path": str, "status": str, "markets": list, "counts": dict}
@@ -112,6 +116,13 @@ class Index:
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         return next((r for r in self.runs if r["id"] == run_id), None)
+
+    def published(self, target: str) -> dict[str, Any] | None:
+        """How far publishing the runs to ``target`` (a stream's subject prefix) got, as
+        :meth:`Dataset.record_published` last recorded it; None if never."""
+        recorded = self.extra.get(PUBLISHED_KEY)
+        progress = recorded.get(target) if isinstance(recorded, dict) else None
+        return dict(progress) if isinstance(progress, dict) else None
 
 
 def read_index(root: Path) -> Index:
@@ -298,6 +309,16 @@ class Dataset:
         line), and what it committed added to what the dataset holds; written."""
         runs = [r for r in index.runs if r["id"] != folder.name]
         new = Index([*runs, dict(entry)], index.held.merged(held_by(folder)), index.extra)
+        self.write_index(new)
+        return new
+
+    def record_published(self, index: Index, target: str, progress: Mapping[str, Any]) -> Index:
+        """The index with how far publishing to ``target`` got (the publisher's own
+        mapping) recorded, the runs and every other target's progress kept; written."""
+        published = index.extra.get(PUBLISHED_KEY)
+        published = dict(published) if isinstance(published, dict) else {}
+        published[target] = dict(progress)
+        new = dataclasses.replace(index, extra={**index.extra, PUBLISHED_KEY: published})
         self.write_index(new)
         return new
 

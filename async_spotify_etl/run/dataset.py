@@ -58,12 +58,14 @@ async def run_dataset(
     arguments_extra: Mapping[str, Any] | None = None,
     on_finish: Callable[[Manifest, Path], None] | None = None,
     client: SpotifyClient | None = None,
+    refresh_listed_artists: bool = True,
 ) -> PullResult:
     """Add one run to the dataset in ``settings.out`` (or finish its unfinished last run).
 
     Albums the dataset holds are not fetched again, unless fetched more than
     ``refresh_after_days`` ago; artists credited on the albums the listing shows are
-    fetched every run (their popularity and followers over time), other artists once.
+    fetched every run (their popularity and followers over time; with
+    ``refresh_listed_artists=False`` only those not held yet), other artists once.
     ``abandon_unfinished`` records an unfinished last run as abandoned (what it committed
     stays) instead of finishing it. ``observed_at`` is the date the run's listing is
     recorded as observed at (the wall clock when None; a sandbox day's simulated date).
@@ -89,7 +91,7 @@ async def run_dataset(
             )
         run_id = folder.name
         earlier = [r for r in index.runs if r["id"] != run_id]
-        known = _known(index, refresh_after_days)
+        known = _known(index, refresh_after_days, refresh_listed_artists)
         recorded = recorded_listing_of(folder) if settings.expand != "tracks" else None
         if recorded is not None:
             listing, source, _ = recorded
@@ -178,9 +180,13 @@ def dataset_known(root: Path, refresh_after_days: float | None = None) -> Known:
     return _known(index, refresh_after_days)
 
 
-def _known(index: Index, refresh_after_days: float | None) -> Known:
+def _known(
+    index: Index, refresh_after_days: float | None, refresh_listed_artists: bool = True
+) -> Known:
     cutoff = None
     if refresh_after_days is not None:
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=refresh_after_days)
     held = index.held
-    return Known(held.albums_since(cutoff), held.artists, refresh_listed_artists=True)
+    return Known(
+        held.albums_since(cutoff), held.artists, refresh_listed_artists=refresh_listed_artists
+    )
