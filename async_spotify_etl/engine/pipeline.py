@@ -315,12 +315,13 @@ class Pull:
                     self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
             stopped = self._stop.error is not None  # a listing may have stopped short
             source = self._lister.source
-            if source not in (None, "ids"):
-                so_far = self._listing_so_far()
-                if not stopped and self._on_listed is not None:  # each read to its end
-                    self._on_listed({m: ids for m, (ids, _) in so_far.items()}, source)
-                elif stopped and self._on_listing_stopped is not None and source is not None:
-                    self._on_listing_stopped(so_far, source)
+            paged = source in ("new-releases", "search")  # market listings, read page by page
+            so_far = self._listing_so_far() if paged else {}
+            if source not in (None, "ids") and not stopped and self._on_listed is not None:
+                listed = {m: ids for m, (ids, _) in so_far.items()} if paged else self.stats.listed
+                self._on_listed(listed, source)  # each read to its end
+            elif paged and stopped and self._on_listing_stopped is not None and source:
+                self._on_listing_stopped(so_far, source)
             for candidate in dedupe.finish():
                 await self._admit(candidate, out, results)
             self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
