@@ -129,9 +129,11 @@ def _is_json(column: Column) -> bool:
 
 def _prepare(pg: Any, schema: str, tables: list[Table]) -> None:
     """Create or migrate ``schema``; refuse one written by a newer tool."""
-    pg.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
-    # One loader at a time per schema; the lock ends with the transaction.
+    # One loader at a time per schema, taken before the schema is created: two first loads
+    # racing on CREATE SCHEMA IF NOT EXISTS both insert it (#23.11). The lock ends with the
+    # transaction.
     pg.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"spotify-etl:{schema}"])
+    pg.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
     version_table = _ident(schema, VERSION_TABLE)
     pg.execute(f"CREATE TABLE IF NOT EXISTS {version_table} (version integer NOT NULL)")
     row = pg.execute(f"SELECT max(version) FROM {version_table}").fetchone()
