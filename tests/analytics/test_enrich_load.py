@@ -16,6 +16,7 @@ from async_spotify_etl.analytics.postgres import load_postgres
 from async_spotify_etl.analytics.schema import ENRICH_STREAMS
 
 from .conftest import MakePull
+from .datasets import RUNS, make_dataset, run_id
 from .enrichment import Enriched, write_enrichment
 from .test_report_artists import cards, sandbox_pull
 
@@ -196,3 +197,33 @@ async def test_a_development_pull_with_enrichment_charts_popularity_and_genres(
         assert "Source: Deezer" in shown[key], key
     genres = {g for hit in truth.deezer_albums.values() if hit for g in hit[1]}
     assert any(g.replace("&", "&amp;") in shown["top-genres-albums"] for g in genres)
+
+
+async def test_a_dataset_keeps_each_runs_deezer_fans_and_the_latest_match(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    dataset = await make_dataset(sandbox_factory, tmp_path / "ds", runs=0)
+    truths = []
+    for k in range(RUNS):
+        await dataset.run(k)
+        truths.append(write_enrichment(dataset.folder(k), minute=k, fan_scale=k + 1))
+    db = tmp_path / "ds.duckdb"
+    load_pull(dataset.root, db)
+    snapshots = _query(db, "SELECT run_id, artist_id, nb_fan FROM deezer_artist_snapshots")
+    assert {(r, a): f for r, a, f in snapshots} == {
+        (run_id(k), a): f for k, truth in enumerate(truths) for a, f in truth.deezer_artists.items()
+    }
+    latest: dict[str, int | None] = {}
+    albums: dict[str, tuple[int, list[str]] | None] = {}
+    for truth in truths:  # a later run's look-up wins
+        latest |= truth.deezer_artists
+        albums |= truth.deezer_albums
+    assert dict(_query(db, "SELECT artist_id, nb_fan FROM deezer_artists")) == latest
+    rows = _query(db, "SELECT album_id, matched, fans FROM deezer_albums")
+    assert {a: fans if matched else None for a, matched, fans in rows} == {
+        a: hit[0] if hit else None for a, hit in albums.items()
+    }
+    # Loading again after the last run reads nothing new and changes nothing.
+    before = _query(db, "SELECT * FROM deezer_artist_snapshots ORDER BY ALL")
+    load_pull(dataset.root, db)
+    assert _query(db, "SELECT * FROM deezer_artist_snapshots ORDER BY ALL") == before
