@@ -32,6 +32,7 @@ from .schema import (
     DATASET_TABLES,
     EVENT_COLUMNS,
     LISTING_COLUMNS,
+    ONE_SOURCE,
     POPULARITY_VIEWS,
     SCHEMA_IF_ABSENT,
     TABLES,
@@ -43,6 +44,7 @@ from .schema import (
     drop_sources,
     fill_tables,
     first_line,
+    present_tables,
     quote,
     read_ndjson,
 )
@@ -247,6 +249,11 @@ def _pull_files(run: Run) -> PullFiles | None:
 def _prepare(con: duckdb.DuckDBPyConnection, *, fresh: bool) -> None:
     """The tables, created where absent; a file holding a single pull's load starts over."""
     if fresh:
+        if present_tables(con, ("albums",)) and count_rows(con, "albums"):
+            log.warning(
+                "the database held a single pull's load: this dataset's load replaces it (%s)",
+                ONE_SOURCE,
+            )
         for table in reversed(TABLES):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(SCHEMA_IF_ABSENT)

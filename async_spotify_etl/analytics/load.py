@@ -18,7 +18,9 @@ from ..output.dataset import is_dataset
 from ..output.reader import PullFiles, committed_copies, find_pull_files
 from . import dataset
 from .schema import (
+    DATASET_TABLES,
     DROP_DATASET_TABLES,
+    ONE_SOURCE,
     POPULARITY_VIEWS,
     TABLES,
     LoadResult,
@@ -28,6 +30,7 @@ from .schema import (
     drop_sources,
     fill_tables,
     first_line,
+    present_tables,
 )
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,13 @@ def _load(con: duckdb.DuckDBPyConnection, files: PullFiles) -> LoadResult:
             con.execute("BEGIN TRANSACTION")
             try:
                 create_sources(con, [(None, paths)])
+                if stale := present_tables(con, DATASET_TABLES):
+                    log.warning(
+                        "the database held a dataset's %s: this single pull's load removes"
+                        " them (%s; load the dataset again to have them back)",
+                        ", ".join(stale),
+                        ONE_SOURCE,
+                    )
                 con.execute(DROP_DATASET_TABLES)
                 fill_tables(con)
                 create_views(con, POPULARITY_VIEWS)

@@ -15,7 +15,7 @@ import duckdb
 
 from ..core.errors import ConfigurationError
 from .load import check_source, load_into
-from .schema import describe, first_line, quote
+from .schema import DATASET_TABLES, ONE_SOURCE, TABLES, describe, first_line, quote
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,30 @@ def export_tables(con: duckdb.DuckDBPyConnection, dest: Path) -> ExportResult:
         staging.rename(folder)
         row = con.execute(f"SELECT count(*) FROM {_ident(table.name)}").fetchone()
         counts[table.name] = int(row[0]) if row else 0
+    _remove_stale(dest, set(counts))
     return ExportResult(counts, tuple(partitioned))
+
+
+def _remove_stale(dest: Path, written: set[str]) -> None:
+    """Remove the table folders an earlier export from another source left in ``dest`` (a
+    dataset's listings after a single pull's export), saying so in one line. Only folders
+    named as a table the tool writes are touched; links are never followed."""
+    known = (*TABLES, *DATASET_TABLES)
+    stale = [
+        name
+        for name in known
+        if name not in written and (dest / name).is_dir() and not (dest / name).is_symlink()
+    ]
+    if not stale:
+        return
+    for name in stale:
+        shutil.rmtree(dest / name)
+    log.warning(
+        "%s held %s from another source: removed, as this export has none (%s)",
+        dest,
+        ", ".join(stale),
+        ONE_SOURCE,
+    )
 
 
 def _ident(name: str) -> str:
