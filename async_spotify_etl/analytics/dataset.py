@@ -119,7 +119,7 @@ DROP TABLE _dz_won;
 _PER_RUN = """
 DELETE FROM errors WHERE run_id IN (SELECT run_id FROM _batch_runs);
 INSERT INTO errors SELECT album_id, stage, error, status, message,
-    try_cast("at" AS TIMESTAMPTZ), artist_id, run_id FROM _raw_errors;
+    try_cast(coalesce("at", failed_at) AS TIMESTAMPTZ), artist_id, run_id FROM _raw_errors;
 DELETE FROM artist_snapshots WHERE run_id IN (SELECT run_id FROM _batch_runs);
 INSERT INTO artist_snapshots SELECT run_id, id, popularity, followers.total, genres,
     try_cast(_etl.extracted_at AS TIMESTAMPTZ)

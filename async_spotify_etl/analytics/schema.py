@@ -87,6 +87,7 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "status": "INTEGER",
         "message": "VARCHAR",
         "at": "VARCHAR",
+        "failed_at": "VARCHAR",  # an enrichment step's failure (stage deezer, musicbrainz)
     },
     "deezer_albums": {
         "album_id": "VARCHAR",
@@ -276,7 +277,8 @@ FROM (
 INSERT INTO artist_genres SELECT DISTINCT id, genre FROM (
     SELECT id, unnest(genres) AS genre FROM _artists) WHERE genre IS NOT NULL;
 INSERT INTO album_markets SELECT DISTINCT album_id, unnest(markets) AS market FROM albums;
-INSERT INTO errors SELECT album_id, stage, error, status, message, try_cast("at" AS TIMESTAMPTZ),
+INSERT INTO errors SELECT album_id, stage, error, status, message,
+    try_cast(coalesce("at", failed_at) AS TIMESTAMPTZ),
     artist_id
 FROM _raw_errors;
 CREATE OR REPLACE TEMP TABLE _deezer_albums AS SELECT * FROM _raw_deezer_albums

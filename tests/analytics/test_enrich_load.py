@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import psycopg
 import pyarrow.parquet as pq
 
@@ -227,3 +228,26 @@ async def test_a_dataset_keeps_each_runs_deezer_fans_and_the_latest_match(
     before = _query(db, "SELECT * FROM deezer_artist_snapshots ORDER BY ALL")
     load_pull(dataset.root, db)
     assert _query(db, "SELECT * FROM deezer_artist_snapshots ORDER BY ALL") == before
+
+
+def test_a_failed_enrichment_step_loads_as_an_error_with_its_time(
+    make_pull: MakePull, tmp_path: Path
+) -> None:
+    pull = make_pull(tail=False, journal=False)
+    album_id = next(iter(pull.albums))
+    failure = {
+        "album_id": album_id,
+        "stage": "deezer",
+        "error": "TransportError",
+        "message": "reset",
+        "transient": True,
+        "failed_at": "2026-11-25T05:10:00Z",
+    }
+    with (pull.out_dir / "errors.ndjson").open("ab") as f:
+        f.write(orjson.dumps(failure) + b"\n")
+    db = tmp_path / "pull.duckdb"
+    load_pull(pull.out_dir, db)
+    rows = _query(
+        db, "SELECT stage, strftime(failed_at, '%Y-%m-%dT%H:%M') FROM errors WHERE stage = 'deezer'"
+    )
+    assert rows == [("deezer", "2026-11-25T05:10")]
