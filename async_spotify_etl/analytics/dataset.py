@@ -30,9 +30,9 @@ from .schema import (
     ALBUM_GENRES_SQL,
     DATASET_SCHEMA,
     DATASET_TABLES,
+    DROP_DATASET_TABLES,
     EVENT_COLUMNS,
     LISTING_COLUMNS,
-    ONE_SOURCE,
     POPULARITY_VIEWS,
     SCHEMA_IF_ABSENT,
     TABLES,
@@ -44,7 +44,6 @@ from .schema import (
     drop_sources,
     fill_tables,
     first_line,
-    present_tables,
     quote,
     read_ndjson,
 )
@@ -191,11 +190,12 @@ def _run(root: Path, entry: Mapping[str, Any]) -> Run:
     )
 
 
-def load_dataset(con: duckdb.DuckDBPyConnection, root: Path) -> LoadResult:
+def load_dataset(con: duckdb.DuckDBPyConnection, root: Path, *, fresh: bool = False) -> LoadResult:
     """Merge the runs of the dataset in ``root`` that ``con`` lacks into its tables, in one
-    transaction (a run loaded while not complete is read again)."""
+    transaction (a run loaded while not complete is read again); ``fresh``: drop every
+    table first (the file held another source) and read all the runs."""
     runs = read_index(root)
-    loaded = _loaded_runs(con)
+    loaded = {} if fresh else _loaded_runs(con)
     batch = [run for run in runs if loaded.get(run.id) not in FINAL]
     files = {run.id: _pull_files(run) for run in batch}
     try:
@@ -247,13 +247,10 @@ def _pull_files(run: Run) -> PullFiles | None:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, *, fresh: bool) -> None:
-    """The tables, created where absent; a file holding a single pull's load starts over."""
+    """The tables, created where absent; a file holding a single pull's load, or another
+    source, starts over."""
     if fresh:
-        if present_tables(con, ("albums",)) and count_rows(con, "albums"):
-            log.warning(
-                "the database held a single pull's load: this dataset's load replaces it (%s)",
-                ONE_SOURCE,
-            )
+        con.execute(DROP_DATASET_TABLES)
         for table in reversed(TABLES):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(SCHEMA_IF_ABSENT)

@@ -459,23 +459,6 @@ DROP TABLE IF EXISTS runs;
 """
 
 
-#: The rule a DuckDB file and a Parquet folder follow (docs/analytics.md): they hold the
-#: tables of one source, so a load or export from another removes what the earlier left.
-ONE_SOURCE = "a DuckDB file or Parquet folder holds the tables of one source, the last loaded"
-
-
-def present_tables(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> list[str]:
-    """Those of ``names`` that are base tables of ``con``'s main schema, in that order."""
-    found = {
-        row[0]
-        for row in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"
-            " AND database_name = current_database() AND NOT temporary"
-        ).fetchall()
-    }
-    return [name for name in names if name in found]
-
-
 #: Foreign keys declared where every row satisfies them: (table, column, parent table).
 FOREIGN_KEYS = (
     ("tracks", "album_id", "albums"),
