@@ -251,3 +251,22 @@ def test_a_failed_enrichment_step_loads_as_an_error_with_its_time(
         db, "SELECT stage, strftime(failed_at, '%Y-%m-%dT%H:%M') FROM errors WHERE stage = 'deezer'"
     )
     assert rows == [("deezer", "2026-11-25T05:10")]
+
+
+async def test_a_dataset_with_enrichment_merged_after_each_run_equals_one_load_of_all(
+    sandbox_factory: Any, tmp_path: Path, pg_url: str
+) -> None:
+    dataset = await make_dataset(sandbox_factory, tmp_path / "ds", runs=0)
+    for k in range(RUNS):
+        await dataset.run(k)
+        write_enrichment(dataset.folder(k), minute=k, fan_scale=k + 1)
+        load_postgres(dataset.root, pg_url, "stepwise")
+    load_postgres(dataset.root, pg_url, "whole")
+    db = tmp_path / "ds.duckdb"
+    load_pull(dataset.root, db)
+    compared = {**_COMPARED, "deezer_artist_snapshots": "run_id, artist_id, nb_fan, fetched_at"}
+    for table, columns in compared.items():
+        duck = _duck_rows(db, table, columns)
+        assert duck, table
+        assert _pg_rows(pg_url, "stepwise", table, columns) == duck, table
+        assert _pg_rows(pg_url, "whole", table, columns) == duck, table
