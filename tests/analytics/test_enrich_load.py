@@ -270,3 +270,21 @@ async def test_a_dataset_with_enrichment_merged_after_each_run_equals_one_load_o
         assert duck, table
         assert _pg_rows(pg_url, "stepwise", table, columns) == duck, table
         assert _pg_rows(pg_url, "whole", table, columns) == duck, table
+
+
+async def test_a_dataset_without_spotify_artists_trends_deezer_genres_and_fans(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    dataset = await make_dataset(sandbox_factory, tmp_path / "ds", runs=0)
+    for k in range(RUNS):
+        await dataset.run(k)
+        for name in ("artists.ndjson", "artists.ndjson.gz"):  # as development mode skips them
+            (dataset.folder(k) / name).unlink(missing_ok=True)
+        write_enrichment(dataset.folder(k), minute=k, fan_scale=k + 1)
+    shown = cards(dataset.root)
+    assert "<svg>" in shown["genre-share-over-time"]
+    assert "source: Deezer" in shown["genre-share-over-time"]
+    assert "<svg>" in shown["follower-growth"]
+    assert "Source: Deezer fans" in shown["follower-growth"]
+    assert "<svg>" in shown["popular-artists"]
+    assert "Source: Deezer fans" in shown["popular-artists"]
