@@ -99,8 +99,9 @@ class ClientSettings:
     backoff_cap: float = DEFAULT_BACKOFF_CAP
     refresh_margin: float = DEFAULT_REFRESH_MARGIN
     #: Keep what runs learn about the app (limit, fastest clean rate, access mode) in the
-    #: user's cache directory, and start from it; see ``client/memory.py``.
-    remember: bool = True
+    #: user's cache directory, and start from it; see ``client/memory.py``. ``"read"``
+    #: starts from it and writes nothing (a dry run).
+    remember: bool | Literal["read"] = True
     #: Where; None: ``$SPOTIFY_ETL_CACHE_DIR``, else ``$XDG_CACHE_HOME/async_spotify_etl``,
     #: else ``~/.cache/async_spotify_etl``.
     cache_dir: Path | None = None

@@ -10,7 +10,6 @@ one file per app and API URL, written when the client closes.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from ..client.memory import Memory
@@ -26,7 +25,7 @@ class Access:
 
     def __init__(self, memory: Memory | None) -> None:
         self._memory = memory
-        self._remembered = memory.data.fresh_access() if memory is not None else {}
+        self._remembered = memory.accesses() if memory is not None else {}
         #: Endpoints this run took from memory instead of probing, and whether allowed.
         self.used: dict[str, bool] = {}
 
@@ -42,11 +41,5 @@ class Access:
 
     def found(self, endpoint: str, allowed: bool) -> None:
         """This run saw ``endpoint`` answer (True) or 403 (False): remember it."""
-        memory = self._memory
-        if memory is None or memory.data.fresh_access().get(endpoint) == allowed:
-            return
-        if self._remembered.get(endpoint) is True and not allowed:
+        if self._memory is not None and self._memory.remember_access(endpoint, allowed):
             log.warning("%s answered 403 although this app could use it before", endpoint)
-        access = {**memory.data.fresh_access(), endpoint: allowed}
-        memory.data.access, memory.data.access_at = access, dt.datetime.now(dt.UTC)
-        memory.changed = True

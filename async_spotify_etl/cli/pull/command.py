@@ -256,6 +256,9 @@ async def _dry_run(invocation: _Invocation) -> int:
 
     async with AsyncExitStack() as stack:
         settings, credentials = await _connect(stack, invocation)
+        if settings.client.remember:  # a dry run reads what runs learned, writes nothing
+            client = settings.client.replace(remember="read")
+            settings = dataclasses.replace(settings, client=client)
         ids = _ids(settings)
         known = NOTHING_KNOWN
         if invocation.dataset:
@@ -273,24 +276,26 @@ async def _dry_run(invocation: _Invocation) -> int:
 
 def _dry_run_rate(client: ClientSettings, credentials: Credentials) -> tuple[float, str]:
     """The rate the dry run times the plan at, and what to say of it with ``--rate auto``:
-    the remembered limit's average rate, or the slow start's first rate (an upper bound)."""
+    the remembered limit's average rate, or the slow start's first rate (an upper bound).
+    The memory is read, never written."""
     if not client.auto_rate:
         return client.start_rate, ""
     from ...client.memory import Memory, cache_dir
 
     limit = None
     if client.remember:
-        memory = Memory(cache_dir(client.cache_dir), credentials.client_id, client.api_url)
-        limit = memory.data.fresh_limit()
+        directory = cache_dir(client.cache_dir)
+        memory = Memory(directory, credentials.client_id, client.api_url, writable=False)
+        limit = memory.limit()
     if limit is None:
         return client.start_rate, (
             f"--rate auto starts at {client.start_rate:g} requests/s and climbs while no 429"
             " comes: the pull is likely faster"
         )
-    paced = limit.paced
-    return paced.rate, (
-        f"--rate auto: timed at the limit remembered for this app, {paced.requests} per"
-        f" {paced.seconds:g} s"
+    paced = limit.paced  # rounded: the plan prints it with :g
+    return round(paced.rate, 2), (
+        f"--rate auto: timed at the limit remembered for this app, {paced.requests}"
+        f" requests per {paced.seconds:.1f} s"
     )
 
 
