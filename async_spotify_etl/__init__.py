@@ -1,7 +1,8 @@
 """Pull Spotify's new album releases and all their tracks into NDJSON, as fast as the API allows.
 
 The names below are imported on first use (PEP 562), so ``spotify-etl`` and ``import
-async_spotify_etl.X`` load only what they need: the client alone pulls in aiohttp.
+async_spotify_etl.X`` load only what they need: the client alone pulls in aiohttp, and
+``load_pull`` and ``build_report`` need the analytics extra (DuckDB).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .analytics.load import load_pull
+    from .analytics.report import build_report
     from .client.http import ClientStats, SpotifyClient
     from .core.errors import (
         AlbumUnavailableError,
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
         ForbiddenError,
         HTTPStatusError,
         InvalidIdError,
+        MalformedAnswerError,
         NotFoundError,
         QuotaExceededError,
         RateLimitedError,
@@ -32,17 +36,20 @@ if TYPE_CHECKING:
         ServerError,
         SettingsError,
         SpotifyETLError,
+        StillFailingError,
         TransportError,
         UnauthorizedError,
+        UnreachableHostError,
         UnreadableItemsError,
         UnsafeRequestError,
     )
     from .core.settings import ClientSettings, Credentials, PullSettings
     from .engine.endpoints import SpotifyAPI
     from .engine.outcomes import AlbumFailure, AlbumResult, ArtistFailure, ArtistResult, PullStats
-    from .engine.pipeline import Pull
     from .engine.plan import minimum_requests
     from .output.reader import read_committed
+    from .run.dataset import run_dataset
+    from .run.iterate import Pull
     from .run.pull import PullResult, run_pull
 
 __all__ = [
@@ -63,6 +70,7 @@ __all__ = [
     "ForbiddenError",
     "HTTPStatusError",
     "InvalidIdError",
+    "MalformedAnswerError",
     "NotFoundError",
     "Pull",
     "PullResult",
@@ -77,13 +85,18 @@ __all__ = [
     "SpotifyAPI",
     "SpotifyClient",
     "SpotifyETLError",
+    "StillFailingError",
     "TransportError",
     "UnauthorizedError",
+    "UnreachableHostError",
     "UnreadableItemsError",
     "UnsafeRequestError",
     "__version__",
+    "build_report",
+    "load_pull",
     "minimum_requests",
     "read_committed",
+    "run_dataset",
     "run_pull",
 ]
 
@@ -101,6 +114,7 @@ _SOURCES = {
     "ForbiddenError": "core.errors",
     "HTTPStatusError": "core.errors",
     "InvalidIdError": "core.errors",
+    "MalformedAnswerError": "core.errors",
     "NotFoundError": "core.errors",
     "QuotaExceededError": "core.errors",
     "RateLimitedError": "core.errors",
@@ -109,15 +123,17 @@ _SOURCES = {
     "ServerError": "core.errors",
     "SettingsError": "core.errors",
     "SpotifyETLError": "core.errors",
+    "StillFailingError": "core.errors",
     "TransportError": "core.errors",
     "UnauthorizedError": "core.errors",
+    "UnreachableHostError": "core.errors",
     "UnreadableItemsError": "core.errors",
     "UnsafeRequestError": "core.errors",
     "AlbumFailure": "engine.outcomes",
     "AlbumResult": "engine.outcomes",
     "ArtistFailure": "engine.outcomes",
     "ArtistResult": "engine.outcomes",
-    "Pull": "engine.pipeline",
+    "Pull": "run.iterate",
     "PullStats": "engine.outcomes",
     "SpotifyAPI": "engine.endpoints",
     "minimum_requests": "engine.plan",
@@ -127,6 +143,9 @@ _SOURCES = {
     "Credentials": "core.settings",
     "PullSettings": "core.settings",
     "read_committed": "output.reader",
+    "run_dataset": "run.dataset",
+    "load_pull": "analytics.load",
+    "build_report": "analytics.report",
 }
 
 

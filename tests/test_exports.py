@@ -32,6 +32,7 @@ EXPORTED = {
     "ForbiddenError",
     "HTTPStatusError",
     "InvalidIdError",
+    "MalformedAnswerError",
     "NotFoundError",
     "Pull",
     "PullResult",
@@ -46,13 +47,18 @@ EXPORTED = {
     "SpotifyAPI",
     "SpotifyClient",
     "SpotifyETLError",
+    "StillFailingError",
     "TransportError",
     "UnauthorizedError",
+    "UnreachableHostError",
     "UnreadableItemsError",
     "UnsafeRequestError",
     "__version__",
+    "build_report",
+    "load_pull",
     "minimum_requests",
     "read_committed",
+    "run_dataset",
     "run_pull",
 }
 
@@ -79,9 +85,32 @@ def test_every_exception_a_caller_can_catch_is_exported() -> None:
     assert raised <= set(async_spotify_etl.__all__), raised - set(async_spotify_etl.__all__)
 
 
+def test_the_errors_docstring_draws_every_exception_under_its_parent() -> None:
+    doc = (errors.__doc__ or "").splitlines()
+    rows = [line for line in doc if "Error" in line or "Stop" in line]
+    names = [row.lstrip(" │├└─").split()[0] for row in rows]
+    indent = [len(row) - len(row.lstrip(" │├└─")) for row in rows]
+    depth = dict(zip(names, indent, strict=True))
+    for name, value in vars(errors).items():
+        if not (inspect.isclass(value) and issubclass(value, errors.SpotifyETLError)):
+            continue
+        assert name in depth, f"{name} is missing from the errors tree"
+        if value is errors.SpotifyETLError:
+            continue
+        parent = next(b for b in value.__mro__[1:] if issubclass(b, errors.SpotifyETLError))
+        above = names[: names.index(name)]
+        drawn_under = next(n for n in reversed(above) if depth[n] < depth[name])
+        assert drawn_under == parent.__name__, f"{name} is drawn under {drawn_under}"
+
+
 def test_internal_modules_declare_no_public_surface() -> None:
-    """Only the package and the sandbox (a public subpackage) say what they export."""
-    public = {"async_spotify_etl", "async_spotify_etl.sandbox"}
+    """Only the package, the sandbox and the dlt sources (public subpackages) say what they
+    export."""
+    public = {
+        "async_spotify_etl",
+        "async_spotify_etl.sandbox",
+        "async_spotify_etl.integrations.dlt",
+    }
     for info in pkgutil.walk_packages(async_spotify_etl.__path__, "async_spotify_etl."):
         if info.name in public or info.name.endswith("__main__"):
             continue

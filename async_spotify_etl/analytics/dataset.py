@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import orjson
 
 from ..core.errors import ConfigurationError
-from ..output.dataset import EVENTS_NAME, FORMAT, INDEX_NAME, LISTINGS_NAME, RUNS_DIR
-from ..output.manifest import ADDED
+from ..output.dataset import EVENTS_NAME, FINAL, INDEX_NAME, LISTINGS_NAME
+from ..output.dataset import read_index as index_of
 from ..output.reader import PullFiles, committed_copies, find_pull_files
+from ..output.sink import COUNTS
 from .load import (
     SCHEMA_IF_ABSENT,
     TABLES,
@@ -66,14 +66,14 @@ _EVENT = {
     "position": "INTEGER",
     "previous_position": "INTEGER",
 }
-_RUN_COUNTS = ", ".join(f"{name} BIGINT" for name in ADDED)
+_RUN_COUNTS = ", ".join(f"{name} BIGINT" for name in COUNTS)
 
 _SCHEMA = f"""
 ALTER TABLE errors ADD COLUMN IF NOT EXISTS run_id VARCHAR;
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY,      -- the run's UTC start, e.g. 2026-12-03T071300Z
     started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
-    status VARCHAR,                  -- complete, stopped, failed or interrupted
+    status VARCHAR,                  -- complete, stopped, failed, interrupted, abandoned
     markets VARCHAR[],
     {_RUN_COUNTS},                   -- what the run added (dataset.json's counts)
     loaded_at TIMESTAMPTZ            -- when this file last read the run
@@ -179,40 +179,21 @@ class Run:
 
 
 def read_index(root: Path) -> list[Run]:
-    """The runs dataset.json lists, in its (time) order; one clear line if it is unusable."""
-    index = root / INDEX_NAME
-    try:
-        data = orjson.loads(index.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise ConfigurationError(f"cannot read {index}: {type(exc).__name__}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
-        raise ConfigurationError(f"{index} holds no list of runs")
-    if data.get("format") != FORMAT:
-        raise ConfigurationError(
-            f"{index} has format {data.get('format')!r}; this tool reads format {FORMAT}:"
-            " upgrade async-spotify-etl"
-        )
-    runs = [_run(root, entry) for entry in data["runs"]]
-    if len({run.id for run in runs}) != len(runs):
-        raise ConfigurationError(f"{index} lists a run twice")
-    return runs
+    """The runs dataset.json lists, in its (time) order, read by the index's one reader
+    (:func:`..output.dataset.read_index`): one clear line if it is damaged, rebuilt from the
+    runs' manifests if it is missing."""
+    return [_run(root, entry) for entry in index_of(root).runs]
 
 
-def _run(root: Path, entry: Any) -> Run:
-    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-        raise ConfigurationError(f"{root / INDEX_NAME} has a run without an id")
-    path = (root / str(entry.get("path") or f"{RUNS_DIR}/{entry['id']}")).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise ConfigurationError(f"run {entry['id']} of {root / INDEX_NAME} lies outside it")
-    counts = entry.get("counts")
-    counts = counts if isinstance(counts, dict) else {}
+def _run(root: Path, entry: Mapping[str, Any]) -> Run:
+    counts = entry["counts"]
     return Run(
         entry["id"],
-        path,
+        (root / entry["path"]).resolve(),
         entry.get("started_at"),
         entry.get("finished_at"),
-        str(entry.get("status") or "unknown"),
-        [str(m) for m in entry.get("markets") or []],
+        entry["status"],
+        [str(m) for m in entry["markets"]],
         {k: v for k, v in counts.items() if isinstance(v, int)},
     )
 
@@ -222,7 +203,7 @@ def load_dataset(con: duckdb.DuckDBPyConnection, root: Path) -> LoadResult:
     transaction (a run loaded while not complete is read again)."""
     runs = read_index(root)
     loaded = _loaded_runs(con)
-    batch = [run for run in runs if loaded.get(run.id) != "complete"]
+    batch = [run for run in runs if loaded.get(run.id) not in FINAL]
     files = {run.id: _pull_files(run) for run in batch}
     try:
         with ExitStack() as stack:
@@ -325,7 +306,7 @@ def _create_run_sources(con: duckdb.DuckDBPyConnection, batch: list[Run]) -> Non
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {union}")
     con.execute("CREATE OR REPLACE TEMP TABLE _batch_runs AS SELECT * FROM runs WHERE false")
     now = dt.datetime.now(dt.UTC)
-    marks = ", ".join("?" for _ in range(6 + len(ADDED)))
+    marks = ", ".join("?" for _ in range(6 + len(COUNTS)))
     con.executemany(
         f"INSERT INTO _batch_runs VALUES ({marks})",
         [
@@ -335,7 +316,7 @@ def _create_run_sources(con: duckdb.DuckDBPyConnection, batch: list[Run]) -> Non
                 run.finished_at,
                 run.status,
                 run.markets,
-                *(run.counts.get(name) for name in ADDED),
+                *(run.counts.get(name) for name in COUNTS),
                 now,
             ]
             for run in batch

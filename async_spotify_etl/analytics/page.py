@@ -182,7 +182,8 @@ def _run_section(manifest: Mapping[str, Any] | None, problem: str | None) -> str
         '<section class="run" id="run"><h2>Run (manifest.json)</h2><div class="run-grid">'
         f"<div><h3>Facts</h3>{_table(('', ''), facts)}</div>"
         f"<div><h3>Requests by endpoint</h3>{_requests(manifest)}</div>"
-        f"<div><h3>Plan</h3>{_table(('', ''), plan_rows)}</div></div>"
+        f"<div><h3>Plan</h3>{_table(('', ''), plan_rows)}</div>"
+        f"<div><h3>Listings reached</h3>{_reach(manifest)}</div></div>"
         f"<details><summary>Full manifest.json</summary><pre>{escape(full)}</pre></details>"
         "</section>"
     )
@@ -198,6 +199,33 @@ def _requests(manifest: Mapping[str, Any]) -> str:
     if not rows:
         return '<p class="note">not recorded</p>'
     return _table(("endpoint", "sent", "minimum"), rows)
+
+
+def _reach(manifest: Mapping[str, Any]) -> str:
+    """Per market: what its listing reported and what paging reached (search stops at
+    1,000 whatever its total says); a market that could not be listed in full is said so."""
+    reach = manifest.get("reach")
+    reach = reach if isinstance(reach, Mapping) else {}
+    rows = [
+        (str(m), str(r.get("source", "")), _fact("", r.get("total")), _fact("", r.get("reached")))
+        for m, r in reach.items()
+        if isinstance(r, Mapping)
+    ]
+    short = [
+        m
+        for m, r in reach.items()
+        if isinstance(r, Mapping)
+        and isinstance(r.get("total"), int)
+        and isinstance(r.get("reached"), int)
+        and r["total"] > r["reached"]
+    ]
+    note = (
+        f'<p class="note">not every album could be listed in {escape(", ".join(short))}:'
+        " the API lets a query reach only part of what it reports</p>"
+        if short
+        else ""
+    )
+    return _table(("market", "source", "total", "reached"), rows) + note
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -9,20 +9,17 @@ the runs (:mod:`.trends`) and the latest run's manifest.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import orjson
 
 from ..core.errors import ConfigurationError
+from ..core.files import atomic_write
 from ..output.dataset import is_dataset
-from ..output.layout import manifest_path
-from ..output.manifest import observed_manifest
+from ..output.manifest import ManifestError, load_manifest
 from . import charts
 from .dataset import read_index
 from .load import load_into
@@ -43,11 +40,14 @@ _MONTHS_SHOWN = 24
 
 def build_report(out_dir: Path, html: Path | None = None) -> Path:
     """Write the report of the pull in ``out_dir`` to ``html`` (default OUT_DIR/report.html)."""
+    if not out_dir.exists():
+        raise ConfigurationError(f"{out_dir} does not exist: give the folder of a pull or dataset")
     target = html if html is not None else out_dir / DEFAULT_REPORT_NAME
     if target.is_dir():
         raise ConfigurationError(f"{target} is a directory, not an HTML file")
     if not target.parent.is_dir():  # fail before the work, not after it
-        raise ConfigurationError(f"cannot write {target}: {target.parent} is not a directory")
+        where = "does not exist" if not target.parent.exists() else "is not a directory"
+        raise ConfigurationError(f"cannot write {target}: {target.parent} {where}")
     with duckdb.connect() as con:
         data = collect(con, out_dir)
     page = render_page(data, generated_at=dt.datetime.now(dt.UTC))
@@ -347,24 +347,14 @@ def _overlap(con: duckdb.DuckDBPyConnection, markets: list[str]) -> Chart:
 
 
 def _read_manifest(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
-    path = manifest_path(out_dir)
     try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None, "no manifest.json: the pull has not written one (yet)"
-    except (OSError, orjson.JSONDecodeError) as exc:
-        return None, f"manifest.json is unreadable ({type(exc).__name__})"
-    if not isinstance(data, dict):
-        return None, "manifest.json does not hold a JSON object"
-    return observed_manifest(out_dir, data), None
+        return load_manifest(out_dir).observed(out_dir).to_dict(), None
+    except ManifestError as exc:
+        return None, str(exc)
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        atomic_write(target, data)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from exc

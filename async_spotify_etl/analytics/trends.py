@@ -19,14 +19,15 @@ from .page import Chart
 _SHARE_SERIES = 6
 _TOP_GROWTH = 15
 _ONE_RUN = "Only one run has a listing so far: {what} needs two runs or more."
+_NO_RUN = "No run has a listing yet: {what} needs two runs or more."
 
 _LISTED = "SELECT DISTINCT run_id, album_id FROM listings"
 
 
 def trend_charts_of(con: duckdb.DuckDBPyConnection) -> list[Chart]:
     """Every trend card, in the page's order."""
-    runs = [r for (r,) in con.execute("SELECT DISTINCT run_id FROM listings ORDER BY 1").fetchall()]
-    labels = [_label(r) for r in runs]
+    observed = run_observations(con)
+    runs, labels = list(observed), [_label(r, at) for r, at in observed.items()]
     return [
         _entering(con, runs, labels),
         _time_on_list(con, runs),
@@ -37,8 +38,19 @@ def trend_charts_of(con: duckdb.DuckDBPyConnection) -> list[Chart]:
     ]
 
 
-def _label(run_id: str) -> str:
-    """``2026-12-03T071300Z`` as ``12-03 07:13``."""
+def run_observations(con: duckdb.DuckDBPyConnection) -> dict[str, dt.datetime | None]:
+    """Each run with a listing, in run order, and when it observed its listing (a real
+    run's wall clock; a sandbox day's simulated date): the trend axes' values."""
+    rows = con.execute(
+        "SELECT run_id, min(observed_at) FROM listings GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return dict(rows)
+
+
+def _label(run_id: str, observed: dt.datetime | None) -> str:
+    """A run's axis label: its observation time as ``12-03 07:13`` (UTC), or the run id's."""
+    if observed is not None:
+        return f"{observed.astimezone(dt.UTC):%m-%d %H:%M}"
     try:
         at = dt.datetime.strptime(run_id, "%Y-%m-%dT%H%M%SZ")
     except ValueError:
@@ -50,8 +62,9 @@ def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
 
-def _too_little(key: str, title: str, what: str) -> Chart:
-    return Chart(key, title, _ONE_RUN.format(what=what), None)
+def _too_little(key: str, title: str, what: str, runs: list[str]) -> Chart:
+    text = _ONE_RUN if runs else _NO_RUN
+    return Chart(key, title, text.format(what=what), None)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
@@ -61,7 +74,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
 def _entering(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]) -> Chart:
     key, title = "entering-per-run", "Albums entering per run"
     if len(runs) < 2:
-        return _too_little(key, title, "telling new entries from the first listing")
+        return _too_little(key, title, "telling new entries from the first listing", runs)
     rows = _rows(
         con,
         "SELECT f.run_id, coalesce(a.album_type, 'unknown'), count(*) FROM ("
@@ -85,7 +98,7 @@ def _entering(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]
 def _time_on_list(con: duckdb.DuckDBPyConnection, runs: list[str]) -> Chart:
     key, title = "time-on-list", "Time on the list"
     if len(runs) < 2:
-        return _too_little(key, title, "time on the list")
+        return _too_little(key, title, "time on the list", runs)
     rows = _rows(
         con,
         "SELECT n, count(*) FROM (SELECT album_id, count(DISTINCT run_id) AS n FROM listings"
@@ -111,7 +124,7 @@ def _time_on_list(con: duckdb.DuckDBPyConnection, runs: list[str]) -> Chart:
 def _share(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str], what: str) -> Chart:
     key, title = f"{what}-share-over-time", f"{what.capitalize()} share over time"
     if len(runs) < 2:
-        return _too_little(key, title, f"{what} share over time")
+        return _too_little(key, title, f"{what} share over time", runs)
     if what == "genre":
         tagged = (
             f"SELECT DISTINCT l.run_id, l.album_id, g.genre AS tag FROM ({_LISTED}) l"
@@ -151,7 +164,7 @@ def _share(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str], w
 def _churn(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]) -> Chart:
     key, title = "churn-per-market", "Churn per market"
     if len(runs) < 2:
-        return _too_little(key, title, "churn")
+        return _too_little(key, title, "churn", runs)
     rows = _rows(
         con,
         "SELECT run_id, market, count(*) FILTER (event = 'listed'),"

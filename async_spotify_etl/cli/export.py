@@ -8,6 +8,7 @@ from typing import Any
 
 from ..core.errors import ConfigurationError
 from .load import ANALYTICS_HINT
+from .logs import add_log_flags, configured_logging
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -23,14 +24,22 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "out_dir", type=Path, metavar="OUT_DIR", help="directory of a pull or dataset"
     )
+    add_log_flags(parser)
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
+    # Warnings and errors only: the result is the line on stdout (which --quiet drops).
+    with configured_logging(args.log_format, True, "off"):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         from ..analytics.warehouse import export_parquet
     except ImportError as exc:  # duckdb is an optional dependency
         raise ConfigurationError(f"spotify-etl export needs duckdb; {ANALYTICS_HINT}") from exc
     result = export_parquet(args.out_dir, args.parquet)
-    print(f"exported {result.summary()} to {args.parquet}")
+    if not args.quiet:
+        print(f"exported {result.summary()} to {args.parquet}")
     return 0

@@ -7,6 +7,7 @@ the command's own lines (its error, stop or hint line, usage errors included) wr
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import logging
 import sys
@@ -56,6 +57,20 @@ def command_line(fmt: str, level: str, message: str, *, label: str = "", **extra
 def say(fmt: str, level: str, message: str, *, label: str = "", **extra: Any) -> None:
     """Write one of the command's own lines on stderr (see :func:`command_line`)."""
     print(command_line(fmt, level, message, label=label, **extra), file=sys.stderr)
+
+
+def add_log_flags(parser: argparse.ArgumentParser) -> None:
+    """``--quiet`` and ``--log-format`` of ``load``, ``export`` and ``report``, as ``pull``'s:
+    stderr holds only warnings and errors, in that format; ``--quiet`` drops the result line."""
+    parser.add_argument(
+        "--quiet", action="store_true", help="no result line: only warnings and errors"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="format of every line on stderr; json: one object a line",
+    )
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..core.errors import ConfigurationError
 from .load import ANALYTICS_HINT
+from .logs import add_log_flags, configured_logging
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -25,14 +26,22 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--html", type=Path, metavar="FILE", help="where to write it (default OUT_DIR/report.html)"
     )
+    add_log_flags(parser)
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
+    # Warnings and errors only: the result is the line on stdout (which --quiet drops).
+    with configured_logging(args.log_format, True, "off"):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         from ..analytics.report import build_report
     except ImportError as exc:  # duckdb and matplotlib are optional dependencies
         raise ConfigurationError(f"spotify-etl report needs {exc.name}; {ANALYTICS_HINT}") from exc
     path = build_report(args.out_dir, args.html)
-    print(f"wrote {path}")
+    if not args.quiet:
+        print(f"wrote {path}")
     return 0

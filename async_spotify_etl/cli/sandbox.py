@@ -90,6 +90,9 @@ def _catalogue_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> No
     add("--today", default=defaults.DEFAULT_TODAY, help="the sandbox's date (YYYY-MM-DD)")
     add("--day", type=int, default=0,
         help="days after --today: the new-releases lists move each day")  # fmt: skip
+    add("--day-seconds", type=float, metavar="SECONDS",
+        help="move the lists while serving: day --day + N begins N times SECONDS after"
+        " start (default: the day never changes)")  # fmt: skip
 
 
 def _limit_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> None:

@@ -28,7 +28,9 @@ from ..core.errors import (
 )
 from ..core.settings import DEFAULT_REFRESH_MARGIN, Credentials
 from .bodies import ErrorBody, Token
+from .redact import credential_forms, redact
 from .retry import RETRYABLE_STATUSES, RetryPolicy
+from .urls import transport_error
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +158,8 @@ class TokenProvider:
             raise TransportError(f"token request to {self._token_url} timed out") from None
         except aiohttp.ClientError as exc:
             name = type(exc).__name__
-            raise TransportError(f"token request to {self._token_url} failed: {name}") from None
+            failed = f"token request to {self._token_url} failed: {name}"
+            raise transport_error("the token URL", str(self._token_url), exc, failed) from None
         return self._parse(status, body)
 
     def _not_the_token_endpoint(self, what: str) -> SettingsError:
@@ -178,10 +181,11 @@ class TokenProvider:
             return Token.from_json(data)
         if status in (404, 405):  # a URL that serves no token endpoint, not refused credentials
             raise self._not_the_token_endpoint(f"answered HTTP {status}")
-        # A hostile or broken server could echo the secret back; never pass it on.
-        message = ErrorBody.from_json(data).message
-        if secret := self._credentials.client_secret:
-            message = message.replace(secret, "***")
+        # A hostile or broken server could echo the secret or the Basic header back
+        # (in any encoding); never pass it on.
+        credentials = self._credentials
+        forms = credential_forms(credentials.client_id, credentials.client_secret)
+        message = redact(ErrorBody.from_json(data).message, forms)
         if status in RETRYABLE_STATUSES or status == 429:
             raise error_for_status(status, str(self._token_url), message)
         detail = f": {message}" if message else ""

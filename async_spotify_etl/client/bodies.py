@@ -11,28 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.errors import TransportError
+from ..core.errors import MalformedAnswerError, TransportError
 from ..core.ids import is_spotify_id, shown_id
-
-#: The album types the spec lists; Spotify also sends "ep" and upper-case spellings.
-ALBUM_TYPES = frozenset({"album", "single", "compilation"})
-
-JSONObject = dict[str, Any]
+from ..core.types import JSONObject
 
 
 def _object(value: object, what: str) -> JSONObject:
     if not isinstance(value, dict):
-        raise TransportError(f"expected a JSON object for {what}, got {type(value).__name__}")
+        raise MalformedAnswerError(f"expected a JSON object for {what}, got {type(value).__name__}")
     return value
 
 
 def _int(value: object, default: int | None = None) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def normalize_album_type(value: object) -> str:
-    """``album_type`` in lower case ("ep" and "ALBUM" occur in real bodies); "unknown" if absent."""
-    return value.lower() if isinstance(value, str) and value else "unknown"
 
 
 @dataclass(frozen=True)
@@ -58,7 +49,7 @@ class Page:
             paging = _object(paging.get(key), f"the {key!r} page")
         raw_items = paging.get("items")
         if not isinstance(raw_items, list):
-            raise TransportError("page has no 'items' list")
+            raise MalformedAnswerError("page has no 'items' list")
         items = [
             item for item in raw_items if isinstance(item, dict) and is_spotify_id(item.get("id"))
         ]
@@ -138,10 +129,3 @@ class ErrorBody:
     def quota_exceeded(self) -> bool:
         """True for the development-mode daily quota 429 (not a plain rate limit)."""
         return self.reason == "QUOTA_EXCEEDED"
-
-
-def split_album(album: JSONObject) -> tuple[JSONObject, Page | None]:
-    """Separate an AlbumObject from its embedded ``tracks`` page (absent on simplified albums)."""
-    record = {key: value for key, value in album.items() if key != "tracks"}
-    embedded = album.get("tracks")
-    return record, Page.from_json(embedded) if isinstance(embedded, dict) else None

@@ -30,33 +30,16 @@ from ..core.errors import (
 )
 from ..core.settings import ClientSettings, Credentials
 from .auth import TokenProvider
-from .learning import AutoRate, RunReport
+from .learning import AutoRate
 from .memory import Memory, cache_dir
 from .pacing import Pacer, Ticket
 from .responses import Answer, Retry, interpret, read_body
 from .retry import RetryPolicy
-from .urls import check_base_url, resolve
+from .urls import check_base_url, resolve, transport_error
 
 logger = logging.getLogger(__name__)
 
 Params = Mapping[str, str | int]
-
-
-class _Dropped(aiohttp.ClientConnectionError):
-    """A connection dropped under a request: ours to retry (through the pacer), not
-    aiohttp's."""
-
-
-async def no_silent_retry(
-    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
-) -> aiohttp.ClientResponse:
-    """aiohttp silently sends an idempotent request again when a kept-alive connection
-    drops under it, past the pacer, the budget and the counts (#23.8). Raised as another
-    type, the drop is a transport fault the client retries like any other."""
-    try:
-        return await handler(request)
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-        raise _Dropped(f"{type(exc).__name__}: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -122,10 +105,8 @@ class SpotifyClient:
         self._tokens: TokenProvider | None = None
         #: What earlier runs of this app learned (None: not remembered).
         self.memory: Memory | None = None
-        if s.remember:  # "read": a dry run's, never written
-            directory = cache_dir(s.cache_dir)
-            writable = s.remember is True
-            self.memory = Memory(directory, credentials.client_id, s.api_url, writable=writable)
+        if s.remember:
+            self.memory = Memory(cache_dir(s.cache_dir), credentials.client_id, s.api_url)
             if s.forget_limit:
                 self.memory.forget_limit()
         self._requests: Counter[str] = Counter()
@@ -189,9 +170,7 @@ class SpotifyClient:
             self._session = self._borrowed
         else:
             connector = aiohttp.TCPConnector(limit=s.concurrency + 2)
-            self._session = aiohttp.ClientSession(
-                connector=connector, middlewares=(no_silent_retry,)
-            )
+            self._session = aiohttp.ClientSession(connector=connector)
         clock = self._clock if self._clock is not None else time.monotonic
         self._tokens = TokenProvider(
             self._credentials,
@@ -219,32 +198,37 @@ class SpotifyClient:
     def _auto_rate(self) -> AutoRate:
         """``--rate auto`` from what memory holds: a fresh limit paces from the first
         request, a fresh clean rate starts the slow start there; a stale one is re-learned."""
-        s, memory = self.settings, self.memory
-        if memory is None:
+        s, remembered = self.settings, self.memory.data if self.memory is not None else None
+        if remembered is None:
             return AutoRate(s.start_rate, s.burst)
         return AutoRate(
             s.start_rate,
             s.burst,
-            remembered=memory.limit(),
-            trusted=memory.limit_trusted(),
-            clean_rate=memory.clean_rate(),
-            clean_burst=memory.clean_burst(),
-            idle_before=memory.idle_seconds(),
+            remembered=remembered.fresh_limit(),
+            clean_rate=remembered.fresh_clean_rate(),
+            clean_burst=remembered.fresh_clean_burst(),
         )
 
     def _remember(self) -> None:
-        """Hand what this run's pacing showed to the memory, which decides what to keep."""
+        """Write back what this run learned about the rate; a run that learned nothing
+        new leaves the file as it was."""
         memory, pacer = self.memory, self._pacer
         if memory is None:
             return
-        if pacer is not None:
-            last = None
-            if pacer.last_sent is not None:  # the pacer's clock, as a wall-clock time
-                ago = max(0.0, pacer.now() - pacer.last_sent)
-                last = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
-            auto = pacer.auto
-            memory.remember_run(auto.report(last) if auto else RunReport(last_request_at=last))
-        memory.save()
+        auto = pacer.auto if pacer is not None else None
+        changed = memory.changed
+        if auto is not None:
+            now, data = dt.datetime.now(dt.UTC), memory.data
+            if auto.source == "learned" and auto.limit is not None:
+                data.limit, data.limit_at, changed = auto.limit, now, True
+            burst, known = auto.clean_burst, data.fresh_clean_burst()
+            larger = burst is not None and (known is None or burst.requests > known.requests)
+            if larger or (auto.fastest_clean > 0 and auto.fastest_clean != data.fresh_clean_rate()):
+                data.clean_burst = burst if larger else known
+                fastest = auto.fastest_clean or (data.clean_burst.rate if data.clean_burst else 0)
+                data.clean_rate, data.clean_at, changed = fastest, now, True
+        if changed:
+            memory.save()
 
     async def __aexit__(
         self,
@@ -338,16 +322,13 @@ class SpotifyClient:
                 stop = ResumableStop("Retry-After exceeds max_wait", wait, resume_at)
             self.pacer.stop(stop)
             raise stop
-        # The gate closes for every task even when this request has run out of retries;
-        # a missing Retry-After stands for the window's length, not a short backoff.
-        given = outcome.retry_after if outcome.retry_after else None
-        wait_for = given if given is not None else self.pacer.silent_wait()
-        delay = self._retry.delay(throttles, wait_for)
-        counts = self.pacer.record_throttle(ticket, delay, given)
-        if counts and not self._retry.can_retry(throttles):
+        # The gate closes for every task even when this request has run out of retries.
+        delay = self._retry.delay(throttles, outcome.retry_after)
+        self.pacer.record_throttle(ticket, delay, outcome.retry_after)
+        if not self._retry.can_retry(throttles):
             raise outcome.error
         self._retries += 1
-        return throttles + 1 if counts else throttles
+        return throttles + 1
 
     async def _send(self, url: URL, params: Params | None, token: str) -> Answer:
         assert self._session is not None
@@ -362,4 +343,5 @@ class SpotifyClient:
         except TimeoutError:
             raise TransportError(f"timed out after {self.settings.timeout:g} s: {url}") from None
         except aiohttp.ClientError as exc:
-            raise TransportError(f"{type(exc).__name__} from {url}") from None
+            failed = f"{type(exc).__name__} from {url}"
+            raise transport_error("the API URL", str(url), exc, failed) from None

@@ -1,25 +1,24 @@
-"""Pacing of one client's requests: one token bucket, an optional rolling-window cap, a
-bound on requests in flight and one 429 gate shared by every task.
+"""Pacing of one client's requests: a token bucket, an optional rolling-window cap, a bound
+on requests in flight and one 429 gate shared by every task.
 
-* The bucket is one aiolimiter ``AsyncLimiter`` (:class:`Bucket`) and every attempt,
-  retries and probes included, pays it one token, in every mode. A fixed ``--rate`` is
-  its rate and ``--burst`` its size; with ``--rate auto`` an :class:`.learning.AutoRate`
-  sets both as it learns (the slow start's doubling, then the learned window's ``N``
-  per ``seconds`` with a burst of ``N``), so the bucket is retuned, never replaced.
-* The window (``N`` requests per rolling ``seconds``: ``--window``, or the limit ``auto``
-  learned or remembered) mirrors a server that counts the requests arriving in any
-  ``seconds``: a request leaves only while fewer than ``N`` are in flight or were
-  answered within the last ``seconds`` (see :mod:`.window`). It is a cap beside the
-  bucket, not a second bucket.
-* After a 429 the bucket's rate drops: at least by half, and down to what the server
-  evidently sustains (the requests it accepted since the gate last opened over that
-  time plus the Retry-After). It then climbs back additively with time, never above the
-  configured rate.
-* A 429 closes the gate for every task until its Retry-After plus jitter (a missing one
-  counts as the window's length). When it reopens one probe request goes first; the
-  others follow only if the probe was not throttled, so a reopened gate never releases
-  a burst into a window that is still full. While ``auto`` measures a window, the gate
-  reopens inside the Retry-After's last second instead, one probe at a time.
+* The bucket is an aiolimiter ``AsyncLimiter`` holding ``burst`` tokens refilled at the
+  configured ``rate``; every attempt, retries included, pays for a token.
+* The window (``N`` requests per rolling ``seconds``, off unless given) mirrors a server
+  that counts the requests arriving in any ``seconds``: a request leaves only while fewer
+  than ``N`` are in flight or were answered within the last ``seconds``. An answer comes
+  after its request arrived, so this never under-counts what the server saw (see
+  :mod:`.window`).
+* After a 429 the effective rate drops (a request then costs more than one token): at
+  least by half, and down to what the server evidently sustains, the requests it
+  accepted since the gate last opened over that time plus the Retry-After. It then
+  climbs back additively with time, never above the configured rate; so a ``rate`` set
+  far too high settles under the server's limit after one or two 429s.
+* A 429 closes the gate for every task until its Retry-After plus jitter. When it reopens
+  one probe request goes first; the others follow only if the probe was not throttled,
+  so a reopened gate never releases a burst into a window that is still full.
+* With ``rate="auto"`` an :class:`.learning.AutoRate` replaces the bucket and the cut:
+  a slow start spaced on the pacer's own clock, then the window it learned from the first
+  429 (or was given from memory), paced as ``window`` is, and lowered by a later 429.
 """
 
 from __future__ import annotations
@@ -35,8 +34,7 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 
 from ..core.errors import ResumableStop
-from .learning import ASSUMED_WINDOW, CUT, AutoRate, Limit
-from .learning import CLIMB as _CLIMB
+from .learning import AutoRate, Limit
 from .window import Window
 
 logger = logging.getLogger(__name__)
@@ -44,50 +42,15 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-#: Multiplicative decrease of the rate on a 429, and its additive climb back per second
-#: as a fraction of the rate after the cut (the same as ``auto``'s).
-DECREASE, CLIMB = CUT, _CLIMB
+#: Multiplicative decrease of the rate on a 429.
+DECREASE = 0.5
+#: Additive increase per second without a 429, as a fraction of the rate after the cut:
+#: the rate doubles back in 50 s, slower than Spotify's 30 s window forgets.
+CLIMB = 0.02
 #: Successes needed before they are trusted as an estimate of the server's rate.
 MIN_SAMPLE = 4
 #: The rate never drops below this fraction of the configured rate.
 FLOOR = 1 / 64
-
-
-class Bucket(AsyncLimiter):
-    """aiolimiter's leaky bucket whose rate and size can change while requests wait.
-
-    aiolimiter sets its rate once, in ``__init__`` (mjpieters/aiolimiter#98 asks for
-    more); :meth:`retune` sets the same three attributes it sets there, after draining
-    what the old rate let leak, so the level (what was sent lately) carries over and a
-    new rate never releases a fresh burst. ``tests/client/test_pacing.py`` pins it.
-    """
-
-    __slots__ = ()
-
-    def __init__(self, rate: float, burst: int) -> None:
-        super().__init__(burst, burst / rate)
-
-    @property
-    def rate(self) -> float:
-        """Tokens per second."""
-        return self.max_rate / self.time_period
-
-    def retune(self, rate: float, burst: int) -> None:
-        """Refill at ``rate`` per second, hold at most ``burst``."""
-        if rate == self._rate_per_sec and burst == self.max_rate:
-            return
-        self._leak()
-        self.max_rate, self.time_period, self._rate_per_sec = burst, burst / rate, rate
-        self._wake_next()
-
-    def fill(self) -> None:
-        """Leave the bucket full: the requests after this one are paced, not a burst."""
-        self._leak()
-        self._level = float(self.max_rate)
-
-    def waits(self) -> bool:
-        """True when a token is not free now."""
-        return not self.has_capacity(1)
 
 
 @dataclass(eq=False)
@@ -105,8 +68,7 @@ class Ticket:
 
 class Pacer:
     """Decides when each request may leave. Create it inside the running loop's lifetime;
-    the bucket binds to the loop lazily, on first use (it keeps the loop's time, as the
-    window and the gate keep ``clock``, the same clock unless a test injects one)."""
+    the limiter binds to the loop lazily, on first use."""
 
     def __init__(
         self,
@@ -123,14 +85,14 @@ class Pacer:
         self._base_rate = rate
         self._climb_since = 0.0
         self._burst = burst
+        self._limiter = AsyncLimiter(burst, burst / rate)
+        self._in_flight = asyncio.Semaphore(concurrency)
         self._clock = clock
         self._sleep = sleep
+        self.window = None if window is None else Window(*window, clock=self._now, sleep=sleep)
         #: ``--rate auto``'s state, or None for a fixed rate.
         self.auto = auto
-        rate, burst = self._setting()
-        self._bucket = Bucket(rate, burst)
-        self._in_flight = asyncio.Semaphore(concurrency)
-        self.window = None if window is None else Window(*window, clock=self._now, sleep=sleep)
+        self._tat = float("-inf")  # auto: when the next request may leave, unburst
         self._live: set[Ticket] = set()
         if auto is not None and auto.limit is not None:
             self.window = self._window_for(auto.limit)
@@ -141,8 +103,6 @@ class Pacer:
         self._epoch: float | None = None  # since when accepted requests are counted
         self._accepted = 0
         self._stopped: ResumableStop | None = None
-        #: When the last request left (the pacer's clock); None before the first.
-        self.last_sent: float | None = None
         #: Seconds the gate has been closed by 429s (once, however many tasks waited).
         self.waited_seconds = 0.0
         #: 429 episodes: the 429s to requests sent after the gate last closed.
@@ -157,19 +117,6 @@ class Pacer:
             f"{window}, gate {gate}{', probing' if self._half_open else ''}>"
         )
 
-    def describe(self) -> str:
-        """The pace in words, for a log line: ``45 requests per 10.4 s`` and the like."""
-        if self.auto is not None:
-            return str(self.auto)
-        pace = f"{self.rate:.3g} requests/s, bursts of {self._burst}"
-        if self.window is not None:
-            pace += f", at most {self.window.limit} per {self.window.seconds:g} s"
-        return pace
-
-    def now(self) -> float:
-        """The pacer's clock."""
-        return self._now()
-
     def _now(self) -> float:
         if self._clock is not None:
             return self._clock()
@@ -182,24 +129,11 @@ class Pacer:
     def rate(self) -> float:
         """The current effective rate in requests per second."""
         if self.auto is not None:
-            return self.auto.rate_at(self._now())
+            return self.auto.rate
         if self._base_rate >= self.configured_rate:
             return self.configured_rate
         climbed = CLIMB * self._base_rate * max(0.0, self._now() - self._climb_since)
         return min(self.configured_rate, self._base_rate + climbed)
-
-    def _setting(self) -> tuple[float, int]:
-        """The bucket's rate and size now."""
-        if self.auto is not None:
-            return self.auto.rate_at(self._now()), self.auto.burst
-        return self.rate, self._burst
-
-    def silent_wait(self) -> float:
-        """What a 429 without Retry-After stands for: the window's length (the learned or
-        given one, else Spotify's 30 s)."""
-        if self.auto is not None:
-            return self.auto.window_seconds
-        return self.window.seconds if self.window is not None else ASSUMED_WINDOW
 
     def gate_closed(self) -> bool:
         """True while a Retry-After is running."""
@@ -221,7 +155,6 @@ class Pacer:
                     self.auto.answered(ticket.record, self._now(), throttled=ticket.throttled)
                 if ticket.probe:
                     self._end_probe(ticket)
-                self._settle()  # the last answer a measurement waited for may be this one
 
     async def _admit(self) -> Ticket:
         while True:
@@ -239,19 +172,19 @@ class Pacer:
                 self._abandon_probe()
 
     async def _leave(self, probe: bool) -> Ticket | None:
-        """Take a place in the window, then a token from the bucket; None (and no place
-        kept) if the gate closed or the window changed meanwhile. The window goes first
-        so the bucket still spaces out the requests it lets go together."""
+        """Take a place in the window, then pay the bucket; None (and no place kept) if the
+        gate closed or the window changed meanwhile. The window goes first so the bucket
+        still spaces out the requests it lets go together."""
         self._settle()
         window = self.window
         if window is not None:
-            if self.auto is not None and window.held() >= window.limit:
-                self.auto.held_back(self._now(), by_window=True)
             await window.acquire()
         try:
-            # The probe fills the bucket, so those following it are paced, not a burst;
-            # under a learned window the window paces them already.
-            await self._take(fill=probe and (self.auto is None or window is None))
+            # The probe drains the bucket, so those following it are paced, not a burst.
+            if self.auto is not None:  # a learned window keeps the probe's followers
+                await self._space(drain=probe and window is None)
+            else:
+                await self._pay(drain=probe)
             if self._stopped is not None:
                 raise self._stopped
         except BaseException:
@@ -266,23 +199,8 @@ class Pacer:
         now = self._now()
         if self._epoch is None:
             self._epoch = now
-        self.last_sent = now
-        record = None
-        if self.auto is not None:
-            record = self.auto.sent(now)
-            self._bucket.retune(*self._setting())  # a slow-start step may have ended
+        record = self.auto.sent(now) if self.auto is not None else None
         return Ticket(now, probe, window=window, record=record)
-
-    async def _take(self, *, fill: bool = False) -> None:
-        """One token from the bucket, tuned to the rate and burst of this moment."""
-        bucket = self._bucket
-        bucket.retune(*self._setting())
-        waited = bucket.waits()
-        await bucket.acquire()
-        if waited and self.auto is not None:  # in the step it leaves in, the rate bound
-            self.auto.held_back(self._now())
-        if fill:
-            bucket.fill()
 
     async def _pass_gate(self) -> bool:
         """Wait for the gate; True when this task is the probe of a reopened gate."""
@@ -300,6 +218,36 @@ class Pacer:
                 return True
             await self._probe_done.wait()
 
+    async def _pay(self, *, drain: bool = False) -> None:
+        """Take ``configured_rate / rate`` bucket tokens (a lowered rate costs more), or the
+        whole bucket when ``drain``."""
+        cost = max(1.0, self.configured_rate / self.rate)
+        if drain:
+            cost = max(cost, float(self._burst))
+        while cost > 1e-9:
+            chunk = min(cost, float(self._burst))
+            await self._limiter.acquire(chunk)
+            cost -= chunk
+
+    async def _space(self, *, drain: bool = False) -> None:
+        """``--rate auto``'s bucket, on the pacer's clock: requests spaced at the rate,
+        up to ``burst`` at once after an idle spell (a virtual-scheduling bucket)."""
+        auto = self.auto
+        assert auto is not None
+        held = False
+        while True:
+            now, interval = self._now(), 1.0 / auto.rate
+            due = max(self._tat, now)
+            wait = due - (auto.burst - 1) * interval - now
+            if wait <= 1e-9:
+                # a draining probe leaves the bucket empty behind it
+                self._tat = due + (auto.burst if drain else 1) * interval
+                break
+            held = True
+            await self._sleep(wait)
+        if held:
+            auto.held_back()
+
     def _settle(self) -> None:
         """Apply what a teaching 429 showed once it is measured: a new window, seeded with
         the answers it would still count and the requests still in flight."""
@@ -311,8 +259,7 @@ class Pacer:
             window.adopt()
             ticket.window = window
         self.window = window
-        self._bucket.retune(*self._setting())
-        logger.info("rate auto: the limit is %s (%s), pacing %s", auto.limit, auto.source, auto)
+        logger.info("rate auto: the limit is %s (%s), pacing %s", auto.limit, auto.source, window)
 
     def _window_for(self, limit: Limit) -> Window:
         paced = limit.paced
@@ -337,46 +284,34 @@ class Pacer:
         if self._epoch is not None and ticket.sent_at >= self._epoch:
             self._accepted += 1
 
-    def _close(self, now: float, until: float) -> None:
-        self.waited_seconds += max(0.0, until - max(now, self._gate_until))
-        self._gate_until = until
-        self._half_open = True
-
     def record_throttle(
         self, ticket: Ticket, delay: float, retry_after: float | None = None
-    ) -> bool:
+    ) -> None:
         """A rolling-window 429: close the gate for ``delay`` seconds and lower the rate
-        once per episode; with ``--rate auto`` it may teach the window. Returns False
-        when the 429 was a probe of a measurement (no retry of its request to count)."""
+        once per episode; with ``--rate auto`` its ``retry_after`` teaches the window."""
         ticket.throttled = True
         now = self._now()
-        auto = self.auto
-        if auto is not None and auto.reopen_at() is not None:  # a measurement runs
-            auto.throttled(ticket.sent_at, now, retry_after)
-            self._close(now, max(now, auto.reopen_at() or now))
-            return not ticket.probe
+        until = now + delay
+        self.waited_seconds += max(0.0, until - max(now, self._gate_until))
+        self._gate_until = max(self._gate_until, until)
+        self._half_open = True
         # Requests sent before the last decrease saw the old rate; one cut per episode.
         if ticket.sent_at <= self._last_decrease:
-            self._close(now, max(self._gate_until, now + delay))
-            return True
+            return
         self.episodes += 1
-        self._last_decrease = now
-        if auto is not None:
-            measuring = auto.throttled(ticket.sent_at, now, retry_after)
-            reopen = auto.reopen_at() if measuring else None
-            self._close(now, max(self._gate_until, now + delay if reopen is None else reopen))
+        if self.auto is not None:
+            self.auto.throttled(ticket.sent_at, now, retry_after)
+            self._last_decrease = now
             logger.info("429: gate closed for %.2f s (Retry-After %s)", delay, retry_after)
-            return True
-        until = now + delay
-        self._close(now, max(self._gate_until, until))
+            return
         cut = self.rate * DECREASE
         if self._epoch is not None and self._accepted >= MIN_SAMPLE:
             cut = min(cut, self._accepted / (now - self._epoch + delay))
         self._base_rate = max(FLOOR * self.configured_rate, cut)
         self._epoch, self._accepted = until, 0
         self._climb_since = now
+        self._last_decrease = now
         logger.info("429: gate closed for %.2f s, rate now %.2f/s", delay, self._base_rate)
-        return True
 
     def stop(self, error: ResumableStop) -> None:
         """Refuse every later request with ``error`` (quota spent, or a wait too long)."""

@@ -15,15 +15,16 @@ from multidict import CIMultiDictProxy
 
 from ..core.errors import (
     EndpointUnavailableError,
+    MalformedAnswerError,
     RateLimitedError,
     ResponseTooLargeError,
     ServerError,
     SpotifyETLError,
-    TransportError,
     UnauthorizedError,
     error_for_status,
 )
 from .bodies import ErrorBody
+from .redact import redact
 from .retry import RETRYABLE_STATUSES, parse_retry_after
 
 #: Endpoints development-mode apps lost in 2026: their 403 means "use the fallback".
@@ -71,15 +72,16 @@ async def read_body(response: aiohttp.ClientResponse, cap: int) -> bytes:
 
 def interpret(answer: Answer, url: str, endpoint: str, token: str) -> Any:
     """The JSON of a 2xx, a :class:`Retry` for what may be retried, else raise the typed
-    error. ``token`` is blanked out of any server message (a server might echo it)."""
+    error. ``token`` and any Basic or Bearer credential are blanked out of the server's
+    message (a server might echo them, see :mod:`.redact`)."""
     if 200 <= answer.status < 300:
         try:
             return orjson.loads(answer.body)
         except orjson.JSONDecodeError:
-            raise TransportError(f"malformed or truncated JSON from {url}") from None
+            raise MalformedAnswerError(f"malformed or truncated JSON from {url}") from None
     error = ErrorBody.from_json(_loads_or_none(answer.body))
-    message = error.message.replace(token, "***") if token else error.message
-    message = message[:_MESSAGE_CHARS]
+    # blanked before it is cut short, so no cut leaves part of a credential behind
+    message = redact(error.message, (token,) if token else ())[:_MESSAGE_CHARS]
     retry_after = parse_retry_after(answer.headers.get("Retry-After"))
     status = answer.status
     if status == 401:

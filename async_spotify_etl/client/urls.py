@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 
+import aiohttp
 from yarl import URL
 
-from ..core.errors import ConfigurationError, UnsafeRequestError
+from ..core.errors import (
+    ConfigurationError,
+    TransportError,
+    UnreachableHostError,
+    UnsafeRequestError,
+)
 
 
 def is_loopback(host: str | None) -> bool:
@@ -78,3 +84,12 @@ def _shown(url: URL) -> str:
     if bare.is_absolute():
         bare = bare.with_user(None)
     return str(bare)[:100]
+
+
+def transport_error(what: str, url: str, exc: aiohttp.ClientError, fallback: str) -> TransportError:
+    """The error for a request that got no answer: :class:`UnreachableHostError` when the
+    host did not resolve (DNS) or took no connection, else ``fallback``."""
+    if not isinstance(exc, aiohttp.ClientConnectorError) or isinstance(exc, aiohttp.ClientSSLError):
+        return TransportError(fallback)
+    resolved = not isinstance(exc, aiohttp.ClientConnectorDNSError)
+    return UnreachableHostError(what, url, URL(url).host or url, resolved=resolved)

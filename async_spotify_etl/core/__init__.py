@@ -1,1 +1,2 @@
-"""The foundation every layer stands on: errors, ids, market codes and settings."""
+"""The foundation every layer stands on: errors, ids, market codes, settings, shared types
+and atomic file writes."""

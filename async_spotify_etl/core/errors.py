@@ -5,10 +5,13 @@
     │   └── SettingsError ............. a setting is unusable; the message names it
     ├── AuthenticationError ........... the token endpoint refused the credentials (exit 3)
     ├── AlbumUnavailableError ......... a 200 that held null where an album was asked for
+    ├── ArtistUnavailableError ........ a 200 that held null where an artist was asked for
     ├── UnsafeRequestError ............ a request the client refuses to send
     │   └── InvalidIdError ............ an id that is not 22 base62 characters
     ├── TransportError ................ timeout, dropped connection, truncated or malformed body
+    │   ├── UnreachableHostError ...... a host that could not be resolved or connected to
     │   ├── ResponseTooLargeError ..... a body over the configured cap
+    │   ├── MalformedAnswerError ...... a 2xx that is not JSON, or not the object asked for
     │   └── UnreadableItemsError ...... track pages with null items or items without a valid id
     ├── HTTPStatusError ............... any other non-2xx answer (see STATUS_ERRORS)
     │   ├── BadRequestError ........... 400
@@ -19,10 +22,14 @@
     │   ├── RateLimitedError .......... 429 after retries ran out
     │   └── ServerError ............... 5xx after retries ran out
     └── ResumableStop ................. stop now, resume later (exit 75)
-        └── QuotaExceededError ........ 429 with reason QUOTA_EXCEEDED
+        ├── QuotaExceededError ........ 429 with reason QUOTA_EXCEEDED
+        ├── BudgetSpentError .......... the run's --budget of requests is spent
+        └── StillFailingError ......... albums or artists the API kept failing to serve
 
 A pull that an :func:`is_transient` error stops (the API kept failing after the retries)
-is resumable too, and exits 75 as well.
+is resumable too, and exits 75 as well; an album or artist that such an error failed
+stays due (:class:`StillFailingError`), and only a definitive answer (a 404, a
+malformed album) fails it for good.
 
 No exception message or repr ever contains a client secret or an access token.
 """
@@ -62,7 +69,10 @@ class SettingsError(ConfigurationError):
 
 
 #: How the library's messages spell a setting: its field name (booleans as ``=True``).
-FIELD_NAMES: Mapping[str, str] = {"resume": "resume=True"}
+FIELD_NAMES: Mapping[str, str] = {
+    "resume": "resume=True",
+    "abandon_unfinished": "abandon_unfinished=True",
+}
 
 
 def render(template: str, names: Mapping[str, str], values: Mapping[str, object]) -> str:
@@ -101,8 +111,25 @@ class TransportError(SpotifyETLError):
     """The exchange failed below HTTP semantics: timeout, reset, truncated or bad JSON."""
 
 
+class UnreachableHostError(TransportError):
+    """A host could not be resolved (DNS) or connected to: no HTTP exchange happened.
+
+    ``host`` is the host of ``url``; ``resolved`` is False when its name did not resolve."""
+
+    def __init__(self, what: str, url: str, host: str, *, resolved: bool) -> None:
+        self.url, self.host, self.resolved = url, host, resolved
+        how = "took no connection" if resolved else "could not be resolved (DNS)"
+        super().__init__(f"the host {host} of {what} {url} {how}")
+
+
 class ResponseTooLargeError(TransportError):
     """A response body exceeded the configured size cap."""
+
+
+class MalformedAnswerError(TransportError):
+    """A 2xx whose body is not JSON, or JSON of another shape than the object asked for
+    (an HTML page, an album that is not the one requested): the answer is definitive, the
+    album or artist fails for good."""
 
 
 class UnreadableItemsError(TransportError):
@@ -182,6 +209,28 @@ class BudgetSpentError(ResumableStop):
         self.args = (f"the budget of {budget} API requests for this run is spent",)
 
 
+class StillFailingError(ResumableStop):
+    """Albums or artists the API kept failing to serve (timeouts, dropped connections,
+    5xx, 429) after the retries: none of them is recorded as failed, they stay due and the
+    next run (``--resume``) asks for them again. ``albums`` and ``artists`` count them;
+    ``last`` is the last such error."""
+
+    def __init__(self, albums: int, artists: int, last: SpotifyETLError) -> None:
+        self.albums = albums
+        self.artists = artists
+        self.last = last
+        super().__init__("the API kept failing", 0.0, dt.datetime.now(dt.UTC))
+        what = " and ".join(
+            f"{n} {noun}{'s' if n != 1 else ''}"
+            for n, noun in ((albums, "album"), (artists, "artist"))
+            if n
+        )
+        self.args = (
+            f"the API kept failing after the retries for {what}, not fetched and still due"
+            f" (last: {type(last).__name__}: {last})",
+        )
+
+
 STATUS_ERRORS: dict[int, type[HTTPStatusError]] = {
     400: BadRequestError,
     401: UnauthorizedError,
@@ -198,10 +247,15 @@ def error_for_status(status: int, url: str, message: str = "") -> HTTPStatusErro
     return STATUS_ERRORS.get(status, HTTPStatusError)(status, url, message)
 
 
+#: Transport errors that are the answer itself, so asking again gets the same.
+_DEFINITIVE_TRANSPORT = (ResponseTooLargeError, MalformedAnswerError, UnreadableItemsError)
+
+
 def is_transient(exc: BaseException) -> bool:
     """True for a failure the same request may not meet later: a timeout, a dropped
-    connection, a broken body, or a 5xx or 429 still answered after the retries ran out.
-    A pull that such a failure stops is stopped resumably (exit 75), not failed."""
-    if isinstance(exc, ResponseTooLargeError):
+    connection, or a 5xx or 429 still answered after the retries ran out. A pull that such
+    a failure stops is stopped resumably (exit 75), not failed; an album or artist it
+    failed is not failed for good but left due for the next run."""
+    if isinstance(exc, _DEFINITIVE_TRANSPORT):
         return False
     return isinstance(exc, TransportError | ServerError | RateLimitedError)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import ConfigurationError, SettingsError
 from .markets import is_market
@@ -44,6 +44,14 @@ DEFAULT_BACKOFF_BASE = 0.5
 DEFAULT_BACKOFF_CAP = 30.0
 #: Refresh a token this many seconds before Spotify says it expires.
 DEFAULT_REFRESH_MARGIN = 60.0
+
+#: Field metadata, one of these on every settings field: part of a pull's plan (a resume
+#: must keep it; the journal records it and refuses a change), or not (it may change
+#: between a pull and its resume). Every field is recorded in manifest.json's
+#: ``arguments``; a URL without its ``user:password`` part.
+PLAN: Mapping[str, bool] = {"plan": True}
+NOT_PLAN: Mapping[str, bool] = {"plan": False}
+URL: Mapping[str, bool] = {"plan": False, "url": True}
 
 SourceMode = Literal["auto", "new-releases", "search", "ids"]
 ExpandMode = Literal["auto", "several", "album", "tracks"]
@@ -85,31 +93,30 @@ class Credentials:
 class ClientSettings:
     """How the HTTP client talks to Spotify: where, how fast, how patiently."""
 
-    api_url: str = DEFAULT_API_URL
-    token_url: str = DEFAULT_TOKEN_URL
-    rate: float | Literal["auto"] = DEFAULT_RATE
-    burst: int = DEFAULT_BURST
-    window: tuple[int, float] | None = DEFAULT_WINDOW
-    concurrency: int = DEFAULT_CONCURRENCY
-    max_retries: int = DEFAULT_MAX_RETRIES
-    max_wait: float = DEFAULT_MAX_WAIT
-    timeout: float = DEFAULT_TIMEOUT
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    backoff_base: float = DEFAULT_BACKOFF_BASE
-    backoff_cap: float = DEFAULT_BACKOFF_CAP
-    refresh_margin: float = DEFAULT_REFRESH_MARGIN
+    api_url: str = field(default=DEFAULT_API_URL, metadata=URL)
+    token_url: str = field(default=DEFAULT_TOKEN_URL, metadata=URL)
+    rate: float | Literal["auto"] = field(default=DEFAULT_RATE, metadata=NOT_PLAN)
+    burst: int = field(default=DEFAULT_BURST, metadata=NOT_PLAN)
+    window: tuple[int, float] | None = field(default=DEFAULT_WINDOW, metadata=NOT_PLAN)
+    concurrency: int = field(default=DEFAULT_CONCURRENCY, metadata=NOT_PLAN)
+    max_retries: int = field(default=DEFAULT_MAX_RETRIES, metadata=NOT_PLAN)
+    max_wait: float = field(default=DEFAULT_MAX_WAIT, metadata=NOT_PLAN)
+    timeout: float = field(default=DEFAULT_TIMEOUT, metadata=NOT_PLAN)
+    max_body_bytes: int = field(default=DEFAULT_MAX_BODY_BYTES, metadata=NOT_PLAN)
+    backoff_base: float = field(default=DEFAULT_BACKOFF_BASE, metadata=NOT_PLAN)
+    backoff_cap: float = field(default=DEFAULT_BACKOFF_CAP, metadata=NOT_PLAN)
+    refresh_margin: float = field(default=DEFAULT_REFRESH_MARGIN, metadata=NOT_PLAN)
     #: Keep what runs learn about the app (limit, fastest clean rate, access mode) in the
-    #: user's cache directory, and start from it; see ``client/memory.py``. ``"read"``
-    #: starts from it and writes nothing (a dry run).
-    remember: bool | Literal["read"] = True
+    #: user's cache directory, and start from it; see ``client/memory.py``.
+    remember: bool = field(default=True, metadata=NOT_PLAN)
     #: Where; None: ``$SPOTIFY_ETL_CACHE_DIR``, else ``$XDG_CACHE_HOME/async_spotify_etl``,
     #: else ``~/.cache/async_spotify_etl``.
-    cache_dir: Path | None = None
+    cache_dir: Path | None = field(default=None, metadata=NOT_PLAN)
     #: Forget the remembered limit and clean rate before this run (``--forget-limit``).
-    forget_limit: bool = False
+    forget_limit: bool = field(default=False, metadata=NOT_PLAN)
     #: At most this many API requests (retries included, the token's not) in one run;
     #: reaching it stops the run resumably. None: no budget.
-    budget: int | None = None
+    budget: int | None = field(default=None, metadata=NOT_PLAN)
 
     def __post_init__(self) -> None:
 
@@ -161,18 +168,20 @@ class ClientSettings:
 class PullSettings:
     """One pull: what to discover, how to expand it, where to write it."""
 
-    out: Path
-    markets: tuple[str, ...] = ("US",)
-    source: SourceMode = "auto"
-    ids_file: Path | None = None
-    expand: ExpandMode = "auto"
+    out: Path = field(metadata=NOT_PLAN)
+    markets: tuple[str, ...] = field(default=("US",), metadata=PLAN)
+    source: SourceMode = field(default="auto", metadata=PLAN)
+    #: The plan holds the file's digest (``ids_sha256``), not its path.
+    ids_file: Path | None = field(default=None, metadata=NOT_PLAN)
+    expand: ExpandMode = field(default="auto", metadata=PLAN)
     #: Fetch every credited artist: several-artists (auto where the app may), one Get
     #: Artist each (single), or not at all (off).
-    artists: ArtistsMode = "auto"
-    max_albums: int | None = None
-    resume: bool = False
-    compress: Compression = "none"
-    client: ClientSettings = field(default_factory=ClientSettings)
+    artists: ArtistsMode = field(default="auto", metadata=PLAN)
+    max_albums: int | None = field(default=None, metadata=PLAN)
+    resume: bool = field(default=False, metadata=NOT_PLAN)
+    compress: Compression = field(default="none", metadata=PLAN)
+    #: Its own fields say whether they are part of the plan (none is).
+    client: ClientSettings = field(default_factory=ClientSettings, metadata=NOT_PLAN)
 
     def __post_init__(self) -> None:
         """Refuse settings no pull can run with, naming the field (see SettingsError)."""
@@ -214,6 +223,39 @@ class PullSettings:
             raise SettingsError(
                 "expand", "{expand} tracks needs a listing: it cannot work from {ids_file}"
             )
+
+
+def setting_fields(settings: object) -> Iterator[tuple[dataclasses.Field[Any], Any]]:
+    """Every field of a settings object with its value, nested settings' fields in their
+    place (``client`` by the client's); a field without a PLAN or NOT_PLAN mark is an error,
+    so a new setting cannot be left out of the plan by forgetting it."""
+    for f in dataclasses.fields(settings):  # type: ignore[arg-type]
+        if "plan" not in f.metadata:
+            raise TypeError(f"{type(settings).__name__}.{f.name} is not marked PLAN or NOT_PLAN")
+        value = getattr(settings, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            yield from setting_fields(value)
+        else:
+            yield f, value
+
+
+def plan_fields(cls: type) -> tuple[str, ...]:
+    """The names of the fields of the dataclass ``cls`` marked PLAN."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("plan"))
+
+
+def plan_of(settings: object) -> dict[str, Any]:
+    """The part of a pull's plan its settings decide, as JSON-ready values."""
+    return {f.name: plain(value) for f, value in setting_fields(settings) if f.metadata["plan"]}
+
+
+def plain(value: object) -> Any:
+    """A setting's value as JSON-ready data: paths as text, tuples as lists."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [plain(v) for v in value]
+    return value
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {

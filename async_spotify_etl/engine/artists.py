@@ -2,41 +2,45 @@
 
 Extended-quota apps fetch 50 artists per several-artists call; development-mode apps
 lost that endpoint in March 2026 and can only ask Get Artist once per artist. ``auto``
-takes several-artists where the app may use it; where it may not (a 403 the pull has
-already seen on new-releases or several-albums, or remembered from an earlier run, or the
-first several-artists call's own 403) it says so in one line and fetches no artist: one
-request per artist is a cost only the user can choose (``single``).
+takes several-artists where the app may use it (the one endpoint choice of
+:mod:`.access`); where it may not (a 403 the pull has already seen on new-releases or
+several-albums, or remembered from an earlier run, or the first several-artists call's own
+403) it says so in one line and fetches no artist: one request per artist is a cost only
+the user can choose (``single``). ``several`` where development mode is known is refused
+before any album is handed out.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from ..core.errors import (
     ArtistUnavailableError,
     EndpointUnavailableError,
     HTTPStatusError,
+    SettingsError,
     SpotifyETLError,
     TransportError,
     UnsafeRequestError,
+    is_transient,
 )
 from ..core.ids import is_spotify_id
 from ..core.timestamps import now_iso
-from .endpoints import ARTISTS_PER_BATCH, SpotifyAPI, refused
+from ..core.types import JSONObject
+from .access import Access, batch_choice
+from .endpoints import ARTISTS_PER_BATCH, SpotifyAPI
 from .outcomes import ArtistFailure, ArtistResult, PullStats, artist_failure
 from .stopping import Stop
 
 log = logging.getLogger(__name__)
 
-JSONObject = dict[str, Any]
 ArtistOutcome = ArtistResult | ArtistFailure
-#: Errors that fail one artist (or one batch) for good; anything else stops the pull.
+#: Errors that end one artist (or one batch): for good when definitive, else it stays due
+#: (see :mod:`.stopping`); anything else stops the pull.
 ARTIST_ERRORS = (HTTPStatusError, TransportError, UnsafeRequestError)
-#: The endpoints whose 403 tells that the app is in development mode.
-_DEVELOPMENT_SIGNS = ("new-releases", "several-albums")
 
 
 def credited_artists(album: Mapping[str, Any], tracks: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -57,16 +61,36 @@ def credited_artists(album: Mapping[str, Any], tracks: Iterable[Mapping[str, Any
 class ArtistFetcher:
     """Fetches batches of artist ids; shared by every artist worker of one pull."""
 
-    def __init__(self, api: SpotifyAPI, forced: str | None, stats: PullStats, stop: Stop) -> None:
+    def __init__(
+        self,
+        api: SpotifyAPI,
+        forced: str | None,
+        stats: PullStats,
+        stop: Stop,
+        access: Access | None = None,
+    ) -> None:
         self.api = api
         self._stop = stop
         self._forced = forced
-        #: several, single or off; None until the first batch decides (``auto``).
-        self.mode: str | None = forced
         self.stats = stats
+        self._access = access or Access(None)
+        self._choice = several_artists_choice(
+            self._access, stats.probes, forced, self._fell_back, self._decided
+        )
         #: Unique artists credited so far (the stage's batcher counts them).
         self.credited = 0
-        self._lock = asyncio.Lock()
+        if self._choice.remembered:
+            self._decided(bool(self._choice.allowed))
+            if not self._choice.allowed:
+                self._skip("several-artists answered 403 in an earlier run")
+
+    @property
+    def mode(self) -> str | None:
+        """several, single or off; None until the first batch decides (``auto``)."""
+        if self._forced is not None:
+            return self._forced
+        allowed = self._choice.allowed
+        return None if allowed is None else "several" if allowed else "off"
 
     @property
     def batch_size(self) -> int:
@@ -74,54 +98,52 @@ class ArtistFetcher:
         return ARTISTS_PER_BATCH if self.mode in (None, "several") else 1
 
     def decide_early(self) -> None:
-        """Settle ``auto`` without a request when the pull already met development mode."""
-        signs = (self.stats.probes.get(e) or self.stats.remembered.get(e) is False
-                 for e in _DEVELOPMENT_SIGNS)  # fmt: skip
-        if self.mode is None and any(signs):
+        """Settle the stage without a request where the pull already met development mode:
+        ``auto`` is off; ``several`` is refused, before any album is handed out (every
+        artist call would answer 403)."""
+        if self._access.known("several-artists") is True or not self._access.development():
+            return
+        if self._forced == "several":
+            raise SettingsError(
+                "artists",
+                "several-artists is not available to this app (development mode); set"
+                " {artists} to auto, single or off",
+            )
+        if self._forced is None and self._choice.allowed is None:
+            self._choice.settle(False)
             self._skip("this app is in development mode")
 
     async def fetch(self, ids: Sequence[str]) -> list[ArtistOutcome]:
         """Each artist of the batch, or its failure, in batch order; nothing once off, and
-        none a resumable stop interrupted (see :mod:`.stopping`)."""
+        none a resumable stop interrupted or the API kept failing for (see :mod:`.stopping`)."""
         if self.mode in (None, "several"):
             return await self._stop.guard(self._several(list(ids))) or []
         if self.mode == "single":
             return await self._stop.gather(self._single(i) for i in ids)
         return []
 
-    async def _first(self, ids: Sequence[str]) -> list[ArtistOutcome]:
-        """The first batch of ``auto``: its several-artists call decides for every worker."""
-        async with self._lock:
-            if self.mode is not None:  # decided while this batch waited
-                return await self.fetch(ids)
-            try:
-                fulls = await self.api.several_artists(ids)
-            except EndpointUnavailableError as exc:
-                self._unavailable(exc)
-                return []
-            except ARTIST_ERRORS as exc:
-                return [self._failed(i, exc) for i in ids]  # the next batch decides
-            self.mode = self.stats.artists = "several"
-            return self._results(ids, fulls, "several-artists")
-
     async def _several(self, ids: list[str]) -> list[ArtistOutcome]:
-        if self.mode is None:
-            return await self._first(ids)
+        if not await self._choice.use():
+            return await self.fetch(ids)  # decided off while this batch waited
+        deciding = not self._choice.decided
         try:
             fulls = await self.api.several_artists(ids)
         except EndpointUnavailableError as exc:
-            if self._forced == "several":
-                self._unavailable(exc)
-            return [self._failed(i, exc) for i in ids]
+            self._choice.refused(exc)
+            return [] if deciding else self._failed_all(ids, exc)
         except ARTIST_ERRORS as exc:
-            return [self._failed(i, exc) for i in ids]
+            return self._failed_all(ids, exc)  # the next batch decides
+        finally:
+            self._choice.undecided()
+        self._choice.worked()
         return self._results(ids, fulls, "several-artists")
 
-    async def _single(self, artist_id: str) -> ArtistOutcome:
+    async def _single(self, artist_id: str) -> ArtistOutcome | None:
         try:
             full = await self.api.artist(artist_id)
         except ARTIST_ERRORS as exc:
-            return self._failed(artist_id, exc)
+            failed = self._failed_all([artist_id], exc)
+            return failed[0] if failed else None
         return self._results([artist_id], [full], "artist")[0]
 
     def _results(
@@ -141,21 +163,31 @@ class ArtistFetcher:
             outcomes.append(ArtistResult(artist_id, line))
         return outcomes
 
-    def _failed(self, artist_id: str, exc: SpotifyETLError) -> ArtistFailure:
-        self.stats.artists_requested += 1
-        return artist_failure(artist_id, exc)
+    def _failed_all(self, ids: Sequence[str], exc: SpotifyETLError) -> list[ArtistOutcome]:
+        """Each artist's failure for good; none if ``exc`` is transient (they stay due)."""
+        self.stats.artists_requested += len(ids)
+        if is_transient(exc):
+            self._stop.defer("artist", ids, exc)
+            return []
+        return [artist_failure(artist_id, exc) for artist_id in ids]
 
-    def _unavailable(self, exc: EndpointUnavailableError) -> None:
-        if self._forced == "several":
-            raise refused("artists", "several-artists", exc, "auto, single or off") from None
-        self.stats.probes["several-artists"] = 1
+    def _decided(self, allowed: bool) -> None:
+        if self._forced is None:
+            self.stats.artists = "several" if allowed else "off"
+
+    def _fell_back(self) -> None:
         self._skip("several-artists answered 403 (development mode)")
 
     def _skip(self, why: str) -> None:
-        self.mode = self.stats.artists = "off"
-        log.warning(
+        self._access.tell(
+            "artists-off",
             "artists skipped: %s, where every artist costs one Get Artist request (%d"
             " credited so far); ask for artists 'single' (--artists single) to fetch them",
             why,
             self.credited,
         )
+
+
+#: The artists stage's choice of several-artists against none (``--artists``: auto falls
+#: back to off, since one Get Artist per artist is a cost only the user chooses).
+several_artists_choice = partial(batch_choice, "several-artists", "artists", "auto, single or off")

@@ -26,15 +26,15 @@ from ..client.bodies import Page
 from ..client.http import SpotifyClient
 from ..core.errors import (
     EndpointUnavailableError,
+    MalformedAnswerError,
     SettingsError,
-    TransportError,
     UnreadableItemsError,
 )
 from ..core.ids import validate_id
+from ..core.types import JSONObject
 from .paging import in_order
 
 AccessMode = Literal["extended", "development"]
-JSONObject = dict[str, Any]
 
 #: new-releases page size (Spotify's maximum).
 LISTING_PAGE = 50
@@ -126,7 +126,7 @@ class SpotifyAPI:
         )
         albums = body.get("albums") if isinstance(body, dict) else None
         if not isinstance(albums, list):
-            raise TransportError("several-albums answer has no 'albums' list")
+            raise MalformedAnswerError("several-albums answer has no 'albums' list")
         by_id = {a["id"]: a for a in albums if isinstance(a, dict) and isinstance(a.get("id"), str)}
         return [by_id.get(album_id) for album_id in ids]
 
@@ -135,7 +135,7 @@ class SpotifyAPI:
         path = f"/albums/{validate_id(album_id)}"
         body = await self.client.get_json(path, {"market": market}, endpoint="album")
         if not isinstance(body, dict) or body.get("id") != album_id:
-            raise TransportError(f"Get Album answer is not album {album_id}")
+            raise MalformedAnswerError(f"Get Album answer is not album {album_id}")
         return body
 
     async def several_artists(self, ids: Sequence[str]) -> list[JSONObject | None]:
@@ -146,7 +146,7 @@ class SpotifyAPI:
         body = await self.client.get_json("/artists", {"ids": joined}, endpoint="several-artists")
         artists = body.get("artists") if isinstance(body, dict) else None
         if not isinstance(artists, list):
-            raise TransportError("several-artists answer has no 'artists' list")
+            raise MalformedAnswerError("several-artists answer has no 'artists' list")
         by_id = {
             a["id"]: a for a in artists if isinstance(a, dict) and isinstance(a.get("id"), str)
         }
@@ -157,7 +157,7 @@ class SpotifyAPI:
         path = f"/artists/{validate_id(artist_id)}"
         body = await self.client.get_json(path, {}, endpoint="artist")
         if not isinstance(body, dict) or body.get("id") != artist_id:
-            raise TransportError(f"Get Artist answer is not artist {artist_id}")
+            raise MalformedAnswerError(f"Get Artist answer is not artist {artist_id}")
         return body
 
     async def complete_tracks(self, album: JSONObject, market: str) -> list[JSONObject]:

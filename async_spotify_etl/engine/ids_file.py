@@ -24,14 +24,16 @@ class IdsInput:
 
 
 def load_ids(path: Path) -> IdsInput:
-    """Read album ids, URIs or URLs, one a line (``-`` is stdin); junk lines are reported."""
+    """Read album ids, URIs or URLs, one a line (``-`` is stdin), as UTF-8 with or
+    without a byte-order mark; junk lines are reported."""
     try:
         data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as exc:
         raise SettingsError(
             "ids_file", "cannot read {ids_file} {path}: {why}", path=path, why=exc.strerror
         ) from exc
-    text = data.decode("utf-8", errors="replace")
+    # utf-8-sig: an editor's byte-order mark is not part of the first id (#23.9)
+    text = data.decode("utf-8-sig", errors="replace")
     ids: list[str] = []
     junk: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):

@@ -4,30 +4,31 @@ A listed object whose ``id`` is not a Spotify id becomes a sighting too, of that
 safe (:func:`.ids.shown_id`): it is deduplicated and resumed like any album, and the
 pipeline reports it in errors.ndjson without ever requesting it.
 
-With ``--source auto`` the first market's first call decides for every market (the other
-producers wait for it); a 403 from new-releases (development mode) switches, once, to
-search ``tag:new``. What earlier runs found (:mod:`.access`) decides without that call:
-a remembered 403 lists through search at once, a remembered 200 lets every market start
-together (a 403 then still falls back, and corrects the memory).
+With ``--source auto`` new-releases is chosen against search ``tag:new`` by the one
+endpoint choice of :mod:`.access`: the first market's first call decides for every market
+(the other producers wait for it), a 403 (development mode) switches, once, to search, and
+what earlier runs found decides without that call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
+from typing import Any
 
 from ..core.errors import EndpointUnavailableError, NotFoundError, SettingsError
-from .access import Access
+from .access import Access, Choice
 from .dedupe import Sighting
-from .endpoints import SEARCH_PAGE_DEVELOPMENT, SpotifyAPI, refused
+from .endpoints import MAX_SEARCH_OFFSET, SEARCH_PAGE_DEVELOPMENT, SpotifyAPI, refused
 from .ids_file import IdsInput
 from .outcomes import PullStats
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[Sighting], Awaitable[None]]
+#: Listings whose paging stops short of what they may report: the most items a query reaches.
+PAGING_CAPS = {"search": MAX_SEARCH_OFFSET}
 
 
 class Lister:
@@ -39,16 +40,11 @@ class Lister:
         self.api = api
         self.source: str | None = forced  # None until the first listing call decides
         self.stats = stats
-        self._forced = forced is not None
         self._access = access or Access(None)
-        self._known = asyncio.Event()
-        self._assumed = False  # new-releases remembered as allowed: no market waits
-        if forced is None:
-            allowed = self._access.allowed("new-releases")
-            if allowed is False:
-                self._decide("search")
-                log.info("new-releases answered 403 in an earlier run: listing through search")
-            self._assumed = allowed is True
+        self._choice = new_releases_choice(self._access, stats.probes, forced, self._fell_back)
+        if forced is None and self._choice.allowed is False:
+            self._decide("search")
+            log.info("new-releases answered 403 in an earlier run: listing through search")
 
     async def ids(self, ids: IdsInput, emit: Emit) -> None:
         """The ``--ids`` albums, in file order."""
@@ -65,16 +61,16 @@ class Lister:
 
     async def market(self, index: int, market: str, emit: Emit) -> None:
         """Every album ``market``'s listing shows, in listing order."""
-        if self.source is None and index > 0 and not self._assumed:
-            await self._known.wait()
         try:
-            if self.source in (None, "new-releases"):
+            if self.source in (None, "new-releases") and await self._choice.use():
                 try:
                     await self._list(index, market, "new-releases", emit)
+                    return
                 except EndpointUnavailableError as exc:
-                    self._unavailable(exc)
-            if self.source == "search":
-                await self._list(index, market, "search", emit)
+                    self._choice.refused(exc)
+                finally:
+                    self._choice.undecided()  # a failure that is not a 403 decides nothing
+            await self._list(index, market, "search", emit)
         except NotFoundError as exc:  # a listing never 404s: the base URL is not the Web API
             raise SettingsError(
                 "api_url",
@@ -82,28 +78,19 @@ class Lister:
                 url=exc.url,
             ) from None
 
-    def _unavailable(self, exc: EndpointUnavailableError) -> None:
-        if self.source == "search" and not self._forced:  # another market's 403 decided
-            self.stats.probes["new-releases"] += 1
-            return
-        if self._forced or self.source is not None:
-            raise refused("source", "new-releases", exc, "auto, search or ids") from None
-        self.stats.probes["new-releases"] = 1
-        self._access.found("new-releases", False)
-        self._decide("search")
-        log.warning(
+    def _fell_back(self) -> None:
+        self._decide("search", force=True)
+        self._access.tell(
+            "new-releases",
             "new-releases answered 403: this app is in development mode (Spotify removed"
             " the endpoint for such apps in March 2026); discovering through search"
             " tag:new instead, which covers releases of the last two weeks, not the"
-            " editorial new-releases list"
+            " editorial new-releases list",
         )
 
-    def _decide(self, source: str) -> None:
-        if self.source is None:
+    def _decide(self, source: str, force: bool = False) -> None:
+        if self.source is None or force:
             self.source = self.stats.source = source
-            if source == "new-releases" and not self._forced:
-                self._access.found("new-releases", True)
-        self._known.set()
 
     async def _list(self, index: int, market: str, source: str, emit: Emit) -> None:
         """Emit every album of the listing, and every listed id that is not a Spotify id
@@ -116,9 +103,13 @@ class Lister:
         )
         listed = self.stats.listed.setdefault(market, [])
         position = skipped = 0
+        total: int | None = None
         async with aclosing(pages):  # a failed emit cancels the page requests still out
             async for page in pages:
+                if source == "new-releases":
+                    self._choice.worked()
                 self._decide(source)
+                total = page.total if total is None else total
                 for item in page.items:
                     await emit(Sighting(item["id"], index, (index, position), item))
                     listed.append(item["id"])
@@ -129,6 +120,7 @@ class Lister:
                 dropped = page.skipped - len(page.invalid_ids)
                 skipped += dropped
                 self.stats.skipped_items += dropped
+        self.stats.reach[market] = note_reach(market, source, total, position + skipped)
         if skipped:
             log.warning(
                 "%s %s: skipped %d listed items that were null or had no id",
@@ -138,3 +130,42 @@ class Lister:
             )
         if position == 0:  # no error, and nothing: a market the listing does not serve
             log.warning("%s %s: the listing is empty; no album is pulled for it", source, market)
+
+
+def note_reach(
+    market: str, source: str, total: int | None, reached: int, warn: bool = True
+) -> dict[str, Any]:
+    """What ``market``'s listing reports (``total``) and what its paging reached, warning
+    once when the total is more than the API lets a query page to (search: offset 1,000)."""
+    said = unreached_text(market, source, total, reached)
+    if said and warn:
+        log.warning("%s (the pull has those; the others cannot be listed this way)", said)
+    return {"source": source, "total": total, "reached": reached}
+
+
+def unreached_text(market: str, source: str, total: int | None, reached: int) -> str | None:
+    """The warning of a listing whose total is more than its paging can reach, or None."""
+    cap = PAGING_CAPS.get(source)
+    if cap is None or total is None or total <= cap:
+        return None
+    return (
+        f"{market}: {source} reports {total:,} new albums; the API lets a query reach"
+        f" {min(reached, cap):,}"
+    )
+
+
+def new_releases_choice(
+    access: Access,
+    probes: dict[str, int],
+    forced: str | None,
+    fallback: Callable[[], None] | None = None,
+) -> Choice:
+    """Listing's choice of new-releases against search ``tag:new`` (``--source``)."""
+    return Choice(
+        "new-releases",
+        access,
+        probes,
+        forced=None if forced is None else forced == "new-releases",
+        error=lambda exc: refused("source", "new-releases", exc, "auto, search or ids"),
+        fallback=fallback,
+    )

@@ -12,10 +12,9 @@ from typing import Any
 
 from ..core.errors import HTTPStatusError, SpotifyETLError
 from ..core.timestamps import now_iso
+from ..core.types import JSONObject
 
 log = logging.getLogger(__name__)
-
-JSONObject = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,8 @@ class PullStats:
     source: str
     expand: str
     listed: dict[str, list[str]] = field(default_factory=dict)
+    #: Per market: the listing's source, the ``total`` it reported and the items it reached.
+    reach: dict[str, dict[str, Any]] = field(default_factory=dict)
     expanded: dict[str, int] = field(default_factory=dict)
     found: int = 0
     skipped_done: int = 0
@@ -79,6 +80,16 @@ class PullStats:
     #: Artists requested this run (fetched or failed), for the minimum.
     artists_requested: int = 0
     artists_failed: int = 0
+
+    def plan(self) -> dict[str, Any]:
+        """The plan the engine chose, as manifest.json's ``plan`` records it."""
+        return {
+            "source": self.source,
+            "expand": self.expand,
+            "artists": self.artists,
+            "probes": dict(self.probes),
+            "remembered": dict(self.remembered),
+        }
 
 
 def failure(album_id: str, stage: str, exc: SpotifyETLError) -> AlbumFailure:

@@ -3,8 +3,9 @@
     producers (one per market, or the --ids list) -> dedupe -> batcher -> N expanders -> you
                                     artists credited -> artist batcher -> N artist workers -> you
 
-Every queue is bounded and every stage puts its own end-of-stream marker, so memory stays
-flat beyond the ids seen, and the first albums come out while listings are still paging.
+Every channel (:mod:`.channels`) is bounded and closes once each of its senders closed its
+end, so memory stays flat beyond the ids seen, and the first albums come out while
+listings are still paging.
 A listed id that is not a Spotify id goes through dedupe like any album (once across
 markets, skipped when done), then straight out as a failure at stage "listing".
 Each expanded album hands its credited artists to the artists stage, which requests an
@@ -16,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final
+from typing import Any
 
 from ..client.http import ClientStats, SpotifyClient
 from ..core.errors import (
@@ -30,8 +32,10 @@ from ..core.errors import (
 )
 from ..core.ids import is_spotify_id
 from ..core.settings import Credentials, PullSettings
+from ..core.types import JSONObject
 from .access import Access
 from .artists import ArtistFetcher, credited_artists
+from .channels import Channel, Sender
 from .dedupe import Candidate, Dedupe, Sighting
 from .endpoints import SpotifyAPI
 from .expansion import Expander
@@ -50,21 +54,12 @@ from .stopping import Stop
 
 log = logging.getLogger(__name__)
 
-JSONObject = dict[str, Any]
-
-
-class _End:
-    """End-of-stream marker: each stage puts its own."""
-
 
 @dataclass(frozen=True)
 class _Relisted:
     """Artists a listing credits, fetched again although an earlier run has them."""
 
     ids: tuple[str, ...]
-
-
-END: Final = _End()
 
 
 class Pull:
@@ -87,7 +82,7 @@ class Pull:
         ids: IdsInput | None = None,
         client: SpotifyClient | None = None,
         known: Known = NOTHING_KNOWN,
-        on_listed: Callable[[Mapping[str, list[str]]], None] | None = None,
+        on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
     ) -> None:
         self.settings = settings
         self._skip = skip
@@ -111,21 +106,16 @@ class Pull:
         )
         artists = None if settings.artists == "auto" else settings.artists
         self.stats.artists = settings.artists
-        self._artists = ArtistFetcher(self.api, artists, self.stats, self._stop)
+        self._artists = ArtistFetcher(self.api, artists, self.stats, self._stop, access)
         #: Whether the artists stage runs (``auto`` may still turn it off on the way).
         self._with_artists = settings.artists != "off"
         self.failures: list[AlbumFailure] = []
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._results: asyncio.Queue[Outcome | _End] = asyncio.Queue(
-            max(4, settings.client.concurrency * 2)
-        )
-        self._credits: asyncio.Queue[tuple[str, ...] | _Relisted | _End] = asyncio.Queue(
-            max(4, settings.client.concurrency * 2)
-        )
-        self._artist_batches: asyncio.Queue[list[str] | _End] = asyncio.Queue(
-            settings.client.concurrency
-        )
+        size = max(4, settings.client.concurrency * 2)
+        self._results: Channel[Outcome] = Channel(size)
+        self._credits: Channel[tuple[str, ...] | _Relisted] = Channel(size)
+        self._artist_batches: Channel[list[str]] = Channel(settings.client.concurrency)
         self._state = "new"
 
     def __repr__(self) -> str:
@@ -146,6 +136,8 @@ class Pull:
             self._ids = await asyncio.to_thread(load_ids, self.settings.ids_file)
         if self._ids is not None:
             self.stats.junk_id_lines = len(self._ids.junk)
+        if self._with_artists:
+            self._artists.decide_early()  # a remembered development mode settles it now
         if self._own_client:
             await self.client.__aenter__()
         self._state = "running"
@@ -182,42 +174,47 @@ class Pull:
     def _start(self, group: asyncio.TaskGroup) -> None:
         size = max(4, self.settings.client.concurrency * 2)
         workers = self.settings.client.concurrency
-        sightings: asyncio.Queue[Sighting | _End] = asyncio.Queue(size * 4)
-        candidates: asyncio.Queue[Candidate | _End] = asyncio.Queue(size * 4)
-        batches: asyncio.Queue[list[Candidate] | _End] = asyncio.Queue(size)
-        producers = self._producers(sightings)
+        sightings: Channel[Sighting] = Channel(size * 4)
+        candidates: Channel[Candidate] = Channel(size * 4)
+        batches: Channel[list[Candidate]] = Channel(size)
+        with_artists = self._with_artists
         stages = [
-            *producers,
-            self._dedupe(sightings, candidates, len(producers)),
-            self._batcher(candidates, batches, workers),
-            *(self._expand(batches) for _ in range(workers)),
+            *self._producers(sightings),
+            self._dedupe(
+                sightings,
+                candidates.sender(),
+                self._results.sender(),
+                self._credits.sender() if with_artists else None,
+            ),
+            self._batcher(candidates, batches.sender()),
+            *(
+                self._expand(
+                    batches,
+                    self._results.sender(),
+                    self._credits.sender() if with_artists else None,
+                )
+                for _ in range(workers)
+            ),
         ]
-        if self._with_artists:
+        if with_artists:
             stages += [
-                self._artist_batcher(self._credits, self._artist_batches, workers),
-                *(self._fetch_artists(self._artist_batches) for _ in range(workers)),
+                self._artist_batcher(self._credits, self._artist_batches.sender()),
+                *(
+                    self._fetch_artists(self._artist_batches, self._results.sender())
+                    for _ in range(workers)
+                ),
             ]
         self._tasks = [group.create_task(stage) for stage in stages]
-
-    @property
-    def _stages_ending(self) -> int:
-        """How many ends :meth:`results` waits for: the expanders' and artist workers'."""
-        workers = self.settings.client.concurrency
-        return workers * (2 if self._with_artists else 1)
 
     async def results(self) -> AsyncIterator[Outcome]:
         """Every album's outcome, as soon as it is expanded."""
         if self._state == "new":
             raise RuntimeError("use 'async with Pull(...)' first")
-        ended, ending = 0, self._stages_ending
-        while ended < ending:
-            item = await self._results.get()
-            if isinstance(item, _End):
-                ended += 1
-            else:
-                yield item
-        if self._stop.error is not None:  # every stage handed on what it finished
-            raise self._stop.error
+        async for item in self._results:
+            yield item
+        # every stage handed on what it finished; a stop, or albums still due, end it
+        if (stop := self._stop.outcome) is not None:
+            raise stop
 
     async def albums(self) -> AsyncIterator[tuple[JSONObject, list[JSONObject]]]:
         """Each album with its tracks; failures are collected in :attr:`failures`."""
@@ -227,33 +224,34 @@ class Pull:
             elif isinstance(outcome, AlbumFailure):
                 self.failures.append(outcome)
 
-    def _producers(self, out: asyncio.Queue[Sighting | _End]) -> list[Coroutine[Any, Any, None]]:
+    def _producers(self, out: Channel[Sighting]) -> list[Coroutine[Any, Any, None]]:
         if self._lister.source == "ids":
-            return [self._list_ids(out)]
+            return [self._list_ids(out.sender())]
         if self._known.listing is not None:
-            return [self._replay(i, m, out) for i, m in enumerate(self.settings.markets)]
-        return [self._discover(i, m, out) for i, m in enumerate(self.settings.markets)]
+            return [self._replay(i, m, out.sender()) for i, m in enumerate(self.settings.markets)]
+        return [self._discover(i, m, out.sender()) for i, m in enumerate(self.settings.markets)]
 
-    async def _replay(self, index: int, market: str, out: asyncio.Queue[Sighting | _End]) -> None:
+    async def _replay(self, index: int, market: str, out: Sender[Sighting]) -> None:
         assert self._known.listing is not None
-        ids = self._known.listing.get(market, ())
-        await self._lister.replay(index, market, ids, self._known.listing_source, out.put)
-        await out.put(END)
+        async with out:
+            ids = self._known.listing.get(market, ())
+            await self._lister.replay(index, market, ids, self._known.listing_source, out)
 
-    async def _list_ids(self, out: asyncio.Queue[Sighting | _End]) -> None:
+    async def _list_ids(self, out: Sender[Sighting]) -> None:
         assert self._ids is not None
-        await self._lister.ids(self._ids, out.put)
-        await out.put(END)
+        async with out:
+            await self._lister.ids(self._ids, out)
 
-    async def _discover(self, index: int, market: str, out: asyncio.Queue[Sighting | _End]) -> None:
-        await self._stop.guard(self._lister.market(index, market, out.put))
-        await out.put(END)
+    async def _discover(self, index: int, market: str, out: Sender[Sighting]) -> None:
+        async with out:
+            await self._stop.guard(self._lister.market(index, market, out))
 
     async def _dedupe(
         self,
-        sightings: asyncio.Queue[Sighting | _End],
-        out: asyncio.Queue[Candidate | _End],
-        producers: int,
+        sightings: Channel[Sighting],
+        out: Sender[Candidate],
+        results: Sender[Outcome],
+        credits: Sender[tuple[str, ...] | _Relisted] | None,
     ) -> None:
         dedupe = Dedupe(
             self.settings.markets,
@@ -262,72 +260,69 @@ class Pull:
             by_market=self._lister.source != "ids",
             keep_albums=self._expander.mode == "tracks",  # its album line is the listing's
         )
-        ended = 0
-        while ended < producers:
-            item = await sightings.get()
-            if isinstance(item, _End):
-                ended += 1
-                continue
-            if self._known.refresh_listed_artists and self._with_artists and item.album:
-                await self._credits.put(_Relisted(tuple(credited_artists(item.album, ()))))
-            for candidate in dedupe.see(item):
-                await self._admit(candidate, out)
+        async with out, results:
+            async with credits or nullcontext():
+                async for item in sightings:
+                    if self._known.refresh_listed_artists and credits is not None and item.album:
+                        await credits(_Relisted(tuple(credited_artists(item.album, ()))))
+                    for candidate in dedupe.see(item):
+                        await self._admit(candidate, out, results)
+                    self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
+            stopped = self._stop.error is not None  # a listing may have stopped short
+            if self._on_listed is not None and self._lister.source != "ids" and not stopped:
+                self._on_listed(self.stats.listed, self._lister.source)  # each read to its end
+            for candidate in dedupe.finish():
+                await self._admit(candidate, out, results)
             self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
-        stopped = self._stop.error is not None  # a listing may have stopped short
-        if self._on_listed is not None and self._lister.source != "ids" and not stopped:
-            self._on_listed(self.stats.listed)  # every listing is read to its end
-        for candidate in dedupe.finish():
-            await self._admit(candidate, out)
-        self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
-        await out.put(END)
 
-    async def _admit(self, candidate: Candidate, out: asyncio.Queue[Candidate | _End]) -> None:
+    async def _admit(
+        self, candidate: Candidate, out: Sender[Candidate], results: Sender[Outcome]
+    ) -> None:
         """Pass an album on to expansion, or report a listed id that is not a Spotify id
         (deduplicated and skipped on resume like any album, and never requested)."""
         if is_spotify_id(candidate.album_id):
-            await out.put(candidate)
+            await out(candidate)
             return
         invalid = InvalidIdError(
             "the listing showed an id that is not a Spotify id (22 base62 characters);"
             " it was not requested"
         )
         self.stats.failed += 1
-        await self._results.put(failure(candidate.album_id, "listing", invalid))
+        await results(failure(candidate.album_id, "listing", invalid))
 
-    async def _batcher(
+    async def _batcher(self, candidates: Channel[Candidate], out: Sender[list[Candidate]]) -> None:
+        async with out:
+            batch: list[Candidate] = []
+            async for item in candidates:
+                batch.append(item)
+                if len(batch) >= self._expander.batch_size:
+                    await out(batch)
+                    batch = []
+            if batch:
+                await out(batch)
+
+    async def _expand(
         self,
-        candidates: asyncio.Queue[Candidate | _End],
-        out: asyncio.Queue[list[Candidate] | _End],
-        workers: int,
+        batches: Channel[list[Candidate]],
+        results: Sender[Outcome],
+        credits: Sender[tuple[str, ...] | _Relisted] | None,
     ) -> None:
-        batch: list[Candidate] = []
-        while not isinstance(item := await candidates.get(), _End):
-            batch.append(item)
-            if len(batch) >= self._expander.batch_size:
-                await out.put(batch)
-                batch = []
-        if batch:
-            await out.put(batch)
-        for _ in range(workers):
-            await out.put(END)
-
-    async def _expand(self, batches: asyncio.Queue[list[Candidate] | _End]) -> None:
-        while not isinstance(batch := await batches.get(), _End):
-            for outcome in await self._expander.expand(batch):
-                if isinstance(outcome, AlbumFailure):
-                    self.stats.failed += 1
-                await self._results.put(outcome)
-                if isinstance(outcome, AlbumResult) and self._with_artists:
-                    await self._credits.put(outcome.artists)
-        await self._results.put(END)
-        if self._with_artists:
-            await self._credits.put(END)
+        async with results, credits or nullcontext():
+            async for batch in batches:
+                if credits is not None:  # settled before any album is out, by what the run met
+                    self._artists.decide_early()
+                outcomes = await self._expander.expand(batch)
+                if credits is not None:
+                    self._artists.decide_early()
+                for outcome in outcomes:
+                    if isinstance(outcome, AlbumFailure):
+                        self.stats.failed += 1
+                    await results(outcome)
+                    if isinstance(outcome, AlbumResult) and credits is not None:
+                        await credits(outcome.artists)
 
     async def _artist_batcher(
-        self,
-        credits: asyncio.Queue[tuple[str, ...] | _Relisted | _End],
-        out: asyncio.Queue[list[str] | _End],
-        expanders: int,
+        self, credits: Channel[tuple[str, ...] | _Relisted], out: Sender[list[str]]
     ) -> None:
         """Every credited artist once: none this pull committed before a resume, none the
         dataset holds unless its listing credits it again, in full batches."""
@@ -349,31 +344,26 @@ class Pull:
                     return
                 batch.append(artist_id)
                 if len(batch) >= self._artists.batch_size:
-                    await out.put(batch)
+                    await out(batch)
                     batch = []
 
-        await admit(self._artists_due)
-        ended = 0
-        while ended < expanders:
-            item = await credits.get()
-            if isinstance(item, _End):
-                ended += 1
-            elif isinstance(item, _Relisted):
-                await admit(item.ids, again=True)
-            else:
-                await admit(item)
-        if batch and self._artists.mode != "off":
-            await out.put(batch)
-        for _ in range(self.settings.client.concurrency):
-            await out.put(END)
+        async with out:
+            await admit(self._artists_due)
+            async for item in credits:
+                if isinstance(item, _Relisted):
+                    await admit(item.ids, again=True)
+                else:
+                    await admit(item)
+            if batch and self._artists.mode != "off":
+                await out(batch)
 
-    async def _fetch_artists(self, batches: asyncio.Queue[list[str] | _End]) -> None:
-        while not isinstance(batch := await batches.get(), _End):
-            for outcome in await self._artists.fetch(batch):
-                if isinstance(outcome, ArtistFailure):
-                    self.stats.artists_failed += 1
-                await self._results.put(outcome)
-        await self._results.put(END)
+    async def _fetch_artists(self, batches: Channel[list[str]], results: Sender[Outcome]) -> None:
+        async with results:
+            async for batch in batches:
+                for outcome in await self._artists.fetch(batch):
+                    if isinstance(outcome, ArtistFailure):
+                        self.stats.artists_failed += 1
+                    await results(outcome)
 
 
 def _initial_plan(settings: PullSettings) -> tuple[str | None, str | None]:

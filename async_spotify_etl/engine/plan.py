@@ -13,11 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..client.http import SpotifyClient
-from ..core.errors import ConfigurationError, EndpointUnavailableError
+from ..core.errors import EndpointUnavailableError
 from ..core.settings import Credentials, PullSettings
-from .artists import credited_artists
+from .access import Access
+from .artists import credited_artists, several_artists_choice
 from .dedupe import Dedupe, Sighting
 from .endpoints import (
     ALBUMS_PER_BATCH,
@@ -28,8 +30,10 @@ from .endpoints import (
     AccessMode,
     SpotifyAPI,
 )
+from .expansion import several_albums_choice
 from .ids_file import IdsInput
 from .known import NOTHING_KNOWN, Known
+from .listing import new_releases_choice, note_reach, unreached_text
 from .outcomes import PullStats
 
 
@@ -121,6 +125,8 @@ class RequestPlan:
     requests: dict[str, int] = field(default_factory=dict)
     lower_bound: bool = False
     notes: list[str] = field(default_factory=list)
+    #: Per market: the listing's source, the total it reported and the items it reached.
+    reach: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -154,25 +160,41 @@ async def plan_requests(
 ) -> RequestPlan:
     """Make the listing calls a pull would make and count the rest; with ``known`` (a
     dataset run), the albums it holds are not counted, and the artists the listing credits
-    on albums are (a dataset run refreshes them)."""
-    if ids is not None:
-        return _plan_ids(settings, ids)
+    on albums are (a dataset run refreshes them).
+
+    Each endpoint is chosen as a real run chooses it (:mod:`.access`), from what this app's
+    memory holds (read, never written): a remembered 403 plans the fallback without a
+    request, a remembered 200 plans the endpoint."""
     async with SpotifyClient(credentials, settings.client) as client:
+        access = Access(client.memory, read_only=True)
+        if ids is not None:
+            return _plan_ids(settings, ids, access)
         api = SpotifyAPI(client)
-        source = "new-releases" if settings.source in ("auto", "new-releases") else "search"
-        plan = RequestPlan(source, "", settings.markets)
-        try:
-            listed, totals, credits = await _listings(api, settings, source)
-        except EndpointUnavailableError:
-            if settings.source != "auto":
-                raise ConfigurationError("new-releases is not available to this app") from None
-            plan.source = "search"
+        probes: dict[str, int] = {}
+        forced = None if settings.source == "auto" else settings.source
+        listing = new_releases_choice(access, probes, forced)
+        plan = RequestPlan("new-releases", "", settings.markets)
+        if listing.allowed is False and forced is None:
             plan.notes.append(
-                "new-releases answered 403 (development mode): search tag:new covers"
-                " releases of the last two weeks, not the editorial list"
+                "new-releases answered 403 in an earlier run (development mode): search"
+                " tag:new covers releases of the last two weeks, not the editorial list"
             )
-            listed, totals, credits = await _listings(api, settings, "search")
-    access: AccessMode = "extended" if plan.source == "new-releases" else "development"
+        listed: dict[str, list[str]] = {}
+        totals: dict[str, int] = {}
+        credits: dict[str, list[str]] = {}
+        if await listing.use():
+            try:
+                listed, totals, credits = await _listings(api, settings, "new-releases", plan)
+                listing.worked()
+            except EndpointUnavailableError as exc:
+                listing.refused(exc)
+                plan.notes.append(
+                    "new-releases answered 403 (development mode): search tag:new covers"
+                    " releases of the last two weeks, not the editorial list"
+                )
+        if listing.allowed is False:
+            plan.source = "search"
+            listed, totals, credits = await _listings(api, settings, "search", plan)
     dedupe = Dedupe(settings.markets, done=known.albums, max_albums=settings.max_albums)
     chosen = [
         c.album_id
@@ -184,29 +206,26 @@ async def plan_requests(
     if dedupe.skipped_done:
         plan.notes.append(f"{dedupe.skipped_done} listed albums are in the dataset already")
     plan.albums = len(chosen)
-    plan.expand = _expand_for(settings, access, plan)
+    plan.expand = _expand_for(settings, access, probes, plan)
     counts = {a: totals.get(a, 0) for a in chosen}
     plan.requests = listing_minimum(plan.source, listed)
     plan.requests.update(expansion_minimum(plan.expand, counts))
     counted = credits if known.refresh_listed_artists else {a: credits.get(a, []) for a in chosen}
     album_artists = {a for ids in counted.values() for a in ids}
-    _plan_artists(settings, access, plan, len(album_artists))
+    _plan_artists(settings, access, probes, plan, len(album_artists))
     return plan
 
 
 def _plan_artists(
-    settings: PullSettings, access: AccessMode, plan: RequestPlan, album_artists: int
+    settings: PullSettings,
+    access: Access,
+    probes: dict[str, int],
+    plan: RequestPlan,
+    album_artists: int,
 ) -> None:
     """Count the artists stage from the artists the listing credits on albums: tracks may
     credit more (features), so the count is a lower bound."""
-    plan.artists = settings.artists
-    if settings.artists == "auto":
-        plan.artists = "several" if access == "extended" else "off"
-        if access == "development":
-            plan.notes.append(
-                f"artists skipped (development mode): fetching them one Get Artist each"
-                f" (--artists single) would add at least {album_artists} requests"
-            )
+    plan.artists = _artists_for(settings, access, probes, plan, album_artists)
     if plan.artists == "off" or not (plan.albums or album_artists):
         return
     plan.requests.update(artists_minimum(plan.artists, max(1, album_artists)))
@@ -217,8 +236,40 @@ def _plan_artists(
     )
 
 
+def _artists_for(
+    settings: PullSettings,
+    access: Access,
+    probes: dict[str, int],
+    plan: RequestPlan,
+    album_artists: int,
+) -> str:
+    """The artists stage a real run would take: as forced, as remembered, else off where
+    the run met development mode and several-artists elsewhere (its first call decides)."""
+    forced = None if settings.artists == "auto" else settings.artists
+    choice = several_artists_choice(access, probes, forced)
+    development = access.development() and access.known("several-artists") is not True
+    if forced == "several" and development:
+        plan.notes.append(
+            "several-artists is not available to this app (development mode): the pull"
+            " would stop before its first album; set --artists to auto, single or off"
+        )
+    if forced is not None:
+        return forced
+    if choice.allowed is None and development:
+        choice.settle(False)
+    if choice.allowed is False:
+        plan.notes.append(
+            f"artists skipped (development mode): fetching them one Get Artist each"
+            f" (--artists single) would add at least {album_artists} requests"
+        )
+        return "off"
+    if choice.allowed is None:
+        plan.notes.append("several-artists assumed available: this app may use new-releases")
+    return "several"
+
+
 async def _listings(
-    api: SpotifyAPI, settings: PullSettings, source: str
+    api: SpotifyAPI, settings: PullSettings, source: str, plan: RequestPlan
 ) -> tuple[dict[str, list[str]], dict[str, int], dict[str, list[str]]]:
     listed: dict[str, list[str]] = {}
     totals: dict[str, int] = {}
@@ -230,36 +281,57 @@ async def _listings(
             else api.search_new(market, SEARCH_PAGE_DEVELOPMENT)
         )
         ids = listed.setdefault(market, [])
+        total: int | None = None
+        reached = 0
         async for page in pages:
+            total = page.total if total is None else total
+            reached += len(page.items) + page.skipped
             for item in page.items:
                 ids.append(item["id"])
-                total = item.get("total_tracks")
-                totals[item["id"]] = total if isinstance(total, int) else 0
+                count = item.get("total_tracks")
+                totals[item["id"]] = count if isinstance(count, int) else 0
                 credits[item["id"]] = credited_artists(item, ())
+        plan.reach[market] = note_reach(market, source, total, reached, warn=False)
+        said = unreached_text(market, source, total, reached)
+        if said:
+            plan.notes.append(said)
     return listed, totals, credits
 
 
-def _expand_for(settings: PullSettings, access: AccessMode, plan: RequestPlan) -> str:
-    if settings.expand != "auto":
-        return settings.expand
-    if access == "extended":
-        plan.notes.append("several-albums assumed available: this app may use new-releases")
-        return "several"
-    return "album"
+def _expand_for(
+    settings: PullSettings, access: Access, probes: dict[str, int], plan: RequestPlan
+) -> str:
+    """The expansion a real run would take: as forced, as remembered, else several-albums
+    where the listing's endpoint answered and Get Album where it answered 403."""
+    forced = None if settings.expand == "auto" else settings.expand
+    choice = several_albums_choice(access, probes, forced)
+    if forced is not None:
+        return forced
+    if choice.allowed is None:
+        if access.development():
+            choice.settle(False)
+        else:
+            plan.notes.append("several-albums assumed available: this app may use new-releases")
+            return "several"
+    elif plan.source == "search" or not choice.allowed:
+        what = "may use" if choice.allowed else "answered 403 for"
+        plan.notes.append(f"several-albums remembered: this app {what} it")
+    return "several" if choice.allowed else "album"
 
 
-def _plan_ids(settings: PullSettings, ids: IdsInput) -> RequestPlan:
+def _plan_ids(settings: PullSettings, ids: IdsInput, access: Access) -> RequestPlan:
     unique = list(dict.fromkeys(ids.ids))[: settings.max_albums]
-    expand = "several" if settings.expand in ("auto", "several") else settings.expand
-    plan = RequestPlan("ids", expand, settings.markets, albums=len(unique), lower_bound=True)
-    plan.requests = expansion_minimum(expand, dict.fromkeys(unique, 0))
+    probes: dict[str, int] = {}
+    plan = RequestPlan("ids", "", settings.markets, albums=len(unique), lower_bound=True)
+    plan.expand = _expand_for(settings, access, probes, plan)
+    plan.requests = expansion_minimum(plan.expand, dict.fromkeys(unique, 0))
     if settings.artists != "off" and unique:  # at least one artist is credited
-        plan.artists = "several" if settings.artists == "auto" else settings.artists
+        plan.artists = _artists_for(settings, access, probes, plan, 1)
         plan.requests.update(artists_minimum(plan.artists, 1))
     plan.notes.append(
         "no listing to read track counts from: albums over 50 tracks need further"
         " album-tracks requests"
     )
-    if settings.expand == "auto":
+    if settings.expand == "auto" and plan.expand == "several":
         plan.notes.append("if several-albums answers 403 (development mode): one Get Album each")
     return plan

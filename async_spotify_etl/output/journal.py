@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from ..core.errors import ConfigurationError
+from .layout import refuse_unsafe
 
 
 @dataclass
@@ -60,12 +61,14 @@ def commit_line(
 
 def read_journal(path: Path, files: Sequence[str]) -> JournalState:
     """Parse the journal at ``path``; ``files`` are the offset keys a commit line must hold."""
+    refuse_unsafe(path.parent, [path.name])  # a link or a FIFO is not read either
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return JournalState()
     except OSError as exc:
         raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from exc
+    _refuse_foreign(path, data)
     state = JournalState()
     position = 0
     while position < len(data):
@@ -81,6 +84,21 @@ def read_journal(path: Path, files: Sequence[str]) -> JournalState:
         position = end + 1
         state.valid_length = position
     return state
+
+
+#: How every journal begins; a file that does not is none of this tool's.
+_HEADER_START = b'{"plan":'
+
+
+def _refuse_foreign(path: Path, data: bytes) -> None:
+    """Refuse a ``.journal`` this tool did not write (not even a torn first line of one):
+    it is never truncated or appended to."""
+    start = data[: len(_HEADER_START)]
+    if start != _HEADER_START[: len(start)]:
+        raise ConfigurationError(
+            f"{path} is not a journal written by spotify-etl; it is left as it is:"
+            " move it away or choose another folder"
+        )
 
 
 def _parse(line: bytes) -> dict[str, Any] | None:
@@ -116,7 +134,8 @@ def _apply(state: JournalState, entry: dict[str, Any], files: Sequence[str], pat
     state.commits += 1
 
 
-def truncate_journal(path: Path, length: int) -> None:
-    """Cut a torn tail off the journal so the next append starts a fresh line."""
-    if path.exists() and path.stat().st_size != length:
-        os.truncate(path, length)
+def truncate_journal(fd: int, length: int) -> None:
+    """Cut a torn tail off the journal open at ``fd`` so the next append starts a fresh
+    line (through the descriptor: the journal's name is never followed again)."""
+    if os.fstat(fd).st_size != length:
+        os.ftruncate(fd, length)

@@ -78,6 +78,12 @@ def find_pull_files(out_dir: Path) -> PullFiles:
     require_pull_dir(out_dir)
     paths = {stream: find_stream(out_dir, stream) for stream in STREAMS}
     if paths["albums"] is None:
+        from .dataset import INDEX_NAME, RUNS_DIR  # the dataset imports this module
+
+        if (out_dir / RUNS_DIR).is_dir():
+            raise ConfigurationError(
+                f"{out_dir} is a dataset missing its index {INDEX_NAME} (it holds {RUNS_DIR}/)"
+            )
         raise ConfigurationError(f"no albums.ndjson or albums.ndjson.gz in {out_dir}")
     offsets = committed_offsets(out_dir)
     committed: dict[str, int | None] = {}

@@ -31,7 +31,15 @@ from .journal import (
     read_journal,
     truncate_journal,
 )
-from .layout import STREAMS, data_path, journal_path, pull_files_present
+from .layout import (
+    STREAMS,
+    data_path,
+    journal_path,
+    open_to_append,
+    pull_files_present,
+    refuse_unsafe,
+    written_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +51,13 @@ COMMIT_INTERVAL = 0.5
 COMMIT_ALBUMS = 50
 COMMIT_BYTES = 1024 * 1024
 #: What a pull counts, committed and across runs.
-_COUNTS = ("albums", "tracks", "failed", "artists", "artists_failed")
+COUNTS = ("albums", "tracks", "failed", "artists", "artists_failed")
 
 
 def is_being_written(out: Path) -> bool:
     """Whether a sink holds ``out``'s lock now: a pull is writing it (in any process)."""
     try:
-        fd = os.open(journal_path(out), os.O_RDONLY)
+        fd = os.open(journal_path(out), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return False
     try:
@@ -93,7 +101,7 @@ class Sink:
         self.artists_done: set[str] = set()
         self.credited: set[str] = set()
         #: Committed totals across every run.
-        self.counts = dict.fromkeys(_COUNTS, 0)
+        self.counts = dict.fromkeys(COUNTS, 0)
         self.resumed_from = 0
         self._interval = commit_interval
         self._max_albums = commit_albums
@@ -106,7 +114,7 @@ class Sink:
         self._pending_ids: list[str] = []
         self._pending_artists: list[str] = []
         self._pending_credited: list[str] = []
-        self._pending_counts = dict.fromkeys(_COUNTS, 0)
+        self._pending_counts = dict.fromkeys(COUNTS, 0)
         self._pending_bytes = 0
         self._last_commit = time.monotonic()
         self._timer: asyncio.TimerHandle | None = None
@@ -141,11 +149,11 @@ class Sink:
             raise self._unusable("not a directory") from None
         except OSError as exc:
             raise self._unusable(exc.strerror) from exc
+        # Nothing here is written through a link or truncated unless this tool wrote it.
+        refuse_unsafe(self.out, written_names())
         state = self._check_existing()
         try:
-            self._journal_fd = os.open(
-                self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-            )
+            self._journal_fd = open_to_append(self.journal_path)
         except OSError as exc:
             raise self._unusable(exc.strerror, "cannot write to") from exc
         try:
@@ -173,11 +181,7 @@ class Sink:
         if state.plan is None and any(p.stat().st_size for p in self.paths.values() if p.exists()):
             raise ConfigurationError(f"{self.out} holds data files but no journal to resume from")
         if state.plan is not None and state.plan != self.plan:
-            changed = sorted(
-                k
-                for k in state.plan.keys() | self.plan.keys()
-                if state.plan.get(k) != self.plan.get(k)
-            )
+            changed = _changed(state.plan, self.plan)
             raise SettingsError(
                 "resume",
                 "{resume} with a different plan than the pull in {path} (changed: {changed});"
@@ -199,25 +203,27 @@ class Sink:
     def _restore(self, state: JournalState) -> None:
         """Truncate every file to the last commit and open it for appending."""
         try:
+            assert self._journal_fd is not None
+            truncate_journal(self._journal_fd, state.valid_length if state.plan else 0)
             if state.plan is None:
-                truncate_journal(self.journal_path, 0)
                 self._write_journal(header_line(self.plan))
-            else:
-                truncate_journal(self.journal_path, state.valid_length)
             for name, path in self.paths.items():
                 committed = state.offsets.get(name, 0)
-                size = path.stat().st_size if path.exists() else 0
+                self._files[name] = handle = os.fdopen(open_to_append(path), "ab")
+                size = os.fstat(handle.fileno()).st_size
                 if size < committed:
                     raise ConfigurationError(
                         f"{path} is shorter than its journal says ({size} < {committed} bytes)"
                     )
                 if size > committed:
-                    os.truncate(path, committed)
-                self._files[name] = path.open("ab")
+                    os.ftruncate(handle.fileno(), committed)
                 self._offsets[name] = committed
         except OSError as exc:
             self._close_files()
             raise self._unusable(exc.strerror, "cannot write to") from exc
+        except ConfigurationError:
+            self._close_files()
+            raise
         self.done = set(state.done)
         self.artists_done = set(state.artists_done)
         self.credited = set(state.credited)
@@ -399,3 +405,22 @@ class Sink:
         if self._journal_fd is not None:
             os.close(self._journal_fd)
             self._journal_fd = None
+
+
+def _changed(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """The settings that differ between two plans, sorted; inside a setting that is a
+    mapping on both sides (the sandbox's), the options that changed, with both values."""
+    changed = []
+    for key in sorted(before.keys() | now.keys()):
+        was, new = before.get(key), now.get(key)
+        if was == new:
+            continue
+        if isinstance(was, Mapping) and isinstance(new, Mapping):
+            changed += [
+                f"{key} {option} (was {was.get(option)}, now {new.get(option)})"
+                for option in sorted(was.keys() | new.keys())
+                if was.get(option) != new.get(option)
+            ]
+        else:
+            changed.append(key)
+    return changed

@@ -4,7 +4,8 @@ the dataset does not hold yet, its listing recorded, the index updated when it e
 :func:`run_dataset` is what ``spotify-etl pull --dataset DIR`` runs. A run that finds the
 last run unfinished (killed, stopped by a budget or a quota, interrupted) finishes that one
 instead, so a scheduled command both takes snapshots and spreads a large first run over
-several days; the next run then takes a new snapshot.
+several days; the next run then takes a new snapshot. An unfinished run started with other
+settings is refused in one line, unless ``abandon_unfinished`` leaves it as it is.
 """
 
 from __future__ import annotations
@@ -17,17 +18,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..client.http import SpotifyClient
+from ..core.errors import SettingsError
 from ..core.settings import Credentials, PullSettings
+from ..core.timestamps import now_iso
+from ..engine.ids_file import load_ids
 from ..engine.known import Known
-from ..output.dataset import Dataset, index_entry, is_dataset, recorded_listing
+from ..output.dataset import (
+    Dataset,
+    Held,
+    Index,
+    index_entry,
+    is_dataset,
+    read_index,
+    recorded_listing_of,
+)
 from ..output.manifest import Manifest, read_manifest
+from ..output.sink import recorded_plan
 from .progress import ProgressMode
-from .pull import PullResult, run_pull
+from .pull import PullResult, plan_fingerprint, run_pull
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 log = logging.getLogger(__name__)
+
+#: Listing sources a recorded listing can be replayed through.
+_REPLAYABLE = ("new-releases", "search")
 
 
 async def run_dataset(
@@ -35,6 +51,8 @@ async def run_dataset(
     credentials: Credentials,
     *,
     refresh_after_days: float | None = None,
+    abandon_unfinished: bool = False,
+    observed_at: dt.datetime | None = None,
     progress: ProgressMode = "off",
     console: Console | None = None,
     plan_extra: Mapping[str, Any] | None = None,
@@ -47,12 +65,20 @@ async def run_dataset(
     Albums the dataset holds are not fetched again, unless fetched more than
     ``refresh_after_days`` ago; artists credited on the albums the listing shows are
     fetched every run (their popularity and followers over time), other artists once.
+    ``abandon_unfinished`` records an unfinished last run as abandoned (what it committed
+    stays) instead of finishing it. ``observed_at`` is the date the run's listing is
+    recorded as observed at (the wall clock when None; a sandbox day's simulated date).
     ``on_finish`` gets the run's manifest and folder. Raises what stopped the run, after
     the index records it."""
     dataset = Dataset(settings.out)
     with dataset.locked():
-        runs = dataset.runs()
-        folder = dataset.unfinished(runs)
+        index = dataset.index()
+        folder = dataset.unfinished(index)
+        if folder is not None and (
+            abandon_unfinished or not _resumable(folder, settings, plan_extra)
+        ):
+            index = dataset.abandon(index, folder)
+            folder = None
         resume = folder is not None
         if folder is None:
             folder = dataset.new_run(dt.datetime.now(dt.UTC))
@@ -62,16 +88,23 @@ async def run_dataset(
                 dataset.root,
                 folder.name,
             )
-        earlier = [r for r in runs if r.get("id") != folder.name]
-        known = _known(dataset, earlier, refresh_after_days)
-        listing = recorded_listing(folder) if settings.expand != "tracks" else None
-        source = ((read_manifest(folder) or {}).get("plan") or {}).get("source")
-        if listing is not None and source in ("new-releases", "search"):
-            known = dataclasses.replace(known, listing=listing, listing_source=source)
+        run_id = folder.name
+        earlier = [r for r in index.runs if r["id"] != run_id]
+        known = _known(index, refresh_after_days)
+        recorded = recorded_listing_of(folder) if settings.expand != "tracks" else None
+        if recorded is not None:
+            listing, source, _ = recorded
+            if source is None:  # recorded before listings said their source
+                manifest = read_manifest(folder)
+                source = manifest.plan.get("source") if manifest is not None else None
+            if source in _REPLAYABLE:
+                known = dataclasses.replace(known, listing=listing, listing_source=source)
         run_settings = dataclasses.replace(settings, out=folder, resume=resume)
+        stamp = None if observed_at is None else observed_at.astimezone(dt.UTC)
 
-        def listed(listing: Mapping[str, list[str]]) -> None:
-            dataset.record_listing(folder, listing, earlier)
+        def listed(listing: Mapping[str, list[str]], source: str | None) -> None:
+            at = now_iso() if stamp is None else stamp.isoformat().replace("+00:00", "Z")
+            dataset.record_listing(folder, listing, earlier, source=source, observed_at=at)
 
         def finished(manifest: Manifest) -> None:
             if on_finish is not None:
@@ -92,21 +125,54 @@ async def run_dataset(
             )
         finally:
             manifest = read_manifest(folder)
-            if manifest is not None and manifest.get("status") != "running":
-                entry = index_entry(folder, manifest)
-                dataset.write_index([*earlier, entry])
+            if manifest is not None and manifest.status != "running":
+                dataset.ended(index, folder, index_entry(folder, manifest.to_dict()))
+
+
+def _resumable(folder: Path, settings: PullSettings, extra: Mapping[str, Any] | None) -> bool:
+    """True if the unfinished run in ``folder`` was started with the plan of ``settings``;
+    a run that recorded nothing is simply replaced; otherwise one line says what changed
+    and the two ways out (its own settings, or abandoning it)."""
+    recorded = recorded_plan(folder)
+    if recorded is None:
+        return True
+    ids = None
+    if settings.ids_file is not None and settings.source in ("auto", "ids"):
+        ids = load_ids(settings.ids_file)
+    plan = plan_fingerprint(settings, ids, extra)
+    changed = sorted(k for k in recorded.keys() | plan.keys() if recorded.get(k) != plan.get(k))
+    if not changed:
+        return True
+    was = "; ".join(f"{k} {_shown(recorded.get(k))} (now {_shown(plan.get(k))})" for k in changed)
+    raise SettingsError(
+        "abandon_unfinished",
+        "the last run of the dataset {path} ({run}) did not complete, and it was started with"
+        " other settings: {was}. Run the command it was started with to finish it, or add"
+        " {abandon_unfinished} to keep what it fetched and take a new snapshot",
+        path=folder.parent.parent,
+        run=folder.name,
+        was=was,
+    )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
 
 
 def dataset_known(root: Path, refresh_after_days: float | None = None) -> Known:
     """What a new run of the dataset in ``root`` would not fetch again (for ``--dry-run``;
     nothing when there is no dataset there yet)."""
-    dataset = Dataset(root)
-    return _known(dataset, dataset.runs() if is_dataset(root) else [], refresh_after_days)
+    index = read_index(root) if is_dataset(root) else Index([], Held())
+    return _known(index, refresh_after_days)
 
 
-def _known(dataset: Dataset, runs: list[dict[str, Any]], refresh_after_days: float | None) -> Known:
-    held = dataset.held(runs)
+def _known(index: Index, refresh_after_days: float | None) -> Known:
     cutoff = None
     if refresh_after_days is not None:
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=refresh_after_days)
+    held = index.held
     return Known(held.albums_since(cutoff), held.artists, refresh_listed_artists=True)

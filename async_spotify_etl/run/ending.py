@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 from ..core.errors import (
     AuthenticationError,
+    BudgetSpentError,
     ConfigurationError,
     ResumableStop,
+    UnreachableHostError,
     is_transient,
 )
 from ..output.manifest import PullStatus
@@ -55,8 +57,12 @@ def ending_of(error: BaseException | None, failed: int = 0, failed_artists: int 
         return Ending("complete", EXIT_OK)
     if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):
         return Ending("interrupted", EXIT_INTERRUPTED, f"{_AGAIN} to finish")
+    if isinstance(error, BudgetSpentError):
+        return Ending("stopped", EXIT_RESUMABLE, f"{_AGAIN} to go on")
     if isinstance(error, ResumableStop):
         return Ending("stopped", EXIT_RESUMABLE, f"then {_AGAIN}")
+    if isinstance(error, UnreachableHostError):
+        return Ending("stopped", EXIT_RESUMABLE, f"{_AGAIN} when the host can be reached")
     if is_transient(error):  # the API kept failing: resume when it answers again
         return Ending("stopped", EXIT_RESUMABLE, f"{_AGAIN} when the API answers again")
     if isinstance(error, AuthenticationError):

@@ -13,7 +13,7 @@ import math
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -193,6 +193,7 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
         rows.append(("albums already held", str(manifest.albums_skipped)))
     if manifest.status != "complete" and manifest.albums_left:
         rows.append(("albums left", f"{manifest.albums_left} (run again to fetch them)"))
+    rows += [(f"unreached {market}", text) for market, text in unreached(manifest.reach)]
     return [
         *rows,
         ("requests", _requests(manifest)),
@@ -205,7 +206,22 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
     ]
 
 
-def pacing_text(pacing: dict[str, Any]) -> str:
+def unreached(reach: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """The markets whose listing reported more albums than its paging reached, in words."""
+    return [
+        (
+            market,
+            f"{r['source']} reports {r['total']:,}, the API lets a query reach {r['reached']:,}",
+        )
+        for market, r in reach.items()
+        if isinstance(r.get("total"), int)
+        and isinstance(r.get("reached"), int)
+        and r["total"] > r["reached"]
+        and r.get("source") == "search"
+    ]
+
+
+def pacing_text(pacing: Mapping[str, Any]) -> str:
     """How the run was paced, in a few words: the fixed rate and window, or what ``--rate
     auto`` paced by and where that limit came from."""
     window = pacing.get("window")
@@ -224,20 +240,29 @@ def pacing_text(pacing: dict[str, Any]) -> str:
     return f"auto: limit {limit['requests']} per {limit['seconds']:g} s ({source})"
 
 
-def _plan(plan: dict[str, Any]) -> str:
+def _plan(plan: Mapping[str, Any]) -> str:
     line = f"{plan.get('source')} → {plan.get('expand')}"
     return f"{line}, artists {plan['artists']}" if "artists" in plan else line
 
 
 def _requests(manifest: Manifest) -> str:
-    """Requests sent against the plan's minimum, plus the probes ``auto`` spent on 403s."""
-    total = sum(manifest.requests.values())
-    minimum = sum(manifest.minimum_requests.values())
-    if not minimum:
-        return str(total)
+    """Requests sent against the plan's minimum for the same scope: the pull's (every run's
+    requests against every run's minimum), then this run's alone after a resume, with the
+    probes ``auto`` spent on 403s this run."""
     probes = sum(manifest.plan.get("probes", {}).values())
+    run = manifest.last_run
+    if run is None or len(manifest.runs) == 1:
+        return _against(manifest.requests, manifest.minimum_requests, probes)
+    pull = _against(manifest.requests, manifest.minimum_requests)
+    return f"{pull}; this run {_against(run.requests, run.minimum_requests, probes)}"
+
+
+def _against(sent: Mapping[str, int], minimum: Mapping[str, int], probes: int = 0) -> str:
+    total, least = sum(sent.values()), sum(minimum.values())
+    if not least:
+        return str(total)
     extra = f" + {probes} probe{'s' * (probes != 1)}" if probes else ""
-    return f"{total} (plan minimum {minimum}{extra})"
+    return f"{total} (plan minimum {least}{extra})"
 
 
 def print_summary(manifest: Manifest, paths: dict[str, Path]) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..client.http import SpotifyClient
 from ..core.errors import ResumableStop
-from ..core.settings import Credentials, PullSettings
+from ..core.settings import Credentials, PullSettings, plan_of
 from ..core.timestamps import now_iso
 from ..engine.ids_file import IdsInput, load_ids
 from ..engine.known import NOTHING_KNOWN, Known
@@ -32,13 +32,14 @@ from ..output.layout import manifest_path
 from ..output.manifest import (
     Manifest,
     PullStatus,
+    RunRecord,
+    Status,
     arguments_of,
     earlier_runs,
     read_manifest,
-    totals,
     write_manifest,
 )
-from ..output.sink import Sink
+from ..output.sink import COUNTS, Sink
 from .ending import ending_of
 from .progress import ProgressMode, ProgressReporter, Snapshot
 
@@ -56,7 +57,7 @@ class PullResult:
     paths: dict[str, Path]
 
     @property
-    def status(self) -> PullStatus:
+    def status(self) -> Status:
         return self.manifest.status
 
     @property
@@ -88,17 +89,9 @@ class PullResult:
 def plan_fingerprint(
     settings: PullSettings, ids: IdsInput | None, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """What must not change between a pull and its resume."""
-    return {
-        "markets": list(settings.markets),
-        "source": settings.source,
-        "expand": settings.expand,
-        "artists": settings.artists,
-        "ids_sha256": ids.digest if ids else None,
-        "max_albums": settings.max_albums,
-        "compress": settings.compress,
-        **(extra or {}),
-    }
+    """What must not change between a pull and its resume: the settings marked PLAN, the
+    digest of the ids file, and ``extra`` (the sandbox's catalogue)."""
+    return {**plan_of(settings), "ids_sha256": ids.digest if ids else None, **(extra or {})}
 
 
 async def run_pull(
@@ -112,7 +105,7 @@ async def run_pull(
     on_finish: Callable[[Manifest], None] | None = None,
     client: SpotifyClient | None = None,
     known: Known = NOTHING_KNOWN,
-    on_listed: Callable[[Mapping[str, list[str]]], None] | None = None,
+    on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
     manifest (ResumableStop, AuthenticationError, CancelledError, ...).
@@ -141,11 +134,10 @@ async def run_pull(
     sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
     async with sink:
         previous = read_manifest(settings.out) if settings.resume else None
-        if settings.resume and previous is not None and previous.get("status") == "complete":
+        if settings.resume and previous is not None and previous.status == "complete":
             # Nothing is left to do: no request is sent and the record of the pull stays.
             log.info("the pull in %s is already complete: nothing to do", settings.out)
-            manifest = Manifest.from_dict(previous)
-            return PullResult(manifest, {**sink.paths, "manifest": manifest_path(settings.out)})
+            return PullResult(previous, {**sink.paths, "manifest": manifest_path(settings.out)})
         done.update(sink.done)
         artists_done.update(sink.artists_done)
         artists_due.extend(sorted(sink.credited - sink.artists_done))
@@ -188,10 +180,10 @@ class _Run:
         self.settings = settings
         self.sink = sink
         self.arguments = arguments
-        self.added = {"albums": 0, "tracks": 0, "failed": 0, "artists": 0, "artists_failed": 0}
+        self.added = dict.fromkeys(COUNTS, 0)
         self.error: str | None = None
         #: The runs of this pull before this one (a resume's), as manifest.json recorded them.
-        self.earlier: list[dict[str, Any]] = []
+        self.earlier: list[RunRecord] = []
         self.started_at = now_iso()
         self.started = time.monotonic()
         self.paths = {**sink.paths, "manifest": manifest_path(settings.out)}
@@ -234,51 +226,37 @@ class _Run:
         return max(0, pull.stats.found - done)
 
     def write(self, status: PullStatus, pull: Pull) -> Manifest:
-        stats, client = pull.stats, pull.client_stats
+        stats = pull.stats
         finished = status != "running"
-        this_run: dict[str, Any] = {
-            "status": status,
-            "started_at": self.started_at,
-            "finished_at": now_iso() if finished else None,
-            "duration_seconds": round(time.monotonic() - self.started, 3),
-            **self.added,
-            "requests": dict(client.requests),
-            "retries": client.retries,
-            "throttled": client.throttled,
-            "waited_seconds": round(client.waited_seconds, 3),
-            "backoff_seconds": round(client.backoff_seconds, 3),
-            "token_refreshes": client.token_refreshes,
-            "pacing": client.pacing,
-            "error": self.error,
-        }
-        runs = [*self.earlier, this_run]
-        manifest = Manifest(
+        this_run = RunRecord(
             status=status,
-            plan={
-                "source": stats.source,
-                "expand": stats.expand,
-                "artists": stats.artists,
-                "tracks_market": self.settings.markets[0],
-                "probes": dict(stats.probes),
-                "remembered": dict(stats.remembered),
-            },
-            markets=list(self.settings.markets),
+            started_at=self.started_at,
+            finished_at=now_iso() if finished else None,
+            duration_seconds=round(time.monotonic() - self.started, 3),
+            added=dict(self.added),
+            stats=pull.client_stats.as_dict(),
+            minimum_requests=run_minimum(stats) if finished else {},
+            error=self.error,
+        )
+        runs = [*self.earlier, this_run]
+        manifest = Manifest.of_runs(
+            runs,
+            status=status,
+            plan={**stats.plan(), "tracks_market": self.settings.markets[0]},
+            markets=tuple(self.settings.markets),
             counts=dict(self.sink.counts),
             this_run=dict(self.added),
-            minimum_requests=run_minimum(stats) if finished else {},
-            started_at=runs[0].get("started_at") or self.started_at,
-            finished_at=this_run["finished_at"],
+            started_at=runs[0].started_at or self.started_at,
+            finished_at=this_run.finished_at,
             resumed=self.sink.resumed_from > 0,
             junk_id_lines=stats.junk_id_lines,
             albums_left=self.albums_left(pull) if status != "complete" else 0,
             albums_skipped=stats.skipped_done,
             skipped_items=stats.skipped_items,
+            reach=dict(stats.reach),
             error=self.error,
             files={name: path.name for name, path in self.sink.paths.items()},
             arguments=self.arguments,
-            pacing=client.pacing,
-            runs=runs,
-            **totals(runs),
         )
         write_manifest(self.settings.out, manifest)
         return manifest

@@ -48,7 +48,10 @@ class SandboxState:
     def __init__(self, config: SandboxConfig, api_url: str, clock: Clock) -> None:
         self.config = config
         self.clock = clock
-        self.catalogue = Catalogue(config, api_url)
+        self._api_url = api_url
+        #: The clock's reading when the sandbox started: day ``config.day`` began then.
+        self.started = clock()
+        self._catalogue = Catalogue(config, api_url)
         self.tokens = TokenStore(config.token_lifetime, clock)
         self.stats = SandboxStats()
         self.faults = FaultPlan(config)
@@ -59,12 +62,38 @@ class SandboxState:
             Quota(config.quota, config.quota_retry_after) if config.quota is not None else None
         )
         self.hostility = (
-            Hostility(self.catalogue, config.hostile_body_bytes) if config.hostile else None
+            Hostility(self._catalogue, config.hostile_body_bytes) if config.hostile else None
         )
         self._retry_until: dict[str, float] = {}
 
     def __repr__(self) -> str:
-        return f"<SandboxState {self.catalogue!r} {self.stats!r}>"
+        return f"<SandboxState {self._catalogue!r} {self.stats!r}>"
+
+    @property
+    def day(self) -> int:
+        """The day served now: ``config.day``, plus the day lengths elapsed since start
+        when ``config.day_seconds`` is set."""
+        if self.config.day_seconds is None:
+            return self.config.day
+        elapsed = max(0.0, self.clock() - self.started)
+        return self.config.day + int(elapsed // self.config.day_seconds)
+
+    def day_begins(self, day: int) -> float:
+        """The clock reading at which ``day`` begins (``started`` for ``config.day``)."""
+        if self.config.day_seconds is None or day <= self.config.day:
+            return self.started
+        return self.started + (day - self.config.day) * self.config.day_seconds
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The catalogue of the day served now; a new day's is built on its first use."""
+        day = self.day
+        if day != self._catalogue.config.day:
+            config = self.config.replace(day=day)
+            self._catalogue = Catalogue(config, self._api_url)
+            if self.hostility is not None:
+                self.hostility = Hostility(self._catalogue, config.hostile_body_bytes)
+        return self._catalogue
 
     def truth(self) -> dict[str, Any]:
         """Ground truth; in hostile mode with a ``"hostile"`` key naming sabotaged albums."""
@@ -116,6 +145,8 @@ def _route(path: str) -> tuple[str, Callable[..., Reply] | None, tuple[str, ...]
         return "artist", handlers.artist, (parts[1],)
     if parts[0] == "albums" and len(parts) == 3 and parts[2] == "tracks":
         return "album-tracks", handlers.album_tracks, (parts[1],)
+    if parts[0] == "artists" and len(parts) == 3 and parts[2] == "albums":
+        return "artist-albums", handlers.artist_albums, (parts[1],)
     return "other", None, ()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -40,6 +41,19 @@ CACHE_SIZE = 2048
 NEW_DAYS = 14
 #: Search paging stops at this offset, as Spotify's does.
 SEARCH_CAP = 1000
+#: How Get Artist's Albums orders an artist's albums: by group, then newest first.
+GROUPS = ("album", "single", "compilation", "appears_on")
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One album of an artist's discography: the album's index, the artist's group on it
+    (``album_group``), its age in days and the markets it is available in."""
+
+    index: int
+    group: str
+    age: int
+    markets: frozenset[str]
 
 
 class Catalogue:
@@ -56,6 +70,7 @@ class Catalogue:
         self._artists: dict[str, int | None] | None = None
         self._cache: OrderedDict[int, RenderedAlbum] = OrderedDict()
         self._search: list[int] | None = None
+        self._discographies: dict[str, list[Release]] | None = None
         self._truth: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
@@ -121,17 +136,49 @@ class Catalogue:
         return self.shape(index).days_old + self.config.day
 
     def search_new(self) -> list[int]:
-        """Indices that search ``tag:new`` returns: listed albums released in the 14 days
-        before the catalogue's now, in order of first appearance across the markets, capped
-        like Spotify."""
+        """Indices that search ``tag:new`` finds: listed albums released in the 14 days
+        before the catalogue's now, in order of first appearance across the markets. Its
+        ``total`` is all of them; paging reaches the first :data:`SEARCH_CAP`, as Spotify's."""
         if self._search is None:
             seen: dict[int, None] = {}
             for market in self.config.markets:
                 for index in self.listing(market):
                     if index not in seen and self.age(index) < NEW_DAYS:
                         seen[index] = None
-            self._search = list(seen)[:SEARCH_CAP]
+            self._search = list(seen)
         return self._search
+
+    def discography(self, ident: str) -> list[Release]:
+        """Every album of the catalogue that credits artist ``ident``, as Get Artist's
+        Albums lists it (by group, then newest first); empty for an unknown artist.
+
+        The group is the album's type (an EP files as a single) where the album credits
+        the artist, else ``appears_on`` (credited on a track only). The index of every
+        artist is built on first use, by rendering each album once."""
+        if self._discographies is None:
+            self._discographies = self._index_discographies()
+        return self._discographies.get(ident, [])
+
+    def _index_discographies(self) -> dict[str, list[Release]]:
+        found: dict[str, dict[int, Release]] = {}
+        for index in range(self.album_count):
+            born = self._listings.born(index)
+            rendered = render_album(self.config, self.base, index, born)  # not cached
+            album = orjson.loads(rendered.simplified)
+            kind = str(album["album_type"]).lower()
+            group = kind if kind in ("album", "compilation") else "single"
+            markets = frozenset(rendered.markets)
+            age = rendered.shape.days_old + self.config.day
+            credited = {a["id"]: group for a in album["artists"]}
+            for track in rendered.tracks:
+                for artist in orjson.loads(track)["artists"]:
+                    credited.setdefault(artist["id"], "appears_on")
+            for artist, its_group in credited.items():
+                found.setdefault(artist, {})[index] = Release(index, its_group, age, markets)
+        return {
+            artist: sorted(releases.values(), key=lambda r: (GROUPS.index(r.group), r.age, r.index))
+            for artist, releases in found.items()
+        }
 
     def truth(self) -> dict[str, Any]:
         """What a complete pull of this configuration must produce (computed once;
@@ -149,7 +196,7 @@ class Catalogue:
                 shape = self.shape(index)
                 if shape.id not in albums:
                     albums[shape.id] = [track_id(seed, index, n) for n in range(shape.total_tracks)]
-        search = [self.shape(i).id for i in self.search_new()]
+        search = [self.shape(i).id for i in self.search_new()[:SEARCH_CAP]]
         credits = {
             shape.id: self.credits(shape.index)
             for shape in (self.shape(i) for m in self.config.markets for i in self.listing(m))
@@ -163,6 +210,7 @@ class Catalogue:
             "markets": markets,
             "albums": albums,
             "search_new": search,
+            "search_new_total": len(self.search_new()),
             "credits": credits,
             "artists": artists,
         }

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..core.errors import SettingsError
+from ..core.settings import PLAN
 
 AccessMode = Literal["extended", "development"]
 
@@ -33,12 +34,15 @@ _MARKET = re.compile(r"[A-Z]{2}")
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """What the sandbox serves and how it misbehaves. All behaviours are off by default."""
+    """What the sandbox serves and how it misbehaves. All behaviours are off by default.
 
-    seed: int = 0
+    The fields marked PLAN decide the catalogue: a pull from the sandbox records them in
+    its plan, so a resume must be served the same one."""
+
+    seed: int = field(default=0, metadata=PLAN)
     markets: tuple[str, ...] = DEFAULT_MARKETS
-    albums_per_market: int = DEFAULT_ALBUMS_PER_MARKET
-    access: AccessMode = "extended"
+    albums_per_market: int = field(default=DEFAULT_ALBUMS_PER_MARKET, metadata=PLAN)
+    access: AccessMode = field(default="extended", metadata=PLAN)
     token_lifetime: float = DEFAULT_TOKEN_LIFETIME
     #: Requests allowed per rolling ``rate_window`` seconds; ``None`` means unlimited.
     rate_limit: int | None = None
@@ -65,7 +69,10 @@ class SandboxConfig:
     port: int = 0
     today: str = DEFAULT_TODAY
     #: Days since ``today``: the new-releases lists move each day (see listings.py).
-    day: int = 0
+    day: int = field(default=0, metadata=PLAN)
+    #: A day's length in seconds of the sandbox's clock, or None: with it the lists move
+    #: while the sandbox runs, day ``day + n`` beginning ``n`` day lengths after start.
+    day_seconds: float | None = None
 
     def __post_init__(self) -> None:
         # a list from JSON or YAML is accepted; the frozen config keeps a tuple
@@ -110,6 +117,7 @@ class SandboxConfig:
             "port": 0 <= self.port <= 65535,
             "hostile_body_bytes": self.hostile_body_bytes >= 1024,
             "day": self.day >= 0,
+            "day_seconds": self.day_seconds is None or self.day_seconds > 0,
         }
         for name, ok in checks.items():
             if not ok:
@@ -120,6 +128,12 @@ class SandboxConfig:
     def today_date(self) -> dt.date:
         """``today`` as a date."""
         return dt.date.fromisoformat(self.today)
+
+    @property
+    def simulated_date(self) -> dt.date:
+        """The simulated date the sandbox serves: ``today`` plus ``day`` days (a dataset
+        run records it as its listing's observation date)."""
+        return self.today_date + dt.timedelta(days=self.day)
 
     def replace(self, **changes: object) -> SandboxConfig:
         """A copy with some fields changed."""

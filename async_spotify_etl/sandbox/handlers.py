@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..core.ids import is_spotify_id
-from .catalogue import SEARCH_CAP, Catalogue
+from .catalogue import GROUPS, SEARCH_CAP, Catalogue
 from .config import SandboxConfig
 from .pages import BadParam, error_body, market_param, paging, paging_params
 
@@ -173,7 +173,50 @@ def search(cat: Catalogue, query: Mapping[str, str]) -> Reply:
     parts = []
     for kind in types:
         found = cat.search_new() if kind == "album" and "tag:new" in q.split() else []
-        items = [cat.album(i).simplified for i in found[offset : offset + limit]]
+        reached = found[:SEARCH_CAP]  # the total counts them all; paging stops at the cap
+        items = [cat.album(i).simplified for i in reached[offset : offset + limit]]
         page = paging(url, query, items, offset=offset, limit=limit, total=len(found))
         parts.append(b'"' + kind.encode() + b's":' + page)
     return Reply(200, b"{" + b",".join(parts) + b"}")
+
+
+#: Get Artist's Albums pages at most this many albums (the 2026 spec: 1..10, default 5).
+MAX_ARTIST_ALBUMS = 10
+
+
+def artist_albums(cat: Catalogue, query: Mapping[str, str], artist_id: str) -> Reply:
+    """``GET /artists/{id}/albums``: a page of the artist's albums in the groups
+    ``include_groups`` names (all when absent) and available in ``market`` (any when
+    absent); each item is a simplified album plus ``album_group`` (which development-mode
+    apps no longer get, like the other fields Spotify removed in February 2026)."""
+    if not is_spotify_id(artist_id):
+        return bad_request(BadParam("Invalid base62 id"))
+    limit, offset = paging_params(query, default=5, max_limit=MAX_ARTIST_ALBUMS)
+    market = market_param(query)
+    raw = query.get("include_groups")
+    groups = GROUPS if raw is None else tuple(g.strip() for g in raw.split(","))
+    if not groups or not all(g in GROUPS for g in groups):
+        raise BadParam("Invalid include_groups")
+    if cat.artist(artist_id) is None:
+        return NOT_FOUND
+    releases = [
+        r
+        for r in cat.discography(artist_id)
+        if r.group in groups and (market is None or market in r.markets)
+    ]
+    dev = cat.config.access == "development"
+    items = []
+    for release in releases[offset : offset + limit]:
+        simplified = cat.album(release.index).simplified
+        if not dev:
+            simplified = simplified[:-1] + b',"album_group":"' + release.group.encode() + b'"}'
+        items.append(simplified)
+    page = paging(
+        f"{cat.base}/artists/{artist_id}/albums",
+        query,
+        items,
+        offset=offset,
+        limit=limit,
+        total=len(releases),
+    )
+    return Reply(200, page)

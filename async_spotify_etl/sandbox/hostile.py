@@ -59,7 +59,8 @@ class Hostility:
         first = catalogue.listing(config.markets[0])
         for kind, index in zip(KINDS, first[1:], strict=False):
             self.kind_of[catalogue.shape(index).id] = kind
-        for index in range(catalogue.album_count):
+        listed = sorted({i for market in config.markets for i in catalogue.listing(market)})
+        for index in listed:  # a day's pools hold albums no market lists: none of those
             roll = uniform(config.seed, "hostile", index)
             album_id = catalogue.shape(index).id
             if roll < EXTRA_SHARE * len(KINDS) and album_id not in self.kind_of:

@@ -55,6 +55,8 @@ class RenderedAlbum:
     full_prefix: bytes
     tracks: tuple[bytes, ...]
     track_ids: tuple[str, ...]
+    #: Where the album is available (in every access mode, whether or not it is shown).
+    markets: tuple[str, ...] = ()
 
 
 def _rng(seed: int, *parts: int | str) -> random.Random:
@@ -195,6 +197,7 @@ def render_album(config: SandboxConfig, base: str, index: int, born: int = 0) ->
         full_prefix=orjson.dumps(full)[:-1] + b',"tracks":',
         tracks=tuple(orjson.dumps(t) for t in tracks),
         track_ids=tuple(str(t["id"]) for t in tracks),
+        markets=tuple(album.markets),
     )
 
 

@@ -14,6 +14,7 @@ ROUTES = (
     "search",
     "several-artists",
     "artist",
+    "artist-albums",
     "other",
 )
 #: Routes that take ``ids=``: their answered calls are counted by how many ids each held.

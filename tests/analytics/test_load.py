@@ -197,7 +197,7 @@ def test_the_cli_loads_and_prints_a_summary(
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("missing-dir", "is not a directory"),
+        ("missing-dir", "does not exist"),
         ("no-albums", "no albums.ndjson"),
         ("db-parent-missing", "does not exist"),
         ("db-is-dir", "is a directory"),

@@ -15,6 +15,7 @@ import pytest
 from async_spotify_etl.analytics.charts import FONT_STACK
 from async_spotify_etl.analytics.report import build_report
 from async_spotify_etl.cli import main
+from async_spotify_etl.core import files
 from async_spotify_etl.core.errors import ConfigurationError
 
 from .conftest import MakePull
@@ -230,10 +231,14 @@ def test_cli_writes_the_report_and_prints_its_path(
     assert target.stat().st_size > 10_000
 
 
+def _refused(src: object, dst: object) -> None:
+    raise OSError(5, "Input/output error")
+
+
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("missing-dir", "is not a directory"),
+        ("missing-dir", "does not exist"),
         ("no-albums", "no albums.ndjson"),
         ("target-parent-missing", "cannot write"),
         ("target-under-a-file", "cannot write"),
@@ -245,6 +250,7 @@ def test_bad_input_is_one_line_and_exit_2(
     make_pull: MakePull,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     case: str,
     message: str,
 ) -> None:
@@ -261,7 +267,8 @@ def test_bad_input_is_one_line_and_exit_2(
     elif case == "target-is-dir":
         target.mkdir()
     elif case == "write-fails":
-        (tmp_path / ".report.html.tmp").mkdir()  # the temporary file cannot be created
+        # the temporary file is written but cannot be renamed over the target
+        monkeypatch.setattr(files.os, "replace", _refused)
 
     with pytest.raises(ConfigurationError, match=message):
         build_report(out_dir, target)
@@ -269,5 +276,5 @@ def test_bad_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("spotify-etl: error:")
     assert err.count("\n") == 1
-    assert not [p for p in tmp_path.glob("**/.report.html.tmp") if p.is_file()]
+    assert not list(tmp_path.glob("**/.report.html.*"))
     assert not target.is_file()

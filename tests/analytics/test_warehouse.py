@@ -285,7 +285,7 @@ def test_bad_arguments_are_one_line(
     assert "needs a URL or $DATABASE_URL" in capsys.readouterr().err
     url = "postgresql://u@127.0.0.1:1/d"
     assert main(["load", "--postgres", url, "--schema", "Bad;", str(pull.out_dir)]) == 2
-    assert "bad schema name" in capsys.readouterr().err
+    assert "is not a schema name" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------- Parquet

@@ -50,3 +50,21 @@ def test_demo_pulls_from_the_embedded_sandbox_without_credentials(tmp_path: Path
         line.startswith("DuckDB database: ") and f"{out}/pull.duckdb" in line for line in lines
     )
     assert any(line.startswith("HTML report: ") and f"{out}/report.html" in line for line in lines)
+
+
+def test_a_market_given_to_the_demo_replaces_its_four(tmp_path: Path) -> None:
+    """#24.11: `scripts/demo --market US` pulls the US only, as the script says."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPOTIFY_")}
+    env["DEMO_OUT"] = str(tmp_path / "pull")
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "demo"), "--market", "US", "--sandbox-albums", "20"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    made = orjson.loads((tmp_path / "pull" / "manifest.json").read_bytes())
+    assert made["markets"] == ["US"]
+    assert "US, GB, DE and SE" not in done.stdout

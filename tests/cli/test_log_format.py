@@ -61,7 +61,11 @@ def test_a_stop_line_is_json(
     last = json_lines(capsys.readouterr().err)[-1]
     assert last["message"].startswith("stopped: ")
     assert "--resume" in last["message"]
-    assert (last["level"], last["exit_code"]) == ("error", 75)
+    # exit 75 is for a scheduler to treat as success: a warning, not an error (#24.15)
+    assert (last["level"], last["exit_code"]) == (
+        "warning",
+        75,
+    )  # exit 75: treat as success (#24.15)
 
 
 def test_a_pull_with_failed_albums_ends_with_a_json_hint(

@@ -149,7 +149,7 @@ async def test_manifest_and_summary_say_which_limit_was_used(
     second = await run_pull(PullSettings(tmp_path / "b", client=client, **plan), sb.credentials)
     assert first.manifest.pacing["limit_source"] == "learned"
     assert second.manifest.pacing["limit_source"] == "remembered"
-    assert second.manifest.runs[-1]["pacing"] == second.manifest.pacing
+    assert second.manifest.runs[-1].stats["pacing"] == second.manifest.pacing
     assert second.manifest.throttled == 0
     limit = first.manifest.pacing["limit"]
     text = summary_text(second.manifest, {})

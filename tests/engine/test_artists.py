@@ -173,3 +173,27 @@ async def test_a_resume_fetches_the_artists_the_stopped_run_had_credited_only(
     assert result.exit_code == 0
     assert_matches_truth(tmp_path, again.truth(), markets, "extended")  # artists too
     assert manifest(tmp_path)["runs"][0]["artists"] < manifest(tmp_path)["counts"]["artists"]
+
+
+@pytest.mark.parametrize("remembered", [False, True])
+async def test_several_in_development_mode_stops_before_the_first_album_and_auto_then_runs(
+    sandbox_factory: SandboxFactory, tmp_path: Path, remembered: bool
+) -> None:
+    """#24.5: the stage is decided from the development mode the run met (new-releases'
+    403) or remembers, before any album is written; the same folder then pulls with auto."""
+    markets = ("US", "GB")
+    sb = await sandbox_factory(markets=markets, albums_per_market=30, access="development")
+    if remembered:  # an earlier run of this app met development mode
+        await run_pull(settings_for(sb, tmp_path / "earlier", markets=markets), sb.credentials)
+    before = dict(sb.stats()["requests"])
+    out = tmp_path / "pull"
+    settings = settings_for(sb, out, markets=markets, artists="several")
+    with pytest.raises(SettingsError, match="several-artists is not available"):
+        await run_pull(settings, sb.credentials)
+    assert read_pull(out)["albums"] == []
+    served = sb.stats()["requests"]
+    assert served.get("album") == before.get("album")  # not one album requested
+    assert "several-artists" not in served
+    result = await run_pull(dataclasses.replace(settings, artists="auto"), sb.credentials)
+    assert result.exit_code == 0
+    assert_matches_truth(out, sb.truth(), markets, "development")

@@ -32,3 +32,14 @@ def test_ids_from_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     stdin = io.TextIOWrapper(io.BytesIO(f"{B}\n{A}\n".encode()))
     monkeypatch.setattr("sys.stdin", stdin)
     assert load_ids(Path("-")).ids == (B, A)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_id(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "ids.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + f"{A}\r\n{B}\r\n".encode())  # as Windows editors save
+    ids = load_ids(path)
+    assert ids.ids == (A, B)
+    assert ids.junk == ()
+    assert "--ids line" not in caplog.text

@@ -63,7 +63,7 @@ async def test_output_equals_ground_truth_and_requests_equal_the_minimum(
     source: str,
     expand: str,
 ) -> None:
-    sb = await sandbox_factory(markets=markets, albums_per_market=60, access=access, seed=3)
+    sb = await sandbox_factory(markets=markets, albums_per_market=60, access=access, seed=4)
     truth = sb.truth()
     assert long_albums(truth) >= 3  # the catalogue exercises further track pages
     settings = settings_for(sb, tmp_path, markets=markets, source=source, expand=expand)
@@ -285,10 +285,10 @@ async def test_faults_never_lose_or_repeat_an_album(
     assert result.status == "complete"
     pull = read_pull(tmp_path)
     written = [a["id"] for a in pull["albums"]]
-    failed = [e["album_id"] for e in pull["errors"]]
+    failed = [e["album_id"] for e in pull["errors"] if "album_id" in e]  # artists' lines too
     assert sorted(written + failed) == sorted(truth["albums"])  # each exactly once
     by_album: dict[str, list[str]] = {a: [] for a in written}
     for track in pull["tracks"]:
         by_album[track["album_id"]].append(track["id"])
     assert by_album == {a: truth["albums"][a] for a in written}
-    assert result.exit_code == (1 if failed else 0)
+    assert result.exit_code == (1 if pull["errors"] else 0)

@@ -104,13 +104,13 @@ def test_events_say_what_entered_and_left_each_market(tmp_path: Path) -> None:
         first.mkdir()
         second.mkdir()
         dataset.record_listing(first, {"US": ["x", "y", "z"], "GB": ["x"]}, [])
-        runs = [{"id": "a", "path": "runs/a"}]
+        runs = [{"id": "a", "path": "runs/a", "markets": ["US", "GB"], "listed": True}]
         dataset.record_listing(second, {"US": ["z", "w", "x"], "DE": ["q"]}, runs)
     events = {(e["market"], e["album_id"]): e for e in lines(second / "events.ndjson")}
+    # GB was not listed this run: no event for it (its list did not empty, it was not seen)
     assert {k: (e["event"], e["position"], e["previous_position"]) for k, e in events.items()} == {
         ("US", "w"): ("listed", 2, None),
         ("US", "y"): ("delisted", None, 2),
-        ("GB", "x"): ("delisted", None, 1),
         ("DE", "q"): ("listed", 1, None),
     }
     dataset.record_listing(second, {"US": ["other"]}, runs)  # written once per run

@@ -14,7 +14,7 @@ import pytest
 from async_spotify_etl import read_committed
 from async_spotify_etl.cli import main
 from async_spotify_etl.output.layout import JOURNAL_NAME
-from async_spotify_etl.output.manifest import observed_manifest
+from async_spotify_etl.output.manifest import load_manifest
 from tests.pulls import comparable, manifest
 
 CATALOGUE = ["--sandbox", "--sandbox-seed", "4", "--sandbox-albums", "60", "--market", "US,GB,DE"]
@@ -83,9 +83,9 @@ def test_sigkill_then_resume_equals_an_uninterrupted_pull(
     finish(proc)
     assert commits(out) >= at_commits
     if at_commits:  # what load and report are shown of the killed pull
-        killed = observed_manifest(out, manifest(out))
-        assert killed["status"] == "killed"
-        assert killed["counts"]["albums"] == committed_albums(out) > 0
+        killed = load_manifest(out).observed(out)
+        assert killed.status == "killed"
+        assert killed.counts["albums"] == committed_albums(out) > 0
         assert main(["load", "--duckdb", str(tmp_path / "killed.duckdb"), str(out)]) == 0
         loaded = capsys.readouterr()
         assert f"{committed_albums(out)} albums" in loaded.out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from pathlib import Path
@@ -106,11 +107,17 @@ def test_plain_summary_has_the_same_rows_aligned_and_whole_paths() -> None:
 
 
 def test_the_summary_counts_auto_probes_beside_the_minimum() -> None:
-    manifest = make_manifest()
-    manifest.plan["probes"] = {"new-releases": 1, "several-albums": 1}
-    manifest.requests["new-releases"] = 1
-    manifest.requests["several-albums"] = 1
-    manifest.waited_seconds, manifest.backoff_seconds = 3.0, 1.25
+    manifest = dataclasses.replace(
+        make_manifest(),
+        plan={
+            "source": "search",
+            "expand": "album",
+            "probes": {"new-releases": 1, "several-albums": 1},
+        },
+        requests={"search": 4, "album": 14, "new-releases": 1, "several-albums": 1},
+        waited_seconds=3.0,
+        backoff_seconds=1.25,
+    )
     lines = summary_text(manifest, {}).splitlines()
     assert "  requests               20 (plan minimum 16 + 2 probes)" in lines
     assert "  waited on Retry-After  3.0 s" in lines

@@ -46,6 +46,7 @@ _OPERATIONS = (
     "/search",
     "/artists",
     "/artists/{id}",
+    "/artists/{id}/albums",
 )
 _ERROR = {"$ref": "#/components/schemas/ErrorObject"}
 _ERROR_RESPONSE = {
@@ -97,6 +98,8 @@ def _deviate(raw: dict[str, Any], access: str) -> dict[str, Any]:
         for name in ("AlbumBase", "AlbumObject"):
             removed = {"available_markets", "label", "popularity"}
             schemas[name]["required"] = [f for f in schemas[name]["required"] if f not in removed]
+        discography = schemas["ArtistDiscographyAlbumObject"]["allOf"][1]
+        del discography["required"]  # album_group, removed in February 2026 (FACTS 7)
     for path in _OPERATIONS:
         responses = spec["paths"][path]["get"]["responses"]
         responses["400"] = {"$ref": "#/components/responses/BadRequest"}
@@ -189,6 +192,39 @@ async def _walk_artists(spec: OpenAPI, api: Api, dev: bool) -> None:
         assert ("popularity" in artist, "followers" in artist) == (not dev, not dev)
     await _check(spec, api, f"/artists/{unknown}", 404)
     await _check(spec, api, f"/artists/{malformed}", 400)
+    await _walk_artist_albums(spec, api, dev)
+
+
+async def _walk_artist_albums(spec: OpenAPI, api: Api, dev: bool) -> None:
+    """Get Artist's Albums (both modes): every page of every credited artist's albums,
+    each item in the groups asked for, with ``album_group`` in extended mode only."""
+    truth = api.sandbox.truth()
+    unknown, malformed = "0" * 22, "not-base62!"
+    for artist_id in list(truth["artists"])[:40]:
+        url: str | None = (
+            f"/artists/{artist_id}/albums?include_groups=album,single&market=US&limit=10"
+        )
+        seen: list[str] = []
+        while url is not None:
+            page = await _check(spec, api, url, 200)
+            for item in page["items"]:
+                assert ("album_group" in item) is not dev
+                if not dev:
+                    assert item["album_group"] in ("album", "single")
+                assert artist_id in [a["id"] for a in item["artists"]]  # album or single
+            seen += [item["id"] for item in page["items"]]
+            url = page["next"]
+        assert len(seen) == len(set(seen)) == page["total"]
+        everything = await _check(spec, api, f"/artists/{artist_id}/albums?limit=10", 200)
+        assert everything["total"] >= len(seen)
+    first = next(iter(truth["artists"]))
+    await _check(spec, api, f"/artists/{first}/albums?limit=11", 400)
+    await _check(spec, api, f"/artists/{first}/albums?limit=0", 400)
+    await _check(spec, api, f"/artists/{first}/albums?include_groups=bogus", 400)
+    await _check(spec, api, f"/artists/{first}/albums?market=usa", 400)
+    await _check(spec, api, f"/artists/{first}/albums", 200)  # default limit 5
+    await _check(spec, api, f"/artists/{unknown}/albums", 404)
+    await _check(spec, api, f"/artists/{malformed}/albums", 400)
 
 
 @pytest.mark.parametrize("access", ["extended", "development"])

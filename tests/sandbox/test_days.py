@@ -12,7 +12,7 @@ import pytest
 from async_spotify_etl.core.errors import SettingsError
 from async_spotify_etl.sandbox import SandboxConfig
 from async_spotify_etl.sandbox.catalogue import NEW_DAYS, Catalogue
-from async_spotify_etl.sandbox.listings import coprime
+from async_spotify_etl.sandbox.listings import POOL
 from async_spotify_etl.sandbox.objects import FRESH_DAYS, render_album
 
 from .conftest import ApiFactory
@@ -35,22 +35,36 @@ def lists() -> list[dict[str, list[str]]]:
 
 
 def test_day_0_lists_what_the_sandbox_listed_before_it_had_days() -> None:
-    """Day 0 is each market's window of the index space (neighbours sharing a third) in
-    the order drawn from the seed, the albums rendered as always."""
-    size, stride = 30, 20
+    """Day 0 is each market's draw from a pool three times a list's length, in the order
+    drawn from (seed, market), the albums rendered as always."""
+    size = 30
     plain = Catalogue(SandboxConfig(seed=4, markets=MARKETS, albums_per_market=size), BASE)
     explicit = _catalogue(0, albums_per_market=size)
-    rng = random.Random("4/listing")
-    step = coprime(rng, size)
-    for slot, market in enumerate(MARKETS):
-        shift = rng.randrange(size)
-        model = [slot * stride + (step * p + shift) % size for p in range(size)]
+    for market in MARKETS:
+        model = random.Random(f"4/listing/{market}").sample(range(POOL * size), size)
         assert plain.listing(market) == explicit.listing(market) == model
-    assert plain.album_count == explicit.album_count == stride * 2 + size
+    assert plain.album_count == explicit.album_count == POOL * size
     assert plain.truth() == explicit.truth()
     for index in plain.listing("GB")[:5]:
         assert plain.album(index) == render_album(plain.config, BASE, index)
         assert 0 <= plain.shape(index).days_old <= 400
+
+
+@pytest.mark.parametrize("day", [0, 1, 4, 11, 30])
+def test_a_markets_list_depends_only_on_seed_market_and_day(day: int) -> None:
+    """#24.8: the US list is the same whichever other markets are configured, and in
+    whatever order."""
+    configs = [("US", "GB", "DE"), ("US", "GB", "DE", "SE"), ("SE", "US"), ("US",), ("JP", "US")]
+    served: list[list[str]] = []
+    for markets in configs:
+        catalogue = Catalogue(SandboxConfig(seed=9, markets=markets, day=day), BASE)
+        served.append([catalogue.shape(i).id for i in catalogue.listing("US")])
+    assert all(entry == served[0] for entry in served[1:])
+    # and the markets still overlap: any two by about a third on day 0, less as they move
+    catalogue = Catalogue(SandboxConfig(seed=9, markets=("US", "GB", "DE", "SE"), day=day), BASE)
+    lists = {m: set(catalogue.listing(m)) for m in catalogue.config.markets}
+    for a, b in (("US", "GB"), ("US", "SE"), ("GB", "DE")):
+        assert (18 if day == 0 else 5) <= len(lists[a] & lists[b]) <= 50, (a, b)
 
 
 def test_lists_on_consecutive_days_overlap_but_move(lists: list[dict[str, list[str]]]) -> None:
@@ -77,13 +91,13 @@ def test_entering_albums_are_new_and_a_few_come_back(lists: list[dict[str, list[
                 entered += 1
                 if album in earlier:
                     returned += 1
-                else:  # new to this market: new everywhere unless a neighbour has it today
+                else:  # new to this market: new everywhere unless another market has it today
                     assert album not in ever or any(
                         album in lists[day][m] for m in MARKETS if m != market
                     )
         ever |= {a for ids in lists[day].values() for a in ids}
     assert 0 < returned < entered * 0.1
-    # neighbours share some of each day's new albums, as on day 0
+    # markets share some of each day's new albums, as on day 0
     new_us = set(lists[DAYS]["US"]) - {a for d in range(DAYS) for a in lists[d]["US"]}
     assert new_us & set(lists[DAYS]["GB"])
 

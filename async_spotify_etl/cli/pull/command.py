@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import datetime as dt
 import gc
 import logging
 import signal
@@ -26,16 +27,25 @@ from ...core.errors import (
     ResumableStop,
     SettingsError,
     SpotifyETLError,
+    UnreachableHostError,
     render,
 )
-from ...core.settings import ClientSettings, Compression, Credentials, PullSettings, environment
+from ...core.settings import (
+    ClientSettings,
+    Compression,
+    Credentials,
+    PullSettings,
+    environment,
+    plan_fields,
+)
 from ...engine.ids_file import IdsInput, load_ids
 from ...engine.known import NOTHING_KNOWN
-from ...output.manifest import Manifest, read_manifest
-from ...output.sink import recorded_plan
+from ...output.dataset import dataset_above, holds_pull
+from ...output.manifest import Manifest
 from ...run.ending import Ending, ending_of
 from ...run.progress import ProgressMode, print_summary
 from ...run.pull import run_pull
+from ...run.resume import recorded_settings
 from ..logs import configured_logging, say
 from .flags import SANDBOX_DEFAULTS, SANDBOX_FLAGS, SETTING_FLAGS
 
@@ -56,6 +66,7 @@ class _Invocation:
     #: ``--dataset``: settings.out is the dataset's folder, this many days the refresh age.
     dataset: bool = False
     refresh_after: float | None = None
+    abandon_unfinished: bool = False
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -71,7 +82,8 @@ def pull(args: argparse.Namespace) -> int:
             ending = ending_of(exc)
             if not ending.resumable:
                 raise
-            level = "warning" if ending.status == "interrupted" else "error"
+            # Resumable: exit 75 is for a scheduler to treat as success, 130 an interruption.
+            level = "warning"
             line = _stop_line(exc, ending, args)
             say(args.log_format, level, line, exit_code=ending.exit_code)
             return ending.exit_code
@@ -88,6 +100,8 @@ def _stop_line(exc: BaseException, ending: Ending, args: argparse.Namespace) -> 
         hint = "try again when the API answers again"
     if isinstance(exc, ResumableStop):
         return f"stopped: {exc}; {hint}"
+    if isinstance(exc, UnreachableHostError):  # not the API failing: it was never reached
+        return f"stopped: {exc}; check the URL and the network, then {hint}"
     return f"stopped: the API kept failing after the retries ({type(exc).__name__}: {exc}); {hint}"
 
 
@@ -122,12 +136,23 @@ def _progress_mode(args: argparse.Namespace) -> ProgressMode:
 
 
 def _where(args: argparse.Namespace) -> Path:
-    """The pull's directory, or the dataset's; refuses flags that would be ignored."""
+    """The pull's directory, or the dataset's; refuses flags that would be ignored, and a
+    pull folder in a dataset or a dataset in a pull folder."""
     if args.dataset is None:
-        for flag, value in (("--refresh-after", args.refresh_after),):
-            if value is not None:
+        for flag, given in (
+            ("--refresh-after", args.refresh_after is not None),
+            ("--abandon-unfinished", args.abandon_unfinished),
+        ):
+            if given:
                 raise ConfigurationError(f"{flag} needs --dataset")
-        return args.out or Path("data")
+        out: Path = args.out or Path("data")
+        dataset = dataset_above(out.absolute())
+        if dataset is not None:
+            raise ConfigurationError(
+                f"{out} is {'a' if dataset == out.absolute() else 'inside the'} dataset {dataset}:"
+                f" add to it with --dataset {dataset}, or give --out a folder outside it"
+            )
+        return out
     for flag, given in (("--out", args.out is not None), ("--resume", args.resume)):
         if given:
             why = (
@@ -136,7 +161,13 @@ def _where(args: argparse.Namespace) -> Path:
                 else "a dataset run finishes an unfinished last run by itself"
             )
             raise ConfigurationError(f"--dataset and {flag} do not go together: {why}")
-    return Path(args.dataset)
+    root = Path(args.dataset)
+    if holds_pull(root):
+        raise ConfigurationError(
+            f"{root} holds a pull, not a dataset: give --dataset a new folder or a dataset's"
+            f" (continue that pull with --out {root} --resume)"
+        )
+    return root
 
 
 def _invocation(args: argparse.Namespace) -> _Invocation:
@@ -157,18 +188,21 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         timeout=args.timeout,
         budget=args.budget,
     )
-    recorded = _recorded(out) if args.resume else {}
+    given = {
+        "markets": _markets(args.market) if args.market else None,
+        "source": args.source,
+        "ids_file": args.ids,
+        "expand": args.expand,
+        "artists": args.artists,
+        "max_albums": args.max_albums,
+        "compress": args.compress,
+    }
+    recorded = recorded_settings(out) if args.resume else {}
     settings = PullSettings(
         out=out,
-        markets=_markets(args.market) if args.market else tuple(recorded.get("markets", ["US"])),
-        source=args.source or recorded.get("source", "auto"),
-        ids_file=args.ids or recorded.get("ids_file"),
-        expand=args.expand or recorded.get("expand", "auto"),
-        artists=args.artists or recorded.get("artists", "auto"),
-        max_albums=args.max_albums or recorded.get("max_albums"),
         resume=args.resume,
-        compress=args.compress or recorded.get("compress", "none"),
         client=client,
+        **{**recorded, **{k: v for k, v in given.items() if v is not None}},
     )
     sandbox = _sandbox_options(args)
     return _Invocation(
@@ -180,6 +214,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         args.log_format,
         dataset=args.dataset is not None,
         refresh_after=args.refresh_after,
+        abandon_unfinished=args.abandon_unfinished,
     )
 
 
@@ -198,22 +233,6 @@ def _sandbox_options(args: argparse.Namespace) -> dict[str, Any] | None:
     options = {k: SANDBOX_DEFAULTS[k] if v is None else v for k, v in given.items()}
     options["rate_limit"] = options["rate_limit"] or None
     return options
-
-
-def _recorded(out: Path) -> dict[str, Any]:
-    """What the pull in ``out`` pulls, as its journal (and manifest, for the ids file) say:
-    a resume needs no flag retyped. Flags given anyway must agree (the sink checks)."""
-    plan = recorded_plan(out) or {}
-    recorded = {k: plan[k] for k in _PLAN_FLAGS if plan.get(k) is not None}
-    if plan.get("ids_sha256"):
-        ids_file = ((read_manifest(out) or {}).get("arguments") or {}).get("ids_file")
-        if ids_file:
-            recorded["ids_file"] = Path(ids_file)
-    return recorded
-
-
-#: The plan entries a resume takes from the pull when their flag is not given.
-_PLAN_FLAGS = ("markets", "source", "expand", "artists", "max_albums", "compress")
 
 
 def _markets(values: list[str] | None) -> tuple[str, ...]:
@@ -239,26 +258,27 @@ async def _open_sandbox(stack: AsyncExitStack, invocation: _Invocation) -> tuple
 
 async def _connect(
     stack: AsyncExitStack, invocation: _Invocation
-) -> tuple[PullSettings, Credentials]:
+) -> tuple[PullSettings, Credentials, dt.datetime | None]:
+    """The settings and credentials to pull with, and the date the run observes: None (the
+    wall clock) for Spotify, the simulated date of the sandbox's day for the sandbox."""
     settings = invocation.settings
     if invocation.sandbox is None:
-        return settings, Credentials.from_env(dict(invocation.env))
+        return settings, Credentials.from_env(dict(invocation.env)), None
     sandbox, credentials = await _open_sandbox(stack, invocation)
     # a new port each time: nothing to remember for the next run, so nothing is written
     client = settings.client.replace(
         api_url=sandbox.api_url, token_url=sandbox.token_url, remember=False
     )
-    return dataclasses.replace(settings, client=client), credentials
+    now = dt.datetime.now(dt.UTC)
+    observed = dt.datetime.combine(sandbox.config.simulated_date, now.time(), dt.UTC)
+    return dataclasses.replace(settings, client=client), credentials, observed
 
 
 async def _dry_run(invocation: _Invocation) -> int:
     from ...engine.plan import plan_requests
 
     async with AsyncExitStack() as stack:
-        settings, credentials = await _connect(stack, invocation)
-        if settings.client.remember:  # a dry run reads what runs learned, writes nothing
-            client = settings.client.replace(remember="read")
-            settings = dataclasses.replace(settings, client=client)
+        settings, credentials, _ = await _connect(stack, invocation)
         ids = _ids(settings)
         known = NOTHING_KNOWN
         if invocation.dataset:
@@ -276,26 +296,24 @@ async def _dry_run(invocation: _Invocation) -> int:
 
 def _dry_run_rate(client: ClientSettings, credentials: Credentials) -> tuple[float, str]:
     """The rate the dry run times the plan at, and what to say of it with ``--rate auto``:
-    the remembered limit's average rate, or the slow start's first rate (an upper bound).
-    The memory is read, never written."""
+    the remembered limit's average rate, or the slow start's first rate (an upper bound)."""
     if not client.auto_rate:
         return client.start_rate, ""
     from ...client.memory import Memory, cache_dir
 
     limit = None
     if client.remember:
-        directory = cache_dir(client.cache_dir)
-        memory = Memory(directory, credentials.client_id, client.api_url, writable=False)
-        limit = memory.limit()
+        memory = Memory(cache_dir(client.cache_dir), credentials.client_id, client.api_url)
+        limit = memory.data.fresh_limit()
     if limit is None:
         return client.start_rate, (
             f"--rate auto starts at {client.start_rate:g} requests/s and climbs while no 429"
             " comes: the pull is likely faster"
         )
-    paced = limit.paced  # rounded: the plan prints it with :g
-    return round(paced.rate, 2), (
-        f"--rate auto: timed at the limit remembered for this app, {paced.requests}"
-        f" requests per {paced.seconds:.1f} s"
+    paced = limit.paced
+    return paced.rate, (
+        f"--rate auto: timed at the limit remembered for this app, {paced.requests} per"
+        f" {paced.seconds:g} s"
     )
 
 
@@ -312,7 +330,7 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
     loop.add_signal_handler(signal.SIGTERM, task.cancel)
     try:
         async with AsyncExitStack() as stack:
-            settings, credentials = await _connect(stack, invocation)
+            settings, credentials, observed_at = await _connect(stack, invocation)
             plan_extra = {"sandbox": _sandbox_identity(invocation.sandbox)}
             options: dict[str, Any] = {
                 "progress": invocation.progress,
@@ -328,6 +346,8 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
                     settings,
                     credentials,
                     refresh_after_days=invocation.refresh_after,
+                    abandon_unfinished=invocation.abandon_unfinished,
+                    observed_at=observed_at,
                     on_finish=show,
                     **options,
                 )
@@ -347,7 +367,9 @@ def _sandbox_identity(sandbox: Mapping[str, Any] | None) -> dict[str, Any] | Non
     """The sandbox options that decide its catalogue (a resume must serve the same one)."""
     if sandbox is None:
         return None
-    return {k: sandbox[k] for k in ("seed", "albums_per_market", "access", "day")}
+    from ...sandbox.config import SandboxConfig
+
+    return {k: sandbox[k] for k in plan_fields(SandboxConfig)}
 
 
 def _summary(compress: Compression) -> Callable[[Manifest, Path], None]:

@@ -35,6 +35,7 @@ SETTING_FLAGS = {
     "budget": "--budget",
     "dataset": "--dataset",
     "refresh_after": "--refresh-after",
+    "abandon_unfinished": "--abandon-unfinished",
     "timeout": "--timeout",
     "env_file": "--env-file",
 }
@@ -68,6 +69,16 @@ def _count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
     return value
+
+
+def _folder(text: str) -> Path:
+    """A folder named on the command line; an empty name (``--out ""``) would write into the
+    current directory, so it is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty folder name would write into the current directory; name a folder"
+        )
+    return Path(text)
 
 
 def _positive_float(text: str) -> float:
@@ -124,15 +135,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_what(what: argparse._ArgumentGroup) -> None:
     what.add_argument(
-        "--out", type=Path, metavar="DIR", help="output directory of one pull (default: data)"
+        "--out", type=_folder, metavar="DIR", help="output directory of one pull (default: data)"
     )
     what.add_argument(
         "--dataset",
-        type=Path,
+        type=_folder,
         metavar="DIR",
         help="instead of --out: add one run to the dataset kept in DIR (a folder per run;"
         " albums the dataset holds are not fetched again; an unfinished last run is"
         " finished first)",
+    )
+    what.add_argument(
+        "--abandon-unfinished",
+        action="store_true",
+        help="with --dataset: leave the unfinished last run as it is (what it fetched stays,"
+        " recorded as abandoned in dataset.json) and take a new snapshot, instead of"
+        " finishing it first",
     )
     what.add_argument(
         "--refresh-after",
