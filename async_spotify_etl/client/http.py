@@ -323,8 +323,12 @@ class SpotifyClient:
             self.pacer.stop(stop)
             raise stop
         # The gate closes for every task even when this request has run out of retries.
-        delay = self._retry.delay(throttles, outcome.retry_after)
-        self.pacer.record_throttle(ticket, delay, outcome.retry_after)
+        # A missing (or zero) Retry-After stands for the window's length, not a short
+        # backoff: retried sooner, the window is still full and every retry is a 429.
+        given = outcome.retry_after or None
+        wait_for = given or min(self.pacer.silent_wait(), self.settings.max_wait)
+        delay = self._retry.delay(throttles, wait_for)
+        self.pacer.record_throttle(ticket, delay, given)
         if not self._retry.can_retry(throttles):
             raise outcome.error
         self._retries += 1

@@ -24,6 +24,12 @@ The first 429 must come within the first window for the bound to hold, which the
 start makes likely (it reaches 150 requests within 5 s); where it does not, the window
 estimate comes out too short and the next 429 lowers the limit.
 
+A 429 without a usable Retry-After teaches no window. The gate then stays closed for the
+window's length (the learned one, else Spotify's 30 s: :data:`ASSUMED_WINDOW`), the rate
+is cut by :data:`CUT` once for the episode, and it climbs back additively
+(:data:`CLIMB`) while no 429 comes, up to the rate it had before the cut. So a server
+that never says Retry-After slows a pull to about what it sustains, never to nothing.
+
 Nothing here sleeps or reads a clock: every method is given ``now``, so the decisions are
 tested on plain numbers. Which 429s may teach is the caller's business: a quota 429 or a
 Retry-After past ``--max-wait`` stops the pull before it gets here, and a 429 to a request
@@ -41,8 +47,13 @@ from typing import Literal
 SLOW_START_STEP = 0.5
 #: Fraction of the learned limit left unused (rounded down: none below 20 requests).
 MARGIN = 0.05
-#: A 429 with no usable Retry-After teaches nothing about the window: the rate is cut.
+#: A 429 with no usable Retry-After teaches nothing about the window: the rate is cut...
 CUT = 0.5
+#: ... then climbs back by this fraction of the cut rate per second (doubling in 50 s,
+#: slower than Spotify's 30 s window forgets), never above the rate before the cut.
+CLIMB = 0.02
+#: The window a 429 without Retry-After stands for while none was learned: Spotify's.
+ASSUMED_WINDOW = 30.0
 #: Answers kept to seed the window once learned; older ones no window this long counts.
 MAX_WINDOW = 300.0
 
@@ -139,6 +150,9 @@ class AutoRate:
         self._throttled = False  # any 429 this run
         self._accepted = 0
         self._last_answer: float | None = None
+        #: After a cut: since when the rate climbs back, and up to what.
+        self._climb_since: float | None = None
+        self._ceiling = 0.0
         if remembered is not None:
             self._pace(remembered, "remembered")
 
@@ -147,11 +161,25 @@ class AutoRate:
             return f"<AutoRate {self.phase} {self.limit} ({self.source})>"
         return f"<AutoRate {self.phase} {self.rate:g}/s burst {self.burst}>"
 
+    def rate_at(self, now: float) -> float:
+        """The rate at ``now``: :attr:`rate`, or after a cut the rate climbing back."""
+        since = self._climb_since
+        if since is None:
+            return self.rate
+        climbed = self.rate * (1 + CLIMB * max(0.0, now - since))
+        return min(max(self._ceiling, self.rate), climbed)
+
+    @property
+    def window_seconds(self) -> float:
+        """What a 429 without Retry-After stands for: the learned window, else 30 s."""
+        return self.limit.seconds if self.limit is not None else ASSUMED_WINDOW
+
     def _burst_for(self, rate: float) -> int:
         return max(self.start_burst, math.ceil(rate * SLOW_START_STEP))
 
     def _pace(self, limit: Limit, source: LimitSource) -> None:
         self.limit, self.source, self.phase = limit, source, "paced"
+        self._climb_since = None
         paced = limit.paced
         # the bucket beside the window never holds back what the window lets go
         self.rate, self.burst = paced.rate, paced.requests
@@ -239,7 +267,11 @@ class AutoRate:
                 if limit is not None:
                     self._pace(limit, "learned")
                     return True
-            self.rate, self.phase = max(self.rate * CUT, 1 / MAX_WINDOW), "steady"
+            # one cut for the episode, from the rate it had climbed back to
+            reached = self.rate_at(seen.at)
+            self._ceiling = max(self._ceiling, reached)
+            self.rate, self.phase = max(reached * CUT, 1 / MAX_WINDOW), "steady"
+            self._climb_since = seen.at
             self.burst = self.start_burst
             return False
         # full when it said 429: what it accepted over the window before it is its limit

@@ -13,7 +13,8 @@ on requests in flight and one 429 gate shared by every task.
   accepted since the gate last opened over that time plus the Retry-After. It then
   climbs back additively with time, never above the configured rate; so a ``rate`` set
   far too high settles under the server's limit after one or two 429s.
-* A 429 closes the gate for every task until its Retry-After plus jitter. When it reopens
+* A 429 closes the gate for every task until its Retry-After plus jitter (a missing one
+  stands for the window's length: :meth:`Pacer.silent_wait`). When it reopens
   one probe request goes first; the others follow only if the probe was not throttled,
   so a reopened gate never releases a burst into a window that is still full.
 * With ``rate="auto"`` an :class:`.learning.AutoRate` replaces the bucket and the cut:
@@ -34,7 +35,7 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 
 from ..core.errors import ResumableStop
-from .learning import AutoRate, Limit
+from .learning import ASSUMED_WINDOW, AutoRate, Limit
 from .window import Window
 
 logger = logging.getLogger(__name__)
@@ -129,11 +130,18 @@ class Pacer:
     def rate(self) -> float:
         """The current effective rate in requests per second."""
         if self.auto is not None:
-            return self.auto.rate
+            return self.auto.rate_at(self._now())
         if self._base_rate >= self.configured_rate:
             return self.configured_rate
         climbed = CLIMB * self._base_rate * max(0.0, self._now() - self._climb_since)
         return min(self.configured_rate, self._base_rate + climbed)
+
+    def silent_wait(self) -> float:
+        """What a 429 without Retry-After stands for: the window's length (``auto``'s
+        learned one, the given ``window``'s, else Spotify's 30 s)."""
+        if self.auto is not None:
+            return self.auto.window_seconds
+        return self.window.seconds if self.window is not None else ASSUMED_WINDOW
 
     def gate_closed(self) -> bool:
         """True while a Retry-After is running."""
@@ -236,7 +244,8 @@ class Pacer:
         assert auto is not None
         held = False
         while True:
-            now, interval = self._now(), 1.0 / auto.rate
+            now = self._now()
+            interval = 1.0 / auto.rate_at(now)
             due = max(self._tat, now)
             wait = due - (auto.burst - 1) * interval - now
             if wait <= 1e-9:

@@ -167,6 +167,21 @@ async def test_no_retry_after_halves_the_slow_start_and_stops_it(clock: FakeCloc
     auto.throttled(0.0, 0.1, None)
     assert not auto.settle()
     assert (auto.limit, auto.phase, auto.rate) == (None, "steady", 4.0)
+    assert auto.window_seconds == 30.0  # what the gate waits for: Spotify's window
+    # it climbs back additively, to the rate before the cut and no further
+    assert auto.rate_at(0.1 + 25.0) == pytest.approx(4.0 * 1.5)
+    assert auto.rate_at(0.1 + 500.0) == 8.0
+
+
+async def test_a_second_silent_episode_cuts_from_where_the_rate_climbed() -> None:
+    auto = AutoRate(8.0, 5)
+    for start in (0.0, 100.0):
+        record = auto.sent(start)
+        auto.answered(record, start + 0.1, throttled=True)
+        auto.throttled(start, start + 0.1, None)
+        auto.settle()
+    # 8 -> 4, climbed back to 8 in 100 s, cut once to 4 again: not 2
+    assert auto.rate == 4.0
 
 
 async def test_a_remembered_limit_paces_from_the_first_request(clock: FakeClock) -> None:
