@@ -5,7 +5,11 @@ learned again, and the manifest and summary say which limit was used."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import os
+import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +172,71 @@ async def test_a_remembered_limit_that_draws_a_429_is_learned_again(sandbox_fact
     relearned = Memory(cache_dir(), sb.credentials.client_id, sb.api_url).data.fresh_limit()
     assert relearned is not None
     assert relearned.requests <= LIMIT  # what the server counted, not the 40 remembered
+
+
+def _sane(**changes: Any) -> dict[str, Any]:
+    """A memory file's JSON, sane unless ``changes`` poison it."""
+    at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    limit = {"requests": 180, "seconds": 30.4, "learned_at": at}
+    clean = {"per_second": 40.0, "burst": [120, 3.0], "at": at}
+    limit.update(changes.get("limit", {}))
+    clean.update(changes.get("clean_rate", {}))
+    return {"version": 1, "limit": limit, "clean_rate": clean}
+
+
+_FUTURE = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"limit": {"requests": 1_000_000_000}}, "limit requests 1e+09"),
+        ({"limit": {"seconds": 1e-9}}, "limit seconds 1e-09"),
+        ({"clean_rate": {"per_second": 1e8}}, "clean rate 1e+08"),
+        ({"limit": {"learned_at": _FUTURE}}, "limit learned_at in the future"),
+    ],
+    ids=["1e9-requests", "1e-9-s-window", "rate-1e8", "learned-in-the-future"],
+)
+def test_a_poisoned_value_is_ignored_with_one_warning(
+    cache_dir: Path, caplog: pytest.LogCaptureFixture, changes: dict[str, Any], named: str
+) -> None:
+    memory = Memory(cache_dir, "id", "https://api")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    memory.path.write_bytes(orjson.dumps(_sane()))
+    assert Memory(cache_dir, "id", "https://api").data.fresh_limit() == Limit(180, 30.4)
+    assert not caplog.records  # the sane file: taken as is, nothing said
+    memory.path.write_bytes(orjson.dumps(_sane(**changes)))
+    data = Memory(cache_dir, "id", "https://api").data
+    poisoned = "limit" if "limit" in changes else "clean_rate"
+    if poisoned == "limit":
+        assert data.fresh_limit() is None
+        assert data.fresh_clean_rate() == 40.0  # the sane rest is kept
+    else:
+        assert data.fresh_clean_rate() is None
+        assert data.fresh_limit() == Limit(180, 30.4)
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert named in warning.getMessage()
+
+
+def test_a_fifo_at_the_memory_path_never_hangs_and_stays(cache_dir: Path) -> None:
+    path = Memory(cache_dir, "id", "https://api").path
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    unblocked = threading.Event()
+
+    def unblock() -> None:  # a watchdog only: opens the writer end a blocking open waits for
+        unblocked.set()
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    watchdog = threading.Timer(10.0, unblock)
+    watchdog.start()
+    try:
+        memory = Memory(cache_dir, "id", "https://api")
+    finally:
+        watchdog.cancel()
+    assert not unblocked.is_set()  # it never waited on the FIFO
+    assert memory.data == Remembered()
+    memory.data.clean_rate, memory.data.clean_at = 5.0, dt.datetime.now(dt.UTC)
+    memory.save()  # a path held by a FIFO is not the project's: left alone
+    assert stat.S_ISFIFO(os.stat(path).st_mode)
