@@ -82,6 +82,18 @@ class Limit:
         return self.requests / self.seconds
 
 
+@dataclass(frozen=True)
+class RunReport:
+    """What one run's pacing showed, for the memory to keep (``Memory.remember_run``)."""
+
+    #: A limit measured this run, on evidence that it is the app's (None: none).
+    limit: Limit | None = None
+    #: Every request this run sent without a 429, over how long (None after a 429).
+    clean_burst: Limit | None = None
+    #: The fastest rate sent over a whole slow-start step without a 429.
+    fastest_clean: float = 0.0
+
+
 def infer_limit(
     first_sent: float, accepted: int, throttled_at: float, retry_after: float
 ) -> Limit | None:
@@ -214,6 +226,11 @@ class AutoRate:
             self._throttled = True
         else:
             self._accepted += 1
+
+    def report(self) -> RunReport:
+        """What this run showed, for the memory."""
+        learned = self.limit if self.source == "learned" else None
+        return RunReport(learned, self.clean_burst, self.fastest_clean)
 
     @property
     def clean_burst(self) -> Limit | None:

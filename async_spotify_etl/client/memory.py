@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from ..core.files import atomic_write
-from .learning import Limit
+from .learning import Limit, RunReport
 
 log = logging.getLogger(__name__)
 
@@ -204,18 +204,53 @@ class Remembered:
 
 
 class Memory:
-    """The memory file of one app and API URL: read once, written back atomically."""
+    """The memory file of one app and API URL: read once, written back atomically by
+    :meth:`save` when it changed, never when ``writable`` is False (a dry run's).
 
-    def __init__(self, directory: Path, client_id: str, api_url: str) -> None:
+    The only code that reads or writes the file: the client and the engine ask it
+    (:meth:`limit`, :meth:`accesses`, ...) and tell it what they learned
+    (:meth:`remember_run`, :meth:`remember_access`, :meth:`remember_told`); what to keep
+    of it is decided here."""
+
+    def __init__(
+        self, directory: Path, client_id: str, api_url: str, *, writable: bool = True
+    ) -> None:
         self.path = directory / f"{memory_key(client_id, api_url)}.json"
+        self.writable = writable
         #: False when something that is not a regular file sits at :attr:`path`.
         self._regular = True
         self.data = self._read()
-        #: Set by whoever changes :attr:`data` in place; :meth:`save` clears it.
-        self.changed = False
+        self._saved = self.data.to_json()
 
     def __repr__(self) -> str:
-        return f"<Memory {self.path}>"
+        return f"<Memory {self.path}{'' if self.writable else ' read-only'}>"
+
+    @property
+    def changed(self) -> bool:
+        """Whether :attr:`data` differs from the file as read or last saved."""
+        return self.data.to_json() != self._saved
+
+    # -- what earlier runs learned ------------------------------------------------------
+
+    def limit(self) -> Limit | None:
+        """The remembered rolling-window limit, unless older than a week."""
+        return self.data.fresh_limit()
+
+    def clean_rate(self) -> float | None:
+        """The fastest rate a run sent over a whole slow-start step without a 429."""
+        return self.data.fresh_clean_rate()
+
+    def clean_burst(self) -> Limit | None:
+        """The most requests a run sent without any 429, and over how long."""
+        return self.data.fresh_clean_burst()
+
+    def accesses(self) -> dict[str, bool]:
+        """Endpoint -> allowed (True) or answered 403 (False), unless older than a week."""
+        return self.data.fresh_access()
+
+    def told(self) -> tuple[str, ...]:
+        """The development-mode warnings this app was given once."""
+        return self.data.told
 
     def _read(self) -> Remembered:
         raw = self._read_bytes()
@@ -261,21 +296,52 @@ class Memory:
         finally:
             os.close(fd)
 
+    # -- what this run learned ----------------------------------------------------------
+
     def forget_limit(self) -> None:
         """Drop the limit and the clean rate (``--forget-limit``); written on :meth:`save`."""
         self.data.limit = self.data.limit_at = None
         self.data.clean_rate = self.data.clean_at = self.data.clean_burst = None
-        self.changed = True
+
+    def remember_access(self, endpoint: str, allowed: bool) -> bool:
+        """This run saw ``endpoint`` answer (True) or 403 (False). True when that
+        contradicts an earlier run (allowed then, refused now)."""
+        known = self.data.fresh_access()
+        if known.get(endpoint) == allowed:
+            return False
+        self.data.access, self.data.access_at = {**known, endpoint: allowed}, _now()
+        return known.get(endpoint) is True and not allowed
+
+    def remember_told(self, key: str) -> None:
+        """The development-mode warning ``key`` was given to this app."""
+        if key not in self.data.told:
+            self.data.told = (*self.data.told, key)
+
+    def remember_run(self, report: RunReport, now: dt.datetime | None = None) -> None:
+        """What this run's pacing showed: a limit measured on its own requests, and the
+        largest clean run and fastest clean rate, where they beat what is remembered."""
+        now, data = now or _now(), self.data
+        if report.limit is not None:
+            data.limit, data.limit_at = report.limit, now
+        burst, known = report.clean_burst, data.fresh_clean_burst(now)
+        larger = burst is not None and (known is None or burst.requests > known.requests)
+        fastest = report.fastest_clean
+        if larger or (fastest > 0 and fastest != data.fresh_clean_rate(now)):
+            data.clean_burst = burst if larger else known
+            fastest = fastest or (data.clean_burst.rate if data.clean_burst else 0.0)
+            data.clean_rate, data.clean_at = fastest, now
 
     def save(self) -> None:
-        """Write the memory atomically; a cache that cannot be written is only logged,
-        and a path held by something that is not a regular file is left alone."""
-        if not self._regular:
+        """Write the memory atomically if it changed; a cache that cannot be written is
+        only logged, a read-only memory (a dry run's) is never written, and a path held
+        by something that is not a regular file is left alone."""
+        if not (self.writable and self._regular and self.changed):
             return
-        body = orjson.dumps(self.data.to_json(), option=orjson.OPT_INDENT_2) + b"\n"
+        saved = self.data.to_json()
+        body = orjson.dumps(saved, option=orjson.OPT_INDENT_2) + b"\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             atomic_write(self.path, body)
-            self.changed = False
+            self._saved = saved
         except OSError as exc:
             log.warning("cannot write %s (%s): this run is not remembered", self.path, exc)

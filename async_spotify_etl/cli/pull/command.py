@@ -303,8 +303,9 @@ def _dry_run_rate(client: ClientSettings, credentials: Credentials) -> tuple[flo
 
     limit = None
     if client.remember:
-        memory = Memory(cache_dir(client.cache_dir), credentials.client_id, client.api_url)
-        limit = memory.data.fresh_limit()
+        directory = cache_dir(client.cache_dir)
+        memory = Memory(directory, credentials.client_id, client.api_url, writable=False)
+        limit = memory.limit()
     if limit is None:
         return client.start_rate, (
             f"--rate auto starts at {client.start_rate:g} requests/s and climbs while no 429"
