@@ -30,7 +30,7 @@ from ..core.errors import (
 )
 from ..core.settings import ClientSettings, Credentials
 from .auth import TokenProvider
-from .learning import AutoRate
+from .learning import RECENT_WINDOW, AutoRate, RunReport
 from .memory import Memory, cache_dir
 from .pacing import Pacer, Ticket
 from .responses import Answer, Retry, interpret, read_body
@@ -203,12 +203,15 @@ class SpotifyClient:
         s, memory = self.settings, self.memory
         if memory is None:
             return AutoRate(s.start_rate, s.burst)
+        limit = memory.limit()
         return AutoRate(
             s.start_rate,
             s.burst,
-            remembered=memory.limit(),
+            remembered=limit,
             clean_rate=memory.clean_rate(),
             clean_burst=memory.clean_burst(),
+            # a 429 while the last run's requests may still count is not this app's evidence
+            quiet_for=memory.quiet_for(limit.seconds if limit else RECENT_WINDOW),
         )
 
     def _remember(self) -> None:
@@ -217,8 +220,13 @@ class SpotifyClient:
         memory, pacer = self.memory, self._pacer
         if memory is None:
             return
-        if pacer is not None and pacer.auto is not None:
-            memory.remember_run(pacer.auto.report())
+        if pacer is not None:
+            last = None
+            if pacer.last_sent is not None:  # the pacer's clock, as a wall-clock time
+                ago = max(0.0, pacer.now() - pacer.last_sent)
+                last = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+            auto = pacer.auto
+            memory.remember_run(auto.report(last) if auto else RunReport(last_request_at=last))
         memory.save()
 
     async def __aexit__(

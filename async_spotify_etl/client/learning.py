@@ -30,6 +30,13 @@ is cut by :data:`CUT` once for the episode, and it climbs back additively
 (:data:`CLIMB`) while no 429 comes, up to the rate it had before the cut. So a server
 that never says Retry-After slows a pull to about what it sustains, never to nothing.
 
+A 429 is evidence of the app's limit only once the requests of the app's previous run
+have left the server's window (``quiet_for``: the memory says when that run sent its
+last request). A run started at once after another may meet a 429 that those requests
+caused: it closes the gate as any 429 does, but teaches nothing. A remembered limit is
+not lowered by it; in the slow start no limit is inferred from it, the rate is cut and
+climbs back instead. So a limit is stored only from this run's own evidence.
+
 Nothing here sleeps or reads a clock: every method is given ``now``, so the decisions are
 tested on plain numbers. Which 429s may teach is the caller's business: a quota 429 or a
 Retry-After past ``--max-wait`` stops the pull before it gets here, and a 429 to a request
@@ -38,6 +45,7 @@ sent before the gate last closed belongs to the episode already measured.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -56,6 +64,9 @@ CLIMB = 0.02
 ASSUMED_WINDOW = 30.0
 #: Answers kept to seed the window once learned; older ones no window this long counts.
 MAX_WINDOW = 300.0
+#: The window the previous run's requests are assumed to count in when no limit is
+#: remembered: twice Spotify's.
+RECENT_WINDOW = 60.0
 
 Phase = Literal["slow-start", "paced", "steady"]
 LimitSource = Literal["learned", "remembered"]
@@ -92,6 +103,9 @@ class RunReport:
     clean_burst: Limit | None = None
     #: The fastest rate sent over a whole slow-start step without a 429.
     fastest_clean: float = 0.0
+    #: When this run sent its last request (wall clock): the next run's 429s before
+    #: that request leaves the window may be this run's doing.
+    last_request_at: dt.datetime | None = None
 
 
 def infer_limit(
@@ -142,8 +156,11 @@ class AutoRate:
         remembered: Limit | None = None,
         clean_rate: float | None = None,
         clean_burst: Limit | None = None,
+        quiet_for: float = 0.0,
     ) -> None:
         self.start_burst = start_burst
+        #: Seconds from the first request on in which a 429 may be the previous run's.
+        self.quiet_for = quiet_for
         self.rate = max(start_rate, clean_rate or 0.0, clean_burst.rate if clean_burst else 0.0)
         # what an earlier run sent without a 429 may leave at once
         self.burst = max(self._burst_for(self.rate), clean_burst.requests if clean_burst else 0)
@@ -227,10 +244,16 @@ class AutoRate:
         else:
             self._accepted += 1
 
-    def report(self) -> RunReport:
+    def report(self, last_request_at: dt.datetime | None = None) -> RunReport:
         """What this run showed, for the memory."""
         learned = self.limit if self.source == "learned" else None
-        return RunReport(learned, self.clean_burst, self.fastest_clean)
+        return RunReport(learned, self.clean_burst, self.fastest_clean, last_request_at)
+
+    def foreign(self, at: float) -> bool:
+        """Whether a 429 answered at ``at`` may be the previous run's doing: its requests
+        were still in the server's window."""
+        first = self._first_sent
+        return first is not None and at < first + self.quiet_for
 
     @property
     def clean_burst(self) -> Limit | None:
@@ -278,9 +301,13 @@ class AutoRate:
         self._pending = None
         accepted = sum(r.accepted for r in before)
         ra = seen.retry_after
+        foreign = self.foreign(seen.at)
+        if foreign and self.limit is not None:
+            return False  # the remembered limit stands: this 429 is no evidence against it
         if self.limit is None:
-            if self.phase == "slow-start" and ra is not None and self._first_sent is not None:
-                limit = infer_limit(self._first_sent, accepted, seen.at, ra)
+            first = self._first_sent
+            if self.phase == "slow-start" and ra is not None and first is not None and not foreign:
+                limit = infer_limit(first, accepted, seen.at, ra)
                 if limit is not None:
                     self._pace(limit, "learned")
                     return True

@@ -124,6 +124,8 @@ class Remembered:
     access_at: dt.datetime | None = None
     #: The development-mode warnings this app was given once (never repeated as warnings).
     told: tuple[str, ...] = ()
+    #: When the app's last run sent its last request (its requests may still count).
+    last_request_at: dt.datetime | None = None
 
     def _fresh(self, when: dt.datetime | None, now: dt.datetime) -> bool:
         return when is not None and now - when <= MAX_AGE
@@ -163,6 +165,8 @@ class Remembered:
             data["access"] = {"endpoints": dict(self.access), "at": self.access_at.isoformat()}
         if self.told:
             data["told"] = list(self.told)
+        if self.last_request_at is not None:
+            data["last_request_at"] = self.last_request_at.isoformat()
         return data
 
     @classmethod
@@ -197,6 +201,7 @@ class Remembered:
             if isinstance(endpoints, dict) and at:
                 memory.access = {k: v for k, v in endpoints.items() if isinstance(v, bool)}
                 memory.access_at = at
+        memory.last_request_at = read.time(data.get("last_request_at"), "last_request_at")
         told = data.get("told")
         if isinstance(told, list):
             memory.told = tuple(key for key in told if isinstance(key, str))
@@ -243,6 +248,14 @@ class Memory:
     def clean_burst(self) -> Limit | None:
         """The most requests a run sent without any 429, and over how long."""
         return self.data.fresh_clean_burst()
+
+    def quiet_for(self, window: float, now: dt.datetime | None = None) -> float:
+        """Seconds from now until the last run's requests have left a ``window`` long
+        rolling window (0: they have, or no run is remembered)."""
+        last = self.data.last_request_at
+        if last is None:
+            return 0.0
+        return max(0.0, window - ((now or _now()) - last).total_seconds())
 
     def accesses(self) -> dict[str, bool]:
         """Endpoint -> allowed (True) or answered 403 (False), unless older than a week."""
@@ -321,6 +334,8 @@ class Memory:
         """What this run's pacing showed: a limit measured on its own requests, and the
         largest clean run and fastest clean rate, where they beat what is remembered."""
         now, data = now or _now(), self.data
+        if report.last_request_at is not None:
+            data.last_request_at = report.last_request_at
         if report.limit is not None:
             data.limit, data.limit_at = report.limit, now
         burst, known = report.clean_burst, data.fresh_clean_burst(now)

@@ -104,6 +104,8 @@ class Pacer:
         self._epoch: float | None = None  # since when accepted requests are counted
         self._accepted = 0
         self._stopped: ResumableStop | None = None
+        #: When the last request left (the pacer's clock); None before the first.
+        self.last_sent: float | None = None
         #: Seconds the gate has been closed by 429s (once, however many tasks waited).
         self.waited_seconds = 0.0
         #: 429 episodes: the 429s to requests sent after the gate last closed.
@@ -117,6 +119,10 @@ class Pacer:
             f"<Pacer rate={self.rate:.2f}/{self.configured_rate:g} per s, burst={self._burst}"
             f"{window}, gate {gate}{', probing' if self._half_open else ''}>"
         )
+
+    def now(self) -> float:
+        """The pacer's clock (the loop's unless a test injects one)."""
+        return self._now()
 
     def _now(self) -> float:
         if self._clock is not None:
@@ -207,6 +213,7 @@ class Pacer:
         now = self._now()
         if self._epoch is None:
             self._epoch = now
+        self.last_sent = now
         record = self.auto.sent(now) if self.auto is not None else None
         return Ticket(now, probe, window=window, record=record)
 

@@ -95,3 +95,18 @@ def test_a_dry_run_right_after_a_pull_stores_nothing(sandbox: Sandbox) -> None:
     assert orjson.loads(path.read_bytes()) == learned  # and stored nothing
     assert pull(sandbox, "c", "--dry-run", "--forget-limit") == 0
     assert orjson.loads(path.read_bytes()) == learned  # not even a limit forgotten
+
+
+def test_back_to_back_pulls_store_no_limit_below_the_truth(sandbox: Sandbox) -> None:
+    assert pull(sandbox, "a") == 0
+    first = memory_of(sandbox).limit()
+    assert first is not None
+    assert first.requests == LIMIT
+    # the second at once: its first requests meet a window the first one's still fill
+    throttled = sandbox.stats()["throttled"]
+    assert pull(sandbox, "b") == 0
+    assert sandbox.stats()["throttled"] > throttled  # it did meet that 429
+    kept = memory_of(sandbox).limit()
+    assert kept is not None
+    assert kept.requests >= LIMIT  # not what an earlier run's requests left room for
+    assert kept.seconds >= WINDOW

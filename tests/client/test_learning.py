@@ -197,3 +197,30 @@ async def test_a_remembered_limit_paces_from_the_first_request(clock: FakeClock)
     assert auto.source == "remembered"
     assert left[9] - left[0] < 1e-6  # the first ten at once, not at the polite rate
     assert left[10] >= left[0] + 2.0  # the eleventh waits for the window
+
+
+def test_a_429_while_the_last_runs_requests_count_teaches_nothing() -> None:
+    # the memory says the previous run sent its last request 1 s ago, window 5 s
+    remembered = AutoRate(5.0, 5, remembered=Limit(30, 5.0), quiet_for=4.0)
+    record = remembered.sent(0.0)
+    remembered.answered(record, 0.1, throttled=True)
+    remembered.throttled(0.0, 0.1, 1.0)
+    assert not remembered.settle()
+    assert remembered.limit == Limit(30, 5.0)  # not lowered to what was left for this run
+    assert remembered.report().limit is None  # nor stored
+    fresh = AutoRate(5.0, 5, quiet_for=4.0)
+    early = fresh.sent(0.0)
+    throttled = fresh.sent(0.1)
+    fresh.answered(early, 0.1, throttled=False)
+    fresh.answered(throttled, 0.2, throttled=True)
+    fresh.throttled(0.1, 0.2, 1.0)
+    assert not fresh.settle()
+    assert (fresh.limit, fresh.phase, fresh.rate) == (None, "steady", 2.5)  # cut, no limit
+    # after the quiet spell, a 429 is the app's own again
+    later = AutoRate(5.0, 5, remembered=Limit(30, 5.0), quiet_for=4.0)
+    late = later.sent(0.0)
+    later.answered(late, 4.5, throttled=True)
+    later.throttled(0.0, 4.5, 1.0)
+    assert later.settle()
+    assert later.limit is not None
+    assert later.limit.requests < 30

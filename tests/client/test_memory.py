@@ -72,10 +72,19 @@ async def test_the_next_run_paces_by_the_learned_limit_and_draws_no_429(
     assert sb.stats()["throttled"] == throttled_before  # not one 429 in the second run
 
 
+def a_window_later(sb: Any, clock: ShiftedClock) -> None:
+    """As if a window had passed: for the sandbox, and for the memory's last request."""
+    clock.offset += WINDOW
+    memory = Memory(cache_dir(), sb.credentials.client_id, sb.api_url)
+    assert memory.data.last_request_at is not None
+    memory.data.last_request_at -= dt.timedelta(minutes=2)  # past any window assumed
+    memory.save()
+
+
 async def test_forget_limit_learns_it_again(sandbox_factory: Any) -> None:
     sb, clock = await limited(sandbox_factory)
     await fetch_albums(sb)
-    clock.offset += WINDOW
+    a_window_later(sb, clock)
     again = await fetch_albums(sb, forget_limit=True)
     assert again.stats.pacing["limit_source"] == "learned"
     assert again.stats.throttled >= 1
