@@ -27,12 +27,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser = sub.add_parser(
         "load",
         help="load a pull's NDJSON into DuckDB or PostgreSQL",
-        description="Create or replace the tables albums, tracks, artists, album_artists,"
-        " track_artists, album_markets and errors in a DuckDB file from the pull in OUT_DIR"
+        description="Create or replace the tables albums, tracks, artists, artist_genres,"
+        " album_artists, track_artists, album_markets and errors in a DuckDB file from the"
+        " pull in OUT_DIR"
         " (only committed records of a pull in progress), or merge them into a PostgreSQL"
         " schema in one transaction (records upserted by id). On a dataset (pull --dataset)"
         " the tables span its runs, with artist_snapshots, listings, runs, events and the view"
-        " album_presence; loading a DuckDB file again reads only the runs it lacks.",
+        " album_presence; loading a DuckDB file again reads only the runs it lacks. A DuckDB"
+        " file holds one source: loading another pull or dataset replaces every table,"
+        " said in one line on stderr.",
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--duckdb", type=Path, metavar="FILE", help="database")
@@ -67,7 +70,7 @@ def _handle(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     try:
         from ..analytics.load import load_pull
-        from ..analytics.warehouse import load_postgres
+        from ..analytics.postgres import load_postgres
     except ImportError as exc:  # duckdb is an optional dependency
         raise ConfigurationError(f"spotify-etl load needs duckdb; {ANALYTICS_HINT}") from exc
     url, out_dir = args.postgres, args.out_dir

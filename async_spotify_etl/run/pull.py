@@ -10,15 +10,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..client.http import SpotifyClient
 from ..core.errors import ResumableStop
 from ..core.settings import Credentials, PullSettings, plan_of
 from ..core.timestamps import now_iso
-from ..engine.ids_file import IdsInput, load_ids
+from ..engine.ids_file import IdsInput, input_of
 from ..engine.known import NOTHING_KNOWN, Known
 from ..engine.outcomes import (
     AlbumFailure,
@@ -26,8 +27,9 @@ from ..engine.outcomes import (
     ArtistResult,
     Outcome,
 )
-from ..engine.pipeline import Pull
+from ..engine.pipeline import ListingSoFar, Pull
 from ..engine.plan import run_minimum
+from ..output.dataset import partial_listing_of, record_partial_listing
 from ..output.layout import manifest_path
 from ..output.manifest import (
     Manifest,
@@ -41,10 +43,7 @@ from ..output.manifest import (
 )
 from ..output.sink import COUNTS, Sink
 from .ending import ending_of
-from .progress import ProgressMode, ProgressReporter, Snapshot
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from .progress import Progress, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -89,33 +88,43 @@ class PullResult:
 def plan_fingerprint(
     settings: PullSettings, ids: IdsInput | None, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """What must not change between a pull and its resume: the settings marked PLAN, the
-    digest of the ids file, and ``extra`` (the sandbox's catalogue)."""
-    return {**plan_of(settings), "ids_sha256": ids.digest if ids else None, **(extra or {})}
+    """What must not change between a pull and its resume: the settings marked PLAN (the
+    watchlist's window and groups only with ``source="artists"``), the digest of the ids
+    file, and ``extra`` (the sandbox's catalogue)."""
+    plan = plan_of(settings)
+    if settings.source != "artists":  # the watchlist's own: other plans stay as they were
+        del plan["since"], plan["include_groups"]
+    return {**plan, "ids_sha256": ids.digest if ids else None, **(extra or {})}
 
 
 async def run_pull(
     settings: PullSettings,
     credentials: Credentials,
     *,
-    progress: ProgressMode = "off",
-    console: Console | None = None,
+    progress: Progress | None = None,
     plan_extra: Mapping[str, Any] | None = None,
     arguments_extra: Mapping[str, Any] | None = None,
     on_finish: Callable[[Manifest], None] | None = None,
     client: SpotifyClient | None = None,
     known: Known = NOTHING_KNOWN,
     on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
+    on_listing_stopped: Callable[[ListingSoFar, str], None] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
     manifest (ResumableStop, AuthenticationError, CancelledError, ...).
 
+    ``progress``, if given, is open while the pull runs and reads its numbers when it
+    likes (see :mod:`.progress`).
+
     ``known`` is what a dataset holds already (not fetched again); ``on_listed`` is called
-    with every market's listed album ids once the listings are read to their end."""
-    ids = None
-    if settings.ids_file is not None and settings.source in ("auto", "ids"):
-        ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
+    with every market's listed album ids once the listings are read to their end;
+    ``on_listing_stopped`` with what they read (and where each goes on) if a stop came
+    first."""
+    # hashed into the plan
+    ids = await asyncio.to_thread(input_of, settings.source, settings.ids_file)
     plan = plan_fingerprint(settings, ids, plan_extra)
+    if known is NOTHING_KNOWN and on_listed is None and on_listing_stopped is None:
+        known, on_listed, on_listing_stopped = _cut_short_listing(settings)
     done: set[str] = set()
     artists_done: set[str] = set()
     artists_due: list[str] = []
@@ -130,6 +139,7 @@ async def run_pull(
         client=client,
         known=known,
         on_listed=on_listed,
+        on_listing_stopped=on_listing_stopped,
     )
     sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
     async with sink:
@@ -146,7 +156,8 @@ async def run_pull(
         run.write("running", pull)
         status: PullStatus = "failed"
         try:
-            await _drain(pull, run, ProgressReporter(run.snapshot(pull), progress, console=console))
+            shown = progress(run.snapshot(pull)) if progress is not None else nullcontext()
+            await _drain(pull, run, shown)
             status = "complete"
         except BaseException as exc:
             status = ending_of(exc).status
@@ -161,14 +172,42 @@ async def run_pull(
     return PullResult(manifest, run.paths)
 
 
+def _cut_short_listing(
+    settings: PullSettings,
+) -> tuple[
+    Known,
+    Callable[[Mapping[str, list[str]], str | None], None] | None,
+    Callable[[ListingSoFar, str], None],
+]:
+    """A pull on its own lists again when resumed, unless a stop cut its listing short:
+    the pages read are kept, and the resume goes on from the next page (and keeps the
+    listing so read for any later resume), so budgets smaller than the listing complete
+    the pull (#23.7)."""
+    out = settings.out
+
+    def stopped(so_far: ListingSoFar, source: str) -> None:
+        record_partial_listing(out, so_far, source)
+
+    partial = partial_listing_of(out) if settings.resume and settings.expand != "tracks" else None
+    if partial is None or partial[2] not in ("new-releases", "search"):
+        return NOTHING_KNOWN, None, stopped
+    listing, starts, source = partial
+    known = Known(listing=listing, listing_source=source, listing_next=starts)
+
+    def listed(whole: Mapping[str, list[str]], source: str | None) -> None:
+        record_partial_listing(out, {m: (ids, None) for m, ids in whole.items()}, source or "")
+
+    return known, listed, stopped
+
+
 def _described(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-async def _drain(pull: Pull, run: _Run, reporter: ProgressReporter) -> None:
+async def _drain(pull: Pull, run: _Run, shown: AbstractContextManager[Any]) -> None:
     """Run the engine and hand every outcome to the sink, showing progress meanwhile."""
     async with pull:
-        with reporter:
+        with shown:
             async for outcome in pull.results():
                 run.add(outcome)
 
@@ -187,6 +226,11 @@ class _Run:
         self.started_at = now_iso()
         self.started = time.monotonic()
         self.paths = {**sink.paths, "manifest": manifest_path(settings.out)}
+        #: A watchlist's window and groups, for the manifest's plan.
+        self.watching: dict[str, Any] = {}
+        if settings.source == "artists":
+            since = settings.since_date().isoformat()
+            self.watching = {"since": since, "include_groups": list(settings.include_groups)}
 
     def add(self, outcome: Outcome) -> None:
         if isinstance(outcome, AlbumResult):
@@ -242,7 +286,7 @@ class _Run:
         manifest = Manifest.of_runs(
             runs,
             status=status,
-            plan={**stats.plan(), "tracks_market": self.settings.markets[0]},
+            plan={**stats.plan(), "tracks_market": self.settings.markets[0], **self.watching},
             markets=tuple(self.settings.markets),
             counts=dict(self.sink.counts),
             this_run=dict(self.added),

@@ -19,8 +19,10 @@ from . import handlers
 from .behaviours import Clock, Fault, FaultPlan, Quota, RollingWindow, TokenStore
 from .catalogue import Catalogue
 from .config import SandboxConfig
+from .deezer_api import DeezerEmulator
 from .handlers import Reply
 from .hostile import Hostility
+from .musicbrainz_api import HELP, MusicBrainzEmulator
 from .pages import BadParam, error_body
 from .stats import BATCH_ROUTES, SandboxStats
 from .token import issue_token
@@ -65,6 +67,18 @@ class SandboxState:
             Hostility(self._catalogue, config.hostile_body_bytes) if config.hostile else None
         )
         self._retry_until: dict[str, float] = {}
+        self._full: Catalogue | None = None
+        url = api_url.removesuffix("/v1")
+        self.deezer = DeezerEmulator(
+            lambda: self.full_catalogue,
+            f"{url}/deezer",
+            clock,
+            self.stats,
+            throttle=config.deezer_throttle,
+        )
+        self.musicbrainz = MusicBrainzEmulator(
+            lambda: self.full_catalogue, config, clock, self.stats
+        )
 
     def __repr__(self) -> str:
         return f"<SandboxState {self._catalogue!r} {self.stats!r}>"
@@ -94,6 +108,17 @@ class SandboxState:
             if self.hostility is not None:
                 self.hostility = Hostility(self._catalogue, config.hostile_body_bytes)
         return self._catalogue
+
+    @property
+    def full_catalogue(self) -> Catalogue:
+        """The catalogue of the day served now as extended access renders it: what the
+        Deezer and MusicBrainz emulators read (they see labels whatever the access mode)."""
+        catalogue = self.catalogue
+        if catalogue.config.access == "extended":
+            return catalogue
+        if self._full is None or self._full.config.day != catalogue.config.day:
+            self._full = Catalogue(catalogue.config.replace(access="extended"), self._api_url)
+        return self._full
 
     def truth(self) -> dict[str, Any]:
         """Ground truth; in hostile mode with a ``"hostile"`` key naming sabotaged albums."""
@@ -234,6 +259,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     path = request.path.rstrip("/") or "/"
     if path.startswith("/_sandbox/"):
         return _inspect(state, path)
+    if path == "/deezer" or path.startswith(("/deezer/", "/musicbrainz/")):
+        return await _other_api(state, request, path)
     route, handler, args = ("token", None, ()) if path == "/api/token" else _route(path)
     state.stats.enter()
     status: int | str = "dropped"
@@ -253,6 +280,49 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         return web.Response(status=reply.status, body=reply.body, headers=headers)
     finally:
         state.stats.leave(route, status, size)
+
+
+async def _other_api(state: SandboxState, request: web.Request, path: str) -> web.StreamResponse:
+    """Deezer's or MusicBrainz's answer, counted under its own routes; the configured
+    faults and latency apply as they do to ``/v1``, a server error as an HTML page."""
+    state.stats.enter()
+    route, size = "other", 0
+    status: int | str = "dropped"
+    try:
+        fault, delay = None, 0.0
+        if state.faults.active:
+            fault, delay = state.faults.decide(request.method + " " + request.path_qs)
+        if delay:
+            await asyncio.sleep(delay)
+        route, reply = _other_reply(state, request, path)
+        if fault is Fault.DROP:
+            _abort(request)
+            return web.Response(status=500)
+        if fault in _SERVER_ERRORS:
+            page = f"<html><body><h1>{fault.value} Server Error</h1></body></html>".encode()
+            reply = Reply(int(fault.value), page, {"Content-Type": "text/html"})
+        elif fault is not None and fault is not Fault.CUT_OFF and reply.status == 200:
+            reply = _corrupt(reply, fault)
+        headers = {"Content-Type": _JSON, **reply.headers}
+        if fault is Fault.CUT_OFF:
+            size = len(reply.body) // 2
+            return await _cut_off(request, reply, headers, size)
+        status, size = reply.status, len(reply.body)
+        return web.Response(status=reply.status, body=reply.body, headers=headers)
+    finally:
+        state.stats.leave(route, status, size)
+
+
+def _other_reply(state: SandboxState, request: web.Request, path: str) -> tuple[str, Reply]:
+    client = request.remote or ""
+    if path.startswith("/deezer"):
+        rest = path.removeprefix("/deezer")
+        return state.deezer.answer(rest, request.query, request.headers, client)
+    if path.startswith("/musicbrainz/ws/2/"):
+        rest = path.removeprefix("/musicbrainz/ws/2")
+        key = request.method + " " + request.path_qs
+        return state.musicbrainz.answer(rest, request.query, request.headers, client, key)
+    return "musicbrainz-other", Reply(404, orjson.dumps({"error": "Not Found", "help": HELP}))
 
 
 def _abort(request: web.Request) -> None:

@@ -37,6 +37,9 @@ from .objects import (
 
 #: Rendered albums kept in memory; a pull touches each album a few times in a row.
 CACHE_SIZE = 2048
+#: Albums kept parsed for the Deezer and MusicBrainz emulators, which build their own
+#: objects from the Spotify ones.
+PARSED_CACHE_SIZE = 64
 #: Search ``tag:new`` returns albums released this many days before the catalogue's now.
 NEW_DAYS = 14
 #: Search paging stops at this offset, as Spotify's does.
@@ -69,6 +72,7 @@ class Catalogue:
         self._by_id: dict[str, int] | None = None
         self._artists: dict[str, int | None] | None = None
         self._cache: OrderedDict[int, RenderedAlbum] = OrderedDict()
+        self._parsed: OrderedDict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
         self._search: list[int] | None = None
         self._discographies: dict[str, list[Release]] | None = None
         self._truth: dict[str, Any] | None = None
@@ -99,18 +103,31 @@ class Catalogue:
             self._by_id = {make_id(seed, "album", i): i for i in range(self.album_count)}
         return self._by_id.get(album_id)
 
-    def artist(self, ident: str) -> bytes | None:
-        """The full Artist object with id ``ident``, serialized, or None if no album of the
-        catalogue credits such an artist."""
+    @property
+    def artist_count(self) -> int:
+        """How many artists (numbered from 0) the catalogue's albums may credit."""
+        return artist_pool(self.album_count - 1)
+
+    def artist_number(self, ident: str) -> int | None:
+        """The number of the artist with id ``ident``, or None (unknown or Various Artists)."""
+        return self._artist_numbers().get(ident)
+
+    def _artist_numbers(self) -> dict[str, int | None]:
         if self._artists is None:
-            pool = artist_pool(self.album_count - 1)
+            pool = self.artist_count
             numbers: dict[str, int | None] = {
                 artist_id(self.config.seed, n): n for n in range(pool)
             }
             self._artists = {**numbers, VARIOUS_ARTISTS: None}
-        if ident not in self._artists:
+        return self._artists
+
+    def artist(self, ident: str) -> bytes | None:
+        """The full Artist object with id ``ident``, serialized, or None if no album of the
+        catalogue credits such an artist."""
+        numbers = self._artist_numbers()
+        if ident not in numbers:
             return None
-        return orjson.dumps(render_artist(self.config, self.base, self._artists[ident]))
+        return orjson.dumps(render_artist(self.config, self.base, numbers[ident]))
 
     def album(self, index: int) -> RenderedAlbum:
         """Album ``index`` rendered and serialized (cached)."""
@@ -123,6 +140,22 @@ class Catalogue:
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         return rendered
+
+    def parsed(self, index: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Album ``index`` (without ``tracks``) and its tracks as plain data (cached;
+        treat them as read-only)."""
+        found = self._parsed.get(index)
+        if found is not None:
+            self._parsed.move_to_end(index)
+            return found
+        rendered = self.album(index)
+        album: dict[str, Any] = orjson.loads(rendered.full_prefix + b"null}")
+        del album["tracks"]
+        found = album, [orjson.loads(t) for t in rendered.tracks]
+        self._parsed[index] = found
+        if len(self._parsed) > PARSED_CACHE_SIZE:
+            self._parsed.popitem(last=False)
+        return found
 
     def shape(self, index: int) -> AlbumShape:
         """Cheap facts about album ``index`` (no rendering)."""
