@@ -208,6 +208,7 @@ class SpotifyClient:
             s.start_rate,
             s.burst,
             remembered=limit,
+            trusted=memory.limit_trusted(),
             clean_rate=memory.clean_rate(),
             clean_burst=memory.clean_burst(),
             # a 429 while the last run's requests may still count is not this app's evidence

@@ -37,6 +37,12 @@ caused: it closes the gate as any 429 does, but teaches nothing. A remembered li
 not lowered by it; in the slow start no limit is inferred from it, the rate is cut and
 climbs back instead. So a limit is stored only from this run's own evidence.
 
+A remembered limit without that mark (``trusted=False``: an older version stored it,
+perhaps from such a 429 or a dry run's) is a start, not a fact: while no 429 comes and
+the window has held requests back for a whole window, ``N`` doubles (at most to
+:data:`MAX_REQUESTS`), so a limit far too low is found out; the first 429 then measures
+it as any later 429 does.
+
 Nothing here sleeps or reads a clock: every method is given ``now``, so the decisions are
 tested on plain numbers. Which 429s may teach is the caller's business: a quota 429 or a
 Retry-After past ``--max-wait`` stops the pull before it gets here, and a 429 to a request
@@ -64,6 +70,8 @@ CLIMB = 0.02
 ASSUMED_WINDOW = 30.0
 #: Answers kept to seed the window once learned; older ones no window this long counts.
 MAX_WINDOW = 300.0
+#: The most requests a raised limit may reach (the memory's own bound).
+MAX_REQUESTS = 100_000
 #: The window the previous run's requests are assumed to count in when no limit is
 #: remembered: twice Spotify's.
 RECENT_WINDOW = 60.0
@@ -103,6 +111,8 @@ class RunReport:
     clean_burst: Limit | None = None
     #: The fastest rate sent over a whole slow-start step without a 429.
     fastest_clean: float = 0.0
+    #: A remembered limit this run's clean sending showed too low, raised (None: not).
+    raised: Limit | None = None
     #: When this run sent its last request (wall clock): the next run's 429s before
     #: that request leaves the window may be this run's doing.
     last_request_at: dt.datetime | None = None
@@ -157,10 +167,15 @@ class AutoRate:
         clean_rate: float | None = None,
         clean_burst: Limit | None = None,
         quiet_for: float = 0.0,
+        trusted: bool = True,
     ) -> None:
         self.start_burst = start_burst
         #: Seconds from the first request on in which a 429 may be the previous run's.
         self.quiet_for = quiet_for
+        #: False while the remembered limit may be too low: raised while no 429 comes.
+        self.trusted = trusted
+        self._bound_since: float | None = None  # paced: since when the window binds
+        self._raised = False
         self.rate = max(start_rate, clean_rate or 0.0, clean_burst.rate if clean_burst else 0.0)
         # what an earlier run sent without a 429 may leave at once
         self.burst = max(self._burst_for(self.rate), clean_burst.requests if clean_burst else 0)
@@ -247,7 +262,25 @@ class AutoRate:
     def report(self, last_request_at: dt.datetime | None = None) -> RunReport:
         """What this run showed, for the memory."""
         learned = self.limit if self.source == "learned" else None
-        return RunReport(learned, self.clean_burst, self.fastest_clean, last_request_at)
+        raised = self.limit if self._raised and self.source == "remembered" else None
+        return RunReport(learned, self.clean_burst, self.fastest_clean, raised, last_request_at)
+
+    def window_bound(self, now: float, bound: bool) -> bool:
+        """The window held a request back (``bound``) or let it go at once. True when a
+        limit not trusted was raised: no 429 in this run, and the window still held
+        requests back a whole window after it first did (the pacer then rebuilds it)."""
+        if not bound:
+            return False
+        if self._bound_since is None:
+            self._bound_since = now
+        limit = self.limit
+        if self.trusted or self._throttled or self.source != "remembered" or limit is None:
+            return False
+        if now - self._bound_since < limit.seconds or limit.requests >= MAX_REQUESTS:
+            return False
+        self._pace(Limit(min(MAX_REQUESTS, 2 * limit.requests), limit.seconds), "remembered")
+        self._raised, self._bound_since = True, None
+        return True
 
     def foreign(self, at: float) -> bool:
         """Whether a 429 answered at ``at`` may be the previous run's doing: its requests

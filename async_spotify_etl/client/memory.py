@@ -115,6 +115,9 @@ class Remembered:
 
     limit: Limit | None = None
     limit_at: dt.datetime | None = None
+    #: True for a limit measured on the run's own evidence; False for one an older
+    #: version stored (perhaps from an earlier run's 429) or one raised but not measured.
+    limit_trusted: bool = True
     clean_rate: float | None = None
     #: The most requests a run sent without any 429, and over how long.
     clean_burst: Limit | None = None
@@ -153,6 +156,7 @@ class Remembered:
                 "requests": self.limit.requests,
                 "seconds": round(self.limit.seconds, 3),
                 "learned_at": self.limit_at.isoformat(),
+                "own": self.limit_trusted,
             }
         if self.clean_rate is not None and self.clean_at is not None:
             burst = self.clean_burst
@@ -186,6 +190,7 @@ class Remembered:
             found = read.limit(limit.get("requests"), limit.get("seconds"), "limit", "seconds")
             if found is not None and at is not None:
                 memory.limit, memory.limit_at = found, at
+                memory.limit_trusted = limit.get("own") is True
         clean = data.get("clean_rate")
         if isinstance(clean, dict):
             at = read.time(clean.get("at"), "clean rate at")
@@ -240,6 +245,11 @@ class Memory:
     def limit(self) -> Limit | None:
         """The remembered rolling-window limit, unless older than a week."""
         return self.data.fresh_limit()
+
+    def limit_trusted(self) -> bool:
+        """False when the remembered limit may be too low (not measured on a run's own
+        evidence): the run then raises it while no 429 comes."""
+        return self.data.limit_trusted
 
     def clean_rate(self) -> float | None:
         """The fastest rate a run sent over a whole slow-start step without a 429."""
@@ -314,6 +324,7 @@ class Memory:
     def forget_limit(self) -> None:
         """Drop the limit and the clean rate (``--forget-limit``); written on :meth:`save`."""
         self.data.limit = self.data.limit_at = None
+        self.data.limit_trusted = True
         self.data.clean_rate = self.data.clean_at = self.data.clean_burst = None
 
     def remember_access(self, endpoint: str, allowed: bool) -> bool:
@@ -337,7 +348,9 @@ class Memory:
         if report.last_request_at is not None:
             data.last_request_at = report.last_request_at
         if report.limit is not None:
-            data.limit, data.limit_at = report.limit, now
+            data.limit, data.limit_at, data.limit_trusted = report.limit, now, True
+        elif report.raised is not None:  # sent cleanly past it: a start for the next run
+            data.limit, data.limit_at, data.limit_trusted = report.raised, now, False
         burst, known = report.clean_burst, data.fresh_clean_burst(now)
         larger = burst is not None and (known is None or burst.requests > known.requests)
         fastest = report.fastest_clean

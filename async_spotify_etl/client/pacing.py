@@ -192,6 +192,11 @@ class Pacer:
         self._settle()
         window = self.window
         if window is not None:
+            auto = self.auto
+            if auto is not None and auto.window_bound(self._now(), window.held() >= window.limit):
+                self._adopt_limit()  # a limit not trusted, raised: pace by the new window
+                window = self.window
+                assert window is not None
             await window.acquire()
         try:
             # The probe drains the bucket, so those following it are paced, not a burst.
@@ -268,7 +273,14 @@ class Pacer:
         """Apply what a teaching 429 showed once it is measured: a new window, seeded with
         the answers it would still count and the requests still in flight."""
         auto = self.auto
-        if auto is None or not auto.settle() or auto.limit is None:
+        if auto is not None and auto.settle():
+            self._adopt_limit()
+
+    def _adopt_limit(self) -> None:
+        """Pace by ``auto``'s new limit: a new window, seeded with the answers it would
+        still count and the requests still in flight."""
+        auto = self.auto
+        if auto is None or auto.limit is None:
             return
         window = self._window_for(auto.limit)
         for ticket in self._live:

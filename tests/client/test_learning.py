@@ -224,3 +224,26 @@ def test_a_429_while_the_last_runs_requests_count_teaches_nothing() -> None:
     assert later.settle()
     assert later.limit is not None
     assert later.limit.requests < 30
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+async def test_a_remembered_limit_not_trusted_is_raised_while_no_429_comes(
+    clock: FakeClock, trusted: bool
+) -> None:
+    auto = AutoRate(5.0, 5, remembered=Limit(3, 1.0), trusted=trusted)
+    pacer = Pacer(5.0, 5, 32, auto=auto, clock=clock.time, sleep=clock.sleep)
+
+    async def request() -> None:
+        async with pacer.slot():
+            clock.now += 0.01
+
+    await asyncio.gather(*(request() for _ in range(60)))
+    assert auto.limit is not None
+    if trusted:  # measured on a run's own 429: it stands
+        assert auto.limit == Limit(3, 1.0)
+        assert auto.report().raised is None
+    else:  # 3 per 1 s held every request back for whole windows, and no 429 came
+        assert auto.limit.requests >= 12
+        assert auto.limit.seconds == 1.0
+        assert auto.report().raised == auto.limit
+        assert auto.report().limit is None  # raised, not measured

@@ -249,3 +249,28 @@ def test_a_fifo_at_the_memory_path_never_hangs_and_stays(cache_dir: Path) -> Non
     memory.data.clean_rate, memory.data.clean_at = 5.0, dt.datetime.now(dt.UTC)
     memory.save()  # a path held by a FIFO is not the project's: left alone
     assert stat.S_ISFIFO(os.stat(path).st_mode)
+
+
+async def test_a_remembered_limit_too_low_is_raised_when_no_429_comes(
+    sandbox_factory: Any,
+) -> None:
+    """A limit an older version stored (no ``own`` mark: perhaps a dry run's 429 or one
+    an earlier run's requests caused), 3 per window where the server allows 12."""
+    sb, _ = await limited(sandbox_factory, albums=48)
+    path = Memory(cache_dir(), sb.credentials.client_id, sb.api_url).path
+    at = dt.datetime.now(dt.UTC).isoformat()
+    path.write_bytes(
+        orjson.dumps({"version": 1, "limit": {"requests": 3, "seconds": WINDOW, "learned_at": at}})
+    )
+    client = await fetch_albums(sb)
+    paced = client.stats.pacing["limit"]
+    assert paced["requests"] > 3  # it paced faster while no 429 came
+    kept = Memory(cache_dir(), sb.credentials.client_id, sb.api_url)
+    limit = kept.limit()
+    assert limit is not None
+    assert limit.requests > 3
+    # measured at a 429 once raised past the truth (then trusted), or raised and kept
+    # as a start for the next run (not trusted: raised again)
+    assert kept.limit_trusted() == (client.stats.throttled > 0)
+    if kept.limit_trusted():
+        assert limit.requests <= LIMIT
