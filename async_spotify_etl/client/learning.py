@@ -88,7 +88,7 @@ class Limit:
     seconds: float
 
     def __str__(self) -> str:
-        return f"{self.requests}/{self.seconds:.3g}"
+        return f"{self.requests} requests per {self.seconds:.1f} s"
 
     @property
     def paced(self) -> Limit:

@@ -287,7 +287,9 @@ class Pacer:
             window.adopt()
             ticket.window = window
         self.window = window
-        logger.info("rate auto: the limit is %s (%s), pacing %s", auto.limit, auto.source, window)
+        logger.info(
+            "rate auto: the limit is %s (%s), pacing %s", auto.limit, auto.source, auto.limit.paced
+        )
 
     def _window_for(self, limit: Limit) -> Window:
         paced = limit.paced

@@ -5,6 +5,7 @@ after another at once, a dry run between."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,14 +54,10 @@ def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Sandbox
     loop.close()
 
 
-def pull(sb: Sandbox, out: str, *more: str) -> int:
-    return main(
-        [
-            "pull", "--api-url", sb.api_url, "--accounts-url", sb.token_url,
-            "--market", "US", "--expand", "album", "--artists", "off", "--out", out,
-            "--quiet", *more,
-        ]
-    )  # fmt: skip
+def pull(sb: Sandbox, out: str, *more: str, quiet: bool = True) -> int:
+    argv = ["pull", "--api-url", sb.api_url, "--accounts-url", sb.token_url, "--market", "US"]
+    argv += ["--expand", "album", "--artists", "off", "--out", out, *more]
+    return main([*argv, "--quiet"] if quiet else argv)
 
 
 def fill_window(sb: Sandbox) -> None:
@@ -81,7 +78,9 @@ def memory_of(sb: Sandbox) -> Memory:
     return Memory(cache_dir(), sb.credentials.client_id, sb.api_url)
 
 
-def test_a_dry_run_right_after_a_pull_stores_nothing(sandbox: Sandbox) -> None:
+def test_a_dry_run_right_after_a_pull_stores_nothing(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert pull(sandbox, "a") == 0
     path = memory_of(sandbox).path
     learned = orjson.loads(path.read_bytes())
@@ -90,8 +89,13 @@ def test_a_dry_run_right_after_a_pull_stores_nothing(sandbox: Sandbox) -> None:
     # at once, into a full window: the dry run's listing meets a 429 that would "teach"
     # a limit far below the truth
     fill_window(sandbox)
+    capsys.readouterr()
     assert pull(sandbox, "b", "--dry-run") == 0
     assert sandbox.stats()["throttled"] > throttled  # it did meet one
+    out = capsys.readouterr().out
+    # timed at the remembered limit, in rounded words (#24.15)
+    assert re.search(r"time at \d+(\.\d{1,2})? requests/s:", out), out
+    assert re.search(r"remembered for this app, 12 requests per \d+\.\d s$", out, re.M), out
     assert orjson.loads(path.read_bytes()) == learned  # and stored nothing
     assert pull(sandbox, "c", "--dry-run", "--forget-limit") == 0
     assert orjson.loads(path.read_bytes()) == learned  # not even a limit forgotten
@@ -110,3 +114,12 @@ def test_back_to_back_pulls_store_no_limit_below_the_truth(sandbox: Sandbox) -> 
     assert kept is not None
     assert kept.requests >= LIMIT  # not what an earlier run's requests left room for
     assert kept.seconds >= WINDOW
+
+
+def test_the_pacing_line_is_words(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    assert pull(sandbox, "a", quiet=False) == 0
+    out, err = capsys.readouterr()
+    # the summary's row and the log line say it in words, never a Python repr (#24.15)
+    assert re.search(r"auto: limit 12 requests per \d+\.\d s \(learned this run\)", out), out
+    assert re.search(r"the limit is 12 requests per \d+\.\d s \(learned\), pacing 12", err), err
+    assert "<" not in out + err

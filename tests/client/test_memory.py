@@ -166,7 +166,8 @@ async def test_manifest_and_summary_say_which_limit_was_used(
     assert second.manifest.throttled == 0
     limit = first.manifest.pacing["limit"]
     text = summary_text(second.manifest, {})
-    assert f"auto: limit {limit['requests']} per {limit['seconds']:g} s (remembered)" in text
+    said = f"auto: limit {limit['requests']} requests per {limit['seconds']:.1f} s (remembered)"
+    assert said in text
     assert "(learned this run)" in summary_text(first.manifest, {})
 
 
