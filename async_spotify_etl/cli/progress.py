@@ -217,7 +217,7 @@ def pacing_text(pacing: Mapping[str, Any]) -> str:
     if pacing.get("rate") != "auto":
         fixed = f"{pacing.get('rate'):g} requests/s"
         if window:
-            fixed += f", window {window['requests']} per {window['seconds']:g} s"
+            fixed += f", window {window['requests']} requests per {window['seconds']:g} s"
         return fixed
     limit = pacing.get("limit")
     if not limit:
@@ -226,7 +226,7 @@ def pacing_text(pacing: Mapping[str, Any]) -> str:
     source = {"learned": "learned this run", "remembered": "remembered"}.get(
         pacing.get("limit_source") or "", "?"
     )
-    return f"auto: limit {limit['requests']} per {limit['seconds']:g} s ({source})"
+    return f"auto: limit {limit['requests']} requests per {limit['seconds']:.1f} s ({source})"
 
 
 def _plan(plan: Mapping[str, Any]) -> str:

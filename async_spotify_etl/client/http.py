@@ -30,7 +30,7 @@ from ..core.errors import (
 )
 from ..core.settings import ClientSettings, Credentials
 from .auth import TokenProvider
-from .learning import AutoRate
+from .learning import RECENT_WINDOW, AutoRate, RunReport
 from .memory import Memory, cache_dir
 from .pacing import Pacer, Ticket
 from .responses import Answer, Retry, interpret, read_body
@@ -89,6 +89,7 @@ class SpotifyClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] | None = None,
         random: Callable[[], float] | None = None,
+        writes_memory: bool = True,
     ) -> None:
         self.settings = settings if settings is not None else ClientSettings()
         self._api = check_base_url(self.settings.api_url, "API URL")
@@ -106,7 +107,8 @@ class SpotifyClient:
         #: What earlier runs of this app learned (None: not remembered).
         self.memory: Memory | None = None
         if s.remember:
-            self.memory = Memory(cache_dir(s.cache_dir), credentials.client_id, s.api_url)
+            directory, app = cache_dir(s.cache_dir), credentials.client_id
+            self.memory = Memory(directory, app, s.api_url, writable=writes_memory)
             if s.forget_limit:
                 self.memory.forget_limit()
         self._requests: Counter[str] = Counter()
@@ -198,37 +200,35 @@ class SpotifyClient:
     def _auto_rate(self) -> AutoRate:
         """``--rate auto`` from what memory holds: a fresh limit paces from the first
         request, a fresh clean rate starts the slow start there; a stale one is re-learned."""
-        s, remembered = self.settings, self.memory.data if self.memory is not None else None
-        if remembered is None:
+        s, memory = self.settings, self.memory
+        if memory is None:
             return AutoRate(s.start_rate, s.burst)
+        limit = memory.limit()
         return AutoRate(
             s.start_rate,
             s.burst,
-            remembered=remembered.fresh_limit(),
-            clean_rate=remembered.fresh_clean_rate(),
-            clean_burst=remembered.fresh_clean_burst(),
+            remembered=limit,
+            trusted=memory.limit_trusted(),
+            clean_rate=memory.clean_rate(),
+            clean_burst=memory.clean_burst(),
+            # a 429 while the last run's requests may still count is not this app's evidence
+            quiet_for=memory.quiet_for(limit.seconds if limit else RECENT_WINDOW),
         )
 
     def _remember(self) -> None:
-        """Write back what this run learned about the rate; a run that learned nothing
-        new leaves the file as it was."""
+        """Tell the memory what this run's pacing showed; it decides what to keep, and
+        writes only what changed (a dry run's memory never writes)."""
         memory, pacer = self.memory, self._pacer
         if memory is None:
             return
-        auto = pacer.auto if pacer is not None else None
-        changed = memory.changed
-        if auto is not None:
-            now, data = dt.datetime.now(dt.UTC), memory.data
-            if auto.source == "learned" and auto.limit is not None:
-                data.limit, data.limit_at, changed = auto.limit, now, True
-            burst, known = auto.clean_burst, data.fresh_clean_burst()
-            larger = burst is not None and (known is None or burst.requests > known.requests)
-            if larger or (auto.fastest_clean > 0 and auto.fastest_clean != data.fresh_clean_rate()):
-                data.clean_burst = burst if larger else known
-                fastest = auto.fastest_clean or (data.clean_burst.rate if data.clean_burst else 0)
-                data.clean_rate, data.clean_at, changed = fastest, now, True
-        if changed:
-            memory.save()
+        if pacer is not None:
+            last = None
+            if pacer.last_sent is not None:  # the pacer's clock, as a wall-clock time
+                ago = max(0.0, pacer.now() - pacer.last_sent)
+                last = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+            auto = pacer.auto
+            memory.remember_run(auto.report(last) if auto else RunReport(last_request_at=last))
+        memory.save()
 
     async def __aexit__(
         self,
@@ -323,8 +323,12 @@ class SpotifyClient:
             self.pacer.stop(stop)
             raise stop
         # The gate closes for every task even when this request has run out of retries.
-        delay = self._retry.delay(throttles, outcome.retry_after)
-        self.pacer.record_throttle(ticket, delay, outcome.retry_after)
+        # A missing (or zero) Retry-After stands for the window's length, not a short
+        # backoff: retried sooner, the window is still full and every retry is a 429.
+        given = outcome.retry_after or None
+        wait_for = given or min(self.pacer.silent_wait(), self.settings.max_wait)
+        delay = self._retry.delay(throttles, wait_for)
+        self.pacer.record_throttle(ticket, delay, given)
         if not self._retry.can_retry(throttles):
             raise outcome.error
         self._retries += 1

@@ -24,6 +24,25 @@ The first 429 must come within the first window for the bound to hold, which the
 start makes likely (it reaches 150 requests within 5 s); where it does not, the window
 estimate comes out too short and the next 429 lowers the limit.
 
+A 429 without a usable Retry-After teaches no window. The gate then stays closed for the
+window's length (the learned one, else Spotify's 30 s: :data:`ASSUMED_WINDOW`), the rate
+is cut by :data:`CUT` once for the episode, and it climbs back additively
+(:data:`CLIMB`) while no 429 comes, up to the rate it had before the cut. So a server
+that never says Retry-After slows a pull to about what it sustains, never to nothing.
+
+A 429 is evidence of the app's limit only once the requests of the app's previous run
+have left the server's window (``quiet_for``: the memory says when that run sent its
+last request). A run started at once after another may meet a 429 that those requests
+caused: it closes the gate as any 429 does, but teaches nothing. A remembered limit is
+not lowered by it; in the slow start no limit is inferred from it, the rate is cut and
+climbs back instead. So a limit is stored only from this run's own evidence.
+
+A remembered limit without that mark (``trusted=False``: an older version stored it,
+perhaps from such a 429 or a dry run's) is a start, not a fact: while no 429 comes and
+the window has held requests back for a whole window, ``N`` doubles (at most to
+:data:`MAX_REQUESTS`), so a limit far too low is found out; the first 429 then measures
+it as any later 429 does.
+
 Nothing here sleeps or reads a clock: every method is given ``now``, so the decisions are
 tested on plain numbers. Which 429s may teach is the caller's business: a quota 429 or a
 Retry-After past ``--max-wait`` stops the pull before it gets here, and a 429 to a request
@@ -32,6 +51,7 @@ sent before the gate last closed belongs to the episode already measured.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -41,10 +61,20 @@ from typing import Literal
 SLOW_START_STEP = 0.5
 #: Fraction of the learned limit left unused (rounded down: none below 20 requests).
 MARGIN = 0.05
-#: A 429 with no usable Retry-After teaches nothing about the window: the rate is cut.
+#: A 429 with no usable Retry-After teaches nothing about the window: the rate is cut...
 CUT = 0.5
+#: ... then climbs back by this fraction of the cut rate per second (doubling in 50 s,
+#: slower than Spotify's 30 s window forgets), never above the rate before the cut.
+CLIMB = 0.02
+#: The window a 429 without Retry-After stands for while none was learned: Spotify's.
+ASSUMED_WINDOW = 30.0
 #: Answers kept to seed the window once learned; older ones no window this long counts.
 MAX_WINDOW = 300.0
+#: The most requests a raised limit may reach (the memory's own bound).
+MAX_REQUESTS = 100_000
+#: The window the previous run's requests are assumed to count in when no limit is
+#: remembered: twice Spotify's.
+RECENT_WINDOW = 60.0
 
 Phase = Literal["slow-start", "paced", "steady"]
 LimitSource = Literal["learned", "remembered"]
@@ -58,7 +88,7 @@ class Limit:
     seconds: float
 
     def __str__(self) -> str:
-        return f"{self.requests}/{self.seconds:.3g}"
+        return f"{self.requests} requests per {self.seconds:.1f} s"
 
     @property
     def paced(self) -> Limit:
@@ -69,6 +99,23 @@ class Limit:
     def rate(self) -> float:
         """The average rate the limit allows, in requests per second."""
         return self.requests / self.seconds
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one run's pacing showed, for the memory to keep (``Memory.remember_run``)."""
+
+    #: A limit measured this run, on evidence that it is the app's (None: none).
+    limit: Limit | None = None
+    #: Every request this run sent without a 429, over how long (None after a 429).
+    clean_burst: Limit | None = None
+    #: The fastest rate sent over a whole slow-start step without a 429.
+    fastest_clean: float = 0.0
+    #: A remembered limit this run's clean sending showed too low, raised (None: not).
+    raised: Limit | None = None
+    #: When this run sent its last request (wall clock): the next run's 429s before
+    #: that request leaves the window may be this run's doing.
+    last_request_at: dt.datetime | None = None
 
 
 def infer_limit(
@@ -119,8 +166,16 @@ class AutoRate:
         remembered: Limit | None = None,
         clean_rate: float | None = None,
         clean_burst: Limit | None = None,
+        quiet_for: float = 0.0,
+        trusted: bool = True,
     ) -> None:
         self.start_burst = start_burst
+        #: Seconds from the first request on in which a 429 may be the previous run's.
+        self.quiet_for = quiet_for
+        #: False while the remembered limit may be too low: raised while no 429 comes.
+        self.trusted = trusted
+        self._bound_since: float | None = None  # paced: since when the window binds
+        self._raised = False
         self.rate = max(start_rate, clean_rate or 0.0, clean_burst.rate if clean_burst else 0.0)
         # what an earlier run sent without a 429 may leave at once
         self.burst = max(self._burst_for(self.rate), clean_burst.requests if clean_burst else 0)
@@ -139,6 +194,9 @@ class AutoRate:
         self._throttled = False  # any 429 this run
         self._accepted = 0
         self._last_answer: float | None = None
+        #: After a cut: since when the rate climbs back, and up to what.
+        self._climb_since: float | None = None
+        self._ceiling = 0.0
         if remembered is not None:
             self._pace(remembered, "remembered")
 
@@ -147,11 +205,25 @@ class AutoRate:
             return f"<AutoRate {self.phase} {self.limit} ({self.source})>"
         return f"<AutoRate {self.phase} {self.rate:g}/s burst {self.burst}>"
 
+    def rate_at(self, now: float) -> float:
+        """The rate at ``now``: :attr:`rate`, or after a cut the rate climbing back."""
+        since = self._climb_since
+        if since is None:
+            return self.rate
+        climbed = self.rate * (1 + CLIMB * max(0.0, now - since))
+        return min(max(self._ceiling, self.rate), climbed)
+
+    @property
+    def window_seconds(self) -> float:
+        """What a 429 without Retry-After stands for: the learned window, else 30 s."""
+        return self.limit.seconds if self.limit is not None else ASSUMED_WINDOW
+
     def _burst_for(self, rate: float) -> int:
         return max(self.start_burst, math.ceil(rate * SLOW_START_STEP))
 
     def _pace(self, limit: Limit, source: LimitSource) -> None:
         self.limit, self.source, self.phase = limit, source, "paced"
+        self._climb_since = None
         paced = limit.paced
         # the bucket beside the window never holds back what the window lets go
         self.rate, self.burst = paced.rate, paced.requests
@@ -186,6 +258,35 @@ class AutoRate:
             self._throttled = True
         else:
             self._accepted += 1
+
+    def report(self, last_request_at: dt.datetime | None = None) -> RunReport:
+        """What this run showed, for the memory."""
+        learned = self.limit if self.source == "learned" else None
+        raised = self.limit if self._raised and self.source == "remembered" else None
+        return RunReport(learned, self.clean_burst, self.fastest_clean, raised, last_request_at)
+
+    def window_bound(self, now: float, bound: bool) -> bool:
+        """The window held a request back (``bound``) or let it go at once. True when a
+        limit not trusted was raised: no 429 in this run, and the window still held
+        requests back a whole window after it first did (the pacer then rebuilds it)."""
+        if not bound:
+            return False
+        if self._bound_since is None:
+            self._bound_since = now
+        limit = self.limit
+        if self.trusted or self._throttled or self.source != "remembered" or limit is None:
+            return False
+        if now - self._bound_since < limit.seconds or limit.requests >= MAX_REQUESTS:
+            return False
+        self._pace(Limit(min(MAX_REQUESTS, 2 * limit.requests), limit.seconds), "remembered")
+        self._raised, self._bound_since = True, None
+        return True
+
+    def foreign(self, at: float) -> bool:
+        """Whether a 429 answered at ``at`` may be the previous run's doing: its requests
+        were still in the server's window."""
+        first = self._first_sent
+        return first is not None and at < first + self.quiet_for
 
     @property
     def clean_burst(self) -> Limit | None:
@@ -233,13 +334,21 @@ class AutoRate:
         self._pending = None
         accepted = sum(r.accepted for r in before)
         ra = seen.retry_after
+        foreign = self.foreign(seen.at)
+        if foreign and self.limit is not None:
+            return False  # the remembered limit stands: this 429 is no evidence against it
         if self.limit is None:
-            if self.phase == "slow-start" and ra is not None and self._first_sent is not None:
-                limit = infer_limit(self._first_sent, accepted, seen.at, ra)
+            first = self._first_sent
+            if self.phase == "slow-start" and ra is not None and first is not None and not foreign:
+                limit = infer_limit(first, accepted, seen.at, ra)
                 if limit is not None:
                     self._pace(limit, "learned")
                     return True
-            self.rate, self.phase = max(self.rate * CUT, 1 / MAX_WINDOW), "steady"
+            # one cut for the episode, from the rate it had climbed back to
+            reached = self.rate_at(seen.at)
+            self._ceiling = max(self._ceiling, reached)
+            self.rate, self.phase = max(reached * CUT, 1 / MAX_WINDOW), "steady"
+            self._climb_since = seen.at
             self.burst = self.start_burst
             return False
         # full when it said 429: what it accepted over the window before it is its limit

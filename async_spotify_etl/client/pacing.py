@@ -13,7 +13,8 @@ on requests in flight and one 429 gate shared by every task.
   accepted since the gate last opened over that time plus the Retry-After. It then
   climbs back additively with time, never above the configured rate; so a ``rate`` set
   far too high settles under the server's limit after one or two 429s.
-* A 429 closes the gate for every task until its Retry-After plus jitter. When it reopens
+* A 429 closes the gate for every task until its Retry-After plus jitter (a missing one
+  stands for the window's length: :meth:`Pacer.silent_wait`). When it reopens
   one probe request goes first; the others follow only if the probe was not throttled,
   so a reopened gate never releases a burst into a window that is still full.
 * With ``rate="auto"`` an :class:`.learning.AutoRate` replaces the bucket and the cut:
@@ -34,7 +35,7 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 
 from ..core.errors import ResumableStop
-from .learning import AutoRate, Limit
+from .learning import ASSUMED_WINDOW, AutoRate, Limit
 from .window import Window
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,8 @@ class Pacer:
         self._epoch: float | None = None  # since when accepted requests are counted
         self._accepted = 0
         self._stopped: ResumableStop | None = None
+        #: When the last request left (the pacer's clock); None before the first.
+        self.last_sent: float | None = None
         #: Seconds the gate has been closed by 429s (once, however many tasks waited).
         self.waited_seconds = 0.0
         #: 429 episodes: the 429s to requests sent after the gate last closed.
@@ -117,6 +120,10 @@ class Pacer:
             f"{window}, gate {gate}{', probing' if self._half_open else ''}>"
         )
 
+    def now(self) -> float:
+        """The pacer's clock (the loop's unless a test injects one)."""
+        return self._now()
+
     def _now(self) -> float:
         if self._clock is not None:
             return self._clock()
@@ -129,11 +136,18 @@ class Pacer:
     def rate(self) -> float:
         """The current effective rate in requests per second."""
         if self.auto is not None:
-            return self.auto.rate
+            return self.auto.rate_at(self._now())
         if self._base_rate >= self.configured_rate:
             return self.configured_rate
         climbed = CLIMB * self._base_rate * max(0.0, self._now() - self._climb_since)
         return min(self.configured_rate, self._base_rate + climbed)
+
+    def silent_wait(self) -> float:
+        """What a 429 without Retry-After stands for: the window's length (``auto``'s
+        learned one, the given ``window``'s, else Spotify's 30 s)."""
+        if self.auto is not None:
+            return self.auto.window_seconds
+        return self.window.seconds if self.window is not None else ASSUMED_WINDOW
 
     def gate_closed(self) -> bool:
         """True while a Retry-After is running."""
@@ -178,6 +192,11 @@ class Pacer:
         self._settle()
         window = self.window
         if window is not None:
+            auto = self.auto
+            if auto is not None and auto.window_bound(self._now(), window.held() >= window.limit):
+                self._adopt_limit()  # a limit not trusted, raised: pace by the new window
+                window = self.window
+                assert window is not None
             await window.acquire()
         try:
             # The probe drains the bucket, so those following it are paced, not a burst.
@@ -199,6 +218,7 @@ class Pacer:
         now = self._now()
         if self._epoch is None:
             self._epoch = now
+        self.last_sent = now
         record = self.auto.sent(now) if self.auto is not None else None
         return Ticket(now, probe, window=window, record=record)
 
@@ -236,7 +256,8 @@ class Pacer:
         assert auto is not None
         held = False
         while True:
-            now, interval = self._now(), 1.0 / auto.rate
+            now = self._now()
+            interval = 1.0 / auto.rate_at(now)
             due = max(self._tat, now)
             wait = due - (auto.burst - 1) * interval - now
             if wait <= 1e-9:
@@ -252,14 +273,23 @@ class Pacer:
         """Apply what a teaching 429 showed once it is measured: a new window, seeded with
         the answers it would still count and the requests still in flight."""
         auto = self.auto
-        if auto is None or not auto.settle() or auto.limit is None:
+        if auto is not None and auto.settle():
+            self._adopt_limit()
+
+    def _adopt_limit(self) -> None:
+        """Pace by ``auto``'s new limit: a new window, seeded with the answers it would
+        still count and the requests still in flight."""
+        auto = self.auto
+        if auto is None or auto.limit is None:
             return
         window = self._window_for(auto.limit)
         for ticket in self._live:
             window.adopt()
             ticket.window = window
         self.window = window
-        logger.info("rate auto: the limit is %s (%s), pacing %s", auto.limit, auto.source, window)
+        logger.info(
+            "rate auto: the limit is %s (%s), pacing %s", auto.limit, auto.source, auto.limit.paced
+        )
 
     def _window_for(self, limit: Limit) -> Window:
         paced = limit.paced

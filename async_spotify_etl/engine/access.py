@@ -19,7 +19,6 @@ written when the client closes. A dry run reads it and never writes it.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Callable
 
@@ -39,8 +38,8 @@ class Access:
 
     def __init__(self, memory: Memory | None, *, read_only: bool = False) -> None:
         self._memory = None if read_only else memory
-        self._remembered = memory.data.fresh_access() if memory is not None else {}
-        self._told = set(memory.data.told) if memory is not None else set()
+        self._remembered = memory.accesses() if memory is not None else {}
+        self._told = set(memory.told()) if memory is not None else set()
         #: Endpoints this run took from memory instead of probing, and whether allowed.
         self.used: dict[str, bool] = {}
         #: Endpoints this run saw answer (True) or 403 (False).
@@ -69,13 +68,8 @@ class Access:
         """This run saw ``endpoint`` answer (True) or 403 (False): remember it."""
         self.found_now[endpoint] = allowed
         memory = self._memory
-        if memory is None or memory.data.fresh_access().get(endpoint) == allowed:
-            return
-        if self._remembered.get(endpoint) is True and not allowed:
+        if memory is not None and memory.remember_access(endpoint, allowed):
             log.warning("%s answered 403 although this app could use it before", endpoint)
-        access = {**memory.data.fresh_access(), endpoint: allowed}
-        memory.data.access, memory.data.access_at = access, dt.datetime.now(dt.UTC)
-        memory.changed = True
 
     def tell(self, key: str, message: str, *args: object) -> None:
         """A development-mode warning: a warning the first time this app meets it, then
@@ -85,10 +79,8 @@ class Access:
             return
         log.warning(message, *args)
         self._told.add(key)
-        memory = self._memory
-        if memory is not None and key not in memory.data.told:
-            memory.data.told = (*memory.data.told, key)
-            memory.changed = True
+        if self._memory is not None:
+            self._memory.remember_told(key)
 
 
 class Choice:

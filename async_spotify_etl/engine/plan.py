@@ -192,7 +192,7 @@ async def plan_requests(
     Each endpoint is chosen as a real run chooses it (:mod:`.access`), from what this app's
     memory holds (read, never written): a remembered 403 plans the fallback without a
     request, a remembered 200 plans the endpoint."""
-    async with SpotifyClient(credentials, settings.client) as client:
+    async with SpotifyClient(credentials, settings.client, writes_memory=False) as client:
         access = Access(client.memory, read_only=True)
         api = SpotifyAPI(client)
         probes: dict[str, int] = {}

@@ -556,3 +556,26 @@ def test_a_pull_with_no_pacing_flag_finds_the_limit(capsys: pytest.CaptureFixtur
     )
     assert main([*argv, "--rate", "5"]) == 0  # a rate given by hand is the fixed bucket
     assert "--rate auto" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--rate", "auto", "--window", "30/5"], "--rate auto and --window do not go together"),
+        (["--forget-limit", "--rate", "10"], "--forget-limit is for --rate auto, and --rate 10"),
+        (["--forget-limit", "--window", "30/5"], "--forget-limit is for --rate auto, and --window"),
+    ],
+    ids=["auto-and-window", "forget-with-a-rate", "forget-with-a-window"],
+)
+def test_pacing_flags_that_would_be_ignored_are_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str], flags: list[str], said: str
+) -> None:
+    argv = ["pull", "--sandbox", "--sandbox-albums", "10", "--out", "o", "--dry-run"]
+    assert main([*argv, *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert said in err
+    assert len(err.splitlines()) == 1
+    assert not Path("o").exists()
+    # each flag alone, or with what it goes with, is taken
+    for fine in (["--window", "30/5"], ["--rate", "auto", "--forget-limit"], ["--rate", "10"]):
+        assert main([*argv, *fine]) == 0

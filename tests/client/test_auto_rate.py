@@ -111,3 +111,44 @@ def test_settings_take_auto_and_refuse_other_words() -> None:
     assert not ClientSettings(rate="auto", window=(30, 5.0)).auto_rate
     with pytest.raises(ConfigurationError, match="rate must be positive or auto, got 'fast'"):
         ClientSettings(rate="fast")  # type: ignore[arg-type]
+
+
+async def test_429s_without_retry_after_do_not_collapse_the_rate(
+    mock_api: Any, clock: FakeClock, make_client: ClientFactory
+) -> None:
+    """A server counting 60 requests per rolling 30 s that never says Retry-After (#23.4):
+    each silent 429 closes the gate for the window's length and cuts the rate once, so
+    the pull keeps close to what the server sustains, and the rate climbs back."""
+    limit, window, requests = 60, 30.0, 600
+    counted: list[float] = []
+    throttled = 0
+
+    def answer(_url: Any, **_kwargs: Any) -> Any:
+        nonlocal throttled
+        clock.now += 0.02  # the way there
+        counted[:] = [t for t in counted if t > clock.now - window]
+        if len(counted) >= limit:
+            throttled += 1
+            return mock_api.result(status=429, payload={"error": {"status": 429}})
+        counted.append(clock.now)
+        clock.now += 0.02
+        return mock_api.result(payload={"id": ALBUM_ID})
+
+    mock_api.post(TOKEN_URL, payload=token_body())
+    mock_api.get(url(PATH), callback=answer, repeat=True)
+    async with make_client(rate="auto") as api:
+        started = clock.now
+        for _ in range(requests):
+            await api.get_json(PATH, endpoint="album")
+        elapsed = clock.now - started
+        auto = api.pacer.auto
+        assert auto is not None
+        assert api.pacer.silent_wait() == 30.0  # no window learned: Spotify's
+        rate_at_end = auto.rate_at(clock.now)
+        climbed = auto.rate_at(clock.now + 200.0)
+    assert throttled >= 8
+    ideal = requests / limit * window  # 300 s at exactly the server's pace
+    # a full window's wait per episode costs some; collapsed, the pull never ended
+    assert elapsed <= 2 * ideal
+    assert rate_at_end >= 0.5 * limit / window  # never below half what the server holds
+    assert climbed > rate_at_end  # and it climbs back while no 429 comes

@@ -238,6 +238,19 @@ async def test_429_closes_the_gate_for_retry_after_then_retries(
     assert stats.backoff_seconds == 0
 
 
+async def test_a_429_without_retry_after_closes_the_gate_for_the_window(
+    mock_api: Any, clock: FakeClock, make_client: ClientFactory
+) -> None:
+    mock_api.post(TOKEN_URL, payload=token_body())
+    mock_api.get(url(PATH), status=429)
+    mock_api.get(url(PATH), payload=OK)
+    async with make_client(window=(50, 10.0)) as api:
+        assert await api.get_json(PATH, endpoint="album") == OK
+        stats = api.stats
+    # the given window's 10 s plus jitter, not a half-second backoff into a full window
+    assert stats.waited_seconds == pytest.approx(10.25)
+
+
 async def test_429s_without_end_raise_rate_limited(
     mock_api: Any, make_client: ClientFactory
 ) -> None:

@@ -167,6 +167,21 @@ async def test_no_retry_after_halves_the_slow_start_and_stops_it(clock: FakeCloc
     auto.throttled(0.0, 0.1, None)
     assert not auto.settle()
     assert (auto.limit, auto.phase, auto.rate) == (None, "steady", 4.0)
+    assert auto.window_seconds == 30.0  # what the gate waits for: Spotify's window
+    # it climbs back additively, to the rate before the cut and no further
+    assert auto.rate_at(0.1 + 25.0) == pytest.approx(4.0 * 1.5)
+    assert auto.rate_at(0.1 + 500.0) == 8.0
+
+
+async def test_a_second_silent_episode_cuts_from_where_the_rate_climbed() -> None:
+    auto = AutoRate(8.0, 5)
+    for start in (0.0, 100.0):
+        record = auto.sent(start)
+        auto.answered(record, start + 0.1, throttled=True)
+        auto.throttled(start, start + 0.1, None)
+        auto.settle()
+    # 8 -> 4, climbed back to 8 in 100 s, cut once to 4 again: not 2
+    assert auto.rate == 4.0
 
 
 async def test_a_remembered_limit_paces_from_the_first_request(clock: FakeClock) -> None:
@@ -182,3 +197,53 @@ async def test_a_remembered_limit_paces_from_the_first_request(clock: FakeClock)
     assert auto.source == "remembered"
     assert left[9] - left[0] < 1e-6  # the first ten at once, not at the polite rate
     assert left[10] >= left[0] + 2.0  # the eleventh waits for the window
+
+
+def test_a_429_while_the_last_runs_requests_count_teaches_nothing() -> None:
+    # the memory says the previous run sent its last request 1 s ago, window 5 s
+    remembered = AutoRate(5.0, 5, remembered=Limit(30, 5.0), quiet_for=4.0)
+    record = remembered.sent(0.0)
+    remembered.answered(record, 0.1, throttled=True)
+    remembered.throttled(0.0, 0.1, 1.0)
+    assert not remembered.settle()
+    assert remembered.limit == Limit(30, 5.0)  # not lowered to what was left for this run
+    assert remembered.report().limit is None  # nor stored
+    fresh = AutoRate(5.0, 5, quiet_for=4.0)
+    early = fresh.sent(0.0)
+    throttled = fresh.sent(0.1)
+    fresh.answered(early, 0.1, throttled=False)
+    fresh.answered(throttled, 0.2, throttled=True)
+    fresh.throttled(0.1, 0.2, 1.0)
+    assert not fresh.settle()
+    assert (fresh.limit, fresh.phase, fresh.rate) == (None, "steady", 2.5)  # cut, no limit
+    # after the quiet spell, a 429 is the app's own again
+    later = AutoRate(5.0, 5, remembered=Limit(30, 5.0), quiet_for=4.0)
+    late = later.sent(0.0)
+    later.answered(late, 4.5, throttled=True)
+    later.throttled(0.0, 4.5, 1.0)
+    assert later.settle()
+    assert later.limit is not None
+    assert later.limit.requests < 30
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+async def test_a_remembered_limit_not_trusted_is_raised_while_no_429_comes(
+    clock: FakeClock, trusted: bool
+) -> None:
+    auto = AutoRate(5.0, 5, remembered=Limit(3, 1.0), trusted=trusted)
+    pacer = Pacer(5.0, 5, 32, auto=auto, clock=clock.time, sleep=clock.sleep)
+
+    async def request() -> None:
+        async with pacer.slot():
+            clock.now += 0.01
+
+    await asyncio.gather(*(request() for _ in range(60)))
+    assert auto.limit is not None
+    if trusted:  # measured on a run's own 429: it stands
+        assert auto.limit == Limit(3, 1.0)
+        assert auto.report().raised is None
+    else:  # 3 per 1 s held every request back for whole windows, and no 429 came
+        assert auto.limit.requests >= 12
+        assert auto.limit.seconds == 1.0
+        assert auto.report().raised == auto.limit
+        assert auto.report().limit is None  # raised, not measured

@@ -5,7 +5,11 @@ learned again, and the manifest and summary say which limit was used."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import os
+import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +72,19 @@ async def test_the_next_run_paces_by_the_learned_limit_and_draws_no_429(
     assert sb.stats()["throttled"] == throttled_before  # not one 429 in the second run
 
 
+def a_window_later(sb: Any, clock: ShiftedClock) -> None:
+    """As if a window had passed: for the sandbox, and for the memory's last request."""
+    clock.offset += WINDOW
+    memory = Memory(cache_dir(), sb.credentials.client_id, sb.api_url)
+    assert memory.data.last_request_at is not None
+    memory.data.last_request_at -= dt.timedelta(minutes=2)  # past any window assumed
+    memory.save()
+
+
 async def test_forget_limit_learns_it_again(sandbox_factory: Any) -> None:
     sb, clock = await limited(sandbox_factory)
     await fetch_albums(sb)
-    clock.offset += WINDOW
+    a_window_later(sb, clock)
     again = await fetch_albums(sb, forget_limit=True)
     assert again.stats.pacing["limit_source"] == "learned"
     assert again.stats.throttled >= 1
@@ -153,7 +166,8 @@ async def test_manifest_and_summary_say_which_limit_was_used(
     assert second.manifest.throttled == 0
     limit = first.manifest.pacing["limit"]
     text = summary_text(second.manifest, {})
-    assert f"auto: limit {limit['requests']} per {limit['seconds']:g} s (remembered)" in text
+    said = f"auto: limit {limit['requests']} requests per {limit['seconds']:.1f} s (remembered)"
+    assert said in text
     assert "(learned this run)" in summary_text(first.manifest, {})
 
 
@@ -168,3 +182,96 @@ async def test_a_remembered_limit_that_draws_a_429_is_learned_again(sandbox_fact
     relearned = Memory(cache_dir(), sb.credentials.client_id, sb.api_url).data.fresh_limit()
     assert relearned is not None
     assert relearned.requests <= LIMIT  # what the server counted, not the 40 remembered
+
+
+def _sane(**changes: Any) -> dict[str, Any]:
+    """A memory file's JSON, sane unless ``changes`` poison it."""
+    at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    limit = {"requests": 180, "seconds": 30.4, "learned_at": at}
+    clean = {"per_second": 40.0, "burst": [120, 3.0], "at": at}
+    limit.update(changes.get("limit", {}))
+    clean.update(changes.get("clean_rate", {}))
+    return {"version": 1, "limit": limit, "clean_rate": clean}
+
+
+_FUTURE = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"limit": {"requests": 1_000_000_000}}, "limit requests 1e+09"),
+        ({"limit": {"seconds": 1e-9}}, "limit seconds 1e-09"),
+        ({"clean_rate": {"per_second": 1e8}}, "clean rate 1e+08"),
+        ({"limit": {"learned_at": _FUTURE}}, "limit learned_at in the future"),
+    ],
+    ids=["1e9-requests", "1e-9-s-window", "rate-1e8", "learned-in-the-future"],
+)
+def test_a_poisoned_value_is_ignored_with_one_warning(
+    cache_dir: Path, caplog: pytest.LogCaptureFixture, changes: dict[str, Any], named: str
+) -> None:
+    memory = Memory(cache_dir, "id", "https://api")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    memory.path.write_bytes(orjson.dumps(_sane()))
+    assert Memory(cache_dir, "id", "https://api").data.fresh_limit() == Limit(180, 30.4)
+    assert not caplog.records  # the sane file: taken as is, nothing said
+    memory.path.write_bytes(orjson.dumps(_sane(**changes)))
+    data = Memory(cache_dir, "id", "https://api").data
+    poisoned = "limit" if "limit" in changes else "clean_rate"
+    if poisoned == "limit":
+        assert data.fresh_limit() is None
+        assert data.fresh_clean_rate() == 40.0  # the sane rest is kept
+    else:
+        assert data.fresh_clean_rate() is None
+        assert data.fresh_limit() == Limit(180, 30.4)
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert named in warning.getMessage()
+
+
+def test_a_fifo_at_the_memory_path_never_hangs_and_stays(cache_dir: Path) -> None:
+    path = Memory(cache_dir, "id", "https://api").path
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    unblocked = threading.Event()
+
+    def unblock() -> None:  # a watchdog only: opens the writer end a blocking open waits for
+        unblocked.set()
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    watchdog = threading.Timer(10.0, unblock)
+    watchdog.start()
+    try:
+        memory = Memory(cache_dir, "id", "https://api")
+    finally:
+        watchdog.cancel()
+    assert not unblocked.is_set()  # it never waited on the FIFO
+    assert memory.data == Remembered()
+    memory.data.clean_rate, memory.data.clean_at = 5.0, dt.datetime.now(dt.UTC)
+    memory.save()  # a path held by a FIFO is not the project's: left alone
+    assert stat.S_ISFIFO(os.stat(path).st_mode)
+
+
+async def test_a_remembered_limit_too_low_is_raised_when_no_429_comes(
+    sandbox_factory: Any,
+) -> None:
+    """A limit an older version stored (no ``own`` mark: perhaps a dry run's 429 or one
+    an earlier run's requests caused), 3 per window where the server allows 12."""
+    sb, _ = await limited(sandbox_factory, albums=48)
+    path = Memory(cache_dir(), sb.credentials.client_id, sb.api_url).path
+    at = dt.datetime.now(dt.UTC).isoformat()
+    path.write_bytes(
+        orjson.dumps({"version": 1, "limit": {"requests": 3, "seconds": WINDOW, "learned_at": at}})
+    )
+    client = await fetch_albums(sb)
+    paced = client.stats.pacing["limit"]
+    assert paced["requests"] > 3  # it paced faster while no 429 came
+    kept = Memory(cache_dir(), sb.credentials.client_id, sb.api_url)
+    limit = kept.limit()
+    assert limit is not None
+    assert limit.requests > 3
+    # measured at a 429 once raised past the truth (then trusted), or raised and kept
+    # as a start for the next run (not trusted: raised again)
+    assert kept.limit_trusted() == (client.stats.throttled > 0)
+    if kept.limit_trusted():
+        assert limit.requests <= LIMIT

@@ -159,7 +159,8 @@ async def test_the_choice_first_call_decides_a_403_falls_back_the_memory_remembe
     assert again.remembered
     assert await again.use() is False
     read_only = Choice("new-releases", Access(memory, read_only=True), {})
-    memory.changed = False
+    memory.save()
+    assert not memory.changed
     assert await read_only.use() is True
     read_only.worked()
     assert not memory.changed  # a dry run never writes

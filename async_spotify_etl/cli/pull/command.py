@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...core import settings as defaults
 from ...core.errors import (
@@ -177,15 +177,32 @@ def _where(args: argparse.Namespace) -> Path:
     return root
 
 
+def _pacing_flags(args: argparse.Namespace) -> float | Literal["auto"]:
+    """The rate to pull at; refuses the pacing flags that would be silently ignored."""
+    if args.rate == "auto" and args.window is not None:
+        raise ConfigurationError(
+            "--rate auto and --window do not go together: a --window paces with the polite"
+            f" {defaults.POLITE_RATE:g} requests/s, auto off; drop one of them"
+        )
+    rate: float | Literal["auto"] = args.rate if args.rate is not None else defaults.DEFAULT_RATE
+    if args.forget_limit and (rate != "auto" or args.window is not None):
+        given = "--window" if args.window is not None else f"--rate {rate:g}"
+        raise ConfigurationError(
+            f"--forget-limit is for --rate auto, and {given} learns no limit: drop one of them"
+        )
+    return rate
+
+
 def _invocation(args: argparse.Namespace) -> _Invocation:
     out = _where(args)
+    rate = _pacing_flags(args)
     env = environment(args.env_file)
     client = ClientSettings(
         api_url=args.api_url or env.get("SPOTIFY_API_URL") or defaults.DEFAULT_API_URL,
         token_url=args.accounts_url
         or env.get("SPOTIFY_ACCOUNTS_URL")
         or defaults.DEFAULT_TOKEN_URL,
-        rate=args.rate,
+        rate=rate,
         burst=args.burst,
         window=args.window,
         forget_limit=args.forget_limit,
@@ -354,18 +371,16 @@ def _dry_run_rate(client: ClientSettings, credentials: Credentials) -> tuple[flo
 
     limit = None
     if client.remember:
-        memory = Memory(cache_dir(client.cache_dir), credentials.client_id, client.api_url)
-        limit = memory.data.fresh_limit()
+        directory = cache_dir(client.cache_dir)
+        memory = Memory(directory, credentials.client_id, client.api_url, writable=False)
+        limit = memory.limit()
     if limit is None:
         return client.start_rate, (
             f"--rate auto starts at {client.start_rate:g} requests/s and climbs while no 429"
             " comes: the pull is likely faster"
         )
     paced = limit.paced
-    return paced.rate, (
-        f"--rate auto: timed at the limit remembered for this app, {paced.requests} per"
-        f" {paced.seconds:g} s"
-    )
+    return round(paced.rate, 2), f"--rate auto: timed at the limit remembered for this app, {paced}"
 
 
 def _ids(settings: PullSettings) -> IdsInput | None:

@@ -267,11 +267,11 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
     how.add_argument(
         "--rate",
         type=_rate,
-        default=defaults.DEFAULT_RATE,
         metavar="R|auto",
         help=f"requests per second, or auto: start at {defaults.POLITE_RATE:g}/s, double"
         " while no 429 comes, learn the app's rolling-window limit from the first 429 and"
-        " pace by it (a --window given turns auto off)",
+        " pace by it (default: auto; a --window given turns auto off, so --rate auto"
+        " --window is refused)",
     )
     how.add_argument(
         "--burst",
@@ -293,7 +293,7 @@ def _add_how(how: argparse._ArgumentGroup) -> None:
         "--forget-limit",
         action="store_true",
         help="with --rate auto, forget the limit earlier runs of this app learned and"
-        " learn it again",
+        " learn it again (refused with a --rate number or a --window: nothing to learn)",
     )
     how.add_argument(
         "--max-retries",
