@@ -18,6 +18,8 @@ from ..core.settings import Compression
 
 #: The NDJSON streams of a pull, by file stem; also the journal's offset keys.
 STREAMS = ("albums", "tracks", "artists", "errors")
+#: The streams a pull with ``enrich`` adds (see docs/enrich.md); a pull without writes none.
+ENRICH_STREAMS = ("deezer_albums", "deezer_tracks", "deezer_artists", "musicbrainz_releases")
 JOURNAL_NAME = ".journal"
 MANIFEST_NAME = "manifest.json"
 _SUFFIXES: dict[Compression, str] = {"none": ".ndjson", "gzip": ".ndjson.gz"}
@@ -40,7 +42,8 @@ def manifest_path(out: Path) -> Path:
 
 def written_names() -> tuple[str, ...]:
     """Every name a pull writes in its directory, whatever its compression."""
-    data = (f"{stream}{suffix}" for stream in STREAMS for suffix in _SUFFIXES.values())
+    streams = (*STREAMS, *ENRICH_STREAMS)
+    data = (f"{stream}{suffix}" for stream in streams for suffix in _SUFFIXES.values())
     return (JOURNAL_NAME, MANIFEST_NAME, *data)
 
 

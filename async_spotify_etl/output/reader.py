@@ -26,11 +26,13 @@ import orjson
 
 from ..core.errors import ConfigurationError
 from . import journal
-from .layout import STREAMS, find_stream, journal_path, require_pull_dir
+from .layout import ENRICH_STREAMS, STREAMS, find_stream, journal_path, require_pull_dir
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+#: Every stream a pull may hold (the enrichment streams only with ``enrich``).
+_READ_STREAMS = (*STREAMS, *ENRICH_STREAMS)
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,10 @@ def committed_offsets(out_dir: Path) -> dict[str, int] | None:
     path = journal_path(out_dir)
     if not path.exists():
         return None
-    state = journal.read_journal(path, STREAMS)
+    state = journal.read_journal(path, _READ_STREAMS)
     if not state.commits:
         log.info("%s has no complete commit yet: nothing is committed", path)
-        return dict.fromkeys(STREAMS, 0)
+        return dict.fromkeys(_READ_STREAMS, 0)
     return dict(state.offsets)
 
 
@@ -76,7 +78,7 @@ def find_pull_files(out_dir: Path) -> PullFiles:
     A pull directory holds an albums file from its first moment; without one it is none.
     """
     require_pull_dir(out_dir)
-    paths = {stream: find_stream(out_dir, stream) for stream in STREAMS}
+    paths = {stream: find_stream(out_dir, stream) for stream in _READ_STREAMS}
     if paths["albums"] is None:
         from .dataset import INDEX_NAME, RUNS_DIR  # the dataset imports this module
 

@@ -28,7 +28,7 @@ from ..engine.outcomes import (
 )
 from ..engine.pipeline import Pull
 from ..engine.plan import run_minimum
-from ..output.layout import manifest_path
+from ..output.layout import ENRICH_STREAMS, manifest_path
 from ..output.manifest import (
     Manifest,
     PullStatus,
@@ -41,6 +41,7 @@ from ..output.manifest import (
 )
 from ..output.sink import COUNTS, Sink
 from .ending import ending_of
+from .enrich import Enrichment
 from .progress import ProgressMode, ProgressReporter, Snapshot
 
 if TYPE_CHECKING:
@@ -91,7 +92,10 @@ def plan_fingerprint(
 ) -> dict[str, Any]:
     """What must not change between a pull and its resume: the settings marked PLAN, the
     digest of the ids file, and ``extra`` (the sandbox's catalogue)."""
-    return {**plan_of(settings), "ids_sha256": ids.digest if ids else None, **(extra or {})}
+    plan = {**plan_of(settings), "ids_sha256": ids.digest if ids else None, **(extra or {})}
+    if not plan.get("enrich"):
+        del plan["enrich"]  # a pull without enrichment keeps the plan it always had
+    return plan
 
 
 async def run_pull(
@@ -106,12 +110,14 @@ async def run_pull(
     client: SpotifyClient | None = None,
     known: Known = NOTHING_KNOWN,
     on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
+    enrich_clients: Mapping[str, Any] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
     manifest (ResumableStop, AuthenticationError, CancelledError, ...).
 
     ``known`` is what a dataset holds already (not fetched again); ``on_listed`` is called
-    with every market's listed album ids once the listings are read to their end."""
+    with every market's listed album ids once the listings are read to their end;
+    ``enrich_clients`` may hold the ``deezer`` and ``musicbrainz`` clients to enrich with."""
     ids = None
     if settings.ids_file is not None and settings.source in ("auto", "ids"):
         ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
@@ -131,7 +137,10 @@ async def run_pull(
         known=known,
         on_listed=on_listed,
     )
-    sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
+    extra = ENRICH_STREAMS if settings.enrich else ()
+    sink = Sink(
+        settings.out, plan, compress=settings.compress, resume=settings.resume, extra_streams=extra
+    )
     async with sink:
         previous = read_manifest(settings.out) if settings.resume else None
         if settings.resume and previous is not None and previous.status == "complete":
@@ -147,6 +156,9 @@ async def run_pull(
         status: PullStatus = "failed"
         try:
             await _drain(pull, run, ProgressReporter(run.snapshot(pull), progress, console=console))
+            if settings.enrich:
+                run.enrichment = Enrichment(settings, sink, **(enrich_clients or {}))
+                await run.enrichment.run()
             status = "complete"
         except BaseException as exc:
             status = ending_of(exc).status
@@ -182,6 +194,8 @@ class _Run:
         self.arguments = arguments
         self.added = dict.fromkeys(COUNTS, 0)
         self.error: str | None = None
+        #: This run's enrichment, once it started (``enrich``).
+        self.enrichment: Enrichment | None = None
         #: The runs of this pull before this one (a resume's), as manifest.json recorded them.
         self.earlier: list[RunRecord] = []
         self.started_at = now_iso()
@@ -225,6 +239,13 @@ class _Run:
         done = pull.stats.skipped_done + self.added["albums"] + self.added["failed"]
         return max(0, pull.stats.found - done)
 
+    def _stats(self, pull: Pull) -> dict[str, Any]:
+        stats = pull.client_stats.as_dict()
+        if self.enrichment is not None:
+            e = self.enrichment
+            stats["enrich"] = {**e.stats.as_dict(), "requests": e.requests()}
+        return stats
+
     def write(self, status: PullStatus, pull: Pull) -> Manifest:
         stats = pull.stats
         finished = status != "running"
@@ -234,7 +255,7 @@ class _Run:
             finished_at=now_iso() if finished else None,
             duration_seconds=round(time.monotonic() - self.started, 3),
             added=dict(self.added),
-            stats=pull.client_stats.as_dict(),
+            stats=self._stats(pull),
             minimum_requests=run_minimum(stats) if finished else {},
             error=self.error,
         )
