@@ -194,6 +194,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         "ids_file": args.ids,
         "expand": args.expand,
         "artists": args.artists,
+        "enrich": args.enrich,
         "max_albums": args.max_albums,
         "compress": args.compress,
     }
@@ -269,9 +270,16 @@ async def _connect(
     client = settings.client.replace(
         api_url=sandbox.api_url, token_url=sandbox.token_url, remember=False
     )
+    # the sandbox serves the enrichment APIs too, under these prefixes
+    enrichment = dataclasses.replace(
+        settings.enrichment,
+        deezer_url=f"{sandbox.url}/deezer",
+        musicbrainz_url=f"{sandbox.url}/musicbrainz/ws/2",
+    )
     now = dt.datetime.now(dt.UTC)
     observed = dt.datetime.combine(sandbox.config.simulated_date, now.time(), dt.UTC)
-    return dataclasses.replace(settings, client=client), credentials, observed
+    replaced = dataclasses.replace(settings, client=client, enrichment=enrichment)
+    return replaced, credentials, observed
 
 
 async def _dry_run(invocation: _Invocation) -> int:
