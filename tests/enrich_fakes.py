@@ -50,6 +50,8 @@ class FakeEnrichAPIs:
         self.musicbrainz_interval = musicbrainz_interval
         self.script: dict[str, deque[str]] = {"deezer": deque(), "musicbrainz": deque()}
         self.requests: list[tuple[str, str]] = []
+        #: Deezer answers 502 to a lookup of these UPCs (a failure that outlasts retries).
+        self.failing_upcs: set[str] = set()
         self.user_agents: set[str] = set()
         self.throttled = {"deezer": 0, "musicbrainz": 0}
         self._deezer_times: deque[float] = deque()
@@ -190,6 +192,8 @@ class FakeEnrichAPIs:
         miss = deezer_error(800, "no data", "DataException")
         parts = path.split("/")
         if len(parts) == 2 and parts[0] == "album" and parts[1].startswith("upc:"):
+            if parts[1][4:] in self.failing_upcs:
+                return _json({}, status=502)
             found = self.deezer_albums.get(parts[1][4:])
             return _json(found if found is not None else miss)
         if len(parts) == 3 and parts[0] == "album" and parts[2] == "tracks":

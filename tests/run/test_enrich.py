@@ -1,0 +1,189 @@
+"""A sandbox pull with ``enrich``: every enrichment line equal to the APIs' truth, the
+fewest requests, a failure isolated and resumed, a torn commit cut off on resume."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from async_spotify_etl import (
+    ClientSettings,
+    EnrichSettings,
+    PullSettings,
+    StillFailingError,
+    read_committed,
+    run_pull,
+)
+from async_spotify_etl.client.deezer import upc_forms
+from async_spotify_etl.sandbox import Sandbox, SandboxConfig
+from tests.enrich_fakes import FakeEnrichAPIs
+
+ENRICH_STREAMS = ("deezer_albums", "deezer_tracks", "deezer_artists", "musicbrainz_releases")
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    config = SandboxConfig(albums_per_market=14, latency=0, markets=("US",), access="development")
+    async with Sandbox(config) as sb:
+        yield sb
+
+
+def pull_settings(
+    sb: Sandbox, out: Path, fake: FakeEnrichAPIs | None, **changes: Any
+) -> PullSettings:
+    client = ClientSettings(api_url=sb.api_url, token_url=sb.token_url, rate=1000, remember=False)
+    enrichment = EnrichSettings()
+    if fake is not None:
+        enrichment = EnrichSettings(
+            deezer_url=fake.deezer_url,
+            musicbrainz_url=fake.musicbrainz_url,
+            deezer_rate=10_000.0,
+            musicbrainz_interval=0.0001,
+            enrich_retries=1,
+        )
+    base: dict[str, Any] = {
+        "out": out,
+        "client": client,
+        "enrichment": enrichment,
+        "enrich": ("deezer", "musicbrainz"),
+    }
+    return PullSettings(**{**base, **changes})
+
+
+@pytest.fixture
+async def catalogue(sandbox: Sandbox, tmp_path: Path) -> list[tuple[dict[str, Any], list[Any]]]:
+    """The sandbox's albums with their tracks, as a plain pull writes them."""
+    out = tmp_path / "plain"
+    await run_pull(pull_settings(sandbox, out, None, enrich=()), sandbox.credentials)
+    tracks = list(read_committed(out, "tracks"))
+    return [
+        (album, [t for t in tracks if t["album_id"] == album["id"]])
+        for album in read_committed(out, "albums")
+    ]
+
+
+def lines(out: Path) -> dict[str, list[dict[str, Any]]]:
+    return {stream: list(read_committed(out, stream)) for stream in (*ENRICH_STREAMS, "errors")}
+
+
+def without_times(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(
+        (
+            {**r, "_etl": {k: v for k, v in r["_etl"].items() if k != "extracted_at"}}
+            for r in records
+        ),
+        key=lambda r: str(r.get("track_id") or r.get("album_id") or r.get("artist_id")),
+    )
+
+
+async def test_every_enrichment_line_equals_the_apis_truth_with_the_fewest_requests(
+    sandbox: Sandbox, catalogue: list[tuple[dict[str, Any], list[Any]]], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    async with FakeEnrichAPIs(catalogue) as fake:
+        result = await run_pull(pull_settings(sandbox, out, fake), sandbox.credentials)
+    assert result.status == "complete"
+    got = lines(out)
+    assert got["errors"] == []
+    by_album = {line["album_id"]: line for line in got["deezer_albums"]}
+    assert set(by_album) == {a["id"] for a, _ in catalogue}  # one line per album
+    assert len(got["deezer_albums"]) == len(catalogue)
+    for album, tracks in catalogue:
+        line = by_album[album["id"]]
+        deezer_id = fake.truth_deezer[album["id"]]
+        assert line["upc"] == album["external_ids"]["upc"]
+        if deezer_id is None:
+            assert (line["deezer"], line["_etl"]["lookup"]) == (None, None)  # a recorded miss
+            continue
+        truth = {k: v for k, v in fake.deezer_by_id[deezer_id].items() if k != "tracks"}
+        assert line["deezer"] == truth
+        assert line["_etl"]["lookup"] == album["external_ids"]["upc"]
+        items = {t["isrc"]: t for t in fake.deezer_tracks[deezer_id]}
+        mine = [t for t in got["deezer_tracks"] if t["album_id"] == album["id"]]
+        assert [t["track_id"] for t in mine] == [t["id"] for t in tracks]
+        for track in mine:
+            assert track["deezer"] == items.get(track["isrc"])  # the first track is a miss
+        assert mine[0]["deezer"] is None
+    matched_tracks = sum(len(t) for a, t in catalogue if fake.truth_deezer[a["id"]] is not None)
+    assert len(got["deezer_tracks"]) == matched_tracks
+    credited = {c["id"] for a, _ in catalogue for c in a["artists"]}
+    artists = {line["artist_id"]: line for line in got["deezer_artists"]}
+    assert set(artists) == {c["id"] for a, t in catalogue for c in [*a["artists"]]} | (
+        {c["id"] for _, t in catalogue for tr in t for c in tr["artists"]}
+    )
+    for album, _ in catalogue:
+        for credit in album["artists"]:
+            found = artists[credit["id"]]["deezer"]
+            if any(
+                fake.truth_deezer[a["id"]] is not None and credit in a["artists"]
+                for a, _ in catalogue
+            ):
+                assert found is not None
+                assert found == fake.deezer_artists[found["id"]]
+                assert found["name"] == credit["name"].upper()  # matched case-folded
+    assert credited <= set(artists)
+    releases = {line["album_id"]: line for line in got["musicbrainz_releases"]}
+    assert len(releases) == len(catalogue)
+    for album, _ in catalogue:
+        mbid = fake.truth_mb[album["id"]]
+        line = releases[album["id"]]
+        assert (line["release"] or {}).get("id") == mbid
+        if mbid is not None:
+            group = fake.release_groups[line["release"]["release-group"]["id"]]
+            assert line["release_group"] == group
+        else:
+            assert line["release_group"] is None
+    # the fewest requests: docs/enrich.md
+    misses = [a for a, _ in catalogue if fake.truth_deezer[a["id"]] is None]
+    hits = len(catalogue) - len(misses)
+    lookups = hits + sum(len(upc_forms(a["external_ids"]["upc"])) for a in misses)
+    assert fake.count("deezer", "album/upc:") == lookups
+    assert fake.count("deezer", "album/3") == hits  # one track page each (<= 100 tracks)
+    matched_artists = {a["deezer"]["id"] for a in artists.values() if a["deezer"] is not None}
+    assert fake.count("deezer", "artist/") == len(matched_artists)
+    assert fake.count("musicbrainz", "release?") + fake.count("musicbrainz", "release") == (
+        len(catalogue) + sum(1 for m in fake.truth_mb.values() if m)
+    )
+    enrich = result.manifest.runs[-1].stats["enrich"]
+    assert enrich["matched"] == {
+        "deezer": hits,
+        "musicbrainz": sum(1 for m in fake.truth_mb.values() if m),
+    }
+
+
+async def test_a_failing_album_is_isolated_and_a_resume_finishes_exactly_what_is_missing(
+    sandbox: Sandbox, catalogue: list[tuple[dict[str, Any], list[Any]]], tmp_path: Path
+) -> None:
+    reference = tmp_path / "reference"
+    async with FakeEnrichAPIs(catalogue) as fake:
+        await run_pull(pull_settings(sandbox, reference, fake), sandbox.credentials)
+    out = tmp_path / "out"
+    async with FakeEnrichAPIs(catalogue) as fake:
+        failing = catalogue[5][0]["external_ids"]["upc"]
+        fake.failing_upcs.add(failing)  # this album fails after its retries
+        fake.script["musicbrainz"].extend(["500"] * 2)
+        with pytest.raises(StillFailingError, match="2 albums"):
+            await run_pull(pull_settings(sandbox, out, fake), sandbox.credentials)
+        first = lines(out)
+        assert {e["stage"] for e in first["errors"]} == {"deezer", "musicbrainz"}
+        assert all(e["transient"] for e in first["errors"])
+        assert len(first["deezer_albums"]) == len(catalogue) - 1  # the others are written
+        # a kill in the middle of a commit leaves a torn tail: the resume cuts it off
+        with (out / "deezer_albums.ndjson").open("ab") as torn:
+            torn.write(b'{"album_id": "torn')
+        fake.failing_upcs.clear()
+        before = fake.count("deezer", "album/upc:")
+        resumed = await run_pull(
+            dataclasses.replace(pull_settings(sandbox, out, fake), resume=True),
+            sandbox.credentials,
+        )
+        assert resumed.status == "complete"
+        # only the failed album is looked up again (with its forms), nothing else
+        assert fake.count("deezer", "album/upc:") - before == 1
+    want, got = lines(reference), lines(out)
+    for stream in ENRICH_STREAMS:
+        assert without_times(got[stream]) == without_times(want[stream]), stream
