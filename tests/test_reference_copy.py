@@ -1,4 +1,5 @@
-"""The tests' copy of Spotify's reference data (``tests/spotify``) matches the originals.
+"""The tests' copies of the reference data (``tests/spotify``, ``tests/deezer``,
+``tests/musicbrainz``) match the originals.
 
 The contract and parsing tests read the copy, so they run in any checkout; this test
 fails when the workplace's ``shared/spotify`` beside the repository changes and the copy
@@ -35,3 +36,24 @@ def test_the_copy_holds_the_spec_and_the_examples() -> None:
 def test_the_copy_equals_the_shared_originals() -> None:
     assert (COPY / SPEC).read_bytes() == (SHARED / SPEC).read_bytes()
     assert _examples(COPY) == _examples(SHARED)
+
+
+OTHER_APIS = ("deezer", "musicbrainz")
+
+
+@pytest.mark.parametrize("api", OTHER_APIS)
+def test_the_copy_holds_the_other_apis_examples(api: str) -> None:
+    copy = Path(__file__).resolve().parent / api
+    assert "README.md" in {p.name for p in (copy / "examples").iterdir()}
+    assert len(_examples(copy)) >= 15
+
+
+@pytest.mark.parametrize("api", OTHER_APIS)
+def test_the_other_apis_copies_equal_the_shared_originals(api: str) -> None:
+    shared = SHARED.parent / api
+    if not shared.is_dir():
+        pytest.skip(f"no shared reference data at {shared}")
+    copy = Path(__file__).resolve().parent / api
+    assert _examples(copy) == _examples(shared)
+    readme = "examples/README.md"
+    assert (copy / readme).read_bytes() == (shared / readme).read_bytes()

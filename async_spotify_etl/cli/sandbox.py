@@ -47,6 +47,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     _catalogue_flags(parser.add_argument_group("catalogue"), defaults)
     _limit_flags(parser.add_argument_group("access, tokens and limits"), defaults)
     _fault_flags(parser.add_argument_group("faults"), defaults)
+    _other_api_flags(parser.add_argument_group("Deezer and MusicBrainz"), defaults)
     for action in parser._actions:  # a short metavar, not the dest in capitals
         if action.option_strings and action.nargs != 0 and action.metavar is None:
             action.metavar = _METAVARS.get(action.dest, "N" if action.type is int else "X")
@@ -69,6 +70,9 @@ _METAVARS = {
     "hostile_body_bytes": "BYTES",
     "today": "YYYY-MM-DD",
     "access": "MODE",
+    "deezer_share": "P",
+    "musicbrainz_share": "P",
+    "musicbrainz_shed_rate": "P",
 }
 
 
@@ -127,6 +131,21 @@ def _fault_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> None:
         help="size of hostile mode's oversized bodies")  # fmt: skip
 
 
+def _other_api_flags(group: argparse._ArgumentGroup, defaults: ModuleType) -> None:
+    add = group.add_argument
+    add("--deezer-share", type=float, default=defaults.DEFAULT_DEEZER_SHARE,
+        help="share of the albums Deezer knows")  # fmt: skip
+    add("--musicbrainz-share", type=float, default=defaults.DEFAULT_MUSICBRAINZ_SHARE,
+        help="share of the albums MusicBrainz knows")  # fmt: skip
+    add("--deezer-throttle", action="store_true",
+        help="Deezer's quota: code 4 after 50 requests in 5 seconds")  # fmt: skip
+    add("--musicbrainz-throttle", action="store_true",
+        help="MusicBrainz's rate limit: 503 beyond one request a second")  # fmt: skip
+    add("--musicbrainz-shed-rate", type=float, default=0.0,
+        help="probability that MusicBrainz sheds a request anyway (503,"
+        " retry-after: 0)")  # fmt: skip
+
+
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """The :class:`SandboxConfig` the flags describe."""
     from ..sandbox import SandboxConfig
@@ -158,6 +177,8 @@ async def serve(config: SandboxConfig) -> None:
         print(f"  token URL:      {sandbox.token_url}")
         print(f"  client id:      {config.client_id}")
         print(f"  client secret:  {config.client_secret}")
+        print(f"  Deezer URL:     {sandbox.deezer_url}")
+        print(f"  MusicBrainz:    {sandbox.musicbrainz_url}")
         print(f"  ground truth:   {sandbox.url}/_sandbox/truth")
         print(f"  stats:          {sandbox.url}/_sandbox/stats")
         print("Serving until Ctrl-C.", flush=True)

@@ -19,6 +19,7 @@ from . import handlers
 from .behaviours import Clock, Fault, FaultPlan, Quota, RollingWindow, TokenStore
 from .catalogue import Catalogue
 from .config import SandboxConfig
+from .deezer_api import DeezerEmulator
 from .handlers import Reply
 from .hostile import Hostility
 from .pages import BadParam, error_body
@@ -65,6 +66,15 @@ class SandboxState:
             Hostility(self._catalogue, config.hostile_body_bytes) if config.hostile else None
         )
         self._retry_until: dict[str, float] = {}
+        self._full: Catalogue | None = None
+        url = api_url.removesuffix("/v1")
+        self.deezer = DeezerEmulator(
+            lambda: self.full_catalogue,
+            f"{url}/deezer",
+            clock,
+            self.stats,
+            throttle=config.deezer_throttle,
+        )
 
     def __repr__(self) -> str:
         return f"<SandboxState {self._catalogue!r} {self.stats!r}>"
@@ -94,6 +104,17 @@ class SandboxState:
             if self.hostility is not None:
                 self.hostility = Hostility(self._catalogue, config.hostile_body_bytes)
         return self._catalogue
+
+    @property
+    def full_catalogue(self) -> Catalogue:
+        """The catalogue of the day served now as extended access renders it: what the
+        Deezer and MusicBrainz emulators read (they see labels whatever the access mode)."""
+        catalogue = self.catalogue
+        if catalogue.config.access == "extended":
+            return catalogue
+        if self._full is None or self._full.config.day != catalogue.config.day:
+            self._full = Catalogue(catalogue.config.replace(access="extended"), self._api_url)
+        return self._full
 
     def truth(self) -> dict[str, Any]:
         """Ground truth; in hostile mode with a ``"hostile"`` key naming sabotaged albums."""
@@ -234,6 +255,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     path = request.path.rstrip("/") or "/"
     if path.startswith("/_sandbox/"):
         return _inspect(state, path)
+    if path == "/deezer" or path.startswith("/deezer/"):
+        return _other_api(state, request, path)
     route, handler, args = ("token", None, ()) if path == "/api/token" else _route(path)
     state.stats.enter()
     status: int | str = "dropped"
@@ -250,6 +273,22 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         status, size = reply.status, len(reply.body)
         if route in BATCH_ROUTES and status == 200:
             state.stats.batch(route, len(request.query.get("ids", "").split(",")))
+        return web.Response(status=reply.status, body=reply.body, headers=headers)
+    finally:
+        state.stats.leave(route, status, size)
+
+
+def _other_api(state: SandboxState, request: web.Request, path: str) -> web.Response:
+    """Deezer's (or MusicBrainz's) answer, counted under its own routes."""
+    state.stats.enter()
+    route, status, size = "deezer-other", 0, 0
+    try:
+        client = request.remote or ""
+        route, reply = state.deezer.answer(
+            path.removeprefix("/deezer"), request.query, request.headers, client
+        )
+        status, size = reply.status, len(reply.body)
+        headers = {"Content-Type": _JSON, **reply.headers}
         return web.Response(status=reply.status, body=reply.body, headers=headers)
     finally:
         state.stats.leave(route, status, size)

@@ -99,18 +99,31 @@ class Catalogue:
             self._by_id = {make_id(seed, "album", i): i for i in range(self.album_count)}
         return self._by_id.get(album_id)
 
-    def artist(self, ident: str) -> bytes | None:
-        """The full Artist object with id ``ident``, serialized, or None if no album of the
-        catalogue credits such an artist."""
+    @property
+    def artist_count(self) -> int:
+        """How many artists (numbered from 0) the catalogue's albums may credit."""
+        return artist_pool(self.album_count - 1)
+
+    def artist_number(self, ident: str) -> int | None:
+        """The number of the artist with id ``ident``, or None (unknown or Various Artists)."""
+        return self._artist_numbers().get(ident)
+
+    def _artist_numbers(self) -> dict[str, int | None]:
         if self._artists is None:
-            pool = artist_pool(self.album_count - 1)
+            pool = self.artist_count
             numbers: dict[str, int | None] = {
                 artist_id(self.config.seed, n): n for n in range(pool)
             }
             self._artists = {**numbers, VARIOUS_ARTISTS: None}
-        if ident not in self._artists:
+        return self._artists
+
+    def artist(self, ident: str) -> bytes | None:
+        """The full Artist object with id ``ident``, serialized, or None if no album of the
+        catalogue credits such an artist."""
+        numbers = self._artist_numbers()
+        if ident not in numbers:
             return None
-        return orjson.dumps(render_artist(self.config, self.base, self._artists[ident]))
+        return orjson.dumps(render_artist(self.config, self.base, numbers[ident]))
 
     def album(self, index: int) -> RenderedAlbum:
         """Album ``index`` rendered and serialized (cached)."""

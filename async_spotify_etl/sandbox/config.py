@@ -29,6 +29,17 @@ DEFAULT_HOSTILE_BODY_BYTES = 9 * 1024 * 1024
 #: The sandbox's "today": fixed, so a seed gives the same catalogue on any day.
 DEFAULT_TODAY = "2026-11-25"
 
+#: Share of the catalogue's albums Deezer knows (most, as reported for new releases).
+DEFAULT_DEEZER_SHARE = 0.85
+#: Share of the catalogue's albums MusicBrainz knows (a minority: it is hand-edited).
+DEFAULT_MUSICBRAINZ_SHARE = 0.3
+#: Deezer's documented quota: 50 requests per rolling 5 seconds, then code 4.
+DEEZER_QUOTA = 50
+DEEZER_WINDOW = 5.0
+#: MusicBrainz allows one request a second per client on average, with a small burst.
+MUSICBRAINZ_RATE = 1.0
+MUSICBRAINZ_BURST = 3
+
 _MARKET = re.compile(r"[A-Z]{2}")
 
 
@@ -74,6 +85,17 @@ class SandboxConfig:
     #: while the sandbox runs, day ``day + n`` beginning ``n`` day lengths after start.
     day_seconds: float | None = None
 
+    #: Share of albums Deezer knows, chosen per album from (seed, album id).
+    deezer_share: float = DEFAULT_DEEZER_SHARE
+    #: Share of albums MusicBrainz knows, chosen per album from (seed, album id).
+    musicbrainz_share: float = DEFAULT_MUSICBRAINZ_SHARE
+    #: Deezer's quota: code 4 "Quota limit exceeded" after 50 requests in 5 seconds.
+    deezer_throttle: bool = False
+    #: MusicBrainz's rate limit: 503 beyond one request a second per client.
+    musicbrainz_throttle: bool = False
+    #: Probability that MusicBrainz sheds a request (503, ``retry-after: 0``) anyway.
+    musicbrainz_shed_rate: float = 0.0
+
     def __post_init__(self) -> None:
         # a list from JSON or YAML is accepted; the frozen config keeps a tuple
         object.__setattr__(self, "markets", tuple(self.markets))
@@ -87,7 +109,14 @@ class SandboxConfig:
             raise SettingsError(
                 "access", "{access} must be extended or development: {v!r}", v=self.access
             )
-        for name in ("error_rate", "corrupt_rate", "drop_rate"):
+        for name in (
+            "error_rate",
+            "corrupt_rate",
+            "drop_rate",
+            "deezer_share",
+            "musicbrainz_share",
+            "musicbrainz_shed_rate",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 template = f"{{{name}}} must be between 0 and 1, got {{v!r}}"

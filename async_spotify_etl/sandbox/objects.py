@@ -14,7 +14,16 @@ from dataclasses import dataclass
 import orjson
 
 from .config import SandboxConfig
-from .names import album_name, artist_name, isrc, make_id, track_name, upc
+from .names import (
+    album_name,
+    artist_name,
+    draw_isrc,
+    draw_upc,
+    isrc_of,
+    make_id,
+    track_name,
+    upc_of,
+)
 
 #: One album in this many is a compilation (51 to 300 tracks), so track paging always runs.
 COMPILATION_EVERY = 20
@@ -183,7 +192,7 @@ def render_album(config: SandboxConfig, base: str, index: int, born: int = 0) ->
         )
     album.markets.extend(sorted({*config.markets, *rng.sample(_OTHER_MARKETS, 3)}))
     simplified = _simplified(album, rng)
-    full = _full(simplified, rng)
+    full = _full(simplified, rng, upc_of(config.seed, index))
     album = dataclasses.replace(album, year=int(str(simplified["release_date"])[:4]))
     track_rng = _rng(config.seed, "tracks", index)
     tracks = [_track(album, track_rng, n) for n in range(shape.total_tracks)]
@@ -222,17 +231,18 @@ def _simplified(album: _Album, rng: random.Random) -> dict[str, object]:
     }
 
 
-def _full(simplified: dict[str, object], rng: random.Random) -> dict[str, object]:
+def _full(simplified: dict[str, object], rng: random.Random, barcode: str) -> dict[str, object]:
     """The AlbumObject fields beyond the simplified ones, except ``tracks``."""
     year = str(simplified["release_date"])[:4]
     label = rng.choice(_LABELS)
+    draw_upc(rng)
     return {
         **simplified,
         "copyrights": [
             {"text": f"© {year} {label}", "type": "C"},
             {"text": f"℗ {year} {label}", "type": "P"},
         ],
-        "external_ids": {"upc": upc(rng)},
+        "external_ids": {"upc": barcode},
         "genres": [],
         "label": label,
         "popularity": rng.randint(0, 100),
@@ -248,13 +258,15 @@ def _track(album: _Album, rng: random.Random, number: int) -> dict[str, object]:
         credited = [_artist(config, base, rng.randrange(album.artist_pool))]
     else:
         credited = list(album.artists)
+    draws = (rng.randint(90_000, 420_000), rng.random() < 0.15)
+    draw_isrc(rng)
     track: dict[str, object] = {
         "artists": credited,
         "available_markets": album.markets,
         "disc_number": number // per_disc + 1,
-        "duration_ms": rng.randint(90_000, 420_000),
-        "explicit": rng.random() < 0.15,
-        "external_ids": {"isrc": isrc(rng, album.year)},
+        "duration_ms": draws[0],
+        "explicit": draws[1],
+        "external_ids": {"isrc": isrc_of(config.seed, shape.index, number, album.year)},
         "external_urls": {"spotify": f"https://open.spotify.com/track/{ident}"},
         "href": f"{base}/tracks/{ident}",
         "id": ident,

@@ -91,6 +91,17 @@ class Sandbox:
         return f"{self.url}/v1"
 
     @property
+    def deezer_url(self) -> str:
+        """Base URL of the emulated Deezer API (standing for ``https://api.deezer.com``)."""
+        return f"{self.url}/deezer"
+
+    @property
+    def musicbrainz_url(self) -> str:
+        """Base URL of the emulated MusicBrainz web service (for
+        ``https://musicbrainz.org/ws/2``)."""
+        return f"{self.url}/musicbrainz/ws/2"
+
+    @property
     def token_url(self) -> str:
         """URL of the emulated accounts token endpoint."""
         return f"{self.url}/api/token"

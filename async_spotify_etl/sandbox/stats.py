@@ -1,4 +1,6 @@
-"""What the sandbox saw: requests by route and status, tokens, 429s, concurrency, bytes."""
+"""What the sandbox saw: requests by route and status, tokens, 429s, concurrency, bytes,
+and per emulated API (Spotify, Deezer, MusicBrainz) its requests, throttled answers and
+errors."""
 
 from __future__ import annotations
 
@@ -16,7 +18,22 @@ ROUTES = (
     "artist",
     "artist-albums",
     "other",
+    "deezer-album-upc",
+    "deezer-album",
+    "deezer-album-tracks",
+    "deezer-track-isrc",
+    "deezer-track",
+    "deezer-artist",
+    "deezer-genre",
+    "deezer-other",
+    "musicbrainz-release-search",
+    "musicbrainz-release-group",
+    "musicbrainz-isrc",
+    "musicbrainz-recording",
+    "musicbrainz-artist",
+    "musicbrainz-other",
 )
+APIS = ("spotify", "deezer", "musicbrainz")
 #: Routes that take ``ids=``: their answered calls are counted by how many ids each held.
 BATCH_ROUTES = ("several-albums", "several-artists")
 
@@ -33,6 +50,8 @@ class SandboxStats:
         self.in_flight = 0
         self.max_in_flight = 0
         self.bytes_sent = 0
+        self.apis: dict[str, Counter[str]] = {api: Counter() for api in APIS}
+        self.api_errors: dict[str, Counter[str]] = {api: Counter() for api in APIS}
 
     def __repr__(self) -> str:
         total = sum(sum(c.values()) for c in self.requests.values())
@@ -49,6 +68,19 @@ class SandboxStats:
         self.in_flight -= 1
         self.requests[route][str(status)] += 1
         self.bytes_sent += size
+        self.apis[api_of(route)]["requests"] += 1
+
+    def api_throttled(self, api: str) -> None:
+        """``api`` refused a request for its rate limit (Deezer's code 4, MusicBrainz's 503)."""
+        self.apis[api]["throttled"] += 1
+
+    def api_shed(self, api: str) -> None:
+        """``api`` shed a request although the client kept to its rate (MusicBrainz)."""
+        self.apis[api]["shed"] += 1
+
+    def api_error(self, api: str, code: int | str) -> None:
+        """``api`` answered with error ``code`` (Deezer's body code, MusicBrainz's status)."""
+        self.api_errors[api][str(code)] += 1
 
     def batch(self, route: str, ids: int) -> None:
         """A call of a batch route answered 200 for ``ids`` ids."""
@@ -67,4 +99,19 @@ class SandboxStats:
             "during_retry_after": self.during_retry_after,
             "max_in_flight": self.max_in_flight,
             "bytes_sent": self.bytes_sent,
+            "apis": {
+                api: {
+                    "requests": counts["requests"],
+                    "throttled": self.throttled if api == "spotify" else counts["throttled"],
+                    "shed": counts["shed"],
+                    "errors": dict(self.api_errors[api]),
+                }
+                for api, counts in self.apis.items()
+            },
         }
+
+
+def api_of(route: str) -> str:
+    """Which emulated API a route belongs to."""
+    head = route.partition("-")[0]
+    return head if head in ("deezer", "musicbrainz") else "spotify"

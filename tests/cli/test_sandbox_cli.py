@@ -14,6 +14,7 @@ import pytest
 
 from async_spotify_etl.cli import build_parser, main
 from async_spotify_etl.cli.sandbox import DEFAULT_PORT, config_from_args
+from async_spotify_etl.core.errors import ConfigurationError
 from async_spotify_etl.sandbox import SandboxConfig
 
 
@@ -50,6 +51,24 @@ def test_flags_reach_the_config() -> None:
     )
 
 
+def test_deezer_and_musicbrainz_flags_reach_the_config() -> None:
+    argv = [
+        "sandbox", "--deezer-share", "0.5", "--musicbrainz-share", "0.1", "--deezer-throttle",
+        "--musicbrainz-throttle", "--musicbrainz-shed-rate", "0.25",
+    ]  # fmt: skip
+    config = config_from_args(build_parser().parse_args(argv))
+    assert config == SandboxConfig(
+        port=DEFAULT_PORT,
+        deezer_share=0.5,
+        musicbrainz_share=0.1,
+        deezer_throttle=True,
+        musicbrainz_throttle=True,
+        musicbrainz_shed_rate=0.25,
+    )
+    with pytest.raises(ConfigurationError, match="--deezer-share must be between 0 and 1"):
+        config_from_args(build_parser().parse_args(["sandbox", "--deezer-share", "1.5"]))
+
+
 def test_a_bad_value_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sandbox", "--error-rate", "2"]) == 2
     err = capsys.readouterr().err
@@ -83,6 +102,11 @@ async def test_serves_until_interrupted() -> None:
             ):
                 assert token.status == 200
             assert lines["API URL"].endswith("/v1")
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(lines["Deezer URL"] + "/genre") as genres,
+            ):
+                assert (await genres.json())["data"][0]["name"] == "All"
             proc.send_signal(signal.SIGINT)
             assert await proc.wait() == 0
     finally:

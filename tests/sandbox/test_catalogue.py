@@ -61,9 +61,17 @@ def test_artists_names_images_and_codes_are_varied(catalogue: list[tuple[str, An
     widths = [[image["width"] for image in a["images"]] for a in albums]
     assert all(sorted(w) == [64, 300, 640] for w in widths)
     assert any(w != [640, 300, 64] for w in widths)
-    assert all(re.fullmatch(r"\d{12}", a["external_ids"]["upc"]) for a in albums)
+    upcs = [a["external_ids"]["upc"] for a in albums]
+    assert all(re.fullmatch(r"\d{13}", code) and _gtin_valid(code) for code in upcs)
+    assert any(code.startswith("0") for code in upcs)  # UPC-A as Spotify shows it
+    assert any(not code.startswith("0") for code in upcs)  # EAN-13
     isrcs = [t["external_ids"]["isrc"] for _, _, tracks in catalogue for t in tracks]
     assert all(re.fullmatch(r"[A-Z]{2}[A-Z0-9]{3}\d{7}", code) for code in isrcs)
+
+
+def _gtin_valid(code: str) -> bool:
+    digits = [int(d) for d in reversed(code)]
+    return sum(d * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits)) % 10 == 0
 
 
 def test_release_dates_match_their_precision(catalogue: list[tuple[str, Any, Any]]) -> None:
