@@ -34,9 +34,10 @@ _QUOTA, _BUSY, _NO_DATA = 4, 700, 800
 
 
 def upc_forms(upc: str) -> list[str]:
-    """The forms a UPC is looked up in, in order: as given, then with its leading zeros
-    stripped one at a time (Deezer stores the 12-digit UPC-A where Spotify gives 13
-    digits with a leading 0). Spaces and dashes are dropped; a blank UPC has no form."""
+    """The forms a UPC is looked up in, in order: where it is a UPC-A padded with leading
+    zeros (Spotify's 13 digits ``0…``), its 12 digits first, as Deezer stores it; then as
+    given, then with its leading zeros stripped one at a time. Spaces and dashes are
+    dropped; a blank UPC has no form; an EAN-13 that starts with another digit is sent whole."""
     digits = "".join(ch for ch in upc if ch not in " -")
     forms = []
     while digits:
@@ -44,6 +45,10 @@ def upc_forms(upc: str) -> list[str]:
         if not digits.startswith("0"):
             break
         digits = digits[1:]
+    twelve = [form for form in forms if len(form) == 12]
+    if twelve and len(forms[0]) > 12:
+        forms.remove(twelve[0])
+        forms.insert(0, twelve[0])
     return forms
 
 

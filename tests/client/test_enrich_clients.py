@@ -62,8 +62,9 @@ def musicbrainz(fake: FakeEnrichAPIs, clock: FakeClock, **changes: Any) -> Music
     )
 
 
-def test_upc_forms_are_as_given_then_each_leading_zero_stripped() -> None:
-    assert upc_forms("0724384960650") == ["0724384960650", "724384960650"]
+def test_upc_forms_are_the_12_digit_upc_a_first_then_as_given_then_each_zero_stripped() -> None:
+    assert upc_forms("0724384960650") == ["724384960650", "0724384960650"]  # 12 digits first
+    assert upc_forms("00724384960650") == ["724384960650", "00724384960650", "0724384960650"]
     assert upc_forms("00123") == ["00123", "0123", "123"]
     assert upc_forms("3616553578384") == ["3616553578384"]  # a whole EAN-13 is sent whole
     assert upc_forms("  ") == []
@@ -78,8 +79,8 @@ async def test_deezer_finds_a_12_digit_upc_from_spotify_13_digits_and_says_which
     assert (found or {})["id"] == 300000
     assert form == "724384960650"
     assert missing == (None, None)  # code 800 is a miss for every form, not an error
-    assert apis.count("deezer", "album/upc:") == 2 + 13
-    assert client.stats.requests["deezer-album-upc"] == 15
+    assert apis.count("deezer", "album/upc:") == 1 + 13  # one request where Deezer has it
+    assert client.stats.requests["deezer-album-upc"] == 14
 
 
 async def test_deezer_pages_album_tracks_at_100_and_reads_every_isrc(

@@ -20,6 +20,7 @@ from async_spotify_etl import (
 )
 from async_spotify_etl.client.deezer import upc_forms
 from async_spotify_etl.sandbox import Sandbox, SandboxConfig
+from async_spotify_etl.sandbox.deezer import expected_album, expected_artist, expected_tracks
 from tests.enrich_fakes import FakeEnrichAPIs
 
 ENRICH_STREAMS = ("deezer_albums", "deezer_tracks", "deezer_artists", "musicbrainz_releases")
@@ -27,24 +28,31 @@ ENRICH_STREAMS = ("deezer_albums", "deezer_tracks", "deezer_artists", "musicbrai
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
-    config = SandboxConfig(albums_per_market=14, latency=0, markets=("US",), access="development")
+    config = SandboxConfig(
+        albums_per_market=40, latency=0, markets=("US",), access="development", deezer_share=0.6
+    )
     async with Sandbox(config) as sb:
         yield sb
 
 
 def pull_settings(
-    sb: Sandbox, out: Path, fake: FakeEnrichAPIs | None, **changes: Any
+    sb: Sandbox,
+    out: Path,
+    fake: FakeEnrichAPIs | None,
+    *,
+    fake_deezer: bool = False,
+    **changes: Any,
 ) -> PullSettings:
+    """Deezer from the sandbox's emulator (or ``fake`` with ``fake_deezer``); MusicBrainz
+    from the test server ``fake``."""
     client = ClientSettings(api_url=sb.api_url, token_url=sb.token_url, rate=1000, remember=False)
-    enrichment = EnrichSettings()
-    if fake is not None:
-        enrichment = EnrichSettings(
-            deezer_url=fake.deezer_url,
-            musicbrainz_url=fake.musicbrainz_url,
-            deezer_rate=10_000.0,
-            musicbrainz_interval=0.0001,
-            enrich_retries=1,
-        )
+    enrichment = EnrichSettings(
+        deezer_url=fake.deezer_url if fake is not None and fake_deezer else sb.deezer_url,
+        musicbrainz_url=fake.musicbrainz_url if fake is not None else sb.musicbrainz_url,
+        deezer_rate=10_000.0,
+        musicbrainz_interval=0.0001,
+        enrich_retries=1,
+    )
     base: dict[str, Any] = {
         "out": out,
         "client": client,
@@ -52,6 +60,11 @@ def pull_settings(
         "enrich": ("deezer", "musicbrainz"),
     }
     return PullSettings(**{**base, **changes})
+
+
+def served(sb: Sandbox, route: str) -> int:
+    """Requests the sandbox answered on ``route``, whatever their status."""
+    return sum(sb.stats()["requests"].get(route, {}).values())
 
 
 @pytest.fixture
@@ -92,40 +105,37 @@ async def test_every_enrichment_line_equals_the_apis_truth_with_the_fewest_reque
     by_album = {line["album_id"]: line for line in got["deezer_albums"]}
     assert set(by_album) == {a["id"] for a, _ in catalogue}  # one line per album
     assert len(got["deezer_albums"]) == len(catalogue)
+    config = sandbox.config
+    base = sandbox.deezer_url
+    hits = 0
     for album, tracks in catalogue:
         line = by_album[album["id"]]
-        deezer_id = fake.truth_deezer[album["id"]]
+        truth = expected_album(config, album["id"], base)
         assert line["upc"] == album["external_ids"]["upc"]
-        if deezer_id is None:
+        if truth is None:
             assert (line["deezer"], line["_etl"]["lookup"]) == (None, None)  # a recorded miss
+            assert not [t for t in got["deezer_tracks"] if t["album_id"] == album["id"]]
             continue
-        truth = {k: v for k, v in fake.deezer_by_id[deezer_id].items() if k != "tracks"}
-        assert line["deezer"] == truth
-        assert line["_etl"]["lookup"] == album["external_ids"]["upc"]
-        items = {t["isrc"]: t for t in fake.deezer_tracks[deezer_id]}
+        hits += 1
+        assert line["deezer"] == {k: v for k, v in truth.items() if k != "tracks"}
+        assert line["_etl"]["lookup"] == truth["upc"]
+        items = {t["isrc"]: t for t in expected_tracks(config, album["id"], base) or []}
         mine = [t for t in got["deezer_tracks"] if t["album_id"] == album["id"]]
         assert [t["track_id"] for t in mine] == [t["id"] for t in tracks]
         for track in mine:
-            assert track["deezer"] == items.get(track["isrc"])  # the first track is a miss
-        assert mine[0]["deezer"] is None
-    matched_tracks = sum(len(t) for a, t in catalogue if fake.truth_deezer[a["id"]] is not None)
-    assert len(got["deezer_tracks"]) == matched_tracks
-    credited = {c["id"] for a, _ in catalogue for c in a["artists"]}
+            assert track["deezer"] == items.get(track["isrc"])
+    assert 0 < hits < len(catalogue)
     artists = {line["artist_id"]: line for line in got["deezer_artists"]}
-    assert set(artists) == {c["id"] for a, t in catalogue for c in [*a["artists"]]} | (
-        {c["id"] for _, t in catalogue for tr in t for c in tr["artists"]}
-    )
-    for album, _ in catalogue:
-        for credit in album["artists"]:
-            found = artists[credit["id"]]["deezer"]
-            if any(
-                fake.truth_deezer[a["id"]] is not None and credit in a["artists"]
-                for a, _ in catalogue
-            ):
-                assert found is not None
-                assert found == fake.deezer_artists[found["id"]]
-                assert found["name"] == credit["name"].upper()  # matched case-folded
-    assert credited <= set(artists)
+    credited = {c["id"] for a, t in catalogue for item in (a, *t) for c in item["artists"]}
+    assert set(artists) == credited  # one line per artist
+    assert len(got["deezer_artists"]) == len(artists)
+    matched = [line for line in artists.values() if line["deezer"] is not None]
+    assert matched
+    for line in matched:
+        assert line["deezer"] == expected_artist(config, line["artist_id"], base)
+    for album, _ in catalogue:  # the album's own artists are on its Deezer album
+        if expected_album(config, album["id"], base) is not None:
+            assert all(artists[c["id"]]["deezer"] is not None for c in album["artists"])
     releases = {line["album_id"]: line for line in got["musicbrainz_releases"]}
     assert len(releases) == len(catalogue)
     for album, _ in catalogue:
@@ -137,37 +147,37 @@ async def test_every_enrichment_line_equals_the_apis_truth_with_the_fewest_reque
             assert line["release_group"] == group
         else:
             assert line["release_group"] is None
-    # the fewest requests: docs/enrich.md
-    misses = [a for a, _ in catalogue if fake.truth_deezer[a["id"]] is None]
-    hits = len(catalogue) - len(misses)
+    # the fewest requests (docs/enrich.md): one UPC lookup per album Deezer has, every
+    # form for one it has not; one track page per album of up to 100 tracks; one request
+    # per Deezer artist; one MusicBrainz search per album and one lookup per hit
+    misses = [a for a, _ in catalogue if expected_album(config, a["id"], base) is None]
     lookups = hits + sum(len(upc_forms(a["external_ids"]["upc"])) for a in misses)
-    assert fake.count("deezer", "album/upc:") == lookups
-    assert fake.count("deezer", "album/3") == hits  # one track page each (<= 100 tracks)
-    matched_artists = {a["deezer"]["id"] for a in artists.values() if a["deezer"] is not None}
-    assert fake.count("deezer", "artist/") == len(matched_artists)
-    assert fake.count("musicbrainz", "release?") + fake.count("musicbrainz", "release") == (
-        len(catalogue) + sum(1 for m in fake.truth_mb.values() if m)
-    )
+    assert served(sandbox, "deezer-album-upc") == lookups
+    pages = sum(-(-len(t) // 100) for a, t in catalogue if expected_album(config, a["id"], base))
+    assert served(sandbox, "deezer-album-tracks") == pages
+    assert served(sandbox, "deezer-artist") == len({line["deezer"]["id"] for line in matched})
+    mb_hits = sum(1 for m in fake.truth_mb.values() if m)
+    assert fake.count("musicbrainz", "release-group/") == mb_hits
+    assert fake.count("musicbrainz") == len(catalogue) + mb_hits
     enrich = result.manifest.runs[-1].stats["enrich"]
-    assert enrich["matched"] == {
-        "deezer": hits,
-        "musicbrainz": sum(1 for m in fake.truth_mb.values() if m),
-    }
+    assert enrich["matched"] == {"deezer": hits, "musicbrainz": mb_hits}
 
 
 async def test_a_failing_album_is_isolated_and_a_resume_finishes_exactly_what_is_missing(
     sandbox: Sandbox, catalogue: list[tuple[dict[str, Any], list[Any]]], tmp_path: Path
 ) -> None:
     reference = tmp_path / "reference"
-    async with FakeEnrichAPIs(catalogue) as fake:
-        await run_pull(pull_settings(sandbox, reference, fake), sandbox.credentials)
+    async with FakeEnrichAPIs(catalogue, padded_upcs=True) as fake:
+        await run_pull(
+            pull_settings(sandbox, reference, fake, fake_deezer=True), sandbox.credentials
+        )
     out = tmp_path / "out"
-    async with FakeEnrichAPIs(catalogue) as fake:
+    async with FakeEnrichAPIs(catalogue, padded_upcs=True) as fake:
         failing = catalogue[5][0]["external_ids"]["upc"]
-        fake.failing_upcs.add(failing)  # this album fails after its retries
+        fake.failing_upcs.update(upc_forms(failing))  # this album fails after its retries
         fake.script["musicbrainz"].extend(["500"] * 2)
         with pytest.raises(StillFailingError, match="2 albums"):
-            await run_pull(pull_settings(sandbox, out, fake), sandbox.credentials)
+            await run_pull(pull_settings(sandbox, out, fake, fake_deezer=True), sandbox.credentials)
         first = lines(out)
         assert {e["stage"] for e in first["errors"]} == {"deezer", "musicbrainz"}
         assert all(e["transient"] for e in first["errors"])
@@ -178,7 +188,7 @@ async def test_a_failing_album_is_isolated_and_a_resume_finishes_exactly_what_is
         fake.failing_upcs.clear()
         before = fake.count("deezer", "album/upc:")
         resumed = await run_pull(
-            dataclasses.replace(pull_settings(sandbox, out, fake), resume=True),
+            dataclasses.replace(pull_settings(sandbox, out, fake, fake_deezer=True), resume=True),
             sandbox.credentials,
         )
         assert resumed.status == "complete"
