@@ -12,6 +12,7 @@ fewest requests; docs/enrich.md the rules.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,8 @@ class EnrichStats:
     failed: int = 0
     #: Steps a transient failure left due for a resume.
     still_due: int = 0
+    #: The fewest requests that would have found what this run found (docs/enrich.md).
+    minimum: Counter[str] = field(default_factory=Counter)
     last_error: SpotifyETLError | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -106,7 +109,25 @@ class EnrichStats:
             "artists": self.artists,
             "failed": self.failed,
             "still_due": self.still_due,
+            "minimum_requests": dict(self.minimum),
         }
+
+    def count_deezer(self, upc: str | None, found: JSONObject | None) -> None:
+        """Add the fewest Deezer requests for one album: one lookup and its track pages
+        where Deezer has it, every form where it has not."""
+        if found is None:
+            self.minimum["deezer-album-upc"] += len(upc_forms(upc or ""))
+            return
+        self.minimum["deezer-album-upc"] += 1
+        total = found.get("nb_tracks")
+        pages = math.ceil(total / TRACKS_PAGE) if isinstance(total, int) else 1
+        self.minimum["deezer-album-tracks"] += max(1, pages)
+
+    def count_musicbrainz(self, line: JSONObject) -> None:
+        if line["_etl"]["barcode"]:
+            self.minimum["musicbrainz-release-search"] += 1
+        if line["release"] is not None and line["release_group"] is not None:
+            self.minimum["musicbrainz-release-group"] += 1
 
 
 async def deezer_album(
@@ -203,26 +224,20 @@ def failure_record(stage: str, ident: str, exc: SpotifyETLError, kind: str = "al
 
 
 def minimum(
-    sources: Sequence[str], albums: Iterable[tuple[str | None, int]], deezer_artists: int = 0
+    sources: Sequence[str], track_totals: Iterable[int], deezer_artists: int = 0
 ) -> dict[str, int]:
-    """The fewest requests that enrich ``albums`` (each as ``(upc, total tracks)``): per
-    album one Deezer UPC lookup (one more per leading zero stripped before it matched is
-    not counted: the minimum assumes the first form matches), ceil(tracks/100) track pages,
-    one request per distinct Deezer artist; one MusicBrainz search per album with a UPC
-    and one release-group lookup per hit (counted as hits, so not here)."""
-    counts = {"deezer-album-upc": 0, "deezer-album-tracks": 0, "musicbrainz-release-search": 0}
-    for upc, total in albums:
-        if not upc_forms(upc or ""):
-            continue
-        counts["deezer-album-upc"] += 1
-        counts["deezer-album-tracks"] += max(1, math.ceil(total / TRACKS_PAGE))
-        counts["musicbrainz-release-search"] += 1
+    """The fewest requests that enrich albums of ``track_totals`` tracks, each with a UPC
+    the first form of which Deezer holds: per album one Deezer UPC lookup and
+    ceil(tracks/100) track pages (at least one), ``deezer_artists`` artist requests; one
+    MusicBrainz search per album (its release-group lookups are one per hit, counted
+    once the hits are known). A Deezer miss costs one lookup per form (:func:`upc_forms`)
+    and no track page."""
+    totals = list(track_totals)
     out: dict[str, int] = {}
     if "deezer" in sources:
-        out["deezer-album-upc"] = counts["deezer-album-upc"]
-        out["deezer-album-tracks"] = counts["deezer-album-tracks"]
-        if deezer_artists:
-            out["deezer-artist"] = deezer_artists
+        out["deezer-album-upc"] = len(totals)
+        out["deezer-album-tracks"] = sum(max(1, math.ceil(t / TRACKS_PAGE)) for t in totals)
+        out["deezer-artist"] = deezer_artists
     if "musicbrainz" in sources:
-        out["musicbrainz-release-search"] = counts["musicbrainz-release-search"]
+        out["musicbrainz-release-search"] = len(totals)
     return {k: v for k, v in out.items() if v}

@@ -118,6 +118,7 @@ class Enrichment:
             except ENRICH_ERRORS as exc:
                 self._failed("deezer", deezer_key(album_id), album_id, exc)
                 return
+            self.stats.count_deezer(found.album["upc"], found.album["deezer"])
             if found.album["deezer"] is not None:
                 self.stats.matched["deezer"] += 1
             self.stats.tracks += len(found.tracks)
@@ -158,6 +159,8 @@ class Enrichment:
 
         await _fan_out(due(), one, DEEZER_WORKERS)
         self.stats.deezer_artists = len(cache)
+        if cache:
+            self.stats.minimum["deezer-artist"] += len(cache)
 
     async def _musicbrainz_all(self) -> None:
         client = self.clients["musicbrainz"]
@@ -172,6 +175,7 @@ class Enrichment:
             except ENRICH_ERRORS as exc:
                 self._failed("musicbrainz", musicbrainz_key(album_id), album_id, exc)
                 return
+            self.stats.count_musicbrainz(line)
             if line["release"] is not None:
                 self.stats.matched["musicbrainz"] += 1
             self.sink.add_enriched(musicbrainz_key(album_id), {"musicbrainz_releases": [line]})

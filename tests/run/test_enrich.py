@@ -161,6 +161,11 @@ async def test_every_enrichment_line_equals_the_apis_truth_with_the_fewest_reque
     assert fake.count("musicbrainz") == len(catalogue) + mb_hits
     enrich = result.manifest.runs[-1].stats["enrich"]
     assert enrich["matched"] == {"deezer": hits, "musicbrainz": mb_hits}
+    assert (
+        enrich["minimum_requests"]
+        == enrich["requests"]["deezer"]["requests"]
+        | (enrich["requests"]["musicbrainz"]["requests"])
+    )
 
 
 async def test_a_failing_album_is_isolated_and_a_resume_finishes_exactly_what_is_missing(
