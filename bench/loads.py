@@ -1,6 +1,8 @@
-"""The memory scenario's largest pull, loaded three ways: into DuckDB, merged into a
-throwaway PostgreSQL server, and exported to Parquet; rows per second and peak RSS of
-each command side by side (each measured alone by ``bench/measure.py``)."""
+"""The memory scenario's largest pull, loaded four ways: into DuckDB, merged into a
+throwaway PostgreSQL server, exported to Parquet, and through dlt (the ``spotify_dataset``
+source into dlt's ``duckdb`` destination); rows per second and peak RSS of each command
+side by side (each measured alone by ``bench/measure.py``). dlt's rows are counted in its
+own dataset, its ``_dlt_*`` bookkeeping tables left out."""
 
 from __future__ import annotations
 
@@ -14,12 +16,23 @@ from .runner import _measure
 __all__ = ["load_table", "measure_loads"]
 
 
-def _rows(db: Path) -> int:
+def _rows(db: Path, schema: str = "main") -> int:
+    """Rows of every table of ``schema`` (dlt's own ``_dlt_*`` tables left out)."""
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
-        tables = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
-        return sum(int(con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in tables)  # type: ignore[index]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?"
+                " AND table_type = 'BASE TABLE' AND table_name NOT LIKE '\\_dlt%' ESCAPE '\\'",
+                [schema],
+            ).fetchall()
+        ]
+        return sum(
+            int(con.execute(f'SELECT count(*) FROM "{schema}"."{t}"').fetchone()[0])  # type: ignore[index]
+            for t in tables
+        )
 
 
 def measure_loads(pull: Path, workdir: Path) -> list[dict[str, Any]]:
@@ -55,10 +68,20 @@ def measure_loads(pull: Path, workdir: Path) -> list[dict[str, Any]]:
     else:
         rows.append({"command": "load --postgres", "skipped": reason})
     measure("export --parquet", [*cli, "export", "--parquet", str(lake), str(pull)])
+    dlt_db = workdir / "dlt.duckdb"
+    dlt_env = {
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        "DLT_DATA_DIR": str(workdir / "dlt-data"),
+        "DESTINATION__DUCKDB__CREDENTIALS": str(dlt_db),
+    }
+    recipe = [sys.executable, "-m", "async_spotify_etl.integrations.dlt", "duckdb"]
+    recipe += ["--from", str(pull), "--pipelines-dir", str(workdir / "dlt-pipelines")]
+    measure("dlt: spotify_dataset into duckdb", recipe, dlt_env)
+    dlt_rows = _rows(dlt_db, "spotify") if dlt_db.exists() else 0
     for row in rows:
         if "wall" in row:
-            row["rows"] = total
-            row["rows_per_s"] = total / row["wall"] if row["wall"] else None
+            row["rows"] = dlt_rows if row["command"].startswith("dlt") else total
+            row["rows_per_s"] = row["rows"] / row["wall"] if row["wall"] else None
     return rows
 
 

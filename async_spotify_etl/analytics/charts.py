@@ -129,7 +129,7 @@ def _whole(axis: Any) -> None:
 
 def _empty(ax: Axes, what: str) -> None:
     ax.set_axis_off()
-    ax.text(0.5, 0.5, f"no {what} in this pull", ha="center", va="center", color=_OTHER)
+    ax.text(0.5, 0.5, f"no {what} to show", ha="center", va="center", color=_OTHER)
 
 
 @_styled
@@ -278,8 +278,11 @@ def _top(rows: Sequence[tuple[str, int]], what: str, unit: str = "releases") -> 
     if not rows:
         _empty(ax, what)
         return fig
+    # One bar per row, placed by position: a categorical axis would draw rows with the
+    # same label (two artists of one name) as one bar.
     names = [name for name, _ in rows][::-1]
-    bars = ax.barh(names, [n for _, n in rows][::-1], color=_ACCENT)
+    bars = ax.barh(range(len(rows)), [n for _, n in rows][::-1], color=_ACCENT)
+    ax.set_yticks(range(len(rows)), names)
     ax.bar_label(bars, padding=3, fmt="{:,.0f}")
     ax.grid(False)
     ax.set_xlabel(unit)
@@ -291,16 +294,20 @@ def _top(rows: Sequence[tuple[str, int]], what: str, unit: str = "releases") -> 
 def genre_share(
     markets: Sequence[str], genres: Sequence[str], shares: Sequence[Sequence[float]]
 ) -> Figure:
-    """Heat map: per market (rows), the share of its releases that carry each genre."""
-    fig, ax = _figure((max(6.4, 0.55 * len(genres) + 2.0), max(2.4, 0.45 * len(markets) + 1.8)))
-    image = ax.imshow(shares, cmap="Greens", vmin=0.0, vmax=max(0.01, *map(max, shares)))
-    ax.set_xticks(range(len(genres)), genres, rotation=40, ha="right")
-    ax.set_yticks(range(len(markets)), markets)
+    """Heat map: per genre (rows) and market (columns), the share of the market's releases
+    that carry the genre. Genres run down the side, so their names need no rotation and the
+    figure stays as narrow as the other charts: its cell text is the charts' own size."""
+    by_genre = [[row[j] for row in shares] for j in range(len(genres))]
+    fig, ax = _figure((max(4.8, 0.75 * len(markets) + 3.4), max(2.4, 0.34 * len(genres) + 1.0)))
+    top = max(0.01, *map(max, shares))
+    image = ax.imshow(by_genre, cmap="Greens", vmin=0.0, vmax=top, aspect="auto")
+    ax.set_xticks(range(len(markets)), markets)
+    ax.set_yticks(range(len(genres)), genres)
+    ax.xaxis.tick_top()
     ax.grid(False)
     ax.tick_params(length=0)
     if len(markets) <= 12:
-        top = max(0.01, *map(max, shares))
-        for i, row in enumerate(shares):
+        for i, row in enumerate(by_genre):
             for j, share in enumerate(row):
                 ax.text(
                     j,
@@ -308,7 +315,6 @@ def genre_share(
                     f"{share:.0%}",
                     ha="center",
                     va="center",
-                    fontsize=7,
                     color="white" if share > 0.6 * top else "#222222",
                 )
     fig.colorbar(image, ax=ax, format="{x:.0%}", label="share of the market's releases")

@@ -1,7 +1,7 @@
 """Load a dataset (``pull --dataset DIR``: one pull directory per run) into DuckDB tables.
 
 The runs listed in ``dataset.json`` are the dataset; a run folder not listed there (one in
-progress) is not read. The tables of a single pull's load (:mod:`.load`) are built from
+progress) is not read. The tables of a single pull's load (:mod:`.schema`) are built from
 the runs read, with the same SQL, in a scratch schema, then merged into the main schema:
 an album once (the latest fetch wins, with its tracks and credits), an artist once (its
 latest snapshot). Beside them: every run's artist snapshots, listings and events, the runs
@@ -26,73 +26,25 @@ from ..output.dataset import EVENTS_NAME, FINAL, INDEX_NAME, LISTINGS_NAME
 from ..output.dataset import read_index as index_of
 from ..output.reader import PullFiles, committed_copies, find_pull_files
 from ..output.sink import COUNTS
-from .load import (
+from .schema import (
+    DATASET_SCHEMA,
+    DATASET_TABLES,
+    EVENT_COLUMNS,
+    LISTING_COLUMNS,
     SCHEMA_IF_ABSENT,
     TABLES,
+    VIEWS,
     LoadResult,
-    _count,
-    _first_line,
-    _quote,
+    count_rows,
     create_sources,
     drop_sources,
     fill_tables,
+    first_line,
+    quote,
     read_ndjson,
 )
 
 log = logging.getLogger(__name__)
-
-#: The tables a dataset's load adds to :data:`.load.TABLES`.
-DATASET_TABLES = ("artist_snapshots", "listings", "runs", "events")
-#: Views over the tables, in SQL that DuckDB and PostgreSQL both run.
-VIEWS = {
-    "album_presence": (
-        "SELECT album_id, market, min(observed_at) AS first_seen,"
-        " max(observed_at) AS last_seen, count(DISTINCT run_id) AS runs_listed,"
-        " min(position) AS best_position FROM listings GROUP BY album_id, market"
-    ),
-}
-
-_LISTING = {
-    "observed_at": "VARCHAR",
-    "market": "VARCHAR",
-    "position": "INTEGER",
-    "album_id": "VARCHAR",
-}
-_EVENT = {
-    "at": "VARCHAR",
-    "market": "VARCHAR",
-    "album_id": "VARCHAR",
-    "event": "VARCHAR",
-    "position": "INTEGER",
-    "previous_position": "INTEGER",
-}
-_RUN_COUNTS = ", ".join(f"{name} BIGINT" for name in COUNTS)
-
-_SCHEMA = f"""
-ALTER TABLE errors ADD COLUMN IF NOT EXISTS run_id VARCHAR;
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY,      -- the run's UTC start, e.g. 2026-12-03T071300Z
-    started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
-    status VARCHAR,                  -- complete, stopped, failed, interrupted, abandoned
-    markets VARCHAR[],
-    {_RUN_COUNTS},                   -- what the run added (dataset.json's counts)
-    loaded_at TIMESTAMPTZ            -- when this file last read the run
-);
-CREATE TABLE IF NOT EXISTS artist_snapshots (
-    run_id VARCHAR, artist_id VARCHAR, popularity INTEGER, followers BIGINT,
-    genres VARCHAR[], fetched_at TIMESTAMPTZ, PRIMARY KEY (run_id, artist_id)
-);
-CREATE TABLE IF NOT EXISTS listings (
-    run_id VARCHAR, observed_at TIMESTAMPTZ, run_date DATE, market VARCHAR,
-    position INTEGER,                -- 1-based in the market's listing
-    album_id VARCHAR NOT NULL, PRIMARY KEY (run_id, market, position)
-);
-CREATE TABLE IF NOT EXISTS events (
-    run_id VARCHAR, "at" TIMESTAMPTZ, market VARCHAR, album_id VARCHAR,
-    event VARCHAR,                   -- listed or delisted, against the previous run
-    position INTEGER, previous_position INTEGER, PRIMARY KEY (run_id, market, album_id)
-);
-"""
 
 #: Merge the scratch schema ``_batch`` (the runs read) into the main one.
 _MERGE = """
@@ -224,8 +176,8 @@ def load_dataset(con: duckdb.DuckDBPyConnection, root: Path) -> LoadResult:
                 con.execute("ROLLBACK")
                 raise
     except duckdb.Error as exc:
-        raise ConfigurationError(f"cannot load {root}: {_first_line(exc)}") from exc
-    counts = {table: _count(con, table) for table in (*TABLES, *DATASET_TABLES)}
+        raise ConfigurationError(f"cannot load {root}: {first_line(exc)}") from exc
+    counts = {table: count_rows(con, table) for table in (*TABLES, *DATASET_TABLES)}
     note = f" (read {len(batch)} of {len(runs)} runs)"
     return LoadResult(counts, any(f is not None and f.in_progress for f in files.values()), note)
 
@@ -260,7 +212,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, *, fresh: bool) -> None:
         for table in reversed(TABLES):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(SCHEMA_IF_ABSENT)
-    con.execute(_SCHEMA)
+    con.execute(DATASET_SCHEMA)
 
 
 def _merge(
@@ -291,11 +243,11 @@ def _merge(
 def _create_run_sources(con: duckdb.DuckDBPyConnection, batch: list[Run]) -> None:
     """``_raw_listings`` and ``_raw_events`` over the runs read, and ``_batch_runs``."""
     for view, name, columns in (
-        ("_raw_listings", LISTINGS_NAME, _LISTING),
-        ("_raw_events", EVENTS_NAME, _EVENT),
+        ("_raw_listings", LISTINGS_NAME, LISTING_COLUMNS),
+        ("_raw_events", EVENTS_NAME, EVENT_COLUMNS),
     ):
         selects = [
-            f"SELECT {_quote(run.id)} AS run_id, * FROM {read_ndjson(run.path / name, columns)}"
+            f"SELECT {quote(run.id)} AS run_id, * FROM {read_ndjson(run.path / name, columns)}"
             for run in batch
             if (run.path / name).is_file()
         ]

@@ -2,14 +2,13 @@
 
 Every table is created or replaced in one transaction, so loading twice gives the same
 database, and a pull in progress contributes only its committed records. A dataset (a
-directory with ``dataset.json``) is loaded by :mod:`.dataset`, with the same SQL.
+directory with ``dataset.json``) is loaded by :mod:`.dataset`, with the same SQL; the
+tables themselves are defined in :mod:`.schema`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -17,217 +16,26 @@ import duckdb
 from ..core.errors import ConfigurationError
 from ..output.dataset import is_dataset
 from ..output.reader import PullFiles, committed_copies, find_pull_files
+from . import dataset
+from .schema import (
+    DROP_DATASET_TABLES,
+    TABLES,
+    LoadResult,
+    count_rows,
+    create_sources,
+    drop_sources,
+    fill_tables,
+    first_line,
+)
 
 log = logging.getLogger(__name__)
 
-#: The tables a load creates or replaces, in dependency order.
-TABLES = (
-    "albums",
-    "tracks",
-    "artists",
-    "artist_genres",
-    "album_artists",
-    "track_artists",
-    "album_markets",
-    "errors",
-)
-
-_ARTISTS = "STRUCT(id VARCHAR, name VARCHAR)[]"
-#: The JSON fields read from each stream and their DuckDB types; others are ignored.
-_COLUMNS: dict[str, dict[str, str]] = {
-    "albums": {
-        "id": "VARCHAR",
-        "name": "VARCHAR",
-        "album_type": "VARCHAR",
-        "total_tracks": "INTEGER",
-        "release_date": "VARCHAR",
-        "release_date_precision": "VARCHAR",
-        "label": "VARCHAR",
-        "popularity": "INTEGER",
-        "available_markets": "VARCHAR[]",
-        "artists": _ARTISTS,
-        "external_ids": "STRUCT(upc VARCHAR)",
-        "external_urls": "STRUCT(spotify VARCHAR)",
-        "_etl": "STRUCT(markets VARCHAR[], extracted_at VARCHAR, source VARCHAR)",
-    },
-    "tracks": {
-        "id": "VARCHAR",
-        "album_id": "VARCHAR",
-        "name": "VARCHAR",
-        "disc_number": "INTEGER",
-        "track_number": "INTEGER",
-        "duration_ms": "BIGINT",
-        "explicit": "BOOLEAN",
-        "is_playable": "BOOLEAN",
-        "is_local": "BOOLEAN",
-        "artists": _ARTISTS,
-        "external_urls": "STRUCT(spotify VARCHAR)",
-    },
-    "artists": {
-        "id": "VARCHAR",
-        "name": "VARCHAR",
-        "genres": "VARCHAR[]",
-        "popularity": "INTEGER",
-        "followers": "STRUCT(total BIGINT)",
-        "images": "STRUCT(url VARCHAR, height INTEGER, width INTEGER)[]",
-        "external_urls": "STRUCT(spotify VARCHAR)",
-        "_etl": "STRUCT(extracted_at VARCHAR, endpoint VARCHAR)",
-    },
-    "errors": {
-        "album_id": "VARCHAR",
-        "artist_id": "VARCHAR",
-        "stage": "VARCHAR",
-        "error": "VARCHAR",
-        "status": "INTEGER",
-        "message": "VARCHAR",
-        "at": "VARCHAR",
-    },
-}
-
-_PRECISION = """coalesce(lower(release_date_precision),
-    CASE length(release_date) WHEN 4 THEN 'year' WHEN 7 THEN 'month' ELSE 'day' END)"""
-
-_SCHEMA = """
-CREATE OR REPLACE TABLE albums (
-    album_id VARCHAR PRIMARY KEY,
-    name VARCHAR,
-    album_type VARCHAR,              -- lower case: album, single, compilation, ep
-    album_type_raw VARCHAR,          -- as Spotify sent it ("EP", "ALBUM", ...)
-    total_tracks INTEGER,
-    release_date DATE,               -- first day of the year or month for coarser precisions
-    release_date_precision VARCHAR,  -- day, month or year
-    label VARCHAR,                   -- absent for development-mode apps
-    popularity INTEGER,              -- absent for development-mode apps
-    upc VARCHAR,
-    available_markets VARCHAR[],     -- absent for development-mode apps
-    markets VARCHAR[] NOT NULL,      -- markets whose listing held the album in this pull
-    spotify_url VARCHAR,
-    source VARCHAR,                  -- new-releases, search or ids
-    extracted_at TIMESTAMPTZ
-);
-CREATE OR REPLACE TABLE tracks (
-    track_id VARCHAR PRIMARY KEY,
-    album_id VARCHAR NOT NULL,
-    name VARCHAR,
-    disc_number INTEGER,
-    track_number INTEGER,
-    duration_ms BIGINT,
-    duration INTERVAL,
-    explicit BOOLEAN,
-    is_playable BOOLEAN,
-    is_local BOOLEAN,
-    spotify_url VARCHAR
-);
-CREATE OR REPLACE TABLE artists (
-    artist_id VARCHAR PRIMARY KEY,   -- every artist credited on an album or a track
-    name VARCHAR,
-    fetched BOOLEAN NOT NULL,        -- whether artists.ndjson holds the full artist
-    popularity INTEGER,              -- 0-100; absent for development-mode apps
-    followers BIGINT,                -- absent for development-mode apps
-    genres VARCHAR[],                -- [] when Spotify has classified none; NULL if not fetched
-    image_url VARCHAR,               -- the widest image
-    spotify_url VARCHAR,
-    fetched_at TIMESTAMPTZ
-);
-CREATE OR REPLACE TABLE artist_genres (
-    artist_id VARCHAR, genre VARCHAR, PRIMARY KEY (artist_id, genre)
-);
-CREATE OR REPLACE TABLE album_artists (
-    album_id VARCHAR, position INTEGER, artist_id VARCHAR NOT NULL,
-    PRIMARY KEY (album_id, position)
-);
-CREATE OR REPLACE TABLE track_artists (
-    track_id VARCHAR, position INTEGER, artist_id VARCHAR NOT NULL,
-    PRIMARY KEY (track_id, position)
-);
-CREATE OR REPLACE TABLE album_markets (
-    album_id VARCHAR, market VARCHAR, PRIMARY KEY (album_id, market)
-);
-CREATE OR REPLACE TABLE errors (
-    album_id VARCHAR,                -- the failed album; NULL for an artist's failure
-    stage VARCHAR,                   -- listing, several-albums, album, album-tracks, artists
-    error VARCHAR, status INTEGER, message VARCHAR,
-    failed_at TIMESTAMPTZ,
-    artist_id VARCHAR                -- the failed artist (stage artists)
-);
-"""
-
-_FILL = f"""
-CREATE OR REPLACE TEMP TABLE _albums AS SELECT * FROM _raw_albums WHERE id IS NOT NULL
-    QUALIFY row_number() OVER (
-        PARTITION BY id ORDER BY try_cast(_etl.extracted_at AS TIMESTAMPTZ) DESC NULLS LAST, name
-    ) = 1;
-CREATE OR REPLACE TEMP TABLE _tracks AS SELECT * FROM _raw_tracks
-    WHERE id IS NOT NULL AND album_id IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY id ORDER BY album_id, disc_number, track_number) = 1;
-INSERT INTO albums SELECT
-    id, name, lower(trim(album_type)), album_type, total_tracks,
-    CASE {_PRECISION}
-        WHEN 'year' THEN try_strptime(release_date, '%Y')
-        WHEN 'month' THEN try_strptime(release_date, '%Y-%m')
-        ELSE try_strptime(release_date, '%Y-%m-%d') END::DATE,
-    {_PRECISION}, label, popularity, external_ids.upc, available_markets,
-    coalesce(list_sort(list_distinct(_etl.markets)), []), external_urls.spotify,
-    _etl.source, try_cast(_etl.extracted_at AS TIMESTAMPTZ)
-FROM _albums;
-INSERT INTO tracks SELECT
-    id, album_id, name, disc_number, track_number, duration_ms, to_milliseconds(duration_ms),
-    explicit, is_playable, is_local, external_urls.spotify
-FROM _tracks;
-INSERT INTO album_artists SELECT id, position, artist.id FROM (
-    SELECT id, unnest(artists) AS artist, generate_subscripts(artists, 1) AS position
-    FROM _albums) WHERE artist.id IS NOT NULL;
-INSERT INTO track_artists SELECT id, position, artist.id FROM (
-    SELECT id, unnest(artists) AS artist, generate_subscripts(artists, 1) AS position
-    FROM _tracks) WHERE artist.id IS NOT NULL;
-CREATE OR REPLACE TEMP TABLE _artists AS SELECT * FROM _raw_artists WHERE id IS NOT NULL
-    QUALIFY row_number() OVER (
-        PARTITION BY id ORDER BY try_cast(_etl.extracted_at AS TIMESTAMPTZ) DESC NULLS LAST
-    ) = 1;
-INSERT INTO artists SELECT
-    coalesce(f.id, c.id), coalesce(f.name, c.name), f.id IS NOT NULL, f.popularity,
-    f.followers.total, f.genres,
-    (SELECT i.url FROM unnest(f.images) AS u(i) ORDER BY i.width DESC NULLS LAST LIMIT 1),
-    f.external_urls.spotify, try_cast(f._etl.extracted_at AS TIMESTAMPTZ)
-FROM (
-    SELECT artist.id AS id, min(artist.name) AS name FROM (
-        SELECT unnest(artists) AS artist FROM _albums
-        UNION ALL SELECT unnest(artists) AS artist FROM _tracks
-    ) WHERE artist.id IS NOT NULL GROUP BY artist.id
-) AS c FULL OUTER JOIN _artists AS f ON f.id = c.id;
-INSERT INTO artist_genres SELECT DISTINCT id, genre FROM (
-    SELECT id, unnest(genres) AS genre FROM _artists) WHERE genre IS NOT NULL;
-INSERT INTO album_markets SELECT DISTINCT album_id, unnest(markets) AS market FROM albums;
-INSERT INTO errors SELECT album_id, stage, error, status, message, try_cast("at" AS TIMESTAMPTZ),
-    artist_id
-FROM _raw_errors;
-DROP TABLE _albums;
-DROP TABLE _tracks;
-DROP TABLE _artists;
-"""
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """Row counts of the loaded tables and whether the pull was still being written."""
-
-    counts: dict[str, int]
-    in_progress: bool
-    #: What else the terminal line says (a dataset's load: the runs it read).
-    note: str = ""
-
-    def summary(self) -> str:
-        """One line for the terminal."""
-        counted = ", ".join(f"{n} {table}" for table, n in self.counts.items())
-        tail = " (committed records only: the pull is running or was interrupted)"
-        return counted + self.note + (tail if self.in_progress else "")
+__all__ = ["TABLES", "LoadResult", "check_source", "load_into", "load_pull"]
 
 
 def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path) -> LoadResult:
     """Create or replace the tables in ``con`` from the pull or dataset in ``out_dir``, in
     one transaction."""
-    from . import dataset
-
     if is_dataset(out_dir):
         return dataset.load_dataset(con, out_dir)
     return _load(con, find_pull_files(out_dir))
@@ -235,8 +43,6 @@ def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path) -> LoadResult:
 
 def check_source(out_dir: Path) -> None:
     """Fail with one line unless ``out_dir`` holds a pull or a dataset (before any work)."""
-    from . import dataset
-
     if is_dataset(out_dir):
         dataset.read_index(out_dir)
     else:
@@ -254,7 +60,7 @@ def load_pull(out_dir: Path, database: Path) -> LoadResult:
     try:
         con = duckdb.connect(str(database))
     except duckdb.Error as exc:
-        raise ConfigurationError(f"cannot open {database}: {_first_line(exc)}") from exc
+        raise ConfigurationError(f"cannot open {database}: {first_line(exc)}") from exc
     with con:
         result = load_into(con, out_dir)
     log.info("loaded %s into %s", result.summary(), database)
@@ -275,71 +81,6 @@ def _load(con: duckdb.DuckDBPyConnection, files: PullFiles) -> LoadResult:
                 con.execute("ROLLBACK")
                 raise
     except duckdb.Error as exc:
-        raise ConfigurationError(f"cannot load {files.out_dir}: {_first_line(exc)}") from exc
-    counts = {table: _count(con, table) for table in TABLES}
+        raise ConfigurationError(f"cannot load {files.out_dir}: {first_line(exc)}") from exc
+    counts = {table: count_rows(con, table) for table in TABLES}
     return LoadResult(counts, files.in_progress)
-
-
-def fill_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or replace :data:`TABLES` in the current schema from the ``_raw_<stream>``
-    views (see :func:`create_sources`): albums and artists once each, the latest wins."""
-    con.execute(_SCHEMA)
-    con.execute(_FILL)
-
-
-#: The shape of :data:`TABLES`, for a load that merges into them rather than replacing.
-SCHEMA_IF_ABSENT = _SCHEMA.replace("CREATE OR REPLACE TABLE", "CREATE TABLE IF NOT EXISTS")
-#: A single pull's load replaces the tables a dataset's load adds, if the file held them.
-DROP_DATASET_TABLES = """
-DROP VIEW IF EXISTS album_presence;
-DROP TABLE IF EXISTS listings; DROP TABLE IF EXISTS events;
-DROP TABLE IF EXISTS artist_snapshots; DROP TABLE IF EXISTS runs;
-"""
-
-
-def create_sources(
-    con: duckdb.DuckDBPyConnection, parts: Sequence[tuple[str | None, Mapping[str, Path | None]]]
-) -> None:
-    """Temporary views ``_raw_<stream>`` over the committed files of each part (a run id,
-    or None for a single pull, and a path per stream, None if absent), with a ``run_id``."""
-    for stream, columns in _COLUMNS.items():
-        sources = [
-            _source(paths.get(stream), columns, run_id)
-            for run_id, paths in parts
-            if paths.get(stream) is not None
-        ]
-        union = " UNION ALL ".join(sources) or _source(None, columns, None)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw_{stream} AS {union}")
-
-
-def drop_sources(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the views :func:`create_sources` made."""
-    for stream in _COLUMNS:
-        con.execute(f"DROP VIEW _raw_{stream}")
-
-
-def read_ndjson(path: Path, columns: Mapping[str, str]) -> str:
-    """DuckDB's reader of one NDJSON file (plain or gzip), reading only ``columns``."""
-    spec = ", ".join(f"{_quote(name)}: {_quote(kind)}" for name, kind in columns.items())
-    return f"read_ndjson({_quote(str(path))}, columns = {{{spec}}}, compression = 'auto_detect')"
-
-
-def _source(path: Path | None, columns: Mapping[str, str], run_id: str | None) -> str:
-    tag = "NULL::VARCHAR" if run_id is None else _quote(run_id)
-    if path is None:
-        fields = ", ".join(f'NULL::{kind} AS "{name}"' for name, kind in columns.items())
-        return f"SELECT {fields}, {tag} AS run_id WHERE false"
-    return f"SELECT *, {tag} AS run_id FROM {read_ndjson(path, columns)}"
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-    return int(row[0]) if row else 0
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

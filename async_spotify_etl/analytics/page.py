@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from .._version import __version__
+from ..output.manifest import Manifest
 from .load import LoadResult
 
 
@@ -37,10 +38,12 @@ class ReportData:
     load: LoadResult
     markets: list[str]
     charts: list[Chart]
-    manifest: dict[str, Any] | None
+    manifest: Manifest | None
     manifest_problem: str | None
     #: What ``out_dir`` holds, as the header names it ("Pull", "Dataset of 3 runs").
     source: str = "Pull"
+    #: Artists fetched (the manifest's count of artists), beside those only credited.
+    artists_fetched: int = 0
 
 
 _CSS = """
@@ -70,6 +73,7 @@ section.run { margin-top: 20px; }
 .run-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr));
   gap: 8px 28px; }
 td:first-child { white-space: nowrap; }
+td { overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left;
   vertical-align: top; }
@@ -94,7 +98,7 @@ def render_page(data: ReportData, *, generated_at: dt.datetime) -> str:
 <style>{_CSS}</style>
 </head>
 <body>
-{_header(data.out_dir, data.load, data.markets, generated_at, data.source)}
+{_header(data, generated_at)}
 <main>
 <section class="charts">
 {cards}
@@ -108,18 +112,15 @@ def render_page(data: ReportData, *, generated_at: dt.datetime) -> str:
 """
 
 
-def _header(
-    out_dir: Path,
-    load: LoadResult,
-    markets: Sequence[str],
-    generated_at: dt.datetime,
-    source: str = "Pull",
-) -> str:
-    counts = load.counts
+def _header(data: ReportData, generated_at: dt.datetime) -> str:
+    """The title and the key figures: the committed records' counts, those the run section's
+    manifest counts too (artists are the fetched ones, as its ``artists`` count)."""
+    counts, markets = data.load.counts, data.markets
+    credited = f" · {counts['artists']:,} credited" if counts["artists"] else ""
     kpis = [
         (counts["albums"], "albums"),
         (counts["tracks"], "tracks"),
-        (counts["artists"], "artists"),
+        (data.artists_fetched, "artists fetched" + credited),
         (len(markets), "markets: " + (", ".join(markets[:8]) or "none")),
         (counts["errors"], "albums failed"),
     ]
@@ -127,10 +128,10 @@ def _header(
         f'<div class="kpi"><b>{n:,}</b><span>{escape(label)}</span></div>' for n, label in kpis
     )
     badge = '<span class="badge">committed records only: pull running or interrupted</span>'
-    badge *= load.in_progress
+    badge *= data.load.in_progress
     return (
         f"<header><h1>New releases report{badge}</h1>"
-        f"<p>{escape(source)} in <code>{escape(str(out_dir))}</code> · report generated"
+        f"<p>{escape(data.source)} in <code>{escape(str(data.out_dir))}</code> · report generated"
         f' {generated_at:%Y-%m-%d %H:%M} UTC</p><div class="kpis">{tiles}</div></header>'
     )
 
@@ -144,40 +145,18 @@ def _card(chart: Chart) -> str:
     )
 
 
-_FACTS = (
-    ("status", "Status"),
-    ("started_at", "Started"),
-    ("finished_at", "Finished"),
-    ("duration_seconds", "Duration"),
-    ("markets", "Markets"),
-    ("requests_total", "Requests sent"),
-    ("minimum_requests_total", "Minimum requests"),
-    ("throttled", "429 responses"),
-    ("retries", "Retries"),
-    ("waited_seconds", "Waited"),
-    ("token_refreshes", "Access tokens issued"),
-    ("resumed", "Resumed"),
-    ("error", "Error"),
-)
+#: An error longer than this is cut in the facts table (the full text is in the manifest).
+ERROR_SHOWN = 240
 
 
-def _run_section(manifest: Mapping[str, Any] | None, problem: str | None) -> str:
+def _run_section(manifest: Manifest | None, problem: str | None) -> str:
     if manifest is None:
         note = escape(problem or "")
         return f'<section class="run"><h2>Run</h2><p class="note">{note}</p></section>'
-    facts = [
-        (label, _fact(key, manifest[key]))
-        for key, label in _FACTS
-        if manifest.get(key) not in (None, "")
-    ]
-    counts = manifest.get("counts")
-    if isinstance(counts, Mapping):
-        facts += [(f"Count: {k}", _fact("", v)) for k, v in counts.items()]
-    plan = manifest.get("plan")
-    plan_rows = (
-        [(str(k), _fact("", v)) for k, v in plan.items()] if isinstance(plan, Mapping) else []
-    )
-    full = orjson.dumps(dict(manifest), option=orjson.OPT_INDENT_2).decode()
+    facts = _facts(manifest)
+    facts += [(f"Count: {k}", _fact(v)) for k, v in manifest.counts.items()]
+    plan_rows = [(str(k), _fact(v)) for k, v in manifest.plan.items() if v not in ({}, [])]
+    full = orjson.dumps(manifest.to_dict(), option=orjson.OPT_INDENT_2).decode()
     return (
         '<section class="run" id="run"><h2>Run (manifest.json)</h2><div class="run-grid">'
         f"<div><h3>Facts</h3>{_table(('', ''), facts)}</div>"
@@ -189,25 +168,67 @@ def _run_section(manifest: Mapping[str, Any] | None, problem: str | None) -> str
     )
 
 
-def _requests(manifest: Mapping[str, Any]) -> str:
-    sent = manifest.get("requests")
-    minimum = manifest.get("minimum_requests")
-    sent = sent if isinstance(sent, Mapping) else {}
-    minimum = minimum if isinstance(minimum, Mapping) else {}
+def _facts(m: Manifest) -> list[tuple[str, str]]:
+    """The manifest's headline figures as (label, text), those it does not record left out."""
+    error = m.error or ""
+    if len(error) > ERROR_SHOWN:
+        error = error[: ERROR_SHOWN - 1].rstrip() + "… (the whole error: manifest.json below)"
+    facts = [
+        ("Status", m.status),
+        ("Started", _timestamp(m.started_at) if m.started_at else ""),
+        ("Finished", _timestamp(m.finished_at) if m.finished_at else ""),
+        ("Duration", _duration(m)),
+        ("Markets", ", ".join(m.markets)),
+        ("Requests sent", f"{sum(m.requests.values()):,}"),
+        ("Minimum requests", f"{sum(m.minimum_requests.values()):,}" * bool(m.minimum_requests)),
+        ("429 responses", f"{m.throttled:,}"),
+        ("Retries", f"{m.retries:,}"),
+        ("Waited", _seconds(m.waited_seconds)),
+        ("Access tokens issued", f"{m.token_refreshes:,}"),
+        ("Resumed", "yes" if m.resumed else "no"),
+        ("Error", error),
+    ]
+    return [(label, text) for label, text in facts if text]
+
+
+def _duration(m: Manifest) -> str:
+    """The time the pull's runs took, from ``runs``: a killed run's length is unknown (its
+    manifest was last written as it started), and so is a running one's so far."""
+    unfinished = m.status in ("running", "killed")
+    unknown = [
+        r
+        for i, r in enumerate(m.runs)
+        if r.duration_seconds is None or (unfinished and i == len(m.runs) - 1)
+    ]
+    known = sum(r.duration_seconds or 0 for r in m.runs if r not in unknown)
+    if not unknown:
+        return _seconds(known)
+    state = "still running" if m.status == "running" else "killed"
+    runs = f"{len(unknown)} run{'s' * (len(unknown) != 1)}"
+    tail = f"{runs} {state}, length unknown" if len(unknown) == 1 else f"{runs} of unknown length"
+    return f"{_seconds(known)} + {tail}" if known else f"unknown ({tail})"
+
+
+def _seconds(value: float) -> str:
+    minutes, seconds = divmod(float(value), 60.0)
+    return f"{int(minutes)} min {seconds:.1f} s" if minutes else f"{seconds:.1f} s"
+
+
+def _requests(manifest: Manifest) -> str:
+    sent, minimum = manifest.requests, manifest.minimum_requests
     endpoints = list(dict.fromkeys([*sent, *minimum]))
-    rows = [(e, _fact("", sent.get(e, "")), _fact("", minimum.get(e, ""))) for e in endpoints]
+    rows = [(e, _fact(sent.get(e, "")), _fact(minimum.get(e, ""))) for e in endpoints]
     if not rows:
         return '<p class="note">not recorded</p>'
     return _table(("endpoint", "sent", "minimum"), rows)
 
 
-def _reach(manifest: Mapping[str, Any]) -> str:
+def _reach(manifest: Manifest) -> str:
     """Per market: what its listing reported and what paging reached (search stops at
     1,000 whatever its total says); a market that could not be listed in full is said so."""
-    reach = manifest.get("reach")
-    reach = reach if isinstance(reach, Mapping) else {}
+    reach = manifest.reach if isinstance(manifest.reach, Mapping) else {}
     rows = [
-        (str(m), str(r.get("source", "")), _fact("", r.get("total")), _fact("", r.get("reached")))
+        (str(m), str(r.get("source", "")), _fact(r.get("total")), _fact(r.get("reached")))
         for m, r in reach.items()
         if isinstance(r, Mapping)
     ]
@@ -246,13 +267,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f"<table>{thead}<tbody>{body}</tbody></table>"
 
 
-def _fact(key: str, value: Any) -> str:
-    """A manifest value as short text: seconds as durations, lists joined, numbers grouped."""
-    if key in ("duration_seconds", "waited_seconds") and isinstance(value, int | float):
-        minutes, seconds = divmod(float(value), 60.0)
-        return f"{int(minutes)} min {seconds:.1f} s" if minutes else f"{seconds:.1f} s"
-    if key in ("started_at", "finished_at") and isinstance(value, str):
-        return _timestamp(value)
+def _fact(value: Any) -> str:
+    """A manifest value as short text: lists joined, numbers grouped, an object as its
+    entries in words ("several-albums 2, album 1")."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -263,6 +280,8 @@ def _fact(key: str, value: Any) -> str:
         return ", ".join(str(v) for v in value)
     if isinstance(value, str):
         return value
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_fact(v)}" for k, v in value.items()) or "none"
     return orjson.dumps(value).decode()
 
 

@@ -19,7 +19,7 @@ import duckdb
 from ..core.errors import ConfigurationError
 from ..core.files import atomic_write
 from ..output.dataset import is_dataset
-from ..output.manifest import ManifestError, load_manifest
+from ..output.manifest import Manifest, ManifestError, load_manifest
 from . import charts
 from .dataset import read_index
 from .load import load_into
@@ -60,26 +60,30 @@ def collect(con: duckdb.DuckDBPyConnection, out_dir: Path) -> ReportData:
     """Load the pull into ``con`` and draw every chart."""
     result = load_into(con, out_dir)
     markets = [m for m, _ in con.execute(_MARKETS).fetchall()]
+    dataset = is_dataset(out_dir)
+    scope = "dataset" if dataset else "pull"  # what the captions call it: "this dataset"
     drawn = [
         _by_type(con),
         _by_date(con),
         _tracks_per_album(con),
         _track_lengths(con),
         _explicit(con),
-        _overlap(con, markets),
-        _top_artists(con),
+        _overlap(con, markets, scope),
+        _top_artists(con, scope),
         _top_labels(con),
-        *_genre_charts(con, markets),
-        *_artist_fame(con),
+        *_genre_charts(con, markets, scope),
+        *_artist_fame(con, scope),
     ]
     run_dir, source = out_dir, "Pull"
-    if is_dataset(out_dir):  # the trends over its runs; the latest run's manifest
+    if dataset:  # the trends over its runs; the latest run's manifest
         drawn += trend_charts_of(con)
         runs = read_index(out_dir)
         run_dir = runs[-1].path if runs else out_dir
         source = f"Dataset of {len(runs)} run{'s' * (len(runs) != 1)}"
     manifest, problem = _read_manifest(run_dir)
-    return ReportData(out_dir, result, markets, drawn, manifest, problem, source)
+    return ReportData(
+        out_dir, result, markets, drawn, manifest, problem, source, artists_fetched=_fetched(con)
+    )
 
 
 _MARKETS = "SELECT market, count(*) FROM album_markets GROUP BY 1 ORDER BY 2 DESC, 1"
@@ -178,19 +182,30 @@ def _explicit(con: duckdb.DuckDBPyConnection) -> Chart:
     )
 
 
-def _top_artists(con: duckdb.DuckDBPyConnection) -> Chart:
+def _top_artists(con: duckdb.DuckDBPyConnection, scope: str) -> Chart:
     rows = _rows(
         con,
-        "SELECT coalesce(ar.name, aa.artist_id), count(DISTINCT aa.album_id) AS n"
+        "SELECT aa.artist_id, coalesce(ar.name, aa.artist_id), count(DISTINCT aa.album_id) AS n"
         " FROM album_artists aa LEFT JOIN artists ar USING (artist_id)"
-        f" GROUP BY aa.artist_id, ar.name ORDER BY n DESC, 1 LIMIT {_TOP_ARTISTS}",
+        f" GROUP BY aa.artist_id, ar.name ORDER BY n DESC, 2, 1 LIMIT {_TOP_ARTISTS}",
     )
     return _chart(
         "top-artists",
         "Top artists by releases",
-        f"The {_TOP_ARTISTS} artists credited on the most albums of this pull.",
-        charts.top_artists(rows),
+        f"The {_TOP_ARTISTS} artists credited on the most albums of this {scope}.",
+        charts.top_artists(_named(rows)),
     )
+
+
+def _named(rows: list[tuple[Any, ...]]) -> list[tuple[str, int]]:
+    """Rows of (id, name, value), one per id, as (label, value): artists that share a name
+    are told apart ("Name", "Name (2)"), so each keeps its own bar."""
+    seen: dict[str, int] = {}
+    named = []
+    for _id, name, value in rows:
+        seen[name] = seen.get(name, 0) + 1
+        named.append((name if seen[name] == 1 else f"{name} ({seen[name]})", value))
+    return named
 
 
 def _top_labels(con: duckdb.DuckDBPyConnection) -> Chart:
@@ -209,7 +224,7 @@ def _top_labels(con: duckdb.DuckDBPyConnection) -> Chart:
 
 #: Why the artist charts are empty when no artist was fetched.
 _NO_ARTISTS = (
-    "This pull fetched no artist (--artists off, or skipped in development mode where each"
+    "This {scope} fetched no artist (--artists off, or skipped in development mode where each"
     " costs a request): there are no {what} to show."
 )
 #: An album's genres: those of the artists credited on it; a track's: those of its artists.
@@ -227,14 +242,14 @@ def _fetched(con: duckdb.DuckDBPyConnection) -> int:
     return int(_rows(con, "SELECT count(*) FROM artists WHERE fetched")[0][0])
 
 
-def _genre_charts(con: duckdb.DuckDBPyConnection, markets: list[str]) -> list[Chart]:
+def _genre_charts(con: duckdb.DuckDBPyConnection, markets: list[str], scope: str) -> list[Chart]:
     keys = (
         ("top-genres-albums", "Top genres by releases"),
         ("top-genres-tracks", "Top genres by tracks"),
         ("genre-share-by-market", "Genre share by market"),
     )
     if not _fetched(con):
-        why = _NO_ARTISTS.format(what="genres")
+        why = _NO_ARTISTS.format(what="genres", scope=scope)
         return [Chart(key, title, why, None) for key, title in keys]
     by_albums = _rows(
         con,
@@ -269,7 +284,7 @@ def _genre_charts(con: duckdb.DuckDBPyConnection, markets: list[str]) -> list[Ch
     ]
     if len(markets) < 2:
         only = markets[0] if markets else "none"
-        why = f"A single-market pull ({only}): there is no share per market to compare."
+        why = f"A single-market {scope} ({only}): there is no share per market to compare."
         return [*charts_, Chart(keys[2][0], keys[2][1], why, None)]
     genres = [g for g, _ in by_albums[:_SHARE_GENRES]]
     totals = dict(_rows(con, "SELECT market, count(*) FROM album_markets GROUP BY 1"))
@@ -294,7 +309,7 @@ def _genre_charts(con: duckdb.DuckDBPyConnection, markets: list[str]) -> list[Ch
     return charts_
 
 
-def _artist_fame(con: duckdb.DuckDBPyConnection) -> list[Chart]:
+def _artist_fame(con: duckdb.DuckDBPyConnection, scope: str) -> list[Chart]:
     shown = (
         ("popular-artists", "Most popular artists", "popularity", "popularity (0-100)"),
         ("followed-artists", "Most followed artists", "followers", "followers"),
@@ -304,30 +319,30 @@ def _artist_fame(con: duckdb.DuckDBPyConnection) -> list[Chart]:
     for key, title, column, unit in shown:
         rows = _rows(
             con,
-            f"SELECT name, {column} FROM artists WHERE {column} IS NOT NULL"
-            f" ORDER BY {column} DESC, name LIMIT {_TOP_ARTISTS}",
+            f"SELECT artist_id, name, {column} FROM artists WHERE {column} IS NOT NULL"
+            f" ORDER BY {column} DESC, name, artist_id LIMIT {_TOP_ARTISTS}",
         )
         if not fetched:
-            drawn.append(Chart(key, title, _NO_ARTISTS.format(what=column), None))
+            drawn.append(Chart(key, title, _NO_ARTISTS.format(what=column, scope=scope), None))
         elif not rows:
             why = (
-                f"The artists of this pull carry no {column}: Spotify gives development-mode"
+                f"The artists of this {scope} carry no {column}: Spotify gives development-mode"
                 " apps none."
             )
             drawn.append(Chart(key, title, why, None))
         else:
-            caption = f"The {len(rows)} artists of this pull's releases with the most {column}."
-            drawn.append(_chart(key, title, caption, charts.top_values(rows, unit)))
+            caption = f"The {len(rows)} artists of this {scope}'s releases with the most {column}."
+            drawn.append(_chart(key, title, caption, charts.top_values(_named(rows), unit)))
     return drawn
 
 
-def _overlap(con: duckdb.DuckDBPyConnection, markets: list[str]) -> Chart:
+def _overlap(con: duckdb.DuckDBPyConnection, markets: list[str], scope: str) -> Chart:
     if len(markets) < 2:
         only = markets[0] if markets else "none"
         return Chart(
             "market-overlap",
             "Market overlap",
-            f"A single-market pull ({only}): there is no overlap to show.",
+            f"A single-market {scope} ({only}): there is no overlap to show.",
             None,
         )
     index = {m: i for i, m in enumerate(markets)}
@@ -346,9 +361,9 @@ def _overlap(con: duckdb.DuckDBPyConnection, markets: list[str]) -> Chart:
     )
 
 
-def _read_manifest(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+def _read_manifest(out_dir: Path) -> tuple[Manifest | None, str | None]:
     try:
-        return load_manifest(out_dir).observed(out_dir).to_dict(), None
+        return load_manifest(out_dir).observed(out_dir), None
     except ManifestError as exc:
         return None, str(exc)
 

@@ -72,7 +72,14 @@ def churn(
     _runs_axis(ax, labels)
     ax.set_ylabel("delisted (below) · listed (above)")
     _whole(ax.yaxis)
-    ax.legend(frameon=False, ncols=min(6, max(1, len(markets))), loc="upper left")
+    # Above the plot, not in it: inside, it covered the tallest bars.
+    ax.legend(
+        frameon=False,
+        ncols=min(6, max(1, len(markets))),
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        borderaxespad=0.2,
+    )
     return fig
 
 

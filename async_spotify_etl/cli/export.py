@@ -36,7 +36,7 @@ def _handle(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        from ..analytics.warehouse import export_parquet
+        from ..analytics.parquet import export_parquet
     except ImportError as exc:  # duckdb is an optional dependency
         raise ConfigurationError(f"spotify-etl export needs duckdb; {ANALYTICS_HINT}") from exc
     result = export_parquet(args.out_dir, args.parquet)

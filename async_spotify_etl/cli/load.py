@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..client.redact import redact_conninfo
 from ..core.errors import ConfigurationError
 from .logs import add_log_flags, configured_logging, say
 
@@ -27,8 +28,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser = sub.add_parser(
         "load",
         help="load a pull's NDJSON into DuckDB or PostgreSQL",
-        description="Create or replace the tables albums, tracks, artists, album_artists,"
-        " track_artists, album_markets and errors in a DuckDB file from the pull in OUT_DIR"
+        description="Create or replace the tables albums, tracks, artists, artist_genres,"
+        " album_artists, track_artists, album_markets and errors in a DuckDB file from the"
+        " pull in OUT_DIR"
         " (only committed records of a pull in progress), or merge them into a PostgreSQL"
         " schema in one transaction (records upserted by id). On a dataset (pull --dataset)"
         " the tables span its runs, with artist_snapshots, listings, runs, events and the view"
@@ -67,7 +69,7 @@ def _handle(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     try:
         from ..analytics.load import load_pull
-        from ..analytics.warehouse import load_postgres
+        from ..analytics.postgres import load_postgres
     except ImportError as exc:  # duckdb is an optional dependency
         raise ConfigurationError(f"spotify-etl load needs duckdb; {ANALYTICS_HINT}") from exc
     url, out_dir = args.postgres, args.out_dir
@@ -90,7 +92,11 @@ def _load(args: argparse.Namespace) -> int:
             f"--schema {schema!r} is not a schema name: it starts with a lower-case letter or _"
             " and holds only lower-case letters, digits and _ (63 at most)"
         )
-    result = load_postgres(out_dir, url, schema)
+    try:
+        result = load_postgres(out_dir, url, schema)
+    except ConfigurationError as exc:
+        # libpq repeats the token it could not parse, a password's words included (#24.3)
+        raise ConfigurationError(redact_conninfo(str(exc), url)) from None
     _warn_if_killed(out_dir, args.log_format)
     if not args.quiet:
         print(f"merged {result.summary()} into PostgreSQL schema {schema}")

@@ -334,9 +334,17 @@ class SpotifyClient:
         assert self._session is not None
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+        # An owned session sends each attempt once: aiohttp's own silent retry of a GET on
+        # a dropped connection would bypass the pacer, the budget and the counts (#23.8).
+        once = None if self._borrowed is not None else (_one_attempt(),)
         try:
             async with self._session.get(
-                url, params=params, headers=headers, timeout=timeout, allow_redirects=False
+                url,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                middlewares=once,
             ) as response:
                 body = await read_body(response, self.settings.max_body_bytes)
                 return Answer(response.status, response.headers, body)
@@ -345,3 +353,28 @@ class SpotifyClient:
         except aiohttp.ClientError as exc:
             failed = f"{type(exc).__name__} from {url}"
             raise transport_error("the API URL", str(url), exc, failed) from None
+
+
+def _one_attempt() -> aiohttp.ClientMiddlewareType:
+    """A middleware that lets one request reach the server once.
+
+    aiohttp resends an idempotent request once, unseen, when the connection drops
+    (``ClientOSError``, ``ServerDisconnectedError``); aiohttp 3.14 has no public switch
+    for it. The resend passes through the middleware again: it gets the first failure
+    instead, so the retry is the client's own, paced, budgeted and counted.
+    """
+    failed: BaseException | None = None
+
+    async def middleware(
+        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        nonlocal failed
+        if failed is not None:
+            raise failed
+        try:
+            return await handler(request)
+        except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+            failed = exc
+            raise
+
+    return middleware

@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..client.http import SpotifyClient
 from ..core.errors import SettingsError
@@ -34,11 +34,8 @@ from ..output.dataset import (
 )
 from ..output.manifest import Manifest, read_manifest
 from ..output.sink import recorded_plan
-from .progress import ProgressMode
+from .progress import Progress
 from .pull import PullResult, plan_fingerprint, run_pull
-
-if TYPE_CHECKING:
-    from rich.console import Console
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +50,7 @@ async def run_dataset(
     refresh_after_days: float | None = None,
     abandon_unfinished: bool = False,
     observed_at: dt.datetime | None = None,
-    progress: ProgressMode = "off",
-    console: Console | None = None,
+    progress: Progress | None = None,
     plan_extra: Mapping[str, Any] | None = None,
     arguments_extra: Mapping[str, Any] | None = None,
     on_finish: Callable[[Manifest, Path], None] | None = None,
@@ -115,7 +111,6 @@ async def run_dataset(
                 run_settings,
                 credentials,
                 progress=progress,
-                console=console,
                 plan_extra=plan_extra,
                 arguments_extra=arguments_extra,
                 on_finish=finished,

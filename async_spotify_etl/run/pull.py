@@ -10,9 +10,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..client.http import SpotifyClient
 from ..core.errors import ResumableStop
@@ -42,10 +43,7 @@ from ..output.manifest import (
 from ..output.sink import COUNTS, Sink
 from .ending import ending_of
 from .enrich import Enrichment
-from .progress import ProgressMode, ProgressReporter, Snapshot
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from .progress import Progress, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +100,7 @@ async def run_pull(
     settings: PullSettings,
     credentials: Credentials,
     *,
-    progress: ProgressMode = "off",
-    console: Console | None = None,
+    progress: Progress | None = None,
     plan_extra: Mapping[str, Any] | None = None,
     arguments_extra: Mapping[str, Any] | None = None,
     on_finish: Callable[[Manifest], None] | None = None,
@@ -114,6 +111,9 @@ async def run_pull(
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
     manifest (ResumableStop, AuthenticationError, CancelledError, ...).
+
+    ``progress``, if given, is open while the pull runs and reads its numbers when it
+    likes (see :mod:`.progress`).
 
     ``known`` is what a dataset holds already (not fetched again); ``on_listed`` is called
     with every market's listed album ids once the listings are read to their end;
@@ -155,7 +155,8 @@ async def run_pull(
         run.write("running", pull)
         status: PullStatus = "failed"
         try:
-            await _drain(pull, run, ProgressReporter(run.snapshot(pull), progress, console=console))
+            shown = progress(run.snapshot(pull)) if progress is not None else nullcontext()
+            await _drain(pull, run, shown)
             if settings.enrich:
                 run.enrichment = Enrichment(settings, sink, **(enrich_clients or {}))
                 await run.enrichment.run()
@@ -177,10 +178,10 @@ def _described(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-async def _drain(pull: Pull, run: _Run, reporter: ProgressReporter) -> None:
+async def _drain(pull: Pull, run: _Run, shown: AbstractContextManager[Any]) -> None:
     """Run the engine and hand every outcome to the sink, showing progress meanwhile."""
     async with pull:
-        with reporter:
+        with shown:
             async for outcome in pull.results():
                 run.add(outcome)
 

@@ -1,5 +1,6 @@
 """What a resume takes from the pull it continues: the settings of its plan, so that
-``--resume`` needs no flag retyped.
+``--resume`` needs no flag retyped, and a library caller can resume a pull knowing only
+its folder (:func:`resume_settings`).
 
 The journal's first line records the plan (the settings marked PLAN); manifest.json's
 ``arguments`` give the path of an ``--ids`` file, whose digest the plan holds. Settings
@@ -11,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..core.settings import PullSettings, plan_fields
+from ..core.settings import ClientSettings, PullSettings, plan_fields
 from ..output.manifest import read_manifest
 from ..output.sink import recorded_plan
 
@@ -32,3 +33,13 @@ def recorded_settings(out: Path) -> dict[str, Any]:
         if ids_file:
             recorded["ids_file"] = Path(ids_file)
     return recorded
+
+
+def resume_settings(
+    out: Path, *, client: ClientSettings | None = None, **given: Any
+) -> PullSettings:
+    """Settings that resume the pull in ``out``: the plan it was started with, the fields in
+    ``given`` over it (one that changes the plan is refused by the sink when the pull starts,
+    naming the setting) and ``client`` for how to send (not part of the plan)."""
+    fields = {**recorded_settings(out), **given}
+    return PullSettings(out=out, resume=True, client=client or ClientSettings(), **fields)

@@ -22,6 +22,7 @@ from .config import SandboxConfig
 from .deezer_api import DeezerEmulator
 from .handlers import Reply
 from .hostile import Hostility
+from .musicbrainz_api import HELP, MusicBrainzEmulator
 from .pages import BadParam, error_body
 from .stats import BATCH_ROUTES, SandboxStats
 from .token import issue_token
@@ -74,6 +75,9 @@ class SandboxState:
             clock,
             self.stats,
             throttle=config.deezer_throttle,
+        )
+        self.musicbrainz = MusicBrainzEmulator(
+            lambda: self.full_catalogue, config, clock, self.stats
         )
 
     def __repr__(self) -> str:
@@ -255,8 +259,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     path = request.path.rstrip("/") or "/"
     if path.startswith("/_sandbox/"):
         return _inspect(state, path)
-    if path == "/deezer" or path.startswith("/deezer/"):
-        return _other_api(state, request, path)
+    if path == "/deezer" or path.startswith(("/deezer/", "/musicbrainz/")):
+        return await _other_api(state, request, path)
     route, handler, args = ("token", None, ()) if path == "/api/token" else _route(path)
     state.stats.enter()
     status: int | str = "dropped"
@@ -278,20 +282,47 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         state.stats.leave(route, status, size)
 
 
-def _other_api(state: SandboxState, request: web.Request, path: str) -> web.Response:
-    """Deezer's (or MusicBrainz's) answer, counted under its own routes."""
+async def _other_api(state: SandboxState, request: web.Request, path: str) -> web.StreamResponse:
+    """Deezer's or MusicBrainz's answer, counted under its own routes; the configured
+    faults and latency apply as they do to ``/v1``, a server error as an HTML page."""
     state.stats.enter()
-    route, status, size = "deezer-other", 0, 0
+    route, size = "other", 0
+    status: int | str = "dropped"
     try:
-        client = request.remote or ""
-        route, reply = state.deezer.answer(
-            path.removeprefix("/deezer"), request.query, request.headers, client
-        )
-        status, size = reply.status, len(reply.body)
+        fault, delay = None, 0.0
+        if state.faults.active:
+            fault, delay = state.faults.decide(request.method + " " + request.path_qs)
+        if delay:
+            await asyncio.sleep(delay)
+        route, reply = _other_reply(state, request, path)
+        if fault is Fault.DROP:
+            _abort(request)
+            return web.Response(status=500)
+        if fault in _SERVER_ERRORS:
+            page = f"<html><body><h1>{fault.value} Server Error</h1></body></html>".encode()
+            reply = Reply(int(fault.value), page, {"Content-Type": "text/html"})
+        elif fault is not None and fault is not Fault.CUT_OFF and reply.status == 200:
+            reply = _corrupt(reply, fault)
         headers = {"Content-Type": _JSON, **reply.headers}
+        if fault is Fault.CUT_OFF:
+            size = len(reply.body) // 2
+            return await _cut_off(request, reply, headers, size)
+        status, size = reply.status, len(reply.body)
         return web.Response(status=reply.status, body=reply.body, headers=headers)
     finally:
         state.stats.leave(route, status, size)
+
+
+def _other_reply(state: SandboxState, request: web.Request, path: str) -> tuple[str, Reply]:
+    client = request.remote or ""
+    if path.startswith("/deezer"):
+        rest = path.removeprefix("/deezer")
+        return state.deezer.answer(rest, request.query, request.headers, client)
+    if path.startswith("/musicbrainz/ws/2/"):
+        rest = path.removeprefix("/musicbrainz/ws/2")
+        key = request.method + " " + request.path_qs
+        return state.musicbrainz.answer(rest, request.query, request.headers, client, key)
+    return "musicbrainz-other", Reply(404, orjson.dumps({"error": "Not Found", "help": HELP}))
 
 
 def _abort(request: web.Request) -> None:

@@ -37,6 +37,9 @@ from .objects import (
 
 #: Rendered albums kept in memory; a pull touches each album a few times in a row.
 CACHE_SIZE = 2048
+#: Albums kept parsed for the Deezer and MusicBrainz emulators, which build their own
+#: objects from the Spotify ones.
+PARSED_CACHE_SIZE = 64
 #: Search ``tag:new`` returns albums released this many days before the catalogue's now.
 NEW_DAYS = 14
 #: Search paging stops at this offset, as Spotify's does.
@@ -69,6 +72,7 @@ class Catalogue:
         self._by_id: dict[str, int] | None = None
         self._artists: dict[str, int | None] | None = None
         self._cache: OrderedDict[int, RenderedAlbum] = OrderedDict()
+        self._parsed: OrderedDict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
         self._search: list[int] | None = None
         self._discographies: dict[str, list[Release]] | None = None
         self._truth: dict[str, Any] | None = None
@@ -136,6 +140,22 @@ class Catalogue:
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         return rendered
+
+    def parsed(self, index: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Album ``index`` (without ``tracks``) and its tracks as plain data (cached;
+        treat them as read-only)."""
+        found = self._parsed.get(index)
+        if found is not None:
+            self._parsed.move_to_end(index)
+            return found
+        rendered = self.album(index)
+        album: dict[str, Any] = orjson.loads(rendered.full_prefix + b"null}")
+        del album["tracks"]
+        found = album, [orjson.loads(t) for t in rendered.tracks]
+        self._parsed[index] = found
+        if len(self._parsed) > PARSED_CACHE_SIZE:
+            self._parsed.popitem(last=False)
+        return found
 
     def shape(self, index: int) -> AlbumShape:
         """Cheap facts about album ``index`` (no rendering)."""

@@ -19,8 +19,6 @@ import hashlib
 import random
 from typing import Any
 
-import orjson
-
 from .artists import MAX_GROWTH
 from .catalogue import Catalogue
 from .config import SandboxConfig
@@ -334,10 +332,10 @@ class DeezerCatalogue:
         return barcode[1:] if len(barcode) == 13 and barcode[0] == "0" else barcode
 
     def _spotify_album(self, index: int) -> dict[str, Any]:
-        return _parse_album(self.spotify.album(index).full_prefix)
+        return self.spotify.parsed(index)[0]
 
     def _spotify_tracks(self, index: int) -> list[dict[str, Any]]:
-        return _parse_tracks(self.spotify.album(index).tracks)
+        return self.spotify.parsed(index)[1]
 
     def _album_head(self, index: int) -> dict[str, Any]:
         ident = _ALBUM_BASE + _ALBUM_STEP * index
@@ -437,7 +435,8 @@ class DeezerCatalogue:
 
 
 def _roles(artists: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(str(a["id"]), "Main" if i == 0 else "Featured") for i, a in enumerate(artists)]
+    unique = dict.fromkeys(str(a["id"]) for a in artists)  # each artist credited once
+    return [(a, "Main" if i == 0 else "Featured") for i, a in enumerate(unique)]
 
 
 def _isrc(track: dict[str, Any]) -> str:
@@ -456,17 +455,6 @@ def _insert_after(item: dict[str, Any], key: str, extra: dict[str, Any]) -> dict
 def _date(release_date: str) -> str:
     """Spotify's release date, of any precision, as Deezer's ``YYYY-MM-DD``."""
     return (release_date + "-01-01")[:10] if len(release_date) == 4 else (release_date + "-01")[:10]
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_album(prefix: bytes) -> dict[str, Any]:
-    album: dict[str, Any] = orjson.loads(prefix + b"null}")
-    return album
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_tracks(tracks: tuple[bytes, ...]) -> list[dict[str, Any]]:
-    return [orjson.loads(t) for t in tracks]
 
 
 # -- the truth API ---------------------------------------------------------------------

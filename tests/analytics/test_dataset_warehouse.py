@@ -10,7 +10,8 @@ import psycopg
 import pyarrow.parquet as pq
 
 from async_spotify_etl.analytics.load import load_pull
-from async_spotify_etl.analytics.warehouse import export_parquet, load_postgres
+from async_spotify_etl.analytics.parquet import export_parquet
+from async_spotify_etl.analytics.postgres import load_postgres
 
 from .datasets import MARKETS, RUNS, STARTS, make_dataset, run_id
 

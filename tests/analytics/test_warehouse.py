@@ -18,14 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from async_spotify_etl.analytics.load import TABLES, load_into, load_pull
-from async_spotify_etl.analytics.warehouse import (
-    SCHEMA_VERSION,
-    describe,
-    export_parquet,
-    export_tables,
-    load_postgres,
-    redact,
-)
+from async_spotify_etl.analytics.parquet import export_parquet, export_tables
+from async_spotify_etl.analytics.postgres import SCHEMA_VERSION, load_postgres, redact
+from async_spotify_etl.analytics.schema import describe
 from async_spotify_etl.cli import main
 from async_spotify_etl.core.settings import ClientSettings, PullSettings
 from async_spotify_etl.run.pull import run_pull
@@ -247,6 +242,46 @@ def test_a_newer_schema_is_refused_and_an_older_one_migrated(
     assert _pg(pg_url, "SELECT 1 FROM pg_indexes WHERE indexname = 'tracks_album_id_idx'")
 
 
+def test_three_first_loads_into_a_new_schema_at_once_all_succeed(
+    make_pull: MakePull, pg_url: str
+) -> None:
+    """#23.11: the loader's lock is taken before the schema is created. The test holds that
+    lock until all three loads wait, so they meet at CREATE SCHEMA every time."""
+    import threading
+
+    pulls = [make_pull(seed=n, tail=False) for n in (1, 2, 3)]
+    failures: list[BaseException] = []
+
+    def load(out_dir: Path) -> None:
+        try:
+            load_postgres(out_dir, pg_url, schema="fresh")
+        except BaseException as exc:
+            failures.append(exc)
+
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(hashtext('spotify-etl:fresh'))")
+        threads = [threading.Thread(target=load, args=(p.out_dir,)) for p in pulls]
+        for thread in threads:
+            thread.start()
+        waiting = 0
+        for _ in range(2000):  # until all three wait on a lock (bounded, no timing)
+            row = holder.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND pid <> pg_backend_pid()"
+            ).fetchone()
+            waiting = row[0] if row else 0
+            if waiting == 3 or failures:
+                break
+            time.sleep(0.01)
+        holder.execute("SELECT pg_advisory_unlock(hashtext('spotify-etl:fresh'))")
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert waiting == 3
+    albums = {r[0] for r in _pg(pg_url, "SELECT album_id FROM fresh.albums")}
+    assert albums == {a for p in pulls for a in p.albums}
+
+
 def test_the_password_never_appears(
     make_pull: MakePull,
     pg_url: str,
@@ -268,6 +303,43 @@ def test_the_password_never_appears(
     for text in (captured.out, captured.err, caplog.text):
         assert PASSWORD not in text
     assert _pg(pg_url, "SELECT count(*) FROM other.albums")[0][0] == len(pull.albums)
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("postgresql://etl:SECRET PW@127.0.0.1:1/db", ("SECRET", "PW")),
+        ("postgresql://etl:S3CR%ZZ@127.0.0.1:1/db", ("S3CR", "ZZ")),
+        ("postgresql://etl@127.0.0.1:1/db?password=S3CR%ZZ", ("S3CR", "ZZ")),
+        ("host=127.0.0.1 port=1 user=etl password=SECRET PW dbname=db", ("SECRET", "PW")),
+    ],
+)
+@pytest.mark.parametrize("from_env", [False, True])
+def test_no_message_holds_any_part_of_a_password_libpq_cannot_parse(
+    make_pull: MakePull,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    words: tuple[str, ...],
+    from_env: bool,
+) -> None:
+    """#24.3: libpq repeats the token it could not parse; the password never reaches a line."""
+    caplog.set_level(logging.DEBUG)
+    pull = make_pull()
+    if from_env:
+        monkeypatch.setenv("DATABASE_URL", url)
+        args = ["load", "--postgres", str(pull.out_dir)]
+    else:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        args = ["load", "--postgres", url, str(pull.out_dir)]
+    for fmt in ("text", "json"):
+        assert main([*args, "--log-format", fmt]) == 2
+        captured = capsys.readouterr()
+        assert "cannot load into PostgreSQL" in captured.err
+        assert captured.err.count("\n") == 1
+        for text in (captured.out, captured.err, caplog.text):
+            assert not [word for word in words if word in text]
 
 
 def test_redact_hides_passwords_in_both_forms() -> None:

@@ -50,6 +50,9 @@ def test_demo_pulls_from_the_embedded_sandbox_without_credentials(tmp_path: Path
         line.startswith("DuckDB database: ") and f"{out}/pull.duckdb" in line for line in lines
     )
     assert any(line.startswith("HTML report: ") and f"{out}/report.html" in line for line in lines)
+    # spotify-etl is in .venv, not on PATH: the demo says how to run it (#24.17)
+    assert ".venv/bin/spotify-etl" in done.stdout
+    assert "source .venv/bin/activate" in done.stdout
 
 
 def test_a_market_given_to_the_demo_replaces_its_four(tmp_path: Path) -> None:

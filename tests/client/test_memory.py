@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 import pytest
 
+from async_spotify_etl.cli.progress import summary_text
 from async_spotify_etl.client.http import SpotifyClient
 from async_spotify_etl.client.learning import Limit
 from async_spotify_etl.client.memory import CACHE_ENV, Memory, Remembered, cache_dir, memory_key
 from async_spotify_etl.core.settings import ClientSettings, Credentials, PullSettings
-from async_spotify_etl.run.progress import summary_text
 from async_spotify_etl.run.pull import run_pull
 
 LIMIT, WINDOW = 12, 1.5

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from async_spotify_etl.cli.progress import summary_rows
 from async_spotify_etl.core.settings import ClientSettings, PullSettings
 from async_spotify_etl.engine.plan import plan_requests
-from async_spotify_etl.run.progress import summary_rows
 from async_spotify_etl.run.pull import run_pull
 from tests.pulls import manifest
 

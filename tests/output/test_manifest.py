@@ -19,6 +19,7 @@ from async_spotify_etl import (
     SettingsError,
     run_pull,
 )
+from async_spotify_etl.cli.progress import summary_text
 from async_spotify_etl.core.settings import EnrichSettings, plan_of, setting_fields
 from async_spotify_etl.output.layout import manifest_path
 from async_spotify_etl.output.manifest import (
@@ -29,7 +30,6 @@ from async_spotify_etl.output.manifest import (
     load_manifest,
     write_manifest,
 )
-from async_spotify_etl.run.progress import summary_text
 from async_spotify_etl.run.resume import recorded_settings
 from async_spotify_etl.sandbox import Sandbox
 

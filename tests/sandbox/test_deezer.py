@@ -290,3 +290,20 @@ def _catalogue(config: SandboxConfig) -> Any:
     from async_spotify_etl.sandbox.catalogue import Catalogue
 
     return Catalogue(config, "")
+
+
+async def test_the_configured_faults_and_latency_reach_deezer_and_musicbrainz(
+    sandbox_factory: Any, session: aiohttp.ClientSession
+) -> None:
+    failing = await sandbox_factory(seed=2, error_rate=1.0)
+    corrupt = await sandbox_factory(seed=2, corrupt_rate=1.0)
+    ua = {"User-Agent": "tests/1.0 ( https://example.org )"}
+    for path in ("/deezer/genre", "/musicbrainz/ws/2/isrc/GBAAA9900303?fmt=json"):
+        async with session.get(failing.url + path, headers=ua) as r:
+            assert r.status in (500, 502, 503)
+            assert r.headers["Content-Type"].startswith("text/html")
+    async with session.get(corrupt.url + "/deezer/genre", headers=ua) as r:
+        with pytest.raises(orjson.JSONDecodeError):
+            orjson.loads(await r.read())
+    assert set(failing.stats()["requests"]["deezer-genre"]) <= {"500", "502", "503"}
+    assert failing.stats()["apis"]["deezer"]["requests"] == 1

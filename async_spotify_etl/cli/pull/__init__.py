@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser = sub.add_parser(
         "pull",
         help="pull new album releases and all their tracks into NDJSON",
-        description="Pull Spotify's new album releases and every track of those albums into"
-        " albums.ndjson, tracks.ndjson and errors.ndjson in --out, with manifest.json."
+        description="Pull Spotify's new album releases, every track of those albums and every"
+        " artist they credit (unless --artists off) into albums.ndjson, tracks.ndjson,"
+        " artists.ndjson and errors.ndjson in --out, with manifest.json."
         " Credentials come from SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET in the"
         " environment or a .env file, never from a flag.",
         formatter_class=HelpFormatter,

@@ -43,10 +43,11 @@ from ...engine.known import NOTHING_KNOWN
 from ...output.dataset import dataset_above, holds_pull
 from ...output.manifest import Manifest
 from ...run.ending import Ending, ending_of
-from ...run.progress import ProgressMode, print_summary
+from ...run.progress import Snapshot
 from ...run.pull import run_pull
-from ...run.resume import recorded_settings
+from ...run.resume import resume_settings
 from ..logs import configured_logging, say
+from ..progress import ProgressMode, ProgressReporter, print_summary
 from .flags import SANDBOX_DEFAULTS, SANDBOX_FLAGS, SETTING_FLAGS
 
 if TYPE_CHECKING:
@@ -198,12 +199,11 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         "max_albums": args.max_albums,
         "compress": args.compress,
     }
-    recorded = recorded_settings(out) if args.resume else {}
-    settings = PullSettings(
-        out=out,
-        resume=args.resume,
-        client=client,
-        **{**recorded, **{k: v for k, v in given.items() if v is not None}},
+    fields = {k: v for k, v in given.items() if v is not None}
+    settings = (
+        resume_settings(out, client=client, **fields)
+        if args.resume
+        else PullSettings(out=out, client=client, **fields)
     )
     sandbox = _sandbox_options(args)
     return _Invocation(
@@ -340,9 +340,13 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
         async with AsyncExitStack() as stack:
             settings, credentials, observed_at = await _connect(stack, invocation)
             plan_extra = {"sandbox": _sandbox_identity(invocation.sandbox)}
+            mode = invocation.progress
+
+            def progress(snapshot: Callable[[], Snapshot]) -> ProgressReporter:
+                return ProgressReporter(snapshot, mode, console=console)
+
             options: dict[str, Any] = {
-                "progress": invocation.progress,
-                "console": console,
+                "progress": progress,
                 "plan_extra": plan_extra if invocation.sandbox else None,
                 "arguments_extra": {"sandbox": invocation.sandbox} if invocation.sandbox else None,
             }

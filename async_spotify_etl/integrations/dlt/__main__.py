@@ -71,8 +71,16 @@ def _load(args: argparse.Namespace) -> int:
 def _client(args: argparse.Namespace) -> Iterator[tuple[ClientSettings, Credentials | None]]:
     """The client settings (and credentials): Spotify's, or an embedded sandbox's."""
     budget = args.budget
+    pace: dict[str, object] = {"budget": budget}
+    if args.rate is not None:
+        pace["rate"] = args.rate if args.rate == "auto" else float(args.rate)
+    if args.concurrency is not None:
+        pace["concurrency"] = args.concurrency
+    if args.burst is not None:
+        pace["burst"] = args.burst
     if not args.sandbox:
-        yield ClientSettings(budget=budget), None
+        urls = {"api_url": args.api_url, "token_url": args.token_url}
+        yield ClientSettings().replace(**{k: v for k, v in urls.items() if v}, **pace), None
         return
     from ...sandbox import Sandbox, SandboxConfig
 
@@ -96,7 +104,7 @@ def _client(args: argparse.Namespace) -> Iterator[tuple[ClientSettings, Credenti
     sandbox = box[0]
     try:
         yield (
-            ClientSettings(api_url=sandbox.api_url, token_url=sandbox.token_url, budget=budget),
+            ClientSettings(api_url=sandbox.api_url, token_url=sandbox.token_url).replace(**pace),
             sandbox.credentials,
         )
     finally:
@@ -117,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--from", dest="source_dir", type=Path, help="load this dataset or pull folder instead"
     )
+    parser.add_argument("--rate", help="requests per second, or auto (the default)")
+    parser.add_argument("--concurrency", type=int, help="requests in flight at once")
+    parser.add_argument("--burst", type=int, help="requests the pacer may send at once")
+    parser.add_argument("--api-url", help="the Web API's base URL (an emulator's)")
+    parser.add_argument("--token-url", help="the accounts service's token URL")
     parser.add_argument("--pipeline-name", default="spotify_releases")
     parser.add_argument("--dataset-name", default="spotify")
     parser.add_argument("--pipelines-dir", help="dlt's working folder (default ~/.dlt/pipelines)")

@@ -1,9 +1,9 @@
-"""A pull's tables into PostgreSQL (a merge, in one transaction) or into Parquet files.
+"""A pull's tables into PostgreSQL: a merge, in one transaction.
 
-Both start from the DuckDB load (:mod:`.load`) into an in-memory database, so every table
+It starts from the DuckDB load (:mod:`.load`) into an in-memory database, so every table
 and column the DuckDB load has comes along, with the types mapped and the keys read from
-DuckDB's own constraints. PostgreSQL receives the rows by ``COPY`` into a staging table,
-then an upsert by primary key: loading the same pull twice, or a later pull over an
+DuckDB's own constraints (:func:`.schema.describe`). The rows go by ``COPY`` into a staging
+table, then an upsert by primary key: loading the same pull twice, or a later pull over an
 earlier one, leaves every record once.
 """
 
@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from ..core.errors import ConfigurationError
-from .dataset import VIEWS
-from .load import LoadResult, _first_line, check_source, load_into
+from .load import check_source, load_into
+from .schema import FOREIGN_KEYS, VIEWS, Column, LoadResult, Table, describe, first_line
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +28,6 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 VERSION_TABLE = "schema_version"
 
-#: Foreign keys declared where every row satisfies them: (table, column, parent table).
-FOREIGN_KEYS = (
-    ("tracks", "album_id", "albums"),
-    ("album_artists", "album_id", "albums"),
-    ("album_artists", "artist_id", "artists"),
-    ("track_artists", "track_id", "tracks"),
-    ("track_artists", "artist_id", "artists"),
-    ("album_markets", "album_id", "albums"),
-    ("artist_genres", "artist_id", "artists"),
-    # A dataset's per-run tables: a run's rows in a load replace its earlier ones.
-    ("artist_snapshots", "run_id", "runs"),
-    ("artist_snapshots", "artist_id", "artists"),
-    ("listings", "run_id", "runs"),
-    ("events", "run_id", "runs"),
-)
 #: Indexes for the documented queries (docs/analytics.md): joins by artist, filters by date.
 INDEXES = (
     ("tracks", "album_id"),
@@ -57,10 +40,6 @@ INDEXES = (
     ("events", "album_id"),
     ("artist_snapshots", "artist_id"),
 )
-
-#: Columns of time-stamped tables whose date becomes the Hive partition ``run_date``
-#: (a dataset's listings and runs, and its events by their time).
-RUN_TIME_COLUMNS = ("run_date", "run_started_at", "started_at", "at")
 
 _SIMPLE_TYPES = {
     "VARCHAR": "text",
@@ -79,27 +58,6 @@ _SIMPLE_TYPES = {
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    duck_type: str
-
-    @property
-    def pg_type(self) -> str:
-        return pg_type(self.duck_type)
-
-    @property
-    def is_json(self) -> bool:
-        return self.pg_type == "jsonb"
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    columns: tuple[Column, ...]
-    key: tuple[str, ...]
-
-
 def pg_type(duck_type: str) -> str:
     """The PostgreSQL type of a DuckDB type: lists of simple types become arrays, nested
     values (structs, maps, lists of structs) ``jsonb``."""
@@ -108,44 +66,6 @@ def pg_type(duck_type: str) -> str:
     if duck_type.endswith("[]") and duck_type[:-2] in _SIMPLE_TYPES:
         return _SIMPLE_TYPES[duck_type[:-2]] + "[]"
     return "jsonb"
-
-
-def describe(con: duckdb.DuckDBPyConnection) -> list[Table]:
-    """The base tables of ``con``'s main schema with their columns and primary keys, in
-    dependency order (parents of :data:`FOREIGN_KEYS` first)."""
-    names = [
-        row[0]
-        for row in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"
-            " AND database_name = current_database() AND NOT temporary ORDER BY table_name"
-        ).fetchall()
-    ]
-    tables = []
-    for name in names:
-        columns = con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?"
-            " AND schema_name = 'main' AND database_name = current_database()"
-            " ORDER BY column_index",
-            [name],
-        ).fetchall()
-        key = con.execute(
-            "SELECT constraint_column_names FROM duckdb_constraints() WHERE table_name = ?"
-            " AND schema_name = 'main' AND database_name = current_database()"
-            " AND constraint_type = 'PRIMARY KEY'",
-            [name],
-        ).fetchone()
-        tables.append(
-            Table(name, tuple(Column(c, t) for c, t in columns), tuple(key[0]) if key else ())
-        )
-    depth = {name: 0 for name in names}
-    for _ in names:  # longest chain of parents; the foreign keys form no cycle
-        for child, _column, parent in FOREIGN_KEYS:
-            if child in depth and parent in depth:
-                depth[child] = max(depth[child], depth[parent] + 1)
-    return sorted(tables, key=lambda t: (depth[t.name], t.name))
-
-
-# ---------------------------------------------------------------------------- PostgreSQL
 
 
 def redact(url: str) -> str:
@@ -182,7 +102,7 @@ def load_postgres(out_dir: Path, url: str, schema: str = "spotify") -> LoadResul
                     _create_views(pg, schema, {t.name for t in tables})
                 counts = {t.name: _pg_count(pg, schema, t.name) for t in tables}
         except psycopg.Error as exc:
-            message = redact(_first_line(exc))
+            message = redact(first_line(exc))
             raise ConfigurationError(f"cannot load into PostgreSQL: {message}") from None
     log.info("merged %s into PostgreSQL %s, schema %s", loaded.summary(), redact(url), schema)
     return LoadResult({**loaded.counts, **counts}, loaded.in_progress)
@@ -192,11 +112,17 @@ def _ident(*parts: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
 
 
+def _is_json(column: Column) -> bool:
+    return pg_type(column.duck_type) == "jsonb"
+
+
 def _prepare(pg: Any, schema: str, tables: list[Table]) -> None:
     """Create or migrate ``schema``; refuse one written by a newer tool."""
-    pg.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
-    # One loader at a time per schema; the lock ends with the transaction.
+    # One loader at a time per schema, taken before the schema is created: two first loads
+    # racing on CREATE SCHEMA IF NOT EXISTS both insert it (#23.11). The lock ends with the
+    # transaction.
     pg.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"spotify-etl:{schema}"])
+    pg.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
     version_table = _ident(schema, VERSION_TABLE)
     pg.execute(f"CREATE TABLE IF NOT EXISTS {version_table} (version integer NOT NULL)")
     row = pg.execute(f"SELECT max(version) FROM {version_table}").fetchone()
@@ -208,13 +134,13 @@ def _prepare(pg: Any, schema: str, tables: list[Table]) -> None:
         )
     names = {t.name for t in tables}
     for table in tables:
-        columns = ", ".join(f"{_ident(c.name)} {c.pg_type}" for c in table.columns)
+        columns = ", ".join(f"{_ident(c.name)} {pg_type(c.duck_type)}" for c in table.columns)
         key = f", PRIMARY KEY ({', '.join(map(_ident, table.key))})" if table.key else ""
         pg.execute(f"CREATE TABLE IF NOT EXISTS {_ident(schema, table.name)} ({columns}{key})")
         for column in table.columns:  # migration: columns added since the schema was made
             pg.execute(
                 f"ALTER TABLE {_ident(schema, table.name)}"
-                f" ADD COLUMN IF NOT EXISTS {_ident(column.name)} {column.pg_type}"
+                f" ADD COLUMN IF NOT EXISTS {_ident(column.name)} {pg_type(column.duck_type)}"
             )
     for child, key_column, parent in FOREIGN_KEYS:
         if child in names and parent in names:
@@ -249,7 +175,7 @@ def _merge(con: duckdb.DuckDBPyConnection, pg: Any, schema: str, table: Table) -
     cols = ", ".join(map(_ident, names))
     pg.execute(f"CREATE TEMP TABLE {stage} (LIKE {_ident(schema, table.name)}) ON COMMIT DROP")
     with pg.cursor().copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
-        copy.set_types([c.pg_type for c in table.columns])
+        copy.set_types([pg_type(c.duck_type) for c in table.columns])
         for row in _rows(con, table):
             copy.write_row(row)
     target = _ident(schema, table.name)
@@ -305,7 +231,7 @@ def _parent_key(table: Table) -> str | None:
 
 def _rows(con: duckdb.DuckDBPyConnection, table: Table) -> Iterator[tuple[Any, ...]]:
     select = ", ".join(
-        f"to_json({_ident(c.name)})::VARCHAR" if c.is_json else _ident(c.name)
+        f"to_json({_ident(c.name)})::VARCHAR" if _is_json(c) else _ident(c.name)
         for c in table.columns
     )
     result = con.execute(f"SELECT {select} FROM {_ident(table.name)}")
@@ -316,79 +242,3 @@ def _rows(con: duckdb.DuckDBPyConnection, table: Table) -> Iterator[tuple[Any, .
 def _pg_count(pg: Any, schema: str, table: str) -> int:
     row = pg.execute(f"SELECT count(*) FROM {_ident(schema, table)}").fetchone()
     return int(row[0]) if row else 0
-
-
-# ------------------------------------------------------------------------------- Parquet
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    counts: dict[str, int]
-    partitioned: tuple[str, ...]
-
-    def summary(self) -> str:
-        return ", ".join(f"{n} {table}" for table, n in self.counts.items())
-
-
-def export_parquet(out_dir: Path, dest: Path) -> ExportResult:
-    """Write each table of the pull in ``out_dir`` to ``dest/<table>/`` as Parquet;
-    time-stamped tables in Hive partitions ``run_date=YYYY-MM-DD``. A table's folder is
-    replaced whole, so exporting again never duplicates."""
-    check_source(out_dir)
-    if dest.exists() and not dest.is_dir():
-        raise ConfigurationError(f"{dest} is not a directory")
-    if not dest.parent.is_dir():
-        raise ConfigurationError(f"cannot create {dest}: {dest.parent} does not exist")
-    con = duckdb.connect()
-    with con:
-        load_into(con, out_dir)
-        try:
-            result = export_tables(con, dest)
-        except (duckdb.Error, OSError) as exc:
-            raise ConfigurationError(f"cannot export to {dest}: {_first_line(exc)}") from exc
-    log.info("exported %s to %s", result.summary(), dest)
-    return result
-
-
-def export_tables(con: duckdb.DuckDBPyConnection, dest: Path) -> ExportResult:
-    """Export every table of ``con`` (see :func:`export_parquet`)."""
-    dest.mkdir(exist_ok=True)
-    counts: dict[str, int] = {}
-    partitioned = []
-    for table in describe(con):
-        names = [c.name for c in table.columns]
-        run_time = next((n for n in RUN_TIME_COLUMNS if n in names), None)
-        folder = dest / table.name
-        staging = dest / f".{table.name}.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
-        # Intervals as seconds (DOUBLE): Spark and pyarrow read no Parquet INTERVAL.
-        select = ", ".join(
-            f"epoch({_ident(c.name)}) AS {_ident(c.name)}"
-            if c.duck_type == "INTERVAL"
-            else _ident(c.name)
-            for c in table.columns
-            if c.name != "run_date"
-        )
-        if run_time is None:
-            staging.mkdir()
-            target = _quote(str(staging / f"{table.name}.parquet"))
-            con.execute(
-                f"COPY (SELECT {select} FROM {_ident(table.name)}) TO {target} (FORMAT parquet)"
-            )
-        else:
-            con.execute(
-                f"COPY (SELECT {select}, CAST({_ident(run_time)} AS DATE) AS run_date"
-                f" FROM {_ident(table.name)}) TO {_quote(str(staging))}"
-                " (FORMAT parquet, PARTITION_BY (run_date))"
-            )
-            staging.mkdir(exist_ok=True)
-            partitioned.append(table.name)
-        shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)
-        row = con.execute(f"SELECT count(*) FROM {_ident(table.name)}").fetchone()
-        counts[table.name] = int(row[0]) if row else 0
-    return ExportResult(counts, tuple(partitioned))
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -11,16 +11,16 @@ import orjson
 import pytest
 from rich.console import Console
 
-from async_spotify_etl.core.settings import ClientSettings, PullSettings
-from async_spotify_etl.output.manifest import Manifest, arguments_of, write_manifest
-from async_spotify_etl.run import progress
-from async_spotify_etl.run.progress import (
+from async_spotify_etl.cli import progress
+from async_spotify_etl.cli.progress import (
     ProgressReporter,
-    Snapshot,
     print_summary,
     render_summary,
     summary_text,
 )
+from async_spotify_etl.core.settings import ClientSettings, PullSettings
+from async_spotify_etl.output.manifest import Manifest, arguments_of, write_manifest
+from async_spotify_etl.run.progress import Snapshot
 
 
 class FakeClock:

@@ -9,7 +9,8 @@ import logging
 
 import pytest
 
-from async_spotify_etl.run.progress import RATE_WINDOW, ProgressReporter, Snapshot
+from async_spotify_etl.cli.progress import RATE_WINDOW, ProgressReporter
+from async_spotify_etl.run.progress import Snapshot
 
 RATE, BURST = 5.0, 5
 
@@ -76,7 +77,7 @@ async def test_the_log_line_shows_the_rate_over_its_interval(
 ) -> None:
     run = Run([0.1 * i for i in range(200)])  # 10 a second, whatever the bucket
     with (
-        caplog.at_level(logging.INFO, "async_spotify_etl.run.progress"),
+        caplog.at_level(logging.INFO, "async_spotify_etl.cli.progress"),
         ProgressReporter(run.snapshot, "log", clock=run.clock) as reporter,
     ):
         run.now = 10.0
