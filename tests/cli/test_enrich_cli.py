@@ -91,6 +91,9 @@ def test_a_development_mode_sandbox_pull_enriches_from_deezer_and_musicbrainz(
     assert any(
         a["deezer"] is not None and "nb_fan" in a["deezer"] for a in enriched["deezer_artists"]
     )
+    releases = [r for r in enriched["musicbrainz_releases"] if r["release"] is not None]
+    assert releases  # a minority, as MusicBrainz knows a minority of new releases
+    assert all(r["release_group"]["genres"] is not None for r in releases)
     assert "spotify-etl pull: complete" in shown
     assert manifest(out)["arguments"]["enrich"] == ["deezer", "musicbrainz"]
     assert recorded_plan(out)["enrich"] == ["deezer", "musicbrainz"]  # a resume keeps it
