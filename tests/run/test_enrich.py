@@ -18,11 +18,13 @@ from async_spotify_etl import (
     read_committed,
     run_pull,
 )
-from async_spotify_etl.client.deezer import upc_forms
+from async_spotify_etl.client.deezer import DeezerClient, upc_forms
+from async_spotify_etl.client.musicbrainz import MusicBrainzClient
 from async_spotify_etl.sandbox import Sandbox, SandboxConfig
 from async_spotify_etl.sandbox.deezer import expected_album, expected_artist, expected_tracks
 from async_spotify_etl.sandbox.musicbrainz import expected_release, expected_release_group
 from tests.enrich_fakes import FakeEnrichAPIs
+from tests.fakes import FakeClock
 
 ENRICH_STREAMS = ("deezer_albums", "deezer_tracks", "deezer_artists", "musicbrainz_releases")
 
@@ -204,3 +206,50 @@ async def test_a_failing_album_is_isolated_and_a_resume_finishes_exactly_what_is
     want, got = lines(reference), lines(out)
     for stream in ENRICH_STREAMS:
         assert without_times(got[stream]) == without_times(want[stream]), stream
+
+
+@pytest.mark.parametrize("api", ["deezer", "musicbrainz"])
+async def test_each_apis_throttling_on_the_sandbox_is_waited_out_and_the_lines_stay_true(
+    tmp_path: Path, api: str
+) -> None:
+    """Deezer's code 4 past 50 requests in 5 s, MusicBrainz's 503s (over one a second, and
+    shed at random) are waited out on a fake clock: every line as without them. One API
+    at a time: the sandbox has one clock, and one API's waits would age the other's window."""
+    clock = FakeClock()
+    config = SandboxConfig(
+        albums_per_market=30,
+        latency=0,
+        markets=("US",),
+        deezer_throttle=True,
+        musicbrainz_throttle=True,
+        musicbrainz_shed_rate=0.3,
+    )
+    async with Sandbox(config, clock=clock.time) as sb:
+        settings = pull_settings(sb, tmp_path / "out", None, enrich=(api,))
+        enrichment = dataclasses.replace(settings.enrichment, enrich_retries=8)
+        settings = dataclasses.replace(settings, enrichment=enrichment)
+        client = (DeezerClient if api == "deezer" else MusicBrainzClient)(
+            enrichment, sleep=clock.sleep, clock=clock.time
+        )
+        result = await run_pull(settings, sb.credentials, enrich_clients={api: client})
+        served = sb.stats()["apis"][api]
+    assert result.status == "complete"
+    assert served["throttled"] + served["shed"] > 0
+    enrich = result.manifest.runs[-1].stats["enrich"]
+    assert enrich["requests"][api]["throttled"] == served["throttled"] + served["shed"]
+    assert sum(enrich["requests"][api]["requests"].values()) == served["requests"]
+    # every throttled request was asked again, and nothing more: the minimum plus retries
+    assert (
+        served["requests"]
+        == sum(enrich["minimum_requests"].values()) + (enrich["requests"][api]["retries"])
+    )
+    got = lines(tmp_path / "out")
+    assert got["errors"] == []
+    for line in got["deezer_albums"]:
+        truth = expected_album(config, line["album_id"], sb.deezer_url)
+        assert line["deezer"] == (
+            None if truth is None else {k: v for k, v in truth.items() if k != "tracks"}
+        )
+    for line in got["musicbrainz_releases"]:
+        assert line["release"] == expected_release(config, line["album_id"])
+    assert len(got[f"{api}_albums" if api == "deezer" else "musicbrainz_releases"]) == 30
