@@ -11,6 +11,7 @@ fewest requests; docs/enrich.md the rules.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -174,14 +175,24 @@ async def deezer_album(
 
 
 async def deezer_artist(
-    client: DeezerClient, artist_id: str, deezer_id: int | None, cache: dict[int, JSONObject | None]
+    client: DeezerClient,
+    artist_id: str,
+    deezer_id: int | None,
+    cache: dict[int, asyncio.Future[JSONObject | None]],
 ) -> JSONObject:
-    """The ``deezer_artists`` line of one Spotify artist; each Deezer id is fetched once."""
+    """The ``deezer_artists`` line of one Spotify artist; each Deezer id is fetched once,
+    however many Spotify artists (and workers) ask for it at the same time."""
     found: JSONObject | None = None
     if deezer_id is not None:
         if deezer_id not in cache:
-            cache[deezer_id] = await client.artist(deezer_id)
-        found = cache[deezer_id]
+            cache[deezer_id] = asyncio.ensure_future(client.artist(deezer_id))
+        fetch = cache[deezer_id]
+        try:
+            found = await asyncio.shield(fetch)
+        except BaseException:
+            if fetch.done() and not fetch.cancelled() and fetch.exception() is not None:
+                del cache[deezer_id]  # a failure is not remembered: the next asks again
+            raise
     return {
         "artist_id": artist_id,
         "deezer": found,

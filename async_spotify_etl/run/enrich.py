@@ -140,7 +140,7 @@ class Enrichment:
             for artist_id, deezer_id in (found or {}).items():
                 if matches.get(artist_id) is None:
                     matches[artist_id] = deezer_id if isinstance(deezer_id, int) else None
-        cache: dict[int, JSONObject | None] = {}
+        cache: dict[int, asyncio.Future[JSONObject | None]] = {}
 
         async def one(artist_id: str) -> None:
             deezer_id = matches[artist_id]
@@ -157,10 +157,17 @@ class Enrichment:
                 if artist_key(artist_id) not in self.sink.enriched:
                     yield artist_id
 
-        await _fan_out(due(), one, DEEZER_WORKERS)
-        self.stats.deezer_artists = len(cache)
-        if cache:
-            self.stats.minimum["deezer-artist"] += len(cache)
+        try:
+            await _fan_out(due(), one, DEEZER_WORKERS)
+        finally:
+            for fetch in cache.values():
+                fetch.cancel()  # done already, unless the stage is stopping
+        fetched = sum(
+            1 for f in cache.values() if f.done() and not f.cancelled() and f.exception() is None
+        )
+        self.stats.deezer_artists = fetched
+        if fetched:
+            self.stats.minimum["deezer-artist"] += fetched
 
     async def _musicbrainz_all(self) -> None:
         client = self.clients["musicbrainz"]
