@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any, TypeVar
 
 from ..client.deezer import DeezerClient
 from ..client.musicbrainz import MusicBrainzClient
 from ..client.public import PublicClient
-from ..core.errors import StillFailingError, is_transient
+from ..core.errors import ConfigurationError, StillFailingError, is_transient
 from ..core.settings import PullSettings
 from ..core.types import JSONObject
 from ..engine.channels import Channel, Sender
@@ -61,6 +70,24 @@ def committed_albums(sink: Sink) -> Iterator[Album]:
         yield album, lines
 
 
+def earlier_matches(folders: Iterable[Path], albums: Collection[str]) -> dict[str, int | None]:
+    """Spotify artist -> Deezer artist (or None) as the runs in ``folders`` matched them on
+    ``albums``: a dataset run snapshots those artists again, like Spotify's."""
+    matches: dict[str, int | None] = {}
+    for folder in folders:
+        try:
+            for line in read_committed(folder, "deezer_albums"):
+                etl = line.get("_etl")
+                if line.get("album_id") not in albums or not isinstance(etl, dict):
+                    continue
+                for artist_id, deezer_id in (etl.get("artists") or {}).items():
+                    if matches.get(artist_id) is None:
+                        matches[artist_id] = deezer_id if isinstance(deezer_id, int) else None
+        except ConfigurationError:
+            continue  # a run that wrote nothing
+    return matches
+
+
 class Enrichment:
     """One pull's enrichment: the clients it owns or was given, the sink it writes to."""
 
@@ -71,8 +98,12 @@ class Enrichment:
         *,
         deezer: DeezerClient | None = None,
         musicbrainz: MusicBrainzClient | None = None,
+        prior_artists: Callable[[], Mapping[str, int | None]] | None = None,
     ) -> None:
         self.settings = settings
+        #: In a dataset: Spotify artist -> Deezer artist matched by earlier runs on the
+        #: albums this run's listing shows again, snapshotted again this run.
+        self._prior_artists = prior_artists
         self.sink = sink
         self.stats = EnrichStats()
         self._deezer = deezer
@@ -140,6 +171,9 @@ class Enrichment:
             for artist_id, deezer_id in (found or {}).items():
                 if matches.get(artist_id) is None:
                     matches[artist_id] = deezer_id if isinstance(deezer_id, int) else None
+        for artist_id, deezer_id in (self._prior_artists() if self._prior_artists else {}).items():
+            if matches.get(artist_id) is None:
+                matches[artist_id] = deezer_id
         cache: dict[int, asyncio.Future[JSONObject | None]] = {}
 
         async def one(artist_id: str) -> None:

@@ -108,6 +108,7 @@ async def run_pull(
     known: Known = NOTHING_KNOWN,
     on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
     enrich_clients: Mapping[str, Any] | None = None,
+    enrich_prior: Callable[[], Mapping[str, int | None]] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
     manifest (ResumableStop, AuthenticationError, CancelledError, ...).
@@ -117,7 +118,9 @@ async def run_pull(
 
     ``known`` is what a dataset holds already (not fetched again); ``on_listed`` is called
     with every market's listed album ids once the listings are read to their end;
-    ``enrich_clients`` may hold the ``deezer`` and ``musicbrainz`` clients to enrich with."""
+    ``enrich_clients`` may hold the ``deezer`` and ``musicbrainz`` clients to enrich with;
+    ``enrich_prior`` gives the Deezer artists earlier dataset runs matched (snapshotted
+    again)."""
     ids = None
     if settings.ids_file is not None and settings.source in ("auto", "ids"):
         ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
@@ -158,7 +161,8 @@ async def run_pull(
             shown = progress(run.snapshot(pull)) if progress is not None else nullcontext()
             await _drain(pull, run, shown)
             if settings.enrich:
-                run.enrichment = Enrichment(settings, sink, **(enrich_clients or {}))
+                clients = enrich_clients or {}
+                run.enrichment = Enrichment(settings, sink, prior_artists=enrich_prior, **clients)
                 await run.enrichment.run()
             status = "complete"
         except BaseException as exc:

@@ -16,10 +16,12 @@ from async_spotify_etl import (
     PullSettings,
     StillFailingError,
     read_committed,
+    run_dataset,
     run_pull,
 )
 from async_spotify_etl.client.deezer import DeezerClient, upc_forms
 from async_spotify_etl.client.musicbrainz import MusicBrainzClient
+from async_spotify_etl.output.dataset import Dataset
 from async_spotify_etl.sandbox import Sandbox, SandboxConfig
 from async_spotify_etl.sandbox.deezer import expected_album, expected_artist, expected_tracks
 from async_spotify_etl.sandbox.musicbrainz import expected_release, expected_release_group
@@ -253,3 +255,21 @@ async def test_each_apis_throttling_on_the_sandbox_is_waited_out_and_the_lines_s
     for line in got["musicbrainz_releases"]:
         assert line["release"] == expected_release(config, line["album_id"])
     assert len(got[f"{api}_albums" if api == "deezer" else "musicbrainz_releases"]) == 30
+
+
+async def test_in_a_dataset_each_album_is_enriched_once_and_its_artists_every_run(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    root = tmp_path / "dataset"
+    settings = pull_settings(sandbox, root, None, enrich=("deezer",))
+    await run_dataset(settings, sandbox.credentials)
+    before = served(sandbox, "deezer-album-upc")
+    second = await run_dataset(settings, sandbox.credentials)
+    assert served(sandbox, "deezer-album-upc") == before  # no album looked up again
+    first_run, second_run = (root / run["path"] for run in Dataset(root).runs())
+    assert list(read_committed(second_run, "deezer_albums")) == []
+    snapshot = {a["artist_id"]: a["deezer"] for a in read_committed(first_run, "deezer_artists")}
+    again = {a["artist_id"]: a["deezer"] for a in read_committed(second_run, "deezer_artists")}
+    assert again == snapshot  # the listing shows the same albums: their artists again
+    requests = second.manifest.runs[-1].stats["enrich"]["requests"]["deezer"]["requests"]
+    assert requests == {"deezer-artist": len({d["id"] for d in snapshot.values() if d})}
