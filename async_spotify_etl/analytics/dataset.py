@@ -29,6 +29,7 @@ from ..output.sink import COUNTS
 from .schema import (
     DATASET_SCHEMA,
     DATASET_TABLES,
+    DROP_DATASET_TABLES,
     EVENT_COLUMNS,
     LISTING_COLUMNS,
     SCHEMA_IF_ABSENT,
@@ -150,11 +151,12 @@ def _run(root: Path, entry: Mapping[str, Any]) -> Run:
     )
 
 
-def load_dataset(con: duckdb.DuckDBPyConnection, root: Path) -> LoadResult:
+def load_dataset(con: duckdb.DuckDBPyConnection, root: Path, *, fresh: bool = False) -> LoadResult:
     """Merge the runs of the dataset in ``root`` that ``con`` lacks into its tables, in one
-    transaction (a run loaded while not complete is read again)."""
+    transaction (a run loaded while not complete is read again); ``fresh``: drop every
+    table first (the file held another source) and read all the runs."""
     runs = read_index(root)
-    loaded = _loaded_runs(con)
+    loaded = {} if fresh else _loaded_runs(con)
     batch = [run for run in runs if loaded.get(run.id) not in FINAL]
     files = {run.id: _pull_files(run) for run in batch}
     try:
@@ -207,8 +209,10 @@ def _pull_files(run: Run) -> PullFiles | None:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, *, fresh: bool) -> None:
-    """The tables, created where absent; a file holding a single pull's load starts over."""
+    """The tables, created where absent; a file holding a single pull's load, or another
+    source, starts over."""
     if fresh:
+        con.execute(DROP_DATASET_TABLES)
         for table in reversed(TABLES):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(SCHEMA_IF_ABSENT)

@@ -17,6 +17,7 @@ from ..core.errors import ConfigurationError
 from ..output.dataset import is_dataset
 from ..output.reader import PullFiles, committed_copies, find_pull_files
 from . import dataset
+from .origin import duckdb_origin, origin_of, record_duckdb, replaces
 from .schema import (
     DROP_DATASET_TABLES,
     TABLES,
@@ -30,14 +31,12 @@ from .schema import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TABLES", "LoadResult", "check_source", "load_into", "load_pull"]
 
-
-def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path) -> LoadResult:
+def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path, *, fresh: bool = False) -> LoadResult:
     """Create or replace the tables in ``con`` from the pull or dataset in ``out_dir``, in
-    one transaction."""
+    one transaction; ``fresh``: a dataset's load drops what the file held first."""
     if is_dataset(out_dir):
-        return dataset.load_dataset(con, out_dir)
+        return dataset.load_dataset(con, out_dir, fresh=fresh)
     return _load(con, find_pull_files(out_dir))
 
 
@@ -51,7 +50,8 @@ def check_source(out_dir: Path) -> None:
 
 def load_pull(out_dir: Path, database: Path) -> LoadResult:
     """Load the pull or dataset in ``out_dir`` into the DuckDB file ``database`` (created if
-    needed); a dataset's load adds only the runs the file does not hold yet."""
+    needed); a dataset's load adds only the runs the file does not hold yet. A file that
+    holds another source has every table replaced, in one line (:mod:`.origin`)."""
     check_source(out_dir)  # a bad directory fails before the database is created
     if database.is_dir():
         raise ConfigurationError(f"{database} is a directory, not a DuckDB file")
@@ -62,7 +62,10 @@ def load_pull(out_dir: Path, database: Path) -> LoadResult:
     except duckdb.Error as exc:
         raise ConfigurationError(f"cannot open {database}: {first_line(exc)}") from exc
     with con:
-        result = load_into(con, out_dir)
+        origin = origin_of(out_dir)
+        fresh = replaces(str(database), duckdb_origin(con), origin)
+        result = load_into(con, out_dir, fresh=fresh)
+        record_duckdb(con, origin)
     log.info("loaded %s into %s", result.summary(), database)
     return result
 

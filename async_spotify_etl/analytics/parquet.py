@@ -15,7 +15,8 @@ import duckdb
 
 from ..core.errors import ConfigurationError
 from .load import check_source, load_into
-from .schema import describe, first_line, quote
+from .origin import lake_record, origin_of, record_lake, replaces
+from .schema import DATASET_TABLES, TABLES, describe, first_line, quote
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +37,24 @@ class ExportResult:
 def export_parquet(out_dir: Path, dest: Path) -> ExportResult:
     """Write each table of the pull in ``out_dir`` to ``dest/<table>/`` as Parquet;
     time-stamped tables in Hive partitions ``run_date=YYYY-MM-DD``. A table's folder is
-    replaced whole, so exporting again never duplicates."""
+    replaced whole, so exporting again never duplicates. The folders of the project's
+    tables the source lacks are removed: exporting another source replaces every table,
+    in one line (:mod:`.origin`)."""
     check_source(out_dir)
     if dest.exists() and not dest.is_dir():
         raise ConfigurationError(f"{dest} is not a directory")
     if not dest.parent.is_dir():
         raise ConfigurationError(f"cannot create {dest}: {dest.parent} does not exist")
+    record, origin = lake_record(dest), origin_of(out_dir)
     con = duckdb.connect()
     with con:
         load_into(con, out_dir)
+        replaces(str(dest), record.origin, origin)
         try:
             result = export_tables(con, dest)
+            for table in {*TABLES, *DATASET_TABLES, *record.tables} - set(result.counts):
+                shutil.rmtree(dest / table, ignore_errors=True)
+            record_lake(dest, origin, tuple(result.counts))
         except (duckdb.Error, OSError) as exc:
             raise ConfigurationError(f"cannot export to {dest}: {first_line(exc)}") from exc
     log.info("exported %s to %s", result.summary(), dest)

@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="export a pull's tables as Parquet",
         description="Write each table of the DuckDB load to DIR/<table>/ as Parquet,"
         " time-stamped tables in Hive partitions run_date=YYYY-MM-DD; a table's folder is"
-        " replaced whole, so exporting again never duplicates.",
+        " replaced whole, so exporting again never duplicates. DIR holds one source"
+        " (DIR/_source.json): exporting another pull or dataset replaces every table, the"
+        " folders of tables it lacks removed, said in one line on stderr.",
     )
     parser.add_argument("--parquet", required=True, type=Path, metavar="DIR", help="folder")
     parser.add_argument(

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..client.redact import redact_conninfo
 from ..core.errors import ConfigurationError
 from .logs import add_log_flags, configured_logging, say
 
@@ -34,7 +33,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         " (only committed records of a pull in progress), or merge them into a PostgreSQL"
         " schema in one transaction (records upserted by id). On a dataset (pull --dataset)"
         " the tables span its runs, with artist_snapshots, listings, runs, events and the view"
-        " album_presence; loading a DuckDB file again reads only the runs it lacks.",
+        " album_presence; loading a DuckDB file again reads only the runs it lacks. A DuckDB"
+        " file holds one source: loading another pull or dataset replaces every table,"
+        " said in one line on stderr.",
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--duckdb", type=Path, metavar="FILE", help="database")
@@ -92,11 +93,7 @@ def _load(args: argparse.Namespace) -> int:
             f"--schema {schema!r} is not a schema name: it starts with a lower-case letter or _"
             " and holds only lower-case letters, digits and _ (63 at most)"
         )
-    try:
-        result = load_postgres(out_dir, url, schema)
-    except ConfigurationError as exc:
-        # libpq repeats the token it could not parse, a password's words included (#24.3)
-        raise ConfigurationError(redact_conninfo(str(exc), url)) from None
+    result = load_postgres(out_dir, url, schema)
     _warn_if_killed(out_dir, args.log_format)
     if not args.quiet:
         print(f"merged {result.summary()} into PostgreSQL schema {schema}")

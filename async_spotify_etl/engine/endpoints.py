@@ -47,6 +47,8 @@ TRACKS_PAGE = 50
 #: Search page sizes: development-mode apps may ask for at most 10 since February 2026.
 SEARCH_PAGE_DEVELOPMENT = 10
 SEARCH_PAGE_EXTENDED = 50
+#: Get Artist's Albums page size: the 2026 spec allows 1..10 in both access modes.
+ARTIST_ALBUMS_PAGE = 10
 #: Search refuses offsets past 1000.
 MAX_SEARCH_OFFSET = 1000
 #: Page requests outstanding per listing or album, as a multiple of the client's concurrency.
@@ -73,18 +75,22 @@ class SpotifyAPI:
     def __repr__(self) -> str:
         return f"<SpotifyAPI on {self.client!r}>"
 
-    async def new_releases(self, market: str) -> AsyncGenerator[Page, None]:
+    async def new_releases(self, market: str, start: int = 0) -> AsyncGenerator[Page, None]:
         """Pages of simplified albums Spotify lists as new in ``market``, in order (each
-        page's ``items``, plus what it dropped: ``skipped``, ``invalid_ids``). Close the
-        generator (``contextlib.aclosing``) when leaving it early: it owns the page
-        requests still outstanding."""
+        page's ``items``, plus what it dropped: ``skipped``, ``invalid_ids``), from offset
+        ``start``. Close the generator (``contextlib.aclosing``) when leaving it early: it
+        owns the page requests still outstanding."""
         params: dict[str, str | int] = {"country": market, "limit": LISTING_PAGE}
-        async for page in self._listing("/browse/new-releases", params, "new-releases"):
+        async for page in self._listing(
+            "/browse/new-releases", params, "new-releases", start=start
+        ):
             yield page
 
-    async def search_new(self, market: str, page_size: int) -> AsyncGenerator[Page, None]:
+    async def search_new(
+        self, market: str, page_size: int, start: int = 0
+    ) -> AsyncGenerator[Page, None]:
         """Pages of albums search ``tag:new`` returns in ``market`` (``page_size`` <= 10
-        for development-mode apps)."""
+        for development-mode apps), from offset ``start``."""
         if not 1 <= page_size <= SEARCH_PAGE_EXTENDED:
             raise ValueError(f"search page size must be 1 to {SEARCH_PAGE_EXTENDED}: {page_size}")
         params: dict[str, str | int] = {
@@ -93,26 +99,49 @@ class SpotifyAPI:
             "market": market,
             "limit": page_size,
         }
-        async for page in self._listing("/search", params, "search", MAX_SEARCH_OFFSET):
+        async for page in self._listing("/search", params, "search", MAX_SEARCH_OFFSET, start):
+            yield page
+
+    async def artist_albums(
+        self, artist_id: str, market: str, groups: Sequence[str]
+    ) -> AsyncGenerator[Page, None]:
+        """Pages of Get Artist's Albums: the artist's albums in ``groups`` available in
+        ``market``, every page up to the real end (Spotify documents no order for them)."""
+        params: dict[str, str | int] = {
+            "include_groups": ",".join(groups),
+            "market": market,
+            "limit": ARTIST_ALBUMS_PAGE,
+        }
+        path = f"/artists/{validate_id(artist_id)}/albums"
+        async for page in self._listing(path, params, "artist-albums", items=None):
             yield page
 
     async def _listing(
-        self, path: str, params: dict[str, str | int], endpoint: str, max_offset: int | None = None
+        self,
+        path: str,
+        params: dict[str, str | int],
+        endpoint: str,
+        max_offset: int | None = None,
+        start: int = 0,
+        items: str | None = "albums",
     ) -> AsyncGenerator[Page, None]:
-        """First page, then the remaining offsets a bounded number ahead, up to the real end."""
+        """First page (at ``start``), then the remaining offsets a bounded number ahead, up
+        to the real end; ``items`` names the key the page is under (None: the body is the
+        page)."""
 
         async def page(offset: int) -> Page:
             body = await self.client.get_json(path, {**params, "offset": offset}, endpoint=endpoint)
-            return Page.from_json(body, "albums")
+            return Page.from_json(body, items)
 
-        first = await page(0)
+        size = int(params["limit"])
+        first = await page(start)
         yield first
         if _is_last(first):
             return
         end = first.total
         if max_offset is not None:
             end = max_offset if end is None else min(end, max_offset)
-        async with aclosing(self._pages(page, _offsets(int(params["limit"]), end))) as pages:
+        async with aclosing(self._pages(page, _offsets(size, end, start + size))) as pages:
             async for following in pages:
                 yield following
 

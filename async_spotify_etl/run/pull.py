@@ -19,7 +19,7 @@ from ..client.http import SpotifyClient
 from ..core.errors import ResumableStop
 from ..core.settings import Credentials, PullSettings, plan_of
 from ..core.timestamps import now_iso
-from ..engine.ids_file import IdsInput, load_ids
+from ..engine.ids_file import IdsInput, input_of
 from ..engine.known import NOTHING_KNOWN, Known
 from ..engine.outcomes import (
     AlbumFailure,
@@ -27,8 +27,9 @@ from ..engine.outcomes import (
     ArtistResult,
     Outcome,
 )
-from ..engine.pipeline import Pull
+from ..engine.pipeline import ListingSoFar, Pull
 from ..engine.plan import run_minimum
+from ..output.dataset import partial_listing_of, record_partial_listing
 from ..output.layout import ENRICH_STREAMS, manifest_path
 from ..output.manifest import (
     Manifest,
@@ -88,12 +89,15 @@ class PullResult:
 def plan_fingerprint(
     settings: PullSettings, ids: IdsInput | None, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """What must not change between a pull and its resume: the settings marked PLAN, the
-    digest of the ids file, and ``extra`` (the sandbox's catalogue)."""
-    plan = {**plan_of(settings), "ids_sha256": ids.digest if ids else None, **(extra or {})}
+    """What must not change between a pull and its resume: the settings marked PLAN (the
+    watchlist's window and groups only with ``source="artists"``), the digest of the ids
+    file, and ``extra`` (the sandbox's catalogue)."""
+    plan = plan_of(settings)
+    if settings.source != "artists":  # the watchlist's own: other plans stay as they were
+        del plan["since"], plan["include_groups"]
     if not plan.get("enrich"):
         del plan["enrich"]  # a pull without enrichment keeps the plan it always had
-    return plan
+    return {**plan, "ids_sha256": ids.digest if ids else None, **(extra or {})}
 
 
 async def run_pull(
@@ -109,6 +113,7 @@ async def run_pull(
     on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
     enrich_clients: Mapping[str, Any] | None = None,
     enrich_prior: Callable[[], Mapping[str, int | None]] | None = None,
+    on_listing_stopped: Callable[[ListingSoFar, str], None] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
     manifest (ResumableStop, AuthenticationError, CancelledError, ...).
@@ -118,13 +123,15 @@ async def run_pull(
 
     ``known`` is what a dataset holds already (not fetched again); ``on_listed`` is called
     with every market's listed album ids once the listings are read to their end;
-    ``enrich_clients`` may hold the ``deezer`` and ``musicbrainz`` clients to enrich with;
-    ``enrich_prior`` gives the Deezer artists earlier dataset runs matched (snapshotted
-    again)."""
-    ids = None
-    if settings.ids_file is not None and settings.source in ("auto", "ids"):
-        ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
+    ``on_listing_stopped`` with what they read (and where each goes on) if a stop came
+    first; ``enrich_clients`` may hold the ``deezer`` and ``musicbrainz`` clients to
+    enrich with; ``enrich_prior`` gives the Deezer artists earlier dataset runs matched
+    (snapshotted again)."""
+    # hashed into the plan
+    ids = await asyncio.to_thread(input_of, settings.source, settings.ids_file)
     plan = plan_fingerprint(settings, ids, plan_extra)
+    if known is NOTHING_KNOWN and on_listed is None and on_listing_stopped is None:
+        known, on_listed, on_listing_stopped = _cut_short_listing(settings)
     done: set[str] = set()
     artists_done: set[str] = set()
     artists_due: list[str] = []
@@ -139,6 +146,7 @@ async def run_pull(
         client=client,
         known=known,
         on_listed=on_listed,
+        on_listing_stopped=on_listing_stopped,
     )
     extra = ENRICH_STREAMS if settings.enrich else ()
     sink = Sink(
@@ -178,6 +186,34 @@ async def run_pull(
     return PullResult(manifest, run.paths)
 
 
+def _cut_short_listing(
+    settings: PullSettings,
+) -> tuple[
+    Known,
+    Callable[[Mapping[str, list[str]], str | None], None] | None,
+    Callable[[ListingSoFar, str], None],
+]:
+    """A pull on its own lists again when resumed, unless a stop cut its listing short:
+    the pages read are kept, and the resume goes on from the next page (and keeps the
+    listing so read for any later resume), so budgets smaller than the listing complete
+    the pull (#23.7)."""
+    out = settings.out
+
+    def stopped(so_far: ListingSoFar, source: str) -> None:
+        record_partial_listing(out, so_far, source)
+
+    partial = partial_listing_of(out) if settings.resume and settings.expand != "tracks" else None
+    if partial is None or partial[2] not in ("new-releases", "search"):
+        return NOTHING_KNOWN, None, stopped
+    listing, starts, source = partial
+    known = Known(listing=listing, listing_source=source, listing_next=starts)
+
+    def listed(whole: Mapping[str, list[str]], source: str | None) -> None:
+        record_partial_listing(out, {m: (ids, None) for m, ids in whole.items()}, source or "")
+
+    return known, listed, stopped
+
+
 def _described(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -206,6 +242,11 @@ class _Run:
         self.started_at = now_iso()
         self.started = time.monotonic()
         self.paths = {**sink.paths, "manifest": manifest_path(settings.out)}
+        #: A watchlist's window and groups, for the manifest's plan.
+        self.watching: dict[str, Any] = {}
+        if settings.source == "artists":
+            since = settings.since_date().isoformat()
+            self.watching = {"since": since, "include_groups": list(settings.include_groups)}
 
     def add(self, outcome: Outcome) -> None:
         if isinstance(outcome, AlbumResult):
@@ -268,7 +309,7 @@ class _Run:
         manifest = Manifest.of_runs(
             runs,
             status=status,
-            plan={**stats.plan(), "tracks_market": self.settings.markets[0]},
+            plan={**stats.plan(), "tracks_market": self.settings.markets[0], **self.watching},
             markets=tuple(self.settings.markets),
             counts=dict(self.sink.counts),
             this_run=dict(self.added),

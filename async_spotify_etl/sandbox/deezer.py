@@ -22,6 +22,7 @@ from typing import Any
 from .artists import MAX_GROWTH
 from .catalogue import Catalogue
 from .config import SandboxConfig
+from .deezer_genres import ALBUM_GENRES, GENRES, genre_name
 from .names import artist_name, index_of_upc, track_of_isrc, uniform
 from .objects import VARIOUS_ARTISTS, artist_id
 
@@ -44,52 +45,6 @@ _COUNTRIES = (
     *("GB", "IE", "IT", "JP", "MX", "NL", "NO", "NZ", "PL", "PT", "SE", "US", "ZA"),
 )
 _RECORD_TYPES = {"album": "album", "single": "single", "ep": "ep", "compilation": "compile"}
-
-#: Deezer's genres with their names in English, French and Spanish, as ``/genre`` lists
-#: them; 0 "All" first. Ids are Deezer's own.
-GENRES: dict[int, tuple[str, str, str]] = {
-    0: ("All", "Tous", "Todos"),
-    132: ("Pop", "Pop", "Pop"),
-    116: ("Rap/Hip Hop", "Rap/Hip Hop", "Rap/Hip Hop"),
-    152: ("Rock", "Rock", "Rock"),
-    113: ("Dance", "Dance", "Dance"),
-    165: ("R&B", "R&B", "R&B"),
-    85: ("Alternative", "Alternative", "Alternativo"),
-    106: ("Electro", "Electro", "Electro"),
-    466: ("Folk", "Folk", "Folk"),
-    144: ("Reggae", "Reggae", "Reggae"),
-    129: ("Jazz", "Jazz", "Jazz"),
-    84: ("Country", "Country", "Country"),
-    98: ("Classical", "Classique", "Clásica"),
-    173: ("Films/Games", "Films/Jeux vidéo", "Películas/Juegos"),
-    464: ("Metal", "Metal", "Metal"),
-    169: ("Soul & Funk", "Soul & Funk", "Soul & Funk"),
-    2: ("African Music", "Musique africaine", "Música Africana"),
-    16: ("Asian Music", "Musique asiatique", "Música Asiática"),
-    153: ("Blues", "Blues", "Blues"),
-    75: ("Brazilian Music", "Musique brésilienne", "Música Brasileña"),
-    81: ("Indian Music", "Musique indienne", "Música de La India"),
-    95: ("Kids", "Jeunesse", "Infantil"),
-    197: ("Latin Music", "Musique latine", "Latino"),
-}
-LANGUAGES = ("en", "fr", "es")
-#: Genres an album draws from, the common first (never 0 "All").
-_ALBUM_GENRES = (132, 132, 132, 116, 116, 152, 113, 165, 85, 106, 466, 144, 129, 84, 98,
-                 173, 464, 169, 2, 16, 153, 75, 81, 95, 197, 197)  # fmt: skip
-
-
-def language(header: str | None) -> str:
-    """The language of an ``Accept-Language`` header Deezer answers in (English by default)."""
-    for part in (header or "").split(","):
-        primary = part.split(";")[0].strip().split("-")[0].lower()
-        if primary in LANGUAGES:
-            return primary
-    return "en"
-
-
-def genre_name(genre: int, lang: str = "en") -> str:
-    """A genre's name in ``lang``."""
-    return GENRES[genre][LANGUAGES.index(lang)]
 
 
 def _md5(*parts: object) -> str:
@@ -203,7 +158,8 @@ class DeezerCatalogue:
             "artist": self._artist_lite(spotify["artists"][0]),
             "type": "album",
         }
-        embedded = [self._track_lite(index, n, head) for n in range(len(tracks))]
+        shown = min(len(tracks), EMBEDDED_TRACKS)
+        embedded = [self._track_lite(index, n, head) for n in range(shown)]
         album["tracks"] = {"data": embedded[:EMBEDDED_TRACKS]}
         return album
 
@@ -319,8 +275,8 @@ class DeezerCatalogue:
         seed = self.config.seed
         if uniform(seed, "dz-no-genre", index) < NO_GENRE_SHARE:
             return []
-        first = _ALBUM_GENRES[int(uniform(seed, "dz-genre", index) * len(_ALBUM_GENRES))]
-        second = _ALBUM_GENRES[int(uniform(seed, "dz-genre-2", index) * len(_ALBUM_GENRES))]
+        first = ALBUM_GENRES[int(uniform(seed, "dz-genre", index) * len(ALBUM_GENRES))]
+        second = ALBUM_GENRES[int(uniform(seed, "dz-genre-2", index) * len(ALBUM_GENRES))]
         if second != first and uniform(seed, "dz-two-genres", index) < 0.25:
             return [first, second]
         return [first]

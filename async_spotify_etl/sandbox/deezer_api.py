@@ -19,7 +19,8 @@ import orjson
 from .behaviours import Clock
 from .catalogue import Catalogue
 from .config import DEEZER_QUOTA, DEEZER_WINDOW
-from .deezer import DeezerCatalogue, language
+from .deezer import DeezerCatalogue
+from .deezer_genres import language
 from .handlers import Reply
 from .stats import SandboxStats
 

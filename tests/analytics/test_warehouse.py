@@ -18,10 +18,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from async_spotify_etl.analytics.load import TABLES, load_into, load_pull
+from async_spotify_etl.analytics.origin import LAKE_RECORD
 from async_spotify_etl.analytics.parquet import export_parquet, export_tables
 from async_spotify_etl.analytics.postgres import SCHEMA_VERSION, load_postgres, redact
 from async_spotify_etl.analytics.schema import describe
 from async_spotify_etl.cli import main
+from async_spotify_etl.core.errors import ConfigurationError
 from async_spotify_etl.core.settings import ClientSettings, PullSettings
 from async_spotify_etl.run.pull import run_pull
 from tests.postgres import PASSWORD
@@ -340,6 +342,9 @@ def test_no_message_holds_any_part_of_a_password_libpq_cannot_parse(
         assert captured.err.count("\n") == 1
         for text in (captured.out, captured.err, caplog.text):
             assert not [word for word in words if word in text]
+    with pytest.raises(ConfigurationError) as raised:  # the library's error says as little
+        load_postgres(pull.out_dir, url)
+    assert not [word for word in words if word in str(raised.value)]
 
 
 def test_redact_hides_passwords_in_both_forms() -> None:
@@ -369,7 +374,7 @@ def test_parquet_reads_back_equal_to_the_duckdb_load(make_pull: MakePull, tmp_pa
     load_pull(pull.out_dir, db)
     export_parquet(pull.out_dir, lake)
     assert main(["export", "--parquet", str(lake), str(pull.out_dir)]) == 0  # replaces
-    assert sorted(p.name for p in lake.iterdir()) == sorted(TABLES)
+    assert sorted(p.name for p in lake.iterdir()) == sorted([*TABLES, LAKE_RECORD])
     with duckdb.connect(str(db), read_only=True) as con:
         for table in TABLES:
             # INTERVAL columns become seconds: Spark and pyarrow read no Parquet INTERVAL.

@@ -38,7 +38,7 @@ from ...core.settings import (
     environment,
     plan_fields,
 )
-from ...engine.ids_file import IdsInput, load_ids
+from ...engine.ids_file import IdsInput, input_of
 from ...engine.known import NOTHING_KNOWN
 from ...output.dataset import dataset_above, holds_pull
 from ...output.manifest import Manifest
@@ -68,6 +68,11 @@ class _Invocation:
     dataset: bool = False
     refresh_after: float | None = None
     abandon_unfinished: bool = False
+    #: ``--publish``: where a dataset's finished runs are published after the run.
+    publish: str | None = None
+    #: ``--since DAYS`` (or its default) for a watchlist: counted back from the day the
+    #: pull observes (the sandbox's simulated day with ``--sandbox``).
+    since_days: int | None = None
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -143,6 +148,7 @@ def _where(args: argparse.Namespace) -> Path:
         for flag, given in (
             ("--refresh-after", args.refresh_after is not None),
             ("--abandon-unfinished", args.abandon_unfinished),
+            ("--publish", args.publish is not None),
         ):
             if given:
                 raise ConfigurationError(f"{flag} needs --dataset")
@@ -189,10 +195,20 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         timeout=args.timeout,
         budget=args.budget,
     )
+    if args.ids is not None and args.artist_ids is not None:
+        raise ConfigurationError("--ids and --artist-ids do not go together: pick one")
+    source = args.source
+    if args.artist_ids is not None:
+        if source not in (None, "auto", "artists"):
+            raise ConfigurationError(f"--artist-ids needs --source artists, not {source}")
+        source = "artists"
+    since = args.since if isinstance(args.since, str) else None
     given = {
         "markets": _markets(args.market) if args.market else None,
-        "source": args.source,
-        "ids_file": args.ids,
+        "source": source,
+        "ids_file": args.ids if args.artist_ids is None else args.artist_ids,
+        "since": since,
+        "include_groups": args.include_groups,
         "expand": args.expand,
         "artists": args.artists,
         "enrich": args.enrich,
@@ -205,7 +221,18 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         if args.resume
         else PullSettings(out=out, client=client, **fields)
     )
+    watching = settings.source == "artists"
+    for flag, value in (("--since", args.since), ("--include-groups", args.include_groups)):
+        if value is not None and not watching:
+            raise ConfigurationError(f"{flag} needs --artist-ids")
+    since_days = None
+    if watching and settings.since is None:
+        since_days = args.since if isinstance(args.since, int) else defaults.DEFAULT_SINCE_DAYS
     sandbox = _sandbox_options(args)
+    if args.publish is not None:  # a URL that cannot be used is refused before pulling
+        from ...stream.target import Target
+
+        Target.parse(args.publish)
     return _Invocation(
         settings,
         env,
@@ -216,6 +243,8 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         dataset=args.dataset is not None,
         refresh_after=args.refresh_after,
         abandon_unfinished=args.abandon_unfinished,
+        publish=args.publish,
+        since_days=since_days,
     )
 
 
@@ -262,24 +291,46 @@ async def _connect(
 ) -> tuple[PullSettings, Credentials, dt.datetime | None]:
     """The settings and credentials to pull with, and the date the run observes: None (the
     wall clock) for Spotify, the simulated date of the sandbox's day for the sandbox."""
+    settings, credentials, observed = await _connect_live(stack, invocation)
+    return settings, credentials, observed()
+
+
+async def _connect_live(
+    stack: AsyncExitStack, invocation: _Invocation
+) -> tuple[PullSettings, Credentials, Callable[[], dt.datetime | None]]:
+    """As :func:`_connect`, the observed date asked anew at each run (``watch``: the
+    sandbox's day moves with ``--sandbox-day-seconds``)."""
     settings = invocation.settings
+    now = dt.datetime.now(dt.UTC)
     if invocation.sandbox is None:
-        return settings, Credentials.from_env(dict(invocation.env)), None
+        settings = _window(settings, invocation.since_days, now.date())
+        return settings, Credentials.from_env(dict(invocation.env)), lambda: None
     sandbox, credentials = await _open_sandbox(stack, invocation)
     # a new port each time: nothing to remember for the next run, so nothing is written
     client = settings.client.replace(
         api_url=sandbox.api_url, token_url=sandbox.token_url, remember=False
     )
+
+    def observed() -> dt.datetime:
+        day = sandbox.config.today_date + dt.timedelta(days=sandbox.state.day)
+        return dt.datetime.combine(day, dt.datetime.now(dt.UTC).time(), dt.UTC)
+
     # the sandbox serves the enrichment APIs too, under these prefixes
     enrichment = dataclasses.replace(
         settings.enrichment,
         deezer_url=f"{sandbox.url}/deezer",
         musicbrainz_url=f"{sandbox.url}/musicbrainz/ws/2",
     )
-    now = dt.datetime.now(dt.UTC)
-    observed = dt.datetime.combine(sandbox.config.simulated_date, now.time(), dt.UTC)
+    settings = _window(settings, invocation.since_days, observed().date())
     replaced = dataclasses.replace(settings, client=client, enrichment=enrichment)
     return replaced, credentials, observed
+
+
+def _window(settings: PullSettings, days: int | None, today: dt.date) -> PullSettings:
+    """A watchlist's ``--since DAYS`` as the date the plan records (a resume keeps it)."""
+    if days is None:
+        return settings
+    return dataclasses.replace(settings, since=(today - dt.timedelta(days=days)).isoformat())
 
 
 async def _dry_run(invocation: _Invocation) -> int:
@@ -326,9 +377,7 @@ def _dry_run_rate(client: ClientSettings, credentials: Credentials) -> tuple[flo
 
 
 def _ids(settings: PullSettings) -> IdsInput | None:
-    if settings.ids_file is None:
-        return None
-    return load_ids(settings.ids_file)
+    return input_of(settings.source, settings.ids_file)
 
 
 async def _pull(invocation: _Invocation, console: Console | None) -> int:
@@ -354,15 +403,20 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
             if invocation.dataset:
                 from ...run.dataset import run_dataset
 
-                result = await run_dataset(
-                    settings,
-                    credentials,
-                    refresh_after_days=invocation.refresh_after,
-                    abandon_unfinished=invocation.abandon_unfinished,
-                    observed_at=observed_at,
-                    on_finish=show,
-                    **options,
-                )
+                try:
+                    result = await run_dataset(
+                        settings,
+                        credentials,
+                        refresh_after_days=invocation.refresh_after,
+                        abandon_unfinished=invocation.abandon_unfinished,
+                        observed_at=observed_at,
+                        on_finish=show,
+                        **options,
+                    )
+                except Exception:  # a stopped run: what finished before it still goes out
+                    await _publish(invocation)
+                    raise
+                await _publish(invocation)
             else:
                 finish = None if show is None else (lambda m: show(m, settings.out))
                 result = await run_pull(settings, credentials, on_finish=finish, **options)
@@ -373,6 +427,24 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
         hint = f"{ending.hint}; see {result.paths['errors']}"
         say(invocation.log_format, "warning", hint, exit_code=ending.exit_code)
     return ending.exit_code
+
+
+async def _publish(invocation: _Invocation) -> None:
+    """Publish the dataset's finished runs not yet published (``--publish``); a broker
+    that cannot be reached is one warning line: the next run publishes what is missing."""
+    if invocation.publish is None:
+        return
+    from ...stream.publisher import Publisher, PublishError
+    from ...stream.target import Target
+
+    target = Target.parse(invocation.publish)
+    try:
+        async with Publisher(target) as publisher:
+            published = await publisher.catch_up(invocation.settings.out)
+    except PublishError as exc:
+        say(invocation.log_format, "warning", f"not published now ({exc}); the next run will")
+        return
+    log.info("published %d messages to %s", published.messages, target)
 
 
 def _sandbox_identity(sandbox: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ The names are a contract with users and scripts; defaults come from settings.py.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ SETTING_FLAGS = {
     "markets": "--market",
     "source": "--source",
     "ids_file": "--ids",
+    "artist_ids": "--artist-ids",
+    "since": "--since",
+    "include_groups": "--include-groups",
     "expand": "--expand",
     "artists": "--artists",
     "enrich": "--enrich",
@@ -38,6 +42,7 @@ SETTING_FLAGS = {
     "dataset": "--dataset",
     "refresh_after": "--refresh-after",
     "abandon_unfinished": "--abandon-unfinished",
+    "publish": "--publish",
     "timeout": "--timeout",
     "env_file": "--env-file",
 }
@@ -126,6 +131,28 @@ def _window(text: str) -> tuple[int, float]:
     return value
 
 
+def _since(text: str) -> str | int:
+    """``--since``: a ``YYYY-MM-DD`` date (kept as text), or a number of days."""
+    if text.isdigit():
+        return int(text)
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        why = f"not a YYYY-MM-DD date or a number of days: {text!r}"
+        raise argparse.ArgumentTypeError(why) from None
+
+
+def _groups(text: str) -> tuple[str, ...]:
+    groups = tuple(dict.fromkeys(g.strip() for g in text.split(",") if g.strip()))
+    wrong = [g for g in groups if g not in defaults.ALBUM_GROUPS]
+    if wrong or not groups:
+        raise argparse.ArgumentTypeError(
+            f"not an album group: {(wrong or [text])[0]!r} (groups:"
+            f" {', '.join(defaults.ALBUM_GROUPS)})"
+        )
+    return groups
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add every ``pull`` flag to ``parser``."""
     _add_what(parser.add_argument_group("what to pull"))
@@ -172,6 +199,12 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
         help="with --dataset: fetch again the albums fetched more than DAYS ago (default: never)",
     )
     what.add_argument(
+        "--publish",
+        metavar="nats://HOST:PORT/PREFIX",
+        help="with --dataset: publish each finished run's events, albums and artists to"
+        " NATS JetStream under PREFIX, exactly once (the stream extra; docs/realtime.md)",
+    )
+    what.add_argument(
         "--market",
         action="append",
         metavar="CODE",
@@ -179,9 +212,10 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
     )
     what.add_argument(
         "--source",
-        choices=["auto", "new-releases", "search", "ids"],
+        choices=["auto", "new-releases", "search", "ids", "artists"],
         help="discovery: auto tries new-releases and falls back"
-        " to search tag:new on 403; --ids FILE implies ids (default: auto)",
+        " to search tag:new on 403; --ids FILE implies ids, --artist-ids FILE artists"
+        " (default: auto)",
     )
     what.add_argument(
         "--ids",
@@ -189,6 +223,30 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
         metavar="FILE",
         help="album ids, spotify:album: URIs or open.spotify.com URLs, one a"
         " line ('-' reads stdin)",
+    )
+    what.add_argument(
+        "--artist-ids",
+        type=Path,
+        metavar="FILE",
+        help="a watchlist: artist ids, spotify:artist: URIs or open.spotify.com/artist/"
+        " URLs, one a line ('#' comments, '-' reads stdin); pulls their recent releases"
+        " through Get Artist's Albums (both access modes; one --market)",
+    )
+    what.add_argument(
+        "--since",
+        type=_since,
+        metavar="DATE|DAYS",
+        help="with --artist-ids: keep releases dated on or after DATE (YYYY-MM-DD), or"
+        f" of the last DAYS days (default: {defaults.DEFAULT_SINCE_DAYS}, the span"
+        " search tag:new covers; with --sandbox counted from the sandbox's day)",
+    )
+    what.add_argument(
+        "--include-groups",
+        type=_groups,
+        metavar="GROUPS",
+        help="with --artist-ids: the album groups listed, comma-separated, of"
+        f" {', '.join(defaults.ALBUM_GROUPS)} (default:"
+        f" {','.join(defaults.DEFAULT_INCLUDE_GROUPS)})",
     )
     what.add_argument(
         "--expand",
@@ -293,8 +351,8 @@ def _add_output(out: argparse._ArgumentGroup) -> None:
         "--resume",
         action="store_true",
         help="continue the pull in --out where it stopped; what to pull (markets, source,"
-        " expand, max albums, compression, ids file) comes from the pull, and flags given"
-        " for them must agree",
+        " expand, max albums, compression, ids file, since, groups) comes from the pull,"
+        " and flags given for them must agree",
     )
     out.add_argument(
         "--compress",
@@ -347,6 +405,7 @@ SANDBOX_FLAGS = {
     "latency": "--sandbox-latency",
     "rate_limit": "--sandbox-rate-limit",
     "day": "--sandbox-day",
+    "day_seconds": "--sandbox-day-seconds",
 }
 #: The --sandbox-* options when not given (None in the namespace: given or not is known).
 SANDBOX_DEFAULTS: dict[str, Any] = {
@@ -356,6 +415,7 @@ SANDBOX_DEFAULTS: dict[str, Any] = {
     "latency": 0.02,
     "rate_limit": 600,
     "day": 0,
+    "day_seconds": None,
 }
 
 
@@ -397,4 +457,11 @@ def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
         type=_count,
         metavar="N",
         help="days the listings have moved since day 0 (default: 0)",
+    )
+    sandbox.add_argument(
+        "--sandbox-day-seconds",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="the listings move while the sandbox runs: the next day begins every SECONDS"
+        " (for watch; default: they never move)",
     )
