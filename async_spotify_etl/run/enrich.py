@@ -94,34 +94,37 @@ class Enrichment:
     def __init__(
         self,
         settings: PullSettings,
-        sink: Sink,
         *,
         deezer: DeezerClient | None = None,
         musicbrainz: MusicBrainzClient | None = None,
         prior_artists: Callable[[], Mapping[str, int | None]] | None = None,
     ) -> None:
+        """Build the clients ``settings.enrich`` names (refusing an unusable URL at once)."""
         self.settings = settings
+        self.stats = EnrichStats()
         #: In a dataset: Spotify artist -> Deezer artist matched by earlier runs on the
         #: albums this run's listing shows again, snapshotted again this run.
         self._prior_artists = prior_artists
-        self.sink = sink
-        self.stats = EnrichStats()
-        self._deezer = deezer
-        self._musicbrainz = musicbrainz
         self.clients: dict[str, PublicClient] = {}
+        if "deezer" in settings.enrich:
+            self.clients["deezer"] = deezer or DeezerClient(settings.enrichment)
+        if "musicbrainz" in settings.enrich:
+            self.clients["musicbrainz"] = musicbrainz or MusicBrainzClient(settings.enrichment)
+        self._sink: Sink | None = None
 
-    async def run(self) -> EnrichStats:
-        """Enrich every committed album not enriched yet; raise :class:`StillFailingError`
-        after committing when a transient failure left steps due."""
+    @property
+    def sink(self) -> Sink:
+        assert self._sink is not None, "Enrichment.run(sink) first"
+        return self._sink
+
+    async def run(self, sink: Sink) -> EnrichStats:
+        """Enrich every committed album of ``sink`` not enriched yet; raise
+        :class:`StillFailingError` after committing when a transient failure left steps due."""
+        self._sink = sink
         self.sink.commit()  # the albums read back are the committed ones
-        sources = self.settings.enrich
         async with AsyncExitStack() as stack:
-            if "deezer" in sources:
-                client = self._deezer or DeezerClient(self.settings.enrichment)
-                self.clients["deezer"] = await stack.enter_async_context(client)
-            if "musicbrainz" in sources:
-                mb = self._musicbrainz or MusicBrainzClient(self.settings.enrichment)
-                self.clients["musicbrainz"] = await stack.enter_async_context(mb)
+            for client in self.clients.values():
+                await stack.enter_async_context(client)
             async with asyncio.TaskGroup() as group:
                 if "deezer" in self.clients:
                     group.create_task(self._deezer_all())

@@ -149,6 +149,10 @@ async def run_pull(
         on_listing_stopped=on_listing_stopped,
     )
     extra = ENRICH_STREAMS if settings.enrich else ()
+    enrichment = None
+    if settings.enrich:  # built before anything is written: it checks the URLs
+        clients = enrich_clients or {}
+        enrichment = Enrichment(settings, prior_artists=enrich_prior, **clients)
     sink = Sink(
         settings.out, plan, compress=settings.compress, resume=settings.resume, extra_streams=extra
     )
@@ -168,10 +172,9 @@ async def run_pull(
         try:
             shown = progress(run.snapshot(pull)) if progress is not None else nullcontext()
             await _drain(pull, run, shown)
-            if settings.enrich:
-                clients = enrich_clients or {}
-                run.enrichment = Enrichment(settings, sink, prior_artists=enrich_prior, **clients)
-                await run.enrichment.run()
+            if enrichment is not None:
+                run.enrichment = enrichment
+                await enrichment.run(sink)
             status = "complete"
         except BaseException as exc:
             status = ending_of(exc).status

@@ -152,3 +152,19 @@ def test_sigkill_in_the_middle_of_the_enrichment_then_resume_loses_and_duplicate
     assert comparable(out) == comparable(reference)
     again = manifest(out)["runs"][-1]["enrich"]
     assert again["looked_up"]["deezer"] == len(comparable(reference)["deezer_albums"]) - done
+
+
+def test_the_enrichment_urls_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --sandbox they are the real hosts unless DEEZER_API_URL and
+    MUSICBRAINZ_API_URL say otherwise; one that is not a URL is one line, exit 2."""
+    monkeypatch.setenv("SPOTIFY_CLIENT_ID", "id")
+    monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", "secret")
+    monkeypatch.setenv("DEEZER_API_URL", "ftp://example.org")
+    argv = ["pull", "--api-url", "http://127.0.0.1:9/v1", "--accounts-url"]
+    argv += ["http://127.0.0.1:9/api/token", "--enrich", "deezer", "--out", "o", "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Deezer URL must be an http(s) URL with a host" in err
+    assert err.count("\n") == 1

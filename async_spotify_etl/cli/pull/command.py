@@ -34,6 +34,7 @@ from ...core.settings import (
     ClientSettings,
     Compression,
     Credentials,
+    EnrichSettings,
     PullSettings,
     environment,
     plan_fields,
@@ -203,6 +204,11 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
             raise ConfigurationError(f"--artist-ids needs --source artists, not {source}")
         source = "artists"
     since = args.since if isinstance(args.since, str) else None
+    # where the enrichment APIs are (tests, a mirror): the environment, else the real hosts
+    enrichment = EnrichSettings(
+        deezer_url=env.get("DEEZER_API_URL") or defaults.DEFAULT_DEEZER_URL,
+        musicbrainz_url=env.get("MUSICBRAINZ_API_URL") or defaults.DEFAULT_MUSICBRAINZ_URL,
+    )
     given = {
         "markets": _markets(args.market) if args.market else None,
         "source": source,
@@ -217,9 +223,9 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
     }
     fields = {k: v for k, v in given.items() if v is not None}
     settings = (
-        resume_settings(out, client=client, **fields)
+        resume_settings(out, client=client, enrichment=enrichment, **fields)
         if args.resume
-        else PullSettings(out=out, client=client, **fields)
+        else PullSettings(out=out, client=client, enrichment=enrichment, **fields)
     )
     watching = settings.source == "artists"
     for flag, value in (("--since", args.since), ("--include-groups", args.include_groups)):
