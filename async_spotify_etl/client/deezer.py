@@ -75,6 +75,7 @@ class DeezerClient(PublicClient):
             max_body_bytes=DEFAULT_MAX_BODY_BYTES,
             backoff_base=0.5,
             backoff_cap=30.0,
+            contact=s.contact,
             session=session,
             headers={"Accept-Language": "en"},
             sleep=sleep,

@@ -74,6 +74,7 @@ class MusicBrainzClient(PublicClient):
             max_body_bytes=DEFAULT_MAX_BODY_BYTES,
             backoff_base=1.0,
             backoff_cap=30.0,
+            contact=s.contact,
             session=session,
             sleep=sleep,
             clock=clock,

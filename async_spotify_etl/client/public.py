@@ -30,10 +30,12 @@ from .urls import check_base_url, resolve, transport_error
 
 log = logging.getLogger(__name__)
 
-#: Who is asking, as MusicBrainz asks every application to say (``Name/version ( contact )``).
-USER_AGENT = (
-    f"async_spotify_etl/{__version__} ( https://github.com/async-spotify-etl/async_spotify_etl )"
-)
+
+def user_agent(contact: str) -> str:
+    """Who is asking, as MusicBrainz asks every application to say: ``Name/version ( contact )``."""
+    return f"async_spotify_etl/{__version__} ( {contact} )"
+
+
 #: A miss: the API answered that it holds no such thing (Deezer code 800, MusicBrainz 404).
 MISS: Any = None
 
@@ -89,6 +91,7 @@ class PublicClient:
         max_body_bytes: int,
         backoff_base: float,
         backoff_cap: float,
+        contact: str,
         session: aiohttp.ClientSession | None = None,
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -100,7 +103,8 @@ class PublicClient:
         self._retry = RetryPolicy(max_retries, backoff_base, backoff_cap, random=random)
         self._timeout = timeout
         self._cap = max_body_bytes
-        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+        agent = user_agent(contact)
+        self._headers = {"User-Agent": agent, "Accept": "application/json", **(headers or {})}
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = None
         self._sleep = sleep

@@ -53,6 +53,9 @@ DEFAULT_MUSICBRAINZ_URL = "https://musicbrainz.org/ws/2"
 #: Deezer allows 50 requests per 5 s per IP; 9 a second, evenly, keeps every 5 s window
 #: at 46 or fewer, so a pull is not the one that meets "Quota limit exceeded".
 DEFAULT_DEEZER_RATE = 9.0
+#: The contact the User-Agent gives (MusicBrainz asks each application for one, a URL or
+#: an e-mail address): the project's home by default; a user may give their own.
+DEFAULT_CONTACT = "https://github.com/async-spotify-etl/async_spotify_etl"
 #: MusicBrainz allows one request a second per IP on average: one per 1.1 s.
 DEFAULT_MUSICBRAINZ_INTERVAL = 1.1
 #: Retries of a throttled or failed enrichment request (MusicBrainz sheds load with 503
@@ -199,6 +202,8 @@ class EnrichSettings:
     #: Named apart from the client's (manifest.json's arguments are one flat mapping).
     enrich_retries: int = field(default=DEFAULT_ENRICH_RETRIES, metadata=NOT_PLAN)
     enrich_timeout: float = field(default=DEFAULT_TIMEOUT, metadata=NOT_PLAN)
+    #: Named in the User-Agent: ``async_spotify_etl/<version> ( <contact> )``.
+    contact: str = field(default=DEFAULT_CONTACT, metadata=NOT_PLAN)
 
     def __post_init__(self) -> None:
         checks = {
@@ -206,6 +211,7 @@ class EnrichSettings:
             "musicbrainz_interval": self.musicbrainz_interval > 0,
             "enrich_retries": self.enrich_retries >= 0,
             "enrich_timeout": self.enrich_timeout > 0,
+            "contact": bool(self.contact.strip()) and self.contact.isprintable(),
         }
         for name, ok in checks.items():
             if not ok:

@@ -175,3 +175,7 @@ async def test_both_clients_name_the_project_and_its_version_in_the_user_agent(
         await mb.release_by_barcode("0724384960650")
     (agent,) = apis.user_agents
     assert agent.startswith(f"async_spotify_etl/{__version__} ( https://")
+    mine = EnrichSettings(musicbrainz_url=apis.musicbrainz_url, contact="me@example.org")
+    async with MusicBrainzClient(mine) as client:
+        await client.release_group("11111111-0000-4000-8000-000000000000")
+    assert f"async_spotify_etl/{__version__} ( me@example.org )" in apis.user_agents
