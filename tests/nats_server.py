@@ -10,7 +10,11 @@ import subprocess
 import time
 from pathlib import Path
 
-BINARY = "nats-server"
+#: Debian installs it in /usr/sbin, which a user's PATH may lack.
+BINARY = next(
+    (p for p in ("/usr/sbin/nats-server", "/usr/bin/nats-server") if Path(p).is_file()),
+    shutil.which("nats-server") or "nats-server",
+)
 
 
 def unavailable() -> str | None:
