@@ -30,8 +30,6 @@ from .schema import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TABLES", "LoadResult", "check_source", "load_into", "load_pull"]
-
 
 def load_into(con: duckdb.DuckDBPyConnection, out_dir: Path) -> LoadResult:
     """Create or replace the tables in ``con`` from the pull or dataset in ``out_dir``, in

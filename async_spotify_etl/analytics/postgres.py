@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from ..core.conninfo import redact_conninfo
 from ..core.errors import ConfigurationError
 from .load import check_source, load_into
 from .schema import FOREIGN_KEYS, VIEWS, Column, LoadResult, Table, describe, first_line
@@ -102,7 +103,8 @@ def load_postgres(out_dir: Path, url: str, schema: str = "spotify") -> LoadResul
                     _create_views(pg, schema, {t.name for t in tables})
                 counts = {t.name: _pg_count(pg, schema, t.name) for t in tables}
         except psycopg.Error as exc:
-            message = redact(first_line(exc))
+            # libpq repeats the token it could not parse, a password's words included (#24.3)
+            message = redact_conninfo(redact(first_line(exc)), url)
             raise ConfigurationError(f"cannot load into PostgreSQL: {message}") from None
     log.info("merged %s into PostgreSQL %s, schema %s", loaded.summary(), redact(url), schema)
     return LoadResult({**loaded.counts, **counts}, loaded.in_progress)

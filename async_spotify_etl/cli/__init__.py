@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from .._version import __version__
 from ..core.errors import SettingsError, SpotifyETLError
 from ..run.ending import EXIT_INTERRUPTED, EXIT_USAGE, ending_of
-from . import export, load, pull, report, sandbox
+from . import events, export, load, pull, report, sandbox, watch
 from .logs import command_line, say
 from .pull.flags import SETTING_FLAGS
 
@@ -35,6 +35,8 @@ _Register = Callable[["argparse._SubParsersAction[_Parser]"], None]
 #: Each subcommand module's ``register``; the order is the order of ``--help``.
 _COMMANDS: tuple[_Register, ...] = (
     pull.register,
+    watch.register,
+    events.register,
     load.register,
     export.register,
     report.register,

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..client.redact import redact_conninfo
 from ..core.errors import ConfigurationError
 from .logs import add_log_flags, configured_logging, say
 
@@ -92,11 +91,7 @@ def _load(args: argparse.Namespace) -> int:
             f"--schema {schema!r} is not a schema name: it starts with a lower-case letter or _"
             " and holds only lower-case letters, digits and _ (63 at most)"
         )
-    try:
-        result = load_postgres(out_dir, url, schema)
-    except ConfigurationError as exc:
-        # libpq repeats the token it could not parse, a password's words included (#24.3)
-        raise ConfigurationError(redact_conninfo(str(exc), url)) from None
+    result = load_postgres(out_dir, url, schema)
     _warn_if_killed(out_dir, args.log_format)
     if not args.quiet:
         print(f"merged {result.summary()} into PostgreSQL schema {schema}")

@@ -73,18 +73,22 @@ class SpotifyAPI:
     def __repr__(self) -> str:
         return f"<SpotifyAPI on {self.client!r}>"
 
-    async def new_releases(self, market: str) -> AsyncGenerator[Page, None]:
+    async def new_releases(self, market: str, start: int = 0) -> AsyncGenerator[Page, None]:
         """Pages of simplified albums Spotify lists as new in ``market``, in order (each
-        page's ``items``, plus what it dropped: ``skipped``, ``invalid_ids``). Close the
-        generator (``contextlib.aclosing``) when leaving it early: it owns the page
-        requests still outstanding."""
+        page's ``items``, plus what it dropped: ``skipped``, ``invalid_ids``), from offset
+        ``start``. Close the generator (``contextlib.aclosing``) when leaving it early: it
+        owns the page requests still outstanding."""
         params: dict[str, str | int] = {"country": market, "limit": LISTING_PAGE}
-        async for page in self._listing("/browse/new-releases", params, "new-releases"):
+        async for page in self._listing(
+            "/browse/new-releases", params, "new-releases", start=start
+        ):
             yield page
 
-    async def search_new(self, market: str, page_size: int) -> AsyncGenerator[Page, None]:
+    async def search_new(
+        self, market: str, page_size: int, start: int = 0
+    ) -> AsyncGenerator[Page, None]:
         """Pages of albums search ``tag:new`` returns in ``market`` (``page_size`` <= 10
-        for development-mode apps)."""
+        for development-mode apps), from offset ``start``."""
         if not 1 <= page_size <= SEARCH_PAGE_EXTENDED:
             raise ValueError(f"search page size must be 1 to {SEARCH_PAGE_EXTENDED}: {page_size}")
         params: dict[str, str | int] = {
@@ -93,26 +97,33 @@ class SpotifyAPI:
             "market": market,
             "limit": page_size,
         }
-        async for page in self._listing("/search", params, "search", MAX_SEARCH_OFFSET):
+        async for page in self._listing("/search", params, "search", MAX_SEARCH_OFFSET, start):
             yield page
 
     async def _listing(
-        self, path: str, params: dict[str, str | int], endpoint: str, max_offset: int | None = None
+        self,
+        path: str,
+        params: dict[str, str | int],
+        endpoint: str,
+        max_offset: int | None = None,
+        start: int = 0,
     ) -> AsyncGenerator[Page, None]:
-        """First page, then the remaining offsets a bounded number ahead, up to the real end."""
+        """First page (at ``start``), then the remaining offsets a bounded number ahead, up
+        to the real end."""
 
         async def page(offset: int) -> Page:
             body = await self.client.get_json(path, {**params, "offset": offset}, endpoint=endpoint)
             return Page.from_json(body, "albums")
 
-        first = await page(0)
+        size = int(params["limit"])
+        first = await page(start)
         yield first
         if _is_last(first):
             return
         end = first.total
         if max_offset is not None:
             end = max_offset if end is None else min(end, max_offset)
-        async with aclosing(self._pages(page, _offsets(int(params["limit"]), end))) as pages:
+        async with aclosing(self._pages(page, _offsets(size, end, start + size))) as pages:
             async for following in pages:
                 yield following
 

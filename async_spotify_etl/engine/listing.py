@@ -20,7 +20,13 @@ from typing import Any
 from ..core.errors import EndpointUnavailableError, NotFoundError, SettingsError
 from .access import Access, Choice
 from .dedupe import Sighting
-from .endpoints import MAX_SEARCH_OFFSET, SEARCH_PAGE_DEVELOPMENT, SpotifyAPI, refused
+from .endpoints import (
+    LISTING_PAGE,
+    MAX_SEARCH_OFFSET,
+    SEARCH_PAGE_DEVELOPMENT,
+    SpotifyAPI,
+    refused,
+)
 from .ids_file import IdsInput
 from .outcomes import PullStats
 
@@ -59,6 +65,14 @@ class Lister:
         for position, album_id in enumerate(ids):
             await emit(Sighting(album_id, index, (index, position)))
 
+    async def resume(
+        self, index: int, market: str, ids: Sequence[str], source: str, start: int, emit: Emit
+    ) -> None:
+        """A listing an earlier attempt of this run stopped short in: what it recorded,
+        then its pages from offset ``start`` on (listing pages fetched are progress)."""
+        await self.replay(index, market, ids, source, emit)
+        await self._list(index, market, source, emit, start=start, position=len(ids))
+
     async def market(self, index: int, market: str, emit: Emit) -> None:
         """Every album ``market``'s listing shows, in listing order."""
         try:
@@ -92,17 +106,22 @@ class Lister:
         if self.source is None or force:
             self.source = self.stats.source = source
 
-    async def _list(self, index: int, market: str, source: str, emit: Emit) -> None:
-        """Emit every album of the listing, and every listed id that is not a Spotify id
-        (the pipeline reports those instead of expanding them); count the null or id-less
-        items, which carry nothing to report."""
+    async def _list(
+        self, index: int, market: str, source: str, emit: Emit, start: int = 0, position: int = 0
+    ) -> None:
+        """Emit every album of the listing from offset ``start``, and every listed id that
+        is not a Spotify id (the pipeline reports those instead of expanding them); count
+        the null or id-less items, which carry nothing to report. ``stats.listing_next``
+        says, page by page, where a stop would leave it."""
+        size = LISTING_PAGE if source == "new-releases" else SEARCH_PAGE_DEVELOPMENT
         pages = (
-            self.api.new_releases(market)
+            self.api.new_releases(market, start)
             if source == "new-releases"
-            else self.api.search_new(market, SEARCH_PAGE_DEVELOPMENT)
+            else self.api.search_new(market, SEARCH_PAGE_DEVELOPMENT, start)
         )
         listed = self.stats.listed.setdefault(market, [])
-        position = skipped = 0
+        self.stats.listing_next[market] = (start, len(listed))
+        skipped = 0
         total: int | None = None
         async with aclosing(pages):  # a failed emit cancels the page requests still out
             async for page in pages:
@@ -120,6 +139,9 @@ class Lister:
                 dropped = page.skipped - len(page.invalid_ids)
                 skipped += dropped
                 self.stats.skipped_items += dropped
+                start += size
+                self.stats.listing_next[market] = (start, len(listed))
+        del self.stats.listing_next[market]
         self.stats.reach[market] = note_reach(market, source, total, position + skipped)
         if skipped:
             log.warning(

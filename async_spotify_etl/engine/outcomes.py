@@ -65,6 +65,9 @@ class PullStats:
     listed: dict[str, list[str]] = field(default_factory=dict)
     #: Per market: the listing's source, the ``total`` it reported and the items it reached.
     reach: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Per market whose listing this run started and has not read to its end: the offset
+    #: of the next page and how many of ``listed`` the pages before it hold (#23.7).
+    listing_next: dict[str, tuple[int, int]] = field(default_factory=dict)
     expanded: dict[str, int] = field(default_factory=dict)
     found: int = 0
     skipped_done: int = 0

@@ -62,6 +62,11 @@ class _Relisted:
     ids: tuple[str, ...]
 
 
+#: Per market: the album ids listed so far and the offset its listing goes on from (None
+#: once read to its end).
+ListingSoFar = dict[str, tuple[list[str], int | None]]
+
+
 class Pull:
     """One pull as an async context manager that owns its client and its tasks.
 
@@ -83,6 +88,7 @@ class Pull:
         client: SpotifyClient | None = None,
         known: Known = NOTHING_KNOWN,
         on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
+        on_listing_stopped: Callable[[ListingSoFar, str], None] | None = None,
     ) -> None:
         self.settings = settings
         self._skip = skip
@@ -90,6 +96,7 @@ class Pull:
         self._artists_due = artists_due
         self._known = known
         self._on_listed = on_listed
+        self._on_listing_stopped = on_listing_stopped
         self._ids = ids
         self._own_client = client is None
         self.client = client or SpotifyClient(credentials, settings.client)
@@ -234,8 +241,12 @@ class Pull:
     async def _replay(self, index: int, market: str, out: Sender[Sighting]) -> None:
         assert self._known.listing is not None
         async with out:
-            ids = self._known.listing.get(market, ())
-            await self._lister.replay(index, market, ids, self._known.listing_source, out)
+            ids, source = self._known.listing.get(market, ()), self._known.listing_source
+            start = self._known.listing_next.get(market)
+            if start is None:
+                await self._lister.replay(index, market, ids, source, out)
+            else:
+                await self._stop.guard(self._lister.resume(index, market, ids, source, start, out))
 
     async def _list_ids(self, out: Sender[Sighting]) -> None:
         assert self._ids is not None
@@ -269,11 +280,35 @@ class Pull:
                         await self._admit(candidate, out, results)
                     self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
             stopped = self._stop.error is not None  # a listing may have stopped short
-            if self._on_listed is not None and self._lister.source != "ids" and not stopped:
-                self._on_listed(self.stats.listed, self._lister.source)  # each read to its end
+            source = self._lister.source
+            if source not in (None, "ids"):
+                so_far = self._listing_so_far()
+                if not stopped and self._on_listed is not None:  # each read to its end
+                    self._on_listed({m: ids for m, (ids, _) in so_far.items()}, source)
+                elif stopped and self._on_listing_stopped is not None and source is not None:
+                    self._on_listing_stopped(so_far, source)
             for candidate in dedupe.finish():
                 await self._admit(candidate, out, results)
             self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
+
+    def _listing_so_far(self) -> ListingSoFar:
+        """Each market's listed ids, what an earlier attempt recorded first, and the offset
+        its listing goes on from (None: read to its end)."""
+        known, stats = self._known, self.stats
+        so_far: ListingSoFar = {}
+        for market in self.settings.markets:
+            replayed = list(known.listing.get(market, ())) if known.listing is not None else []
+            listed = stats.listed.get(market, [])
+            if market in stats.listing_next:  # listed this run, stopped short
+                start, count = stats.listing_next[market]
+                so_far[market] = ([*replayed, *listed[:count]], start)
+            elif market in stats.reach:  # listed this run to its end
+                so_far[market] = ([*replayed, *listed], None)
+            elif known.listing is not None:  # replayed only
+                so_far[market] = (replayed, known.listing_next.get(market))
+            else:  # never started
+                so_far[market] = ([], 0)
+        return so_far
 
     async def _admit(
         self, candidate: Candidate, out: Sender[Candidate], results: Sender[Outcome]

@@ -1,11 +1,13 @@
 """A dataset kept over time: one folder per run, an index of the runs that ended, a lock.
 
-    DIR/dataset.json           the index: every run that ended, in time order, and the
-                               album and artist ids the dataset holds
+    DIR/dataset.json           the index: every run that ended, in time order, the
+                               album and artist ids the dataset holds, and how far
+                               publishing the runs to each stream got (``published``)
     DIR/.lock                  held (flock) by the run in progress
     DIR/runs/<run id>/         one run: a pull directory (albums.ndjson, tracks.ndjson,
                                artists.ndjson, errors.ndjson, .journal, manifest.json)
-                               plus listings.ndjson and events.ndjson
+                               plus listings.ndjson and events.ndjson (and, while
+                               a stop left its listing short, listing.partial.json)
 
 A run id is the run's UTC start time (``2026-12-03T071300Z``), so folders sort in time
 order. This module owns the index: :func:`read_index` is its one reader (strict: one clear
@@ -17,6 +19,7 @@ first. A lost index is rebuilt from the runs' manifests.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import logging
@@ -44,12 +47,17 @@ LOCK_NAME = ".lock"
 RUNS_DIR = "runs"
 LISTINGS_NAME = "listings.ndjson"
 EVENTS_NAME = "events.ndjson"
+#: The pages a run's listing read before a stop (a budget spent while listing), until the
+#: listing is read to its end and listings.ndjson replaces it.
+PARTIAL_LISTING_NAME = "listing.partial.json"
 #: The layout's version, in the index.
 FORMAT = 1
 #: The index status of an unfinished run the user chose not to finish.
 ABANDONED = "abandoned"
 #: Statuses after which a run is never resumed.
 FINAL = ("complete", ABANDONED)
+#: The index's key for how far publishing to each stream got (see stream/publisher.py).
+PUBLISHED_KEY = "published"
 _ID_FORMAT = "%Y-%m-%dT%H%M%SZ"
 #: Keys every run of the index has (the rest may be absent in older indexes).
 _REQUIRED = {"id": str, "path": str, "status": str, "markets": list, "counts": dict}
@@ -108,6 +116,13 @@ class Index:
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         return next((r for r in self.runs if r["id"] == run_id), None)
+
+    def published(self, target: str) -> dict[str, Any] | None:
+        """How far publishing the runs to ``target`` (a stream's subject prefix) got, as
+        :meth:`Dataset.record_published` last recorded it; None if never."""
+        recorded = self.extra.get(PUBLISHED_KEY)
+        progress = recorded.get(target) if isinstance(recorded, dict) else None
+        return dict(progress) if isinstance(progress, dict) else None
 
 
 def read_index(root: Path) -> Index:
@@ -297,6 +312,16 @@ class Dataset:
         self.write_index(new)
         return new
 
+    def record_published(self, index: Index, target: str, progress: Mapping[str, Any]) -> Index:
+        """The index with how far publishing to ``target`` got (the publisher's own
+        mapping) recorded, the runs and every other target's progress kept; written."""
+        published = index.extra.get(PUBLISHED_KEY)
+        published = dict(published) if isinstance(published, dict) else {}
+        published[target] = dict(progress)
+        new = dataclasses.replace(index, extra={**index.extra, PUBLISHED_KEY: published})
+        self.write_index(new)
+        return new
+
     def unfinished(self, index: Index) -> Path | None:
         """The last run folder, if it did not complete (killed, stopped, interrupted,
         failed) and was not abandoned: the next run finishes it first."""
@@ -375,6 +400,7 @@ class Dataset:
             ]
         _write_lines(run / EVENTS_NAME, events)
         _write_lines(run / LISTINGS_NAME, lines)  # last: its presence says both are whole
+        (run / PARTIAL_LISTING_NAME).unlink(missing_ok=True)
         log.info("%s: %d listed, %d events", run.name, len(lines), len(events))
 
     def _previous_listings(
@@ -395,6 +421,39 @@ class Dataset:
                 found[market] = {a: n for n, a in enumerate(listing.get(market, ()), 1)}
             due -= covered
         return found
+
+
+def record_partial_listing(
+    run: Path, so_far: Mapping[str, tuple[Sequence[str], int | None]], source: str
+) -> None:
+    """Keep what a run's listing read before a stop (each market's ids and the offset it
+    goes on from, None once read to its end), so the next attempt goes on from there
+    (#23.7); a run whose listing was recorded whole keeps that."""
+    if (run / LISTINGS_NAME).exists():
+        return
+    markets = {m: {"ids": list(ids), "next_offset": start} for m, (ids, start) in so_far.items()}
+    atomic_write(run / PARTIAL_LISTING_NAME, orjson.dumps({"source": source, "markets": markets}))
+
+
+def partial_listing_of(run: Path) -> tuple[dict[str, list[str]], dict[str, int], str] | None:
+    """What :func:`record_partial_listing` kept: the ids listed, the offsets to go on
+    from, the source; None if there is none or it cannot be read (the run lists anew)."""
+    path = run / PARTIAL_LISTING_NAME
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        data = orjson.loads(path.read_bytes())
+        source, markets = data["source"], data["markets"]
+        listing = {m: [str(a) for a in v["ids"]] for m, v in markets.items()}
+        starts = {
+            m: int(v["next_offset"]) for m, v in markets.items() if v["next_offset"] is not None
+        }
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        log.warning("%s is unreadable: the run's listing is read anew", path)
+        return None
+    if not isinstance(source, str):
+        return None
+    return listing, starts, source
 
 
 def recorded_listing(run: Path) -> dict[str, list[str]] | None:

@@ -23,13 +23,16 @@ from ..core.settings import Credentials, PullSettings
 from ..core.timestamps import now_iso
 from ..engine.ids_file import load_ids
 from ..engine.known import Known
+from ..engine.pipeline import ListingSoFar
 from ..output.dataset import (
     Dataset,
     Held,
     Index,
     index_entry,
     is_dataset,
+    partial_listing_of,
     read_index,
+    record_partial_listing,
     recorded_listing_of,
 )
 from ..output.manifest import Manifest, read_manifest
@@ -55,12 +58,14 @@ async def run_dataset(
     arguments_extra: Mapping[str, Any] | None = None,
     on_finish: Callable[[Manifest, Path], None] | None = None,
     client: SpotifyClient | None = None,
+    refresh_listed_artists: bool = True,
 ) -> PullResult:
     """Add one run to the dataset in ``settings.out`` (or finish its unfinished last run).
 
     Albums the dataset holds are not fetched again, unless fetched more than
     ``refresh_after_days`` ago; artists credited on the albums the listing shows are
-    fetched every run (their popularity and followers over time), other artists once.
+    fetched every run (their popularity and followers over time; with
+    ``refresh_listed_artists=False`` only those not held yet), other artists once.
     ``abandon_unfinished`` records an unfinished last run as abandoned (what it committed
     stays) instead of finishing it. ``observed_at`` is the date the run's listing is
     recorded as observed at (the wall clock when None; a sandbox day's simulated date).
@@ -86,7 +91,7 @@ async def run_dataset(
             )
         run_id = folder.name
         earlier = [r for r in index.runs if r["id"] != run_id]
-        known = _known(index, refresh_after_days)
+        known = _known(index, refresh_after_days, refresh_listed_artists)
         recorded = recorded_listing_of(folder) if settings.expand != "tracks" else None
         if recorded is not None:
             listing, source, _ = recorded
@@ -95,12 +100,21 @@ async def run_dataset(
                 source = manifest.plan.get("source") if manifest is not None else None
             if source in _REPLAYABLE:
                 known = dataclasses.replace(known, listing=listing, listing_source=source)
+        elif settings.expand != "tracks" and (partial := partial_listing_of(folder)) is not None:
+            listing, starts, source = partial  # a stop came while listing: go on from there
+            if source in _REPLAYABLE:
+                known = dataclasses.replace(
+                    known, listing=listing, listing_source=source, listing_next=starts
+                )
         run_settings = dataclasses.replace(settings, out=folder, resume=resume)
         stamp = None if observed_at is None else observed_at.astimezone(dt.UTC)
 
         def listed(listing: Mapping[str, list[str]], source: str | None) -> None:
             at = now_iso() if stamp is None else stamp.isoformat().replace("+00:00", "Z")
             dataset.record_listing(folder, listing, earlier, source=source, observed_at=at)
+
+        def stopped(so_far: ListingSoFar, source: str) -> None:
+            record_partial_listing(folder, so_far, source)
 
         def finished(manifest: Manifest) -> None:
             if on_finish is not None:
@@ -117,6 +131,7 @@ async def run_dataset(
                 client=client,
                 known=known,
                 on_listed=listed,
+                on_listing_stopped=stopped,
             )
         finally:
             manifest = read_manifest(folder)
@@ -165,9 +180,13 @@ def dataset_known(root: Path, refresh_after_days: float | None = None) -> Known:
     return _known(index, refresh_after_days)
 
 
-def _known(index: Index, refresh_after_days: float | None) -> Known:
+def _known(
+    index: Index, refresh_after_days: float | None, refresh_listed_artists: bool = True
+) -> Known:
     cutoff = None
     if refresh_after_days is not None:
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=refresh_after_days)
     held = index.held
-    return Known(held.albums_since(cutoff), held.artists, refresh_listed_artists=True)
+    return Known(
+        held.albums_since(cutoff), held.artists, refresh_listed_artists=refresh_listed_artists
+    )

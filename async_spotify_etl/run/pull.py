@@ -27,8 +27,9 @@ from ..engine.outcomes import (
     ArtistResult,
     Outcome,
 )
-from ..engine.pipeline import Pull
+from ..engine.pipeline import ListingSoFar, Pull
 from ..engine.plan import run_minimum
+from ..output.dataset import partial_listing_of, record_partial_listing
 from ..output.layout import manifest_path
 from ..output.manifest import (
     Manifest,
@@ -103,6 +104,7 @@ async def run_pull(
     client: SpotifyClient | None = None,
     known: Known = NOTHING_KNOWN,
     on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
+    on_listing_stopped: Callable[[ListingSoFar, str], None] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
     manifest (ResumableStop, AuthenticationError, CancelledError, ...).
@@ -111,11 +113,15 @@ async def run_pull(
     likes (see :mod:`.progress`).
 
     ``known`` is what a dataset holds already (not fetched again); ``on_listed`` is called
-    with every market's listed album ids once the listings are read to their end."""
+    with every market's listed album ids once the listings are read to their end;
+    ``on_listing_stopped`` with what they read (and where each goes on) if a stop came
+    first."""
     ids = None
     if settings.ids_file is not None and settings.source in ("auto", "ids"):
         ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
     plan = plan_fingerprint(settings, ids, plan_extra)
+    if known is NOTHING_KNOWN and on_listed is None and on_listing_stopped is None:
+        known, on_listed, on_listing_stopped = _cut_short_listing(settings)
     done: set[str] = set()
     artists_done: set[str] = set()
     artists_due: list[str] = []
@@ -130,6 +136,7 @@ async def run_pull(
         client=client,
         known=known,
         on_listed=on_listed,
+        on_listing_stopped=on_listing_stopped,
     )
     sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
     async with sink:
@@ -160,6 +167,34 @@ async def run_pull(
             if on_finish is not None:
                 on_finish(manifest)
     return PullResult(manifest, run.paths)
+
+
+def _cut_short_listing(
+    settings: PullSettings,
+) -> tuple[
+    Known,
+    Callable[[Mapping[str, list[str]], str | None], None] | None,
+    Callable[[ListingSoFar, str], None],
+]:
+    """A pull on its own lists again when resumed, unless a stop cut its listing short:
+    the pages read are kept, and the resume goes on from the next page (and keeps the
+    listing so read for any later resume), so budgets smaller than the listing complete
+    the pull (#23.7)."""
+    out = settings.out
+
+    def stopped(so_far: ListingSoFar, source: str) -> None:
+        record_partial_listing(out, so_far, source)
+
+    partial = partial_listing_of(out) if settings.resume and settings.expand != "tracks" else None
+    if partial is None or partial[2] not in ("new-releases", "search"):
+        return NOTHING_KNOWN, None, stopped
+    listing, starts, source = partial
+    known = Known(listing=listing, listing_source=source, listing_next=starts)
+
+    def listed(whole: Mapping[str, list[str]], source: str | None) -> None:
+        record_partial_listing(out, {m: (ids, None) for m, ids in whole.items()}, source or "")
+
+    return known, listed, stopped
 
 
 def _described(exc: BaseException) -> str:

@@ -22,6 +22,7 @@ from async_spotify_etl.analytics.parquet import export_parquet, export_tables
 from async_spotify_etl.analytics.postgres import SCHEMA_VERSION, load_postgres, redact
 from async_spotify_etl.analytics.schema import describe
 from async_spotify_etl.cli import main
+from async_spotify_etl.core.errors import ConfigurationError
 from async_spotify_etl.core.settings import ClientSettings, PullSettings
 from async_spotify_etl.run.pull import run_pull
 from tests.postgres import PASSWORD
@@ -340,6 +341,9 @@ def test_no_message_holds_any_part_of_a_password_libpq_cannot_parse(
         assert captured.err.count("\n") == 1
         for text in (captured.out, captured.err, caplog.text):
             assert not [word for word in words if word in text]
+    with pytest.raises(ConfigurationError) as raised:  # the library's error says as little
+        load_postgres(pull.out_dir, url)
+    assert not [word for word in words if word in str(raised.value)]
 
 
 def test_redact_hides_passwords_in_both_forms() -> None:

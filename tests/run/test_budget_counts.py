@@ -3,6 +3,7 @@ aiohttp's own silent resend of a GET on a dropped connection included."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,38 @@ async def test_dropped_connections_are_counted_and_budgeted(
     assert manifest["requests_total"] == _api_requests(sb)
     if budget is not None:
         assert _api_requests(sb) <= budget
+
+
+async def test_repeated_small_budgets_resume_a_pull_to_the_whole_set(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    """#23.7 for a pull on its own: a 6-page listing and a budget of 4; each resume goes
+    on from the listing page the last stop left, and the resumes complete the set, each
+    album once. (Development mode: search pages of 10, one Get Album per album.)"""
+    sb = await sandbox_factory(
+        markets=("US",), albums_per_market=130, seed=22, access="development", latency=0
+    )
+    listed = sb.truth()["search_new"]
+    assert 50 < len(listed) <= 60  # six pages
+    out = tmp_path / "out"
+    settings = _settings(sb, out, 4)
+    settings = dataclasses.replace(settings, markets=("US",), expand="auto")
+    stops = 0
+    while True:
+        try:
+            await run_pull(dataclasses.replace(settings, resume=stops > 0), sb.credentials)
+            break
+        except BudgetSpentError:
+            stops += 1
+            assert stops < 40, "the budgeted pull makes no progress"
+    manifest = orjson.loads(manifest_path(out).read_bytes())
+    assert manifest["status"] == "complete"
+    assert all(sum(r["requests"].values()) <= 4 for r in manifest["runs"])
+    ids = [orjson.loads(line)["id"] for line in (out / "albums.ndjson").read_bytes().splitlines()]
+    assert sorted(ids) == sorted(listed)  # each once
+    # the listing is read on from where each stop left it (a page still on its way when
+    # the budget stopped the run is asked again), and never again once read to its end
+    searched = [r["requests"].get("search", 0) for r in manifest["runs"]]
+    assert sum(searched) < 3 * 6
+    assert 0 in searched
+    assert not any(searched[searched.index(0) :])

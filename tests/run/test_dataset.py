@@ -3,6 +3,7 @@ listings and change events, budgets that spread a run over several, one run at a
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import math
 import os
@@ -144,6 +145,42 @@ async def test_a_budget_spreads_a_run_over_several_and_each_record_lands_once(
     tracks = [t["id"] for t in every(tmp_path, "tracks")]
     assert sorted(tracks) == sorted(t for ts in truth["albums"].values() for t in ts)
     assert_artists_match_truth(tmp_path / run["path"], truth, set(truth["albums"]), "extended")
+
+
+async def test_a_budget_smaller_than_the_listing_still_completes_the_set(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """#23.7: a 6-page listing and --budget 4: the pages each run read are kept, the next
+    run goes on from there, and repeated runs complete the set, each album once.
+    (Development mode: search pages of 10, one Get Album per album of at most 50 tracks.)"""
+    sb = await sandbox_factory(
+        markets=("US",), albums_per_market=130, seed=22, access="development"
+    )
+    truth = sb.truth()
+    assert 50 < len(truth["search_new"]) <= 60  # six pages
+    settings = dataclasses.replace(
+        settings_for(sb, tmp_path, budget=4), markets=("US",), artists="off"
+    )
+    stops = 0
+    while True:
+        try:
+            await run_dataset(settings, sb.credentials)
+            break
+        except BudgetSpentError:
+            stops += 1
+            assert stops < 40, "the budgeted run makes no progress"
+    (run,) = Dataset(tmp_path).runs()
+    assert run["status"] == "complete"
+    folder = tmp_path / run["path"]
+    made = orjson.loads((folder / "manifest.json").read_bytes())
+    assert all(sum(r["requests"].values()) <= 4 for r in made["runs"])
+    ids = [a["id"] for a in every(tmp_path, "albums")]
+    assert sorted(ids) == sorted(truth["search_new"])  # each once
+    listed = sorted(lines(folder / "listings.ndjson"), key=lambda r: r["position"])
+    assert [r["album_id"] for r in listed] == list(truth["search_new"])
+    assert [r["position"] for r in listed] == list(range(1, len(listed) + 1))
+    assert not (folder / "listing.partial.json").exists()
+    assert len(lines(folder / "events.ndjson")) == len(listed)  # all new: "listed"
 
 
 async def test_refresh_after_fetches_old_albums_again(

@@ -68,6 +68,8 @@ class _Invocation:
     dataset: bool = False
     refresh_after: float | None = None
     abandon_unfinished: bool = False
+    #: ``--publish``: where a dataset's finished runs are published after the run.
+    publish: str | None = None
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -143,6 +145,7 @@ def _where(args: argparse.Namespace) -> Path:
         for flag, given in (
             ("--refresh-after", args.refresh_after is not None),
             ("--abandon-unfinished", args.abandon_unfinished),
+            ("--publish", args.publish is not None),
         ):
             if given:
                 raise ConfigurationError(f"{flag} needs --dataset")
@@ -205,6 +208,10 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         else PullSettings(out=out, client=client, **fields)
     )
     sandbox = _sandbox_options(args)
+    if args.publish is not None:  # a URL that cannot be used is refused before pulling
+        from ...stream.target import Target
+
+        Target.parse(args.publish)
     return _Invocation(
         settings,
         env,
@@ -215,6 +222,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         dataset=args.dataset is not None,
         refresh_after=args.refresh_after,
         abandon_unfinished=args.abandon_unfinished,
+        publish=args.publish,
     )
 
 
@@ -261,16 +269,28 @@ async def _connect(
 ) -> tuple[PullSettings, Credentials, dt.datetime | None]:
     """The settings and credentials to pull with, and the date the run observes: None (the
     wall clock) for Spotify, the simulated date of the sandbox's day for the sandbox."""
+    settings, credentials, observed = await _connect_live(stack, invocation)
+    return settings, credentials, observed()
+
+
+async def _connect_live(
+    stack: AsyncExitStack, invocation: _Invocation
+) -> tuple[PullSettings, Credentials, Callable[[], dt.datetime | None]]:
+    """As :func:`_connect`, the observed date asked anew at each run (``watch``: the
+    sandbox's day moves with ``--sandbox-day-seconds``)."""
     settings = invocation.settings
     if invocation.sandbox is None:
-        return settings, Credentials.from_env(dict(invocation.env)), None
+        return settings, Credentials.from_env(dict(invocation.env)), lambda: None
     sandbox, credentials = await _open_sandbox(stack, invocation)
     # a new port each time: nothing to remember for the next run, so nothing is written
     client = settings.client.replace(
         api_url=sandbox.api_url, token_url=sandbox.token_url, remember=False
     )
-    now = dt.datetime.now(dt.UTC)
-    observed = dt.datetime.combine(sandbox.config.simulated_date, now.time(), dt.UTC)
+
+    def observed() -> dt.datetime:
+        day = sandbox.config.today_date + dt.timedelta(days=sandbox.state.day)
+        return dt.datetime.combine(day, dt.datetime.now(dt.UTC).time(), dt.UTC)
+
     return dataclasses.replace(settings, client=client), credentials, observed
 
 
@@ -346,15 +366,20 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
             if invocation.dataset:
                 from ...run.dataset import run_dataset
 
-                result = await run_dataset(
-                    settings,
-                    credentials,
-                    refresh_after_days=invocation.refresh_after,
-                    abandon_unfinished=invocation.abandon_unfinished,
-                    observed_at=observed_at,
-                    on_finish=show,
-                    **options,
-                )
+                try:
+                    result = await run_dataset(
+                        settings,
+                        credentials,
+                        refresh_after_days=invocation.refresh_after,
+                        abandon_unfinished=invocation.abandon_unfinished,
+                        observed_at=observed_at,
+                        on_finish=show,
+                        **options,
+                    )
+                except Exception:  # a stopped run: what finished before it still goes out
+                    await _publish(invocation)
+                    raise
+                await _publish(invocation)
             else:
                 finish = None if show is None else (lambda m: show(m, settings.out))
                 result = await run_pull(settings, credentials, on_finish=finish, **options)
@@ -365,6 +390,24 @@ async def _pull(invocation: _Invocation, console: Console | None) -> int:
         hint = f"{ending.hint}; see {result.paths['errors']}"
         say(invocation.log_format, "warning", hint, exit_code=ending.exit_code)
     return ending.exit_code
+
+
+async def _publish(invocation: _Invocation) -> None:
+    """Publish the dataset's finished runs not yet published (``--publish``); a broker
+    that cannot be reached is one warning line: the next run publishes what is missing."""
+    if invocation.publish is None:
+        return
+    from ...stream.publisher import Publisher, PublishError
+    from ...stream.target import Target
+
+    target = Target.parse(invocation.publish)
+    try:
+        async with Publisher(target) as publisher:
+            published = await publisher.catch_up(invocation.settings.out)
+    except PublishError as exc:
+        say(invocation.log_format, "warning", f"not published now ({exc}); the next run will")
+        return
+    log.info("published %d messages to %s", published.messages, target)
 
 
 def _sandbox_identity(sandbox: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -36,6 +36,7 @@ SETTING_FLAGS = {
     "dataset": "--dataset",
     "refresh_after": "--refresh-after",
     "abandon_unfinished": "--abandon-unfinished",
+    "publish": "--publish",
     "timeout": "--timeout",
     "env_file": "--env-file",
 }
@@ -157,6 +158,12 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
         type=_positive_float,
         metavar="DAYS",
         help="with --dataset: fetch again the albums fetched more than DAYS ago (default: never)",
+    )
+    what.add_argument(
+        "--publish",
+        metavar="nats://HOST:PORT/PREFIX",
+        help="with --dataset: publish each finished run's events, albums and artists to"
+        " NATS JetStream under PREFIX, exactly once (the stream extra; docs/realtime.md)",
     )
     what.add_argument(
         "--market",
@@ -326,6 +333,7 @@ SANDBOX_FLAGS = {
     "latency": "--sandbox-latency",
     "rate_limit": "--sandbox-rate-limit",
     "day": "--sandbox-day",
+    "day_seconds": "--sandbox-day-seconds",
 }
 #: The --sandbox-* options when not given (None in the namespace: given or not is known).
 SANDBOX_DEFAULTS: dict[str, Any] = {
@@ -335,6 +343,7 @@ SANDBOX_DEFAULTS: dict[str, Any] = {
     "latency": 0.02,
     "rate_limit": 600,
     "day": 0,
+    "day_seconds": None,
 }
 
 
@@ -376,4 +385,11 @@ def _add_sandbox(sandbox: argparse._ArgumentGroup) -> None:
         type=_count,
         metavar="N",
         help="days the listings have moved since day 0 (default: 0)",
+    )
+    sandbox.add_argument(
+        "--sandbox-day-seconds",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="the listings move while the sandbox runs: the next day begins every SECONDS"
+        " (for watch; default: they never move)",
     )

@@ -1,0 +1,1 @@
+"""Publishing a dataset's runs to a stream (NATS JetStream), exactly once, and reading them."""
