@@ -17,7 +17,7 @@ import orjson
 
 from .._version import __version__
 from ..output.manifest import Manifest
-from .load import LoadResult
+from .schema import LoadResult
 
 
 @dataclass(frozen=True)

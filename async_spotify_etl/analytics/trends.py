@@ -161,13 +161,19 @@ def _share(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str], w
     )
 
 
+#: The churn chart's one series for the listings of a watchlist (``--artist-ids``).
+WATCHED = "watched artists"
+
+
 def _churn(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]) -> Chart:
     key, title = "churn-per-market", "Churn per market"
     if len(runs) < 2:
         return _too_little(key, title, "churn", runs)
     rows = _rows(
         con,
-        "SELECT run_id, market, count(*) FILTER (event = 'listed'),"
+        # a watchlist's listings are keyed by artist URI: its artists make one series
+        f"SELECT run_id, CASE WHEN market LIKE 'spotify:artist:%' THEN '{WATCHED}'"
+        " ELSE market END, count(*) FILTER (event = 'listed'),"
         " count(*) FILTER (event = 'delisted') FROM events"
         " WHERE run_id > (SELECT min(run_id) FROM listings) GROUP BY ALL",
     )

@@ -11,7 +11,7 @@ from .errors import InvalidIdError
 SHOWN_ID_CHARS = 64
 
 _ID = re.compile(r"[0-9A-Za-z]{22}")
-_URI = re.compile(r"spotify:album:([0-9A-Za-z]{22})")
+_URI = re.compile(r"spotify:(album|artist):([0-9A-Za-z]{22})")
 
 
 def is_spotify_id(value: object) -> bool:
@@ -37,17 +37,28 @@ def shown_id(value: object) -> str:
 
 def parse_album_ref(text: str) -> str:
     """An album id from a bare id, a ``spotify:album:`` URI or an open.spotify.com URL."""
+    return parse_ref(text, "album")
+
+
+def parse_artist_ref(text: str) -> str:
+    """An artist id from a bare id, a ``spotify:artist:`` URI or an open.spotify.com URL."""
+    return parse_ref(text, "artist")
+
+
+def parse_ref(text: str, kind: str) -> str:
+    """A ``kind`` (album, artist) id from a bare id, a ``spotify:KIND:`` URI or an
+    ``open.spotify.com/KIND/`` URL (with or without an ``intl-xx`` segment)."""
     ref = text.strip()
     if is_spotify_id(ref):
         return ref
-    if match := _URI.fullmatch(ref):
-        return match.group(1)
+    if (match := _URI.fullmatch(ref)) and match.group(1) == kind:
+        return match.group(2)
     parts = urlsplit(ref)
     if parts.scheme in ("http", "https") and parts.hostname == "open.spotify.com":
         segments = [s for s in parts.path.split("/") if s]
-        # open.spotify.com/album/ID or open.spotify.com/intl-xx/album/ID
-        if len(segments) >= 2 and segments[-2] == "album" and is_spotify_id(segments[-1]):
+        # open.spotify.com/KIND/ID or open.spotify.com/intl-xx/KIND/ID
+        if len(segments) >= 2 and segments[-2] == kind and is_spotify_id(segments[-1]):
             return segments[-1]
     raise InvalidIdError(
-        f"not an album id, spotify:album: URI or open.spotify.com URL: {ref[:80]!r}"
+        f"not an {kind} id, spotify:{kind}: URI or open.spotify.com URL: {ref[:80]!r}"
     )

@@ -6,6 +6,7 @@ The CLI only builds these objects; the engine never sees command-line parsing.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import os
 from collections.abc import Iterator, Mapping
@@ -53,7 +54,14 @@ PLAN: Mapping[str, bool] = {"plan": True}
 NOT_PLAN: Mapping[str, bool] = {"plan": False}
 URL: Mapping[str, bool] = {"plan": False, "url": True}
 
-SourceMode = Literal["auto", "new-releases", "search", "ids"]
+#: ``--source artists``: releases of the last this many days, unless ``since`` says.
+DEFAULT_SINCE_DAYS = 14
+#: ``--source artists``: the album groups listed (Get Artist's Albums ``include_groups``).
+DEFAULT_INCLUDE_GROUPS: tuple[str, ...] = ("album", "single")
+#: The groups Get Artist's Albums knows.
+ALBUM_GROUPS = ("album", "single", "appears_on", "compilation")
+
+SourceMode = Literal["auto", "new-releases", "search", "ids", "artists"]
 ExpandMode = Literal["auto", "several", "album", "tracks"]
 ArtistsMode = Literal["auto", "several", "single", "off"]
 Compression = Literal["none", "gzip"]
@@ -171,8 +179,14 @@ class PullSettings:
     out: Path = field(metadata=NOT_PLAN)
     markets: tuple[str, ...] = field(default=("US",), metadata=PLAN)
     source: SourceMode = field(default="auto", metadata=PLAN)
-    #: The plan holds the file's digest (``ids_sha256``), not its path.
+    #: The plan holds the file's digest (``ids_sha256``), not its path. With ``source``
+    #: ``artists`` it names artists (``--artist-ids``), else albums (``--ids``).
     ids_file: Path | None = field(default=None, metadata=NOT_PLAN)
+    #: ``source="artists"``: keep releases dated on or after this ``YYYY-MM-DD`` date;
+    #: None: :data:`DEFAULT_SINCE_DAYS` before the day the pull starts (UTC).
+    since: str | None = field(default=None, metadata=PLAN)
+    #: ``source="artists"``: the album groups Get Artist's Albums lists.
+    include_groups: tuple[str, ...] = field(default=DEFAULT_INCLUDE_GROUPS, metadata=PLAN)
     expand: ExpandMode = field(default="auto", metadata=PLAN)
     #: Fetch every credited artist: several-artists (auto where the app may), one Get
     #: Artist each (single), or not at all (off).
@@ -213,16 +227,50 @@ class PullSettings:
             raise SettingsError(
                 "max_albums", "{max_albums} must be at least 1, got {value}", value=self.max_albums
             )
-        if self.ids_file is not None and self.source not in ("auto", "ids"):
+        self._check_artists()
+        if self.ids_file is not None and self.source not in ("auto", "ids", "artists"):
             raise SettingsError(
                 "ids_file", "{ids_file} needs {source} ids or auto, not {value}", value=self.source
             )
         if self.source == "ids" and self.ids_file is None:
             raise SettingsError("ids_file", "{source} ids needs {ids_file} FILE")
-        if self.ids_file is not None and self.expand == "tracks":
+        if self.ids_file is not None and self.expand == "tracks" and self.source != "artists":
             raise SettingsError(
                 "expand", "{expand} tracks needs a listing: it cannot work from {ids_file}"
             )
+
+    def _check_artists(self) -> None:
+        """``source="artists"``: a file of artists, one market, a date, known groups."""
+        if self.since is not None:
+            try:
+                dt.date.fromisoformat(self.since)
+            except (TypeError, ValueError):
+                raise SettingsError(
+                    "since", "{since} must be a YYYY-MM-DD date, got {value!r}", value=self.since
+                ) from None
+        groups = self.include_groups
+        if not groups or any(g not in ALBUM_GROUPS for g in groups):
+            raise SettingsError(
+                "include_groups",
+                "{include_groups} must name some of {allowed}, got {value!r}",
+                allowed=", ".join(ALBUM_GROUPS),
+                value=",".join(groups),
+            )
+        if self.source != "artists":
+            return
+        if self.ids_file is None:
+            raise SettingsError("artist_ids", "{source} artists needs {artist_ids} FILE")
+        if len(self.markets) != 1:
+            raise SettingsError(
+                "markets",
+                "{source} artists lists each artist in one market: give one {markets}",
+            )
+
+    def since_date(self, today: dt.date | None = None) -> dt.date:
+        """The first release date ``source="artists"`` keeps."""
+        if self.since is not None:
+            return dt.date.fromisoformat(self.since)
+        return (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=DEFAULT_SINCE_DAYS)
 
 
 def setting_fields(settings: object) -> Iterator[tuple[dataclasses.Field[Any], Any]]:
@@ -259,7 +307,7 @@ def plain(value: object) -> Any:
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "source": ("auto", "new-releases", "search", "ids"),
+    "source": ("auto", "new-releases", "search", "ids", "artists"),
     "expand": ("auto", "several", "album", "tracks"),
     "artists": ("auto", "several", "single", "off"),
     "compress": ("none", "gzip"),

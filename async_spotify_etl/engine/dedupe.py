@@ -47,7 +47,8 @@ class Dedupe:
     ``done`` holds ids an earlier run committed: they count toward ``max_albums`` but are
     never released. With ``max_albums`` and several markets the selection must not depend
     on which listing answered first, so albums are held until discovery ends and the
-    first ``max_albums`` by rank are taken.
+    first ``max_albums`` by rank are taken (``ranked``: so are a watchlist's, whose
+    listings are its artists, in one market).
 
     Memory is the point: a pull may see tens of thousands of albums, so each costs one
     dict entry, id to an int (the market bits while pending, ``-1`` once released), and
@@ -66,13 +67,17 @@ class Dedupe:
         max_albums: int | None = None,
         by_market: bool = True,
         keep_albums: bool = False,
+        ranked: bool = False,
     ) -> None:
         self.markets = tuple(markets)
         self._all = (1 << len(self.markets)) - 1
         self._done = done
         self._max = max_albums
         self._by_market = by_market
-        self._hold = max_albums is not None and by_market and len(self.markets) > 1
+        # several listings answer in any order: hold, then take the first by rank (a
+        # watchlist's listings are ``ranked`` by artist, in one market)
+        several = (by_market and len(self.markets) > 1) or ranked
+        self._hold = max_albums is not None and several
         self._keep = keep_albums
         self._seen: dict[str, int] = {}
         self._rank: dict[str, tuple[int, int]] = {}  # only while holding

@@ -47,6 +47,8 @@ TRACKS_PAGE = 50
 #: Search page sizes: development-mode apps may ask for at most 10 since February 2026.
 SEARCH_PAGE_DEVELOPMENT = 10
 SEARCH_PAGE_EXTENDED = 50
+#: Get Artist's Albums page size: the 2026 spec allows 1..10 in both access modes.
+ARTIST_ALBUMS_PAGE = 10
 #: Search refuses offsets past 1000.
 MAX_SEARCH_OFFSET = 1000
 #: Page requests outstanding per listing or album, as a multiple of the client's concurrency.
@@ -100,6 +102,20 @@ class SpotifyAPI:
         async for page in self._listing("/search", params, "search", MAX_SEARCH_OFFSET, start):
             yield page
 
+    async def artist_albums(
+        self, artist_id: str, market: str, groups: Sequence[str]
+    ) -> AsyncGenerator[Page, None]:
+        """Pages of Get Artist's Albums: the artist's albums in ``groups`` available in
+        ``market``, every page up to the real end (Spotify documents no order for them)."""
+        params: dict[str, str | int] = {
+            "include_groups": ",".join(groups),
+            "market": market,
+            "limit": ARTIST_ALBUMS_PAGE,
+        }
+        path = f"/artists/{validate_id(artist_id)}/albums"
+        async for page in self._listing(path, params, "artist-albums", items=None):
+            yield page
+
     async def _listing(
         self,
         path: str,
@@ -107,13 +123,15 @@ class SpotifyAPI:
         endpoint: str,
         max_offset: int | None = None,
         start: int = 0,
+        items: str | None = "albums",
     ) -> AsyncGenerator[Page, None]:
         """First page (at ``start``), then the remaining offsets a bounded number ahead, up
-        to the real end."""
+        to the real end; ``items`` names the key the page is under (None: the body is the
+        page)."""
 
         async def page(offset: int) -> Page:
             body = await self.client.get_json(path, {**params, "offset": offset}, endpoint=endpoint)
-            return Page.from_json(body, "albums")
+            return Page.from_json(body, items)
 
         size = int(params["limit"])
         first = await page(start)

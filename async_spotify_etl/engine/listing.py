@@ -8,12 +8,19 @@ With ``--source auto`` new-releases is chosen against search ``tag:new`` by the 
 endpoint choice of :mod:`.access`: the first market's first call decides for every market
 (the other producers wait for it), a 403 (development mode) switches, once, to search, and
 what earlier runs found decides without that call.
+
+With ``--source artists`` each watched artist's listing is Get Artist's Albums, paged to
+its end: Spotify documents no order for its items, so none is relied on (no early stop on
+dates); the releases dated on or after ``since`` are kept, in the order the API gave them.
+Each artist's listing is keyed by the artist's URI (:func:`artist_key`) where the other
+sources key by market, so a dataset's events say what each watched artist released.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -57,13 +64,64 @@ class Lister:
         for position, album_id in enumerate(ids.ids):
             await emit(Sighting(album_id, None, (0, position)))
 
-    async def replay(
-        self, index: int, market: str, ids: Sequence[str], source: str, emit: Emit
+    async def artist(
+        self,
+        index: int,
+        artist_id: str,
+        market: str,
+        groups: Sequence[str],
+        since: dt.date,
+        emit: Emit,
     ) -> None:
-        """A listing an earlier attempt of this run read and recorded, without a request."""
+        """The releases of ``artist_id`` dated on or after ``since``, as one listing keyed
+        :func:`artist_key`; every page is read, whatever order the API gives."""
+        self._decide("artists")
+        key = artist_key(artist_id)
+        listed = self.stats.listed.setdefault(key, [])
+        position = reached = undated = 0
+        total: int | None = None
+        pages = self.api.artist_albums(artist_id, market, groups)
+        try:
+            async with aclosing(pages):
+                async for page in pages:
+                    total = page.total if total is None else total
+                    reached += len(page.items) + page.skipped
+                    self.stats.skipped_items += page.skipped
+                    for item in page.items:
+                        day = release_day(item)
+                        if day is None:
+                            undated += 1
+                        if day is None or day < since:
+                            continue
+                        await emit(Sighting(item["id"], 0, (index, position), item))
+                        listed.append(item["id"])
+                        position += 1
+        except NotFoundError:
+            log.warning("artist %s: Spotify has no such artist; nothing listed for it", artist_id)
+            total = 0
+        self.stats.reach[key] = note_reach(key, "artists", total, reached, warn=False)
+        if undated:
+            log.warning(
+                "artist %s: %d releases have no readable release_date; not kept",
+                artist_id,
+                undated,
+            )
+
+    async def replay(
+        self,
+        index: int,
+        market: str,
+        ids: Sequence[str],
+        source: str,
+        emit: Emit,
+        market_index: int | None = None,
+    ) -> None:
+        """A listing an earlier attempt of this run read and recorded, without a request
+        (``market_index``: the market it counts for, when not ``index``)."""
         self._decide(source)
+        seen = index if market_index is None else market_index
         for position, album_id in enumerate(ids):
-            await emit(Sighting(album_id, index, (index, position)))
+            await emit(Sighting(album_id, seen, (index, position)))
 
     async def resume(
         self, index: int, market: str, ids: Sequence[str], source: str, start: int, emit: Emit
@@ -152,6 +210,26 @@ class Lister:
             )
         if position == 0:  # no error, and nothing: a market the listing does not serve
             log.warning("%s %s: the listing is empty; no album is pulled for it", source, market)
+
+
+def artist_key(artist_id: str) -> str:
+    """The key of an artist's listing where other listings name a market: its URI."""
+    return f"spotify:artist:{artist_id}"
+
+
+def release_day(album: Mapping[str, Any]) -> dt.date | None:
+    """An album's ``release_date`` as a date, a partial one (``2026``, ``2026-11``, as
+    ``release_date_precision`` says) as the first day of its year or month; None if the
+    date cannot be read."""
+    text = album.get("release_date")
+    if not isinstance(text, str):
+        return None
+    parts = text.split("-")
+    try:
+        numbers = [int(p) for p in parts[:3]] + [1] * (3 - min(3, len(parts)))
+        return dt.date(numbers[0], numbers[1], numbers[2])
+    except ValueError:
+        return None
 
 
 def note_reach(

@@ -3,6 +3,8 @@
     producers (one per market, or the --ids list) -> dedupe -> batcher -> N expanders -> you
                                     artists credited -> artist batcher -> N artist workers -> you
 
+With ``--source artists`` the producers are workers that each list the next watched artist.
+
 Every channel (:mod:`.channels`) is bounded and closes once each of its senders closed its
 end, so memory stays flat beyond the ids seen, and the first albums come out while
 listings are still paging.
@@ -39,9 +41,9 @@ from .channels import Channel, Sender
 from .dedupe import Candidate, Dedupe, Sighting
 from .endpoints import SpotifyAPI
 from .expansion import Expander
-from .ids_file import IdsInput, load_ids
+from .ids_file import IdsInput, input_of
 from .known import NOTHING_KNOWN, Known
-from .listing import Lister
+from .listing import Lister, artist_key
 from .outcomes import (
     AlbumFailure,
     AlbumResult,
@@ -138,9 +140,10 @@ class Pull:
     async def __aenter__(self) -> Pull:
         if self._state != "new":
             raise RuntimeError("a Pull runs once")
-        if self._lister.source == "ids" and self._ids is None:
-            assert self.settings.ids_file is not None
-            self._ids = await asyncio.to_thread(load_ids, self.settings.ids_file)
+        if self._lister.source in ("ids", "artists") and self._ids is None:
+            source = self._lister.source
+            self._ids = await asyncio.to_thread(input_of, source, self.settings.ids_file)
+            assert self._ids is not None
         if self._ids is not None:
             self.stats.junk_id_lines = len(self._ids.junk)
         if self._with_artists:
@@ -234,6 +237,8 @@ class Pull:
     def _producers(self, out: Channel[Sighting]) -> list[Coroutine[Any, Any, None]]:
         if self._lister.source == "ids":
             return [self._list_ids(out.sender())]
+        if self._lister.source == "artists":
+            return self._watch(out)
         if self._known.listing is not None:
             return [self._replay(i, m, out.sender()) for i, m in enumerate(self.settings.markets)]
         return [self._discover(i, m, out.sender()) for i, m in enumerate(self.settings.markets)]
@@ -247,6 +252,31 @@ class Pull:
                 await self._lister.replay(index, market, ids, source, out)
             else:
                 await self._stop.guard(self._lister.resume(index, market, ids, source, start, out))
+
+    def _watch(self, out: Channel[Sighting]) -> list[Coroutine[Any, Any, None]]:
+        """Workers that list the watched artists, each taking the next one (an earlier
+        attempt's recorded listing is replayed instead, without a request)."""
+        assert self._ids is not None
+        artists = iter(enumerate(dict.fromkeys(self._ids.ids)))
+        recorded = self._known.listing
+        settings = self.settings
+        since = settings.since_date()
+
+        async def work(sender: Sender[Sighting]) -> None:
+            async with sender:
+                for index, artist_id in artists:
+                    if self._stop.error is not None:
+                        return  # stopped resumably: the rest is for the resume
+                    if recorded is not None:
+                        ids = recorded.get(artist_key(artist_id), ())
+                        await self._lister.replay(index, "", ids, "artists", sender, 0)
+                        continue
+                    market, groups = settings.markets[0], settings.include_groups
+                    listing = self._lister.artist(index, artist_id, market, groups, since, sender)
+                    await self._stop.guard(listing)
+
+        workers = max(1, min(settings.client.concurrency, len(self._ids.ids)))
+        return [work(out.sender()) for _ in range(workers)]
 
     async def _list_ids(self, out: Sender[Sighting]) -> None:
         assert self._ids is not None
@@ -270,6 +300,7 @@ class Pull:
             max_albums=self.settings.max_albums,
             by_market=self._lister.source != "ids",
             keep_albums=self._expander.mode == "tracks",  # its album line is the listing's
+            ranked=self._lister.source == "artists",
         )
         async with out, results:
             async with credits or nullcontext():

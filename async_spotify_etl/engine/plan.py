@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client.http import SpotifyClient
-from ..core.errors import EndpointUnavailableError
+from ..core.errors import EndpointUnavailableError, NotFoundError
 from ..core.settings import Credentials, PullSettings
 from .access import Access
 from .artists import credited_artists, several_artists_choice
 from .dedupe import Dedupe, Sighting
 from .endpoints import (
     ALBUMS_PER_BATCH,
+    ARTIST_ALBUMS_PAGE,
     ARTISTS_PER_BATCH,
     LISTING_PAGE,
     SEARCH_PAGE_DEVELOPMENT,
@@ -33,7 +34,7 @@ from .endpoints import (
 from .expansion import several_albums_choice
 from .ids_file import IdsInput
 from .known import NOTHING_KNOWN, Known
-from .listing import new_releases_choice, note_reach, unreached_text
+from .listing import artist_key, new_releases_choice, note_reach, release_day, unreached_text
 from .outcomes import PullStats
 
 
@@ -42,6 +43,7 @@ def minimum_requests(
     track_counts: Mapping[str, int],
     access: AccessMode = "extended",
     page_size: int | None = None,
+    artist_totals: Mapping[str, int | None] | None = None,
 ) -> dict[str, int]:
     """The fewest requests per endpoint that fetch a catalogue.
 
@@ -51,11 +53,26 @@ def minimum_requests(
     listing pages per market, ceil(unique/20) several-albums calls, and one call per
     further 50 tracks of long albums. Development: search pages per market, one Get Album
     per unique album, and the same further track pages.
+
+    A watchlist (``--source artists``) lists through Get Artist's Albums instead:
+    ``artist_totals`` maps each watched artist to the ``total`` its listing reported (all
+    its albums in the groups asked for, however old), and every page of them is read,
+    since Spotify documents no order to stop early by: max(1, ceil(total/10)) pages per
+    artist, in both modes; ``listed`` then maps each artist to its recent releases.
     """
     unique = {album_id for ids in listed.values() for album_id in ids}
     further = sum(
         max(0, math.ceil(track_counts.get(album_id, 0) / TRACKS_PAGE) - 1) for album_id in unique
     )
+    if artist_totals is not None:
+        size = page_size or ARTIST_ALBUMS_PAGE
+        pages = sum(max(1, math.ceil((t or 0) / size)) for t in artist_totals.values())
+        expansion = (
+            {"several-albums": math.ceil(len(unique) / ALBUMS_PER_BATCH)}
+            if access == "extended"
+            else {"album": len(unique)}
+        )
+        return {"artist-albums": pages, **expansion, "album-tracks": further}
     if access == "extended":
         size = page_size or LISTING_PAGE
         return {
@@ -75,6 +92,13 @@ def listing_minimum(source: str, listed: Mapping[str, Sequence[str]]) -> dict[st
     """The fewest listing requests (``new-releases`` or ``search``) that page ``listed``."""
     access: AccessMode = "extended" if source == "new-releases" else "development"
     return {source: minimum_requests(listed, {}, access)[source]}
+
+
+def artists_listing_minimum(reach: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """The fewest Get Artist's Albums requests that page the watched artists' listings,
+    from the ``total`` each reported (``reach``, keyed by artist)."""
+    totals = {k: r.get("total") for k, r in reach.items() if r.get("source") == "artists"}
+    return {"artist-albums": minimum_requests({}, {}, artist_totals=totals)["artist-albums"]}
 
 
 def expansion_minimum(expand: str, track_counts: Mapping[str, int]) -> dict[str, int]:
@@ -103,6 +127,8 @@ def run_minimum(stats: PullStats) -> dict[str, int]:
     minimum: dict[str, int] = {}
     if stats.source in ("new-releases", "search"):
         minimum.update(listing_minimum(stats.source, stats.listed))
+    elif stats.source == "artists":  # the listings this run read (none when replayed)
+        minimum.update(artists_listing_minimum(stats.reach))
     if stats.expand in ("several", "album", "tracks"):
         minimum.update(expansion_minimum(stats.expand, stats.expanded))
     minimum.update(artists_minimum(stats.artists, stats.artists_requested))
@@ -167,10 +193,14 @@ async def plan_requests(
     request, a remembered 200 plans the endpoint."""
     async with SpotifyClient(credentials, settings.client) as client:
         access = Access(client.memory, read_only=True)
-        if ids is not None:
-            return _plan_ids(settings, ids, access)
         api = SpotifyAPI(client)
         probes: dict[str, int] = {}
+        if settings.source == "artists" and ids is not None:
+            watch = RequestPlan("artists", "", settings.markets)
+            found = await _watchlist(api, settings, ids, watch)
+            return _plan_rest(settings, access, probes, watch, known, *found)
+        if ids is not None:
+            return _plan_ids(settings, ids, access)
         forced = None if settings.source == "auto" else settings.source
         listing = new_releases_choice(access, probes, forced)
         plan = RequestPlan("new-releases", "", settings.markets)
@@ -195,6 +225,20 @@ async def plan_requests(
         if listing.allowed is False:
             plan.source = "search"
             listed, totals, credits = await _listings(api, settings, "search", plan)
+    return _plan_rest(settings, access, probes, plan, known, listed, totals, credits)
+
+
+def _plan_rest(
+    settings: PullSettings,
+    access: Access,
+    probes: dict[str, int],
+    plan: RequestPlan,
+    known: Known,
+    listed: dict[str, list[str]],
+    totals: dict[str, int],
+    credits: dict[str, list[str]],
+) -> RequestPlan:
+    """Count expansion and artists from what the listings showed."""
     dedupe = Dedupe(settings.markets, done=known.albums, max_albums=settings.max_albums)
     chosen = [
         c.album_id
@@ -208,7 +252,10 @@ async def plan_requests(
     plan.albums = len(chosen)
     plan.expand = _expand_for(settings, access, probes, plan)
     counts = {a: totals.get(a, 0) for a in chosen}
-    plan.requests = listing_minimum(plan.source, listed)
+    if plan.source == "artists":
+        plan.requests = artists_listing_minimum(plan.reach)
+    else:
+        plan.requests = listing_minimum(plan.source, listed)
     plan.requests.update(expansion_minimum(plan.expand, counts))
     counted = credits if known.refresh_listed_artists else {a: credits.get(a, []) for a in chosen}
     album_artists = {a for ids in counted.values() for a in ids}
@@ -295,6 +342,46 @@ async def _listings(
         said = unreached_text(market, source, total, reached)
         if said:
             plan.notes.append(said)
+    return listed, totals, credits
+
+
+async def _watchlist(
+    api: SpotifyAPI, settings: PullSettings, ids: IdsInput, plan: RequestPlan
+) -> tuple[dict[str, list[str]], dict[str, int], dict[str, list[str]]]:
+    """Every page of each watched artist's albums, as a pull lists them; the releases
+    since the window's first day are the listing."""
+    listed: dict[str, list[str]] = {}
+    totals: dict[str, int] = {}
+    credits: dict[str, list[str]] = {}
+    since = settings.since_date()
+    plan.notes.append(
+        f"watchlist: {len(set(ids.ids))} artists, releases since {since.isoformat()}"
+        f" in {','.join(settings.include_groups)}; every page of each artist's albums is"
+        " read (Spotify documents no order to stop early by)"
+    )
+    for artist_id in dict.fromkeys(ids.ids):
+        key = artist_key(artist_id)
+        kept = listed.setdefault(key, [])
+        total: int | None = None
+        reached = 0
+        try:
+            async for page in api.artist_albums(
+                artist_id, settings.markets[0], settings.include_groups
+            ):
+                total = page.total if total is None else total
+                reached += len(page.items) + page.skipped
+                for item in page.items:
+                    day = release_day(item)
+                    if day is None or day < since:
+                        continue
+                    kept.append(item["id"])
+                    count = item.get("total_tracks")
+                    totals[item["id"]] = count if isinstance(count, int) else 0
+                    credits[item["id"]] = credited_artists(item, ())
+        except NotFoundError:
+            plan.notes.append(f"artist {artist_id}: Spotify has no such artist")
+            total = 0
+        plan.reach[key] = note_reach(key, "artists", total, reached, warn=False)
     return listed, totals, credits
 
 

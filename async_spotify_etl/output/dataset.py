@@ -406,12 +406,14 @@ class Dataset:
     def _previous_listings(
         self, runs: Sequence[Mapping[str, Any]], markets: Iterable[str]
     ) -> dict[str, dict[str, int]]:
-        """Each market's latest observation among ``runs`` (that listed it), by position."""
+        """Each market's (or watched artist's) latest observation among ``runs`` (that
+        listed it), by position."""
         due, found = set(markets), dict[str, dict[str, int]]()
         for run in reversed(runs):
             if not due:
                 break
-            covered = due & set(run.get("markets") or ())
+            # a watchlist's listings are keyed by artist, each one its reach records
+            covered = due & (set(run.get("markets") or ()) | set(run.get("reach") or ()))
             if not covered or run.get("listed") is False:
                 continue
             listing = recorded_listing(self.root / str(run["path"]))

@@ -21,7 +21,7 @@ from ..client.http import SpotifyClient
 from ..core.errors import SettingsError
 from ..core.settings import Credentials, PullSettings
 from ..core.timestamps import now_iso
-from ..engine.ids_file import load_ids
+from ..engine.ids_file import input_of
 from ..engine.known import Known
 from ..engine.pipeline import ListingSoFar
 from ..output.dataset import (
@@ -43,7 +43,7 @@ from .pull import PullResult, plan_fingerprint, run_pull
 log = logging.getLogger(__name__)
 
 #: Listing sources a recorded listing can be replayed through.
-_REPLAYABLE = ("new-releases", "search")
+_REPLAYABLE = ("new-releases", "search", "artists")
 
 
 async def run_dataset(
@@ -107,6 +107,9 @@ async def run_dataset(
                     known, listing=listing, listing_source=source, listing_next=starts
                 )
         run_settings = dataclasses.replace(settings, out=folder, resume=resume)
+        if resume:  # a watchlist's window is the one the run started with
+            since = (recorded_plan(folder) or {}).get("since")
+            run_settings = dataclasses.replace(run_settings, since=since or settings.since)
         stamp = None if observed_at is None else observed_at.astimezone(dt.UTC)
 
         def listed(listing: Mapping[str, list[str]], source: str | None) -> None:
@@ -146,10 +149,11 @@ def _resumable(folder: Path, settings: PullSettings, extra: Mapping[str, Any] | 
     recorded = recorded_plan(folder)
     if recorded is None:
         return True
-    ids = None
-    if settings.ids_file is not None and settings.source in ("auto", "ids"):
-        ids = load_ids(settings.ids_file)
+    ids = input_of(settings.source, settings.ids_file)
+    # an unfinished watchlist run is finished with the window it started with
     plan = plan_fingerprint(settings, ids, extra)
+    if "since" in plan:
+        plan["since"] = recorded.get("since")
     changed = sorted(k for k in recorded.keys() | plan.keys() if recorded.get(k) != plan.get(k))
     if not changed:
         return True

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from ..client.http import SpotifyClient
 from ..core.settings import Credentials, PullSettings
 from ..engine import pipeline
-from ..engine.ids_file import IdsInput, load_ids
+from ..engine.ids_file import IdsInput, input_of
 from ..engine.known import NOTHING_KNOWN, Known
 from ..engine.outcomes import Outcome
 from ..output.journal import read_journal
@@ -89,16 +89,8 @@ class Pull(pipeline.Pull):
     def _read_out(self) -> bool:
         """Take what ``out`` committed under this plan; True when that pull is complete."""
         settings = self.settings
-        if (
-            self._ids is None
-            and settings.ids_file is not None
-            and settings.source
-            in (
-                "auto",
-                "ids",
-            )
-        ):
-            self._ids = load_ids(settings.ids_file)
+        if self._ids is None:
+            self._ids = input_of(settings.source, settings.ids_file)
         path = journal_path(settings.out)
         if not path.exists():
             return False

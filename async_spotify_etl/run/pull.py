@@ -19,7 +19,7 @@ from ..client.http import SpotifyClient
 from ..core.errors import ResumableStop
 from ..core.settings import Credentials, PullSettings, plan_of
 from ..core.timestamps import now_iso
-from ..engine.ids_file import IdsInput, load_ids
+from ..engine.ids_file import IdsInput, input_of
 from ..engine.known import NOTHING_KNOWN, Known
 from ..engine.outcomes import (
     AlbumFailure,
@@ -88,9 +88,13 @@ class PullResult:
 def plan_fingerprint(
     settings: PullSettings, ids: IdsInput | None, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """What must not change between a pull and its resume: the settings marked PLAN, the
-    digest of the ids file, and ``extra`` (the sandbox's catalogue)."""
-    return {**plan_of(settings), "ids_sha256": ids.digest if ids else None, **(extra or {})}
+    """What must not change between a pull and its resume: the settings marked PLAN (the
+    watchlist's window and groups only with ``source="artists"``), the digest of the ids
+    file, and ``extra`` (the sandbox's catalogue)."""
+    plan = plan_of(settings)
+    if settings.source != "artists":  # the watchlist's own: other plans stay as they were
+        del plan["since"], plan["include_groups"]
+    return {**plan, "ids_sha256": ids.digest if ids else None, **(extra or {})}
 
 
 async def run_pull(
@@ -116,9 +120,8 @@ async def run_pull(
     with every market's listed album ids once the listings are read to their end;
     ``on_listing_stopped`` with what they read (and where each goes on) if a stop came
     first."""
-    ids = None
-    if settings.ids_file is not None and settings.source in ("auto", "ids"):
-        ids = await asyncio.to_thread(load_ids, settings.ids_file)  # hashed into the plan
+    # hashed into the plan
+    ids = await asyncio.to_thread(input_of, settings.source, settings.ids_file)
     plan = plan_fingerprint(settings, ids, plan_extra)
     if known is NOTHING_KNOWN and on_listed is None and on_listing_stopped is None:
         known, on_listed, on_listing_stopped = _cut_short_listing(settings)
@@ -223,6 +226,11 @@ class _Run:
         self.started_at = now_iso()
         self.started = time.monotonic()
         self.paths = {**sink.paths, "manifest": manifest_path(settings.out)}
+        #: A watchlist's window and groups, for the manifest's plan.
+        self.watching: dict[str, Any] = {}
+        if settings.source == "artists":
+            since = settings.since_date().isoformat()
+            self.watching = {"since": since, "include_groups": list(settings.include_groups)}
 
     def add(self, outcome: Outcome) -> None:
         if isinstance(outcome, AlbumResult):
@@ -278,7 +286,7 @@ class _Run:
         manifest = Manifest.of_runs(
             runs,
             status=status,
-            plan={**stats.plan(), "tracks_market": self.settings.markets[0]},
+            plan={**stats.plan(), "tracks_market": self.settings.markets[0], **self.watching},
             markets=tuple(self.settings.markets),
             counts=dict(self.sink.counts),
             this_run=dict(self.added),

@@ -24,8 +24,9 @@ def recorded_settings(out: Path) -> dict[str, Any]:
     recorded: dict[str, Any] = {
         name: plan[name] for name in plan_fields(PullSettings) if plan.get(name) is not None
     }
-    if "markets" in recorded:
-        recorded["markets"] = tuple(recorded["markets"])
+    for name in ("markets", "include_groups"):
+        if name in recorded:
+            recorded[name] = tuple(recorded[name])
     if plan.get("ids_sha256"):
         manifest = read_manifest(out)
         ids_file = manifest.arguments.get("ids_file") if manifest is not None else None

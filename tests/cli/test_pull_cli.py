@@ -288,7 +288,8 @@ def test_help_lists_every_contract_flag(capsys: pytest.CaptureFixture[str]) -> N
         "--out", "--market", "--source", "--ids", "--expand", "--concurrency", "--rate",
         "--burst", "--max-albums", "--max-retries", "--max-wait", "--timeout", "--resume",
         "--compress", "--api-url", "--accounts-url", "--sandbox", "--dry-run", "--progress",
-        "--no-progress", "--quiet", "--log-format", "--env-file",
+        "--no-progress", "--quiet", "--log-format", "--env-file", "--artist-ids", "--since",
+        "--include-groups",
     ):  # fmt: skip
         assert flag in text
 

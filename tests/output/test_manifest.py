@@ -73,6 +73,8 @@ def test_the_plan_is_the_settings_marked_plan() -> None:
         "markets": ["US"],
         "source": "auto",
         "expand": "auto",
+        "since": None,
+        "include_groups": ["album", "single"],
         "artists": "single",
         "max_albums": None,
         "compress": "none",

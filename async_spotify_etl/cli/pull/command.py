@@ -38,7 +38,7 @@ from ...core.settings import (
     environment,
     plan_fields,
 )
-from ...engine.ids_file import IdsInput, load_ids
+from ...engine.ids_file import IdsInput, input_of
 from ...engine.known import NOTHING_KNOWN
 from ...output.dataset import dataset_above, holds_pull
 from ...output.manifest import Manifest
@@ -70,6 +70,9 @@ class _Invocation:
     abandon_unfinished: bool = False
     #: ``--publish``: where a dataset's finished runs are published after the run.
     publish: str | None = None
+    #: ``--since DAYS`` (or its default) for a watchlist: counted back from the day the
+    #: pull observes (the sandbox's simulated day with ``--sandbox``).
+    since_days: int | None = None
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -192,10 +195,20 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         timeout=args.timeout,
         budget=args.budget,
     )
+    if args.ids is not None and args.artist_ids is not None:
+        raise ConfigurationError("--ids and --artist-ids do not go together: pick one")
+    source = args.source
+    if args.artist_ids is not None:
+        if source not in (None, "auto", "artists"):
+            raise ConfigurationError(f"--artist-ids needs --source artists, not {source}")
+        source = "artists"
+    since = args.since if isinstance(args.since, str) else None
     given = {
         "markets": _markets(args.market) if args.market else None,
-        "source": args.source,
-        "ids_file": args.ids,
+        "source": source,
+        "ids_file": args.ids if args.artist_ids is None else args.artist_ids,
+        "since": since,
+        "include_groups": args.include_groups,
         "expand": args.expand,
         "artists": args.artists,
         "max_albums": args.max_albums,
@@ -207,6 +220,13 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         if args.resume
         else PullSettings(out=out, client=client, **fields)
     )
+    watching = settings.source == "artists"
+    for flag, value in (("--since", args.since), ("--include-groups", args.include_groups)):
+        if value is not None and not watching:
+            raise ConfigurationError(f"{flag} needs --artist-ids")
+    since_days = None
+    if watching and settings.since is None:
+        since_days = args.since if isinstance(args.since, int) else defaults.DEFAULT_SINCE_DAYS
     sandbox = _sandbox_options(args)
     if args.publish is not None:  # a URL that cannot be used is refused before pulling
         from ...stream.target import Target
@@ -223,6 +243,7 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         refresh_after=args.refresh_after,
         abandon_unfinished=args.abandon_unfinished,
         publish=args.publish,
+        since_days=since_days,
     )
 
 
@@ -279,7 +300,9 @@ async def _connect_live(
     """As :func:`_connect`, the observed date asked anew at each run (``watch``: the
     sandbox's day moves with ``--sandbox-day-seconds``)."""
     settings = invocation.settings
+    now = dt.datetime.now(dt.UTC)
     if invocation.sandbox is None:
+        settings = _window(settings, invocation.since_days, now.date())
         return settings, Credentials.from_env(dict(invocation.env)), lambda: None
     sandbox, credentials = await _open_sandbox(stack, invocation)
     # a new port each time: nothing to remember for the next run, so nothing is written
@@ -291,7 +314,15 @@ async def _connect_live(
         day = sandbox.config.today_date + dt.timedelta(days=sandbox.state.day)
         return dt.datetime.combine(day, dt.datetime.now(dt.UTC).time(), dt.UTC)
 
+    settings = _window(settings, invocation.since_days, observed().date())
     return dataclasses.replace(settings, client=client), credentials, observed
+
+
+def _window(settings: PullSettings, days: int | None, today: dt.date) -> PullSettings:
+    """A watchlist's ``--since DAYS`` as the date the plan records (a resume keeps it)."""
+    if days is None:
+        return settings
+    return dataclasses.replace(settings, since=(today - dt.timedelta(days=days)).isoformat())
 
 
 async def _dry_run(invocation: _Invocation) -> int:
@@ -338,9 +369,7 @@ def _dry_run_rate(client: ClientSettings, credentials: Credentials) -> tuple[flo
 
 
 def _ids(settings: PullSettings) -> IdsInput | None:
-    if settings.ids_file is None:
-        return None
-    return load_ids(settings.ids_file)
+    return input_of(settings.source, settings.ids_file)
 
 
 async def _pull(invocation: _Invocation, console: Console | None) -> int:

@@ -6,6 +6,7 @@ The names are a contract with users and scripts; defaults come from settings.py.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ SETTING_FLAGS = {
     "markets": "--market",
     "source": "--source",
     "ids_file": "--ids",
+    "artist_ids": "--artist-ids",
+    "since": "--since",
+    "include_groups": "--include-groups",
     "expand": "--expand",
     "artists": "--artists",
     "max_albums": "--max-albums",
@@ -125,6 +129,28 @@ def _window(text: str) -> tuple[int, float]:
     return value
 
 
+def _since(text: str) -> str | int:
+    """``--since``: a ``YYYY-MM-DD`` date (kept as text), or a number of days."""
+    if text.isdigit():
+        return int(text)
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        why = f"not a YYYY-MM-DD date or a number of days: {text!r}"
+        raise argparse.ArgumentTypeError(why) from None
+
+
+def _groups(text: str) -> tuple[str, ...]:
+    groups = tuple(dict.fromkeys(g.strip() for g in text.split(",") if g.strip()))
+    wrong = [g for g in groups if g not in defaults.ALBUM_GROUPS]
+    if wrong or not groups:
+        raise argparse.ArgumentTypeError(
+            f"not an album group: {(wrong or [text])[0]!r} (groups:"
+            f" {', '.join(defaults.ALBUM_GROUPS)})"
+        )
+    return groups
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add every ``pull`` flag to ``parser``."""
     _add_what(parser.add_argument_group("what to pull"))
@@ -173,9 +199,10 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
     )
     what.add_argument(
         "--source",
-        choices=["auto", "new-releases", "search", "ids"],
+        choices=["auto", "new-releases", "search", "ids", "artists"],
         help="discovery: auto tries new-releases and falls back"
-        " to search tag:new on 403; --ids FILE implies ids (default: auto)",
+        " to search tag:new on 403; --ids FILE implies ids, --artist-ids FILE artists"
+        " (default: auto)",
     )
     what.add_argument(
         "--ids",
@@ -183,6 +210,30 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
         metavar="FILE",
         help="album ids, spotify:album: URIs or open.spotify.com URLs, one a"
         " line ('-' reads stdin)",
+    )
+    what.add_argument(
+        "--artist-ids",
+        type=Path,
+        metavar="FILE",
+        help="a watchlist: artist ids, spotify:artist: URIs or open.spotify.com/artist/"
+        " URLs, one a line ('#' comments, '-' reads stdin); pulls their recent releases"
+        " through Get Artist's Albums (both access modes; one --market)",
+    )
+    what.add_argument(
+        "--since",
+        type=_since,
+        metavar="DATE|DAYS",
+        help="with --artist-ids: keep releases dated on or after DATE (YYYY-MM-DD), or"
+        f" of the last DAYS days (default: {defaults.DEFAULT_SINCE_DAYS}, the span"
+        " search tag:new covers; with --sandbox counted from the sandbox's day)",
+    )
+    what.add_argument(
+        "--include-groups",
+        type=_groups,
+        metavar="GROUPS",
+        help="with --artist-ids: the album groups listed, comma-separated, of"
+        f" {', '.join(defaults.ALBUM_GROUPS)} (default:"
+        f" {','.join(defaults.DEFAULT_INCLUDE_GROUPS)})",
     )
     what.add_argument(
         "--expand",
@@ -279,8 +330,8 @@ def _add_output(out: argparse._ArgumentGroup) -> None:
         "--resume",
         action="store_true",
         help="continue the pull in --out where it stopped; what to pull (markets, source,"
-        " expand, max albums, compression, ids file) comes from the pull, and flags given"
-        " for them must agree",
+        " expand, max albums, compression, ids file, since, groups) comes from the pull,"
+        " and flags given for them must agree",
     )
     out.add_argument(
         "--compress",
