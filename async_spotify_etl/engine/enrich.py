@@ -99,6 +99,8 @@ class EnrichStats:
     still_due: int = 0
     #: The fewest requests that would have found what this run found (docs/enrich.md).
     minimum: Counter[str] = field(default_factory=Counter)
+    #: Seconds each API's part took, from its first request to its last line.
+    seconds: dict[str, float] = field(default_factory=dict)
     last_error: SpotifyETLError | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -111,6 +113,7 @@ class EnrichStats:
             "failed": self.failed,
             "still_due": self.still_due,
             "minimum_requests": dict(self.minimum),
+            "seconds": {api: round(t, 3) for api, t in self.seconds.items()},
         }
 
     def count_deezer(self, upc: str | None, found: JSONObject | None) -> None:

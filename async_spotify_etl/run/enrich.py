@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -127,13 +128,20 @@ class Enrichment:
                 await stack.enter_async_context(client)
             async with asyncio.TaskGroup() as group:
                 if "deezer" in self.clients:
-                    group.create_task(self._deezer_all())
+                    group.create_task(self._timed("deezer", self._deezer_all()))
                 if "musicbrainz" in self.clients:
-                    group.create_task(self._musicbrainz_all())
+                    group.create_task(self._timed("musicbrainz", self._musicbrainz_all()))
         self.sink.commit()
         if self.stats.still_due and self.stats.last_error is not None:
             raise StillFailingError(self.stats.still_due, 0, self.stats.last_error)
         return self.stats
+
+    async def _timed(self, api: str, part: Awaitable[None]) -> None:
+        started = time.monotonic()
+        try:
+            await part
+        finally:
+            self.stats.seconds[api] = time.monotonic() - started
 
     def requests(self) -> dict[str, Any]:
         """Per API: requests per endpoint, retries, throttling answers, seconds waited."""
