@@ -27,17 +27,20 @@ from ..output.dataset import read_index as index_of
 from ..output.reader import PullFiles, committed_copies, find_pull_files
 from ..output.sink import COUNTS
 from .schema import (
+    ALBUM_GENRES_SQL,
     DATASET_SCHEMA,
     DATASET_TABLES,
     DROP_DATASET_TABLES,
     EVENT_COLUMNS,
     LISTING_COLUMNS,
+    POPULARITY_VIEWS,
     SCHEMA_IF_ABSENT,
     TABLES,
     VIEWS,
     LoadResult,
     count_rows,
     create_sources,
+    create_views,
     drop_sources,
     fill_tables,
     first_line,
@@ -83,17 +86,53 @@ DROP TABLE _won;
 DROP TABLE _artist_won;
 """
 
+#: The enrichment rows of the runs read, merged like the rows they describe: an album's
+#: Deezer and MusicBrainz match once (the latest look-up wins; Deezer's tracks with its
+#: album), an artist's Deezer snapshot once (the latest).
+_MERGE_ENRICHED = """
+CREATE OR REPLACE TEMP TABLE _dz_won AS SELECT b.album_id FROM _batch.deezer_albums b
+    LEFT JOIN deezer_albums m USING (album_id)
+    WHERE m.album_id IS NULL OR b.extracted_at >= m.extracted_at OR m.extracted_at IS NULL;
+DELETE FROM deezer_tracks WHERE album_id IN (SELECT album_id FROM _dz_won)
+    OR track_id IN (SELECT track_id FROM _batch.deezer_tracks
+        WHERE album_id IN (SELECT album_id FROM _dz_won));
+DELETE FROM deezer_albums WHERE album_id IN (SELECT album_id FROM _dz_won);
+INSERT INTO deezer_albums SELECT * FROM _batch.deezer_albums
+    WHERE album_id IN (SELECT album_id FROM _dz_won);
+INSERT INTO deezer_tracks SELECT * FROM _batch.deezer_tracks
+    WHERE album_id IN (SELECT album_id FROM _dz_won);
+DELETE FROM musicbrainz_releases WHERE album_id IN (
+    SELECT b.album_id FROM _batch.musicbrainz_releases b JOIN musicbrainz_releases m
+    USING (album_id) WHERE b.extracted_at >= m.extracted_at OR m.extracted_at IS NULL);
+INSERT INTO musicbrainz_releases SELECT * FROM _batch.musicbrainz_releases b
+    WHERE NOT EXISTS (SELECT 1 FROM musicbrainz_releases m WHERE m.album_id = b.album_id);
+DELETE FROM deezer_artists WHERE artist_id IN (
+    SELECT b.artist_id FROM _batch.deezer_artists b JOIN deezer_artists m USING (artist_id)
+    WHERE b.fetched_at >= m.fetched_at OR m.fetched_at IS NULL);
+INSERT INTO deezer_artists SELECT * FROM _batch.deezer_artists b
+    WHERE NOT EXISTS (SELECT 1 FROM deezer_artists m WHERE m.artist_id = b.artist_id);
+DROP TABLE _dz_won;
+"""
+
 #: The rows of the runs read that are per run: replaced whole for a run read again.
 _PER_RUN = """
 DELETE FROM errors WHERE run_id IN (SELECT run_id FROM _batch_runs);
 INSERT INTO errors SELECT album_id, stage, error, status, message,
-    try_cast("at" AS TIMESTAMPTZ), artist_id, run_id FROM _raw_errors;
+    try_cast(coalesce("at", failed_at) AS TIMESTAMPTZ), artist_id, run_id FROM _raw_errors;
 DELETE FROM artist_snapshots WHERE run_id IN (SELECT run_id FROM _batch_runs);
 INSERT INTO artist_snapshots SELECT run_id, id, popularity, followers.total, genres,
     try_cast(_etl.extracted_at AS TIMESTAMPTZ)
 FROM _raw_artists WHERE id IS NOT NULL
     QUALIFY row_number() OVER (
         PARTITION BY run_id, id ORDER BY try_cast(_etl.extracted_at AS TIMESTAMPTZ) DESC NULLS LAST
+    ) = 1;
+DELETE FROM deezer_artist_snapshots WHERE run_id IN (SELECT run_id FROM _batch_runs);
+INSERT INTO deezer_artist_snapshots SELECT run_id, artist_id, deezer IS NOT NULL, deezer.id,
+    deezer.nb_fan, deezer.nb_album, try_cast(_etl.extracted_at AS TIMESTAMPTZ)
+FROM _raw_deezer_artists WHERE artist_id IS NOT NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY run_id, artist_id
+        ORDER BY try_cast(_etl.extracted_at AS TIMESTAMPTZ) DESC NULLS LAST
     ) = 1;
 DELETE FROM listings WHERE run_id IN (SELECT run_id FROM _batch_runs);
 INSERT INTO listings SELECT run_id, try_cast(observed_at AS TIMESTAMPTZ),
@@ -171,8 +210,7 @@ def load_dataset(con: duckdb.DuckDBPyConnection, root: Path, *, fresh: bool = Fa
                 _prepare(con, fresh=not loaded)
                 if batch:
                     _merge(con, batch, parts)
-                for name, sql in VIEWS.items():
-                    con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+                create_views(con, {**VIEWS, **POPULARITY_VIEWS})
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -233,8 +271,10 @@ def _merge(
     fill_tables(con)
     con.execute(f"USE {main}.main")
     con.execute(_MERGE)
+    con.execute(_MERGE_ENRICHED)
     con.execute(_PER_RUN)
     con.execute(_MARKETS)
+    con.execute(ALBUM_GENRES_SQL)
     for table in TABLES:
         con.execute(f"DROP TABLE _batch.{table}")
     con.execute("DROP SCHEMA _batch")

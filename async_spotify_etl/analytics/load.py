@@ -20,10 +20,12 @@ from . import dataset
 from .origin import duckdb_origin, origin_of, record_duckdb, replaces
 from .schema import (
     DROP_DATASET_TABLES,
+    POPULARITY_VIEWS,
     TABLES,
     LoadResult,
     count_rows,
     create_sources,
+    create_views,
     drop_sources,
     fill_tables,
     first_line,
@@ -78,6 +80,7 @@ def _load(con: duckdb.DuckDBPyConnection, files: PullFiles) -> LoadResult:
                 create_sources(con, [(None, paths)])
                 con.execute(DROP_DATASET_TABLES)
                 fill_tables(con)
+                create_views(con, POPULARITY_VIEWS)
                 drop_sources(con)
                 con.execute("COMMIT")
             except BaseException:

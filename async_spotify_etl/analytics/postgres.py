@@ -20,13 +20,22 @@ import duckdb
 from ..core.conninfo import redact_conninfo
 from ..core.errors import ConfigurationError
 from .load import check_source, load_into
-from .schema import FOREIGN_KEYS, VIEWS, Column, LoadResult, Table, describe, first_line
+from .schema import (
+    FOREIGN_KEYS,
+    POPULARITY_VIEWS,
+    VIEWS,
+    Column,
+    LoadResult,
+    Table,
+    describe,
+    first_line,
+)
 
 log = logging.getLogger(__name__)
 
 #: Bumped when the tables change shape; a newer tool migrates an older schema (additively:
 #: missing tables, columns and indexes are created), an older tool refuses a newer one.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 VERSION_TABLE = "schema_version"
 
 #: Indexes for the documented queries (docs/analytics.md): joins by artist, filters by date.
@@ -40,6 +49,8 @@ INDEXES = (
     ("listings", "album_id"),
     ("events", "album_id"),
     ("artist_snapshots", "artist_id"),
+    ("album_genres", "genre"),
+    ("deezer_tracks", "album_id"),
 )
 
 _SIMPLE_TYPES = {
@@ -214,11 +225,11 @@ def _merge(con: duckdb.DuckDBPyConnection, pg: Any, schema: str, table: Table) -
 
 
 def _create_views(pg: Any, schema: str, tables: set[str]) -> None:
-    """The DuckDB load's views (a dataset's ``album_presence``) over the merged tables."""
-    if "listings" not in tables:
-        return
+    """The DuckDB load's views over the merged tables: the popularity views always, a
+    dataset's ``album_presence`` where the schema holds a dataset's listings."""
     pg.execute(f"SET LOCAL search_path TO {_ident(schema)}")
-    for name, sql in VIEWS.items():
+    views = {**POPULARITY_VIEWS, **(VIEWS if "listings" in tables else {})}
+    for name, sql in views.items():
         pg.execute(f"CREATE OR REPLACE VIEW {_ident(schema, name)} AS {sql}")
 
 

@@ -227,15 +227,39 @@ _NO_ARTISTS = (
     "This {scope} fetched no artist (--artists off, or skipped in development mode where each"
     " costs a request): there are no {what} to show."
 )
-#: An album's genres: those of the artists credited on it; a track's: those of its artists.
-_ALBUM_GENRES = (
-    "SELECT DISTINCT aa.album_id, g.genre FROM album_artists aa"
-    " JOIN artist_genres g USING (artist_id)"
-)
-_TRACK_GENRES = (
-    "SELECT DISTINCT ta.track_id, g.genre FROM track_artists ta"
-    " JOIN artist_genres g USING (artist_id)"
-)
+#: Where the genre and popularity charts take their data, first present first (album_genres'
+#: sources; the popularity views' sources), and how a caption names each.
+_GENRE_SOURCES = {
+    "spotify": "Spotify (the genres of the credited artists)",
+    "deezer": "Deezer (the album's genres there, matched by UPC)",
+    "musicbrainz": "MusicBrainz (the release group's genres, matched by barcode)",
+}
+_POPULARITY_SOURCES = {
+    "spotify": ("Spotify popularity (0-100)", "popularity (0-100)"),
+    "deezer": ("Deezer fans (nb_fan of the artist matched by name)", "fans on Deezer"),
+}
+
+
+def _source_of(con: duckdb.DuckDBPyConnection, sql: str, sources: Any) -> str | None:
+    """The first of ``sources`` that ``sql`` (source, rows) gives rows for."""
+    present = {source for source, n in _rows(con, sql) if n}
+    return next((s for s in sources if s in present), None)
+
+
+def _album_genres(source: str) -> str:
+    """An album's genres from ``source``."""
+    return f"SELECT album_id, genre FROM album_genres WHERE source = '{source}'"
+
+
+def _track_genres(source: str) -> str:
+    """A track's genres: its artists' (features included) on Spotify, else its album's."""
+    if source == "spotify":
+        return (
+            "SELECT DISTINCT ta.track_id, g.genre FROM track_artists ta"
+            " JOIN artist_genres g USING (artist_id)"
+        )
+    albums = _album_genres(source)
+    return f"SELECT t.track_id, g.genre FROM tracks t JOIN ({albums}) g USING (album_id)"
 
 
 def _fetched(con: duckdb.DuckDBPyConnection) -> int:
@@ -248,37 +272,52 @@ def _genre_charts(con: duckdb.DuckDBPyConnection, markets: list[str], scope: str
         ("top-genres-tracks", "Top genres by tracks"),
         ("genre-share-by-market", "Genre share by market"),
     )
-    if not _fetched(con):
+    source = _source_of(con, "SELECT source, count(*) FROM album_genres GROUP BY 1", _GENRE_SOURCES)
+    if source is None and not _fetched(con):
         why = _NO_ARTISTS.format(what="genres", scope=scope)
         return [Chart(key, title, why, None) for key, title in keys]
+    source = source or "spotify"
+    album_genres, track_genres = _album_genres(source), _track_genres(source)
     by_albums = _rows(
         con,
-        f"SELECT genre, count(*) AS n FROM ({_ALBUM_GENRES}) GROUP BY 1"
+        f"SELECT genre, count(*) AS n FROM ({album_genres}) GROUP BY 1"
         f" ORDER BY n DESC, 1 LIMIT {_TOP_GENRES}",
     )
     by_tracks = _rows(
         con,
-        f"SELECT genre, count(*) AS n FROM ({_TRACK_GENRES}) GROUP BY 1"
+        f"SELECT genre, count(*) AS n FROM ({track_genres}) GROUP BY 1"
         f" ORDER BY n DESC, 1 LIMIT {_TOP_GENRES}",
     )
-    unclassified = _rows(
-        con,
-        "SELECT count(*) FILTER (fetched AND len(genres) = 0), count(*) FILTER (fetched)"
-        " FROM artists",
-    )[0]
-    note = f" {unclassified[0]} of {unclassified[1]} artists fetched have no genre on Spotify."
+    if source == "spotify":
+        unclassified = _rows(
+            con,
+            "SELECT count(*) FILTER (fetched AND len(genres) = 0), count(*) FILTER (fetched)"
+            " FROM artists",
+        )[0]
+        note = f" {unclassified[0]} of {unclassified[1]} artists fetched have no genre on Spotify."
+    else:
+        classified = _rows(
+            con,
+            f"SELECT count(DISTINCT album_id), (SELECT count(*) FROM albums) FROM ({album_genres})",
+        )[0]
+        note = f" {classified[0]} of {classified[1]} albums have a genre there."
+    note += f" Source: {_GENRE_SOURCES[source]}."
     charts_ = [
         _chart(
             keys[0][0],
             keys[0][1],
-            "Releases whose credited artists carry the genre (a release counts once per"
-            " genre; an artist may carry several)." + note,
+            "Releases of the genre (a release counts once per genre and may have several)." + note,
             charts.top_genres(by_albums, "releases"),
         ),
         _chart(
             keys[1][0],
             keys[1][1],
-            "Tracks whose artists (features included) carry the genre." + note,
+            (
+                "Tracks whose artists (features included) carry the genre."
+                if source == "spotify"
+                else "Tracks of the albums of the genre."
+            )
+            + note,
             charts.top_genres(by_tracks, "tracks"),
         ),
     ]
@@ -293,7 +332,7 @@ def _genre_charts(con: duckdb.DuckDBPyConnection, markets: list[str], scope: str
         for m, g, n in _rows(
             con,
             f"SELECT am.market, ag.genre, count(*) FROM album_markets am"
-            f" JOIN ({_ALBUM_GENRES}) ag USING (album_id) GROUP BY ALL",
+            f" JOIN ({album_genres}) ag USING (album_id) GROUP BY ALL",
         )
     }
     shares = [[counts.get((m, g), 0) / totals[m] for g in genres] for m in markets]
@@ -301,8 +340,9 @@ def _genre_charts(con: duckdb.DuckDBPyConnection, markets: list[str], scope: str
         _chart(
             keys[2][0],
             keys[2][1],
-            "Share of each market's releases whose artists carry the genre, for the"
-            f" {len(genres)} genres with the most releases overall.",
+            "Share of each market's releases of the genre, for the"
+            f" {len(genres)} genres with the most releases overall."
+            f" Source: {_GENRE_SOURCES[source]}.",
             charts.genre_share(markets, genres, shares),
         )
     )
@@ -315,8 +355,8 @@ def _artist_fame(con: duckdb.DuckDBPyConnection, scope: str) -> list[Chart]:
         ("followed-artists", "Most followed artists", "followers", "followers"),
     )
     fetched = _fetched(con)
-    drawn = []
-    for key, title, column, unit in shown:
+    drawn = [_popular_artists(con, scope)]
+    for key, title, column, unit in shown[1:]:
         rows = _rows(
             con,
             f"SELECT artist_id, name, {column} FROM artists WHERE {column} IS NOT NULL"
@@ -334,6 +374,36 @@ def _artist_fame(con: duckdb.DuckDBPyConnection, scope: str) -> list[Chart]:
             caption = f"The {len(rows)} artists of this {scope}'s releases with the most {column}."
             drawn.append(_chart(key, title, caption, charts.top_values(_named(rows), unit)))
     return drawn
+
+
+def _popular_artists(con: duckdb.DuckDBPyConnection, scope: str) -> Chart:
+    """The most popular artists by Spotify's popularity, else by their fans on Deezer."""
+    key, title = "popular-artists", "Most popular artists"
+    source = _source_of(
+        con,
+        "SELECT popularity_source, count(*) FROM artist_popularity GROUP BY 1",
+        _POPULARITY_SOURCES,
+    )
+    if source is None:
+        why = (
+            f"The artists of this {scope} carry no popularity: Spotify gives development-mode"
+            " apps none (enrich the pull with Deezer for their fans there)."
+        )
+        fetched = _fetched(con)
+        return Chart(
+            key, title, why if fetched else _NO_ARTISTS.format(what="popularity", scope=scope), None
+        )
+    named, unit = _POPULARITY_SOURCES[source]
+    rows = _rows(
+        con,
+        "SELECT artist_id, coalesce(name, artist_id), popularity FROM artist_popularity"
+        f" WHERE popularity_source = '{source}'"
+        f" ORDER BY popularity DESC, 2, 1 LIMIT {_TOP_ARTISTS}",
+    )
+    caption = (
+        f"The {len(rows)} artists of this {scope}'s releases with the most {unit}. Source: {named}."
+    )
+    return _chart(key, title, caption, charts.top_values(_named(rows), unit))
 
 
 def _overlap(con: duckdb.DuckDBPyConnection, markets: list[str], scope: str) -> Chart:

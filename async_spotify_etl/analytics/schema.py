@@ -26,7 +26,17 @@ TABLES = (
     "track_artists",
     "album_markets",
     "errors",
+    # From the enrichment files (``pull --enrich``); empty when the pull has none.
+    "deezer_albums",
+    "deezer_tracks",
+    "deezer_artists",
+    "musicbrainz_releases",
+    "album_genres",
 )
+#: The enrichment streams a pull may hold (docs/enrich.md), each read into its table.
+ENRICH_STREAMS = ("deezer_albums", "deezer_tracks", "deezer_artists", "musicbrainz_releases")
+#: The sources of :data:`TABLES` ``album_genres``, and of the popularity views.
+GENRE_SOURCES = ("spotify", "deezer", "musicbrainz")
 
 _ARTISTS = "STRUCT(id VARCHAR, name VARCHAR)[]"
 #: The JSON fields read from each stream and their DuckDB types; others are ignored.
@@ -77,6 +87,36 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "status": "INTEGER",
         "message": "VARCHAR",
         "at": "VARCHAR",
+        "failed_at": "VARCHAR",  # an enrichment step's failure (stage deezer, musicbrainz)
+    },
+    "deezer_albums": {
+        "album_id": "VARCHAR",
+        "upc": "VARCHAR",
+        "deezer": "STRUCT(id BIGINT, title VARCHAR, upc VARCHAR, fans BIGINT, genre_id BIGINT,"
+        " genres STRUCT(data STRUCT(id BIGINT, name VARCHAR)[]), record_type VARCHAR,"
+        " release_date VARCHAR, nb_tracks INTEGER, label VARCHAR)",
+        "_etl": "STRUCT(extracted_at VARCHAR, lookup VARCHAR)",
+    },
+    "deezer_tracks": {
+        "track_id": "VARCHAR",
+        "album_id": "VARCHAR",
+        "isrc": "VARCHAR",
+        "deezer": "STRUCT(id BIGINT, isrc VARCHAR, title VARCHAR, rank BIGINT, duration INTEGER)",
+        "_etl": "STRUCT(extracted_at VARCHAR)",
+    },
+    "deezer_artists": {
+        "artist_id": "VARCHAR",
+        "deezer": "STRUCT(id BIGINT, name VARCHAR, nb_fan BIGINT, nb_album INTEGER)",
+        "_etl": "STRUCT(extracted_at VARCHAR)",
+    },
+    "musicbrainz_releases": {
+        "album_id": "VARCHAR",
+        "upc": "VARCHAR",
+        "release": "STRUCT(id VARCHAR, title VARCHAR, barcode VARCHAR, score INTEGER,"
+        ' "release-group" STRUCT(id VARCHAR, title VARCHAR, "primary-type" VARCHAR))',
+        "release_group": 'STRUCT(id VARCHAR, title VARCHAR, genres STRUCT("count" INTEGER,'
+        ' name VARCHAR)[], tags STRUCT("count" INTEGER, name VARCHAR)[])',
+        "_etl": "STRUCT(extracted_at VARCHAR)",
     },
 }
 
@@ -146,6 +186,49 @@ CREATE OR REPLACE TABLE errors (
     failed_at TIMESTAMPTZ,
     artist_id VARCHAR                -- the failed artist (stage artists)
 );
+CREATE OR REPLACE TABLE deezer_albums (
+    album_id VARCHAR PRIMARY KEY,    -- the Spotify album looked up by its UPC
+    upc VARCHAR,                     -- Spotify's UPC
+    matched BOOLEAN NOT NULL,        -- Deezer knows the album (false: a recorded miss)
+    deezer_id BIGINT, title VARCHAR,
+    deezer_upc VARCHAR,              -- as Deezer stores it (often 12 digits for 13)
+    fans BIGINT,                     -- the album's fans on Deezer
+    genre_id BIGINT,                 -- NULL where Deezer says -1 (none)
+    genres VARCHAR[],                -- genres.data names; NULL for a miss
+    record_type VARCHAR, release_date DATE, nb_tracks INTEGER, label VARCHAR,
+    lookup VARCHAR,                  -- the UPC form that matched
+    extracted_at TIMESTAMPTZ
+);
+CREATE OR REPLACE TABLE deezer_tracks (
+    track_id VARCHAR PRIMARY KEY,    -- the Spotify track matched by ISRC
+    album_id VARCHAR NOT NULL, isrc VARCHAR,
+    matched BOOLEAN NOT NULL,        -- Deezer's album holds a track of that ISRC
+    deezer_id BIGINT, title VARCHAR,
+    rank BIGINT,                     -- Deezer's popularity of the track
+    duration INTEGER,                -- seconds
+    extracted_at TIMESTAMPTZ
+);
+CREATE OR REPLACE TABLE deezer_artists (
+    artist_id VARCHAR PRIMARY KEY,   -- the Spotify artist (its latest snapshot)
+    matched BOOLEAN NOT NULL, deezer_id BIGINT, name VARCHAR,
+    nb_fan BIGINT,                   -- the artist's fans on Deezer
+    nb_album INTEGER, fetched_at TIMESTAMPTZ
+);
+CREATE OR REPLACE TABLE musicbrainz_releases (
+    album_id VARCHAR PRIMARY KEY,    -- the Spotify album searched by barcode (its UPC)
+    upc VARCHAR,
+    matched BOOLEAN NOT NULL,        -- a release carries the barcode
+    release_id VARCHAR,              -- the release's MBID
+    title VARCHAR, barcode VARCHAR, score INTEGER,
+    release_group_id VARCHAR, release_group_title VARCHAR, primary_type VARCHAR,
+    genres VARCHAR[],                -- the release group's genres, most votes first
+    tags VARCHAR[],                  -- its folksonomy tags, most votes first
+    extracted_at TIMESTAMPTZ
+);
+CREATE OR REPLACE TABLE album_genres (
+    album_id VARCHAR, source VARCHAR, -- spotify (the credited artists'), deezer or musicbrainz
+    genre VARCHAR, PRIMARY KEY (album_id, source, genre)
+);
 """
 
 _FILL = f"""
@@ -194,23 +277,113 @@ FROM (
 INSERT INTO artist_genres SELECT DISTINCT id, genre FROM (
     SELECT id, unnest(genres) AS genre FROM _artists) WHERE genre IS NOT NULL;
 INSERT INTO album_markets SELECT DISTINCT album_id, unnest(markets) AS market FROM albums;
-INSERT INTO errors SELECT album_id, stage, error, status, message, try_cast("at" AS TIMESTAMPTZ),
+INSERT INTO errors SELECT album_id, stage, error, status, message,
+    try_cast(coalesce("at", failed_at) AS TIMESTAMPTZ),
     artist_id
 FROM _raw_errors;
+CREATE OR REPLACE TEMP TABLE _deezer_albums AS SELECT * FROM _raw_deezer_albums
+    WHERE album_id IS NOT NULL QUALIFY row_number() OVER (
+        PARTITION BY album_id ORDER BY try_cast(_etl.extracted_at AS TIMESTAMPTZ) DESC NULLS LAST
+    ) = 1;
+INSERT INTO deezer_albums SELECT
+    album_id, upc, deezer IS NOT NULL, deezer.id, deezer.title, deezer.upc, deezer.fans,
+    nullif(deezer.genre_id, -1),
+    CASE WHEN deezer IS NOT NULL THEN
+        coalesce(list_filter(list_transform(deezer.genres.data, lambda g: g.name),
+            lambda n: n IS NOT NULL), []) END,
+    deezer.record_type, try_cast(deezer.release_date AS DATE), deezer.nb_tracks, deezer.label,
+    _etl.lookup, try_cast(_etl.extracted_at AS TIMESTAMPTZ)
+FROM _deezer_albums;
+INSERT INTO deezer_tracks SELECT
+    t.track_id, t.album_id, t.isrc, t.deezer IS NOT NULL, t.deezer.id, t.deezer.title,
+    t.deezer.rank, t.deezer.duration, try_cast(t._etl.extracted_at AS TIMESTAMPTZ)
+FROM _raw_deezer_tracks t JOIN _deezer_albums a USING (album_id)
+WHERE t.track_id IS NOT NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY t.track_id
+        ORDER BY try_cast(t._etl.extracted_at AS TIMESTAMPTZ) DESC NULLS LAST
+    ) = 1;
+INSERT INTO deezer_artists SELECT
+    artist_id, deezer IS NOT NULL, deezer.id, deezer.name, deezer.nb_fan, deezer.nb_album,
+    try_cast(_etl.extracted_at AS TIMESTAMPTZ)
+FROM _raw_deezer_artists WHERE artist_id IS NOT NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY artist_id ORDER BY try_cast(_etl.extracted_at AS TIMESTAMPTZ) DESC NULLS LAST
+    ) = 1;
+INSERT INTO musicbrainz_releases SELECT
+    album_id, upc, release IS NOT NULL, release.id, release.title, release.barcode,
+    release.score, coalesce(release_group.id, release."release-group".id),
+    coalesce(release_group.title, release."release-group".title),
+    release."release-group"."primary-type",
+    CASE WHEN release IS NOT NULL THEN coalesce(list_transform(
+        list_sort(list_filter(release_group.genres, lambda g: g.name IS NOT NULL),
+            'DESC'), lambda g: g.name), []) END,
+    CASE WHEN release IS NOT NULL THEN coalesce(list_transform(
+        list_sort(list_filter(release_group.tags, lambda g: g.name IS NOT NULL),
+            'DESC'), lambda g: g.name), []) END,
+    try_cast(_etl.extracted_at AS TIMESTAMPTZ)
+FROM _raw_musicbrainz_releases WHERE album_id IS NOT NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY album_id ORDER BY try_cast(_etl.extracted_at AS TIMESTAMPTZ) DESC NULLS LAST
+    ) = 1;
 DROP TABLE _albums;
 DROP TABLE _tracks;
 DROP TABLE _artists;
+DROP TABLE _deezer_albums;
+"""
+
+#: ``album_genres`` from the tables it summarises, whole: an album's Spotify genres are
+#: those of its credited artists (Spotify's albums carry none), Deezer's and MusicBrainz's
+#: those of the album's match. Only albums the load holds.
+ALBUM_GENRES_SQL = """
+DELETE FROM album_genres;
+INSERT INTO album_genres SELECT DISTINCT album_id, source, genre FROM (
+    SELECT aa.album_id, 'spotify' AS source, g.genre FROM album_artists aa
+        JOIN artist_genres g USING (artist_id)
+    UNION ALL SELECT album_id, 'deezer', unnest(genres) FROM deezer_albums
+    UNION ALL SELECT album_id, 'musicbrainz', unnest(genres) FROM musicbrainz_releases
+) WHERE genre IS NOT NULL AND genre <> '' AND album_id IN (SELECT album_id FROM albums);
 """
 
 
 #: The tables a dataset's load adds to :data:`TABLES`.
-DATASET_TABLES = ("artist_snapshots", "listings", "runs", "events")
+DATASET_TABLES = ("artist_snapshots", "deezer_artist_snapshots", "listings", "runs", "events")
 #: Views over the tables, in SQL that DuckDB and PostgreSQL both run.
 VIEWS = {
     "album_presence": (
         "SELECT album_id, market, min(observed_at) AS first_seen,"
         " max(observed_at) AS last_seen, count(DISTINCT run_id) AS runs_listed,"
         " min(position) AS best_position FROM listings GROUP BY album_id, market"
+    ),
+}
+#: Every load's views, in SQL that DuckDB and PostgreSQL both run: one popularity per album,
+#: artist and track, Spotify's where it has one, else Deezer's, with its source and measure
+#: (spotify popularity 0-100; deezer fans, nb_fan or rank: counts, not a 0-100 scale).
+POPULARITY_VIEWS = {
+    "album_popularity": (
+        "SELECT a.album_id,"
+        " CASE WHEN a.popularity IS NOT NULL THEN 'spotify'"
+        "  WHEN d.fans IS NOT NULL THEN 'deezer' END AS popularity_source,"
+        " CASE WHEN a.popularity IS NOT NULL THEN 'popularity'"
+        "  WHEN d.fans IS NOT NULL THEN 'fans' END AS popularity_measure,"
+        " coalesce(CAST(a.popularity AS BIGINT), d.fans) AS popularity"
+        " FROM albums a LEFT JOIN deezer_albums d ON d.album_id = a.album_id"
+    ),
+    "artist_popularity": (
+        "SELECT a.artist_id, a.name,"
+        " CASE WHEN a.popularity IS NOT NULL THEN 'spotify'"
+        "  WHEN d.nb_fan IS NOT NULL THEN 'deezer' END AS popularity_source,"
+        " CASE WHEN a.popularity IS NOT NULL THEN 'popularity'"
+        "  WHEN d.nb_fan IS NOT NULL THEN 'nb_fan' END AS popularity_measure,"
+        " coalesce(CAST(a.popularity AS BIGINT), d.nb_fan) AS popularity"
+        " FROM artists a LEFT JOIN deezer_artists d ON d.artist_id = a.artist_id"
+    ),
+    "track_popularity": (
+        "SELECT t.track_id, t.album_id,"
+        " CASE WHEN d.rank IS NOT NULL THEN 'deezer' END AS popularity_source,"
+        " CASE WHEN d.rank IS NOT NULL THEN 'rank' END AS popularity_measure,"
+        " d.rank AS popularity"
+        " FROM tracks t LEFT JOIN deezer_tracks d ON d.track_id = t.track_id"
     ),
 }
 
@@ -244,6 +417,10 @@ CREATE TABLE IF NOT EXISTS artist_snapshots (
     run_id VARCHAR, artist_id VARCHAR, popularity INTEGER, followers BIGINT,
     genres VARCHAR[], fetched_at TIMESTAMPTZ, PRIMARY KEY (run_id, artist_id)
 );
+CREATE TABLE IF NOT EXISTS deezer_artist_snapshots (
+    run_id VARCHAR, artist_id VARCHAR, matched BOOLEAN NOT NULL, deezer_id BIGINT,
+    nb_fan BIGINT, nb_album INTEGER, fetched_at TIMESTAMPTZ, PRIMARY KEY (run_id, artist_id)
+);
 CREATE TABLE IF NOT EXISTS listings (
     run_id VARCHAR, observed_at TIMESTAMPTZ, run_date DATE, market VARCHAR,
     position INTEGER,                -- 1-based in the market's listing
@@ -257,11 +434,18 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+def create_views(con: duckdb.DuckDBPyConnection, views: Mapping[str, str]) -> None:
+    """Create or replace ``views`` (name to query) in the current schema."""
+    for name, sql in views.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+
+
 def fill_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create or replace :data:`TABLES` in the current schema from the ``_raw_<stream>``
     views (see :func:`create_sources`): albums and artists once each, the latest wins."""
     con.execute(TABLES_SQL)
     con.execute(_FILL)
+    con.execute(ALBUM_GENRES_SQL)
 
 
 #: The shape of :data:`TABLES`, for a load that merges into them rather than replacing.
@@ -270,7 +454,8 @@ SCHEMA_IF_ABSENT = TABLES_SQL.replace("CREATE OR REPLACE TABLE", "CREATE TABLE I
 DROP_DATASET_TABLES = """
 DROP VIEW IF EXISTS album_presence;
 DROP TABLE IF EXISTS listings; DROP TABLE IF EXISTS events;
-DROP TABLE IF EXISTS artist_snapshots; DROP TABLE IF EXISTS runs;
+DROP TABLE IF EXISTS artist_snapshots; DROP TABLE IF EXISTS deezer_artist_snapshots;
+DROP TABLE IF EXISTS runs;
 """
 
 
@@ -283,9 +468,11 @@ FOREIGN_KEYS = (
     ("track_artists", "artist_id", "artists"),
     ("album_markets", "album_id", "albums"),
     ("artist_genres", "artist_id", "artists"),
+    ("album_genres", "album_id", "albums"),
     # A dataset's per-run tables: a run's rows in a load replace its earlier ones.
     ("artist_snapshots", "run_id", "runs"),
     ("artist_snapshots", "artist_id", "artists"),
+    ("deezer_artist_snapshots", "run_id", "runs"),
     ("listings", "run_id", "runs"),
     ("events", "run_id", "runs"),
 )

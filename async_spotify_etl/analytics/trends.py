@@ -126,11 +126,13 @@ def _share(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str], w
     if len(runs) < 2:
         return _too_little(key, title, f"{what} share over time", runs)
     if what == "genre":
+        present = {g for (g,) in _rows(con, "SELECT DISTINCT source FROM album_genres")}
+        origin = next((g for g in _GENRE_SOURCES if g in present), "spotify")
         tagged = (
             f"SELECT DISTINCT l.run_id, l.album_id, g.genre AS tag FROM ({_LISTED}) l"
-            " JOIN album_artists USING (album_id) JOIN artist_genres g USING (artist_id)"
+            f" JOIN album_genres g USING (album_id) WHERE g.source = '{origin}'"
         )
-        source = "the genres of its credited artists (their latest snapshot)"
+        source = _GENRE_SOURCES[origin]
     else:
         tagged = (
             f"SELECT l.run_id, l.album_id, a.label AS tag FROM ({_LISTED}) l"
@@ -194,13 +196,27 @@ def _churn(con: duckdb.DuckDBPyConnection, runs: list[str], labels: list[str]) -
     )
 
 
+#: An album's genres over time: the first source the dataset has (album_genres' sources).
+_GENRE_SOURCES = {
+    "spotify": "the genres of its credited artists (their latest snapshot; source: Spotify)",
+    "deezer": "its genres on Deezer (source: Deezer, matched by UPC)",
+    "musicbrainz": "its release group's genres (source: MusicBrainz, matched by barcode)",
+}
+
+
 def _follower_growth(con: duckdb.DuckDBPyConnection) -> Chart:
     key, title = "follower-growth", "Artists whose followers grew most"
-    twice, with_followers = _rows(
-        con,
+    counted = (
         "SELECT count(*) FILTER (n >= 2), count(*) FILTER (f) FROM (SELECT artist_id,"
-        " count(*) AS n, bool_or(followers IS NOT NULL) AS f FROM artist_snapshots GROUP BY 1)",
-    )[0]
+        " count(*) AS n, bool_or({column} IS NOT NULL) AS f FROM {table} GROUP BY 1)"
+    )
+    table, column, unit = "artist_snapshots", "followers", "Followers"
+    twice, with_followers = _rows(con, counted.format(table=table, column=column))[0]
+    if not with_followers:  # development mode: the artists' fans on Deezer, if enriched
+        deezer = _rows(con, counted.format(table="deezer_artist_snapshots", column="nb_fan"))[0]
+        if deezer[1]:
+            table, column, unit = "deezer_artist_snapshots", "nb_fan", "Fans on Deezer"
+            twice, with_followers = deezer
     if not with_followers:
         return Chart(
             key,
@@ -216,9 +232,9 @@ def _follower_growth(con: duckdb.DuckDBPyConnection) -> Chart:
     rows = _rows(
         con,
         "SELECT coalesce(a.name, s.artist_id), s.last - s.first FROM ("
-        " SELECT artist_id, arg_min(followers, run_id) AS first,"
-        "  arg_max(followers, run_id) AS last, count(*) AS n FROM artist_snapshots"
-        "  WHERE followers IS NOT NULL GROUP BY 1) s LEFT JOIN artists a USING (artist_id)"
+        f" SELECT artist_id, arg_min({column}, run_id) AS first,"
+        f"  arg_max({column}, run_id) AS last, count(*) AS n FROM {table}"
+        f"  WHERE {column} IS NOT NULL GROUP BY 1) s LEFT JOIN artists a USING (artist_id)"
         f" WHERE s.n >= 2 AND s.last > s.first ORDER BY 2 DESC, 1 LIMIT {_TOP_GROWTH}",
     )
     if not rows:
@@ -229,10 +245,11 @@ def _follower_growth(con: duckdb.DuckDBPyConnection) -> Chart:
             " between their first and latest snapshot.",
             None,
         )
+    named = "Spotify followers" if table == "artist_snapshots" else "Deezer fans (nb_fan)"
     return Chart(
         key,
         title,
-        f"Followers gained from each artist's first snapshot to its latest, of the {twice}"
-        " artists fetched in two runs or more.",
-        charts.to_svg(charts.top_values(rows, "followers gained"), key),
+        f"{unit} gained from each artist's first snapshot to its latest, of the {twice}"
+        f" artists fetched in two runs or more. Source: {named}.",
+        charts.to_svg(charts.top_values(rows, f"{unit.lower()} gained"), key),
     )

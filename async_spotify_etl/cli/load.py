@@ -28,11 +28,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "load",
         help="load a pull's NDJSON into DuckDB or PostgreSQL",
         description="Create or replace the tables albums, tracks, artists, artist_genres,"
-        " album_artists, track_artists, album_markets and errors in a DuckDB file from the"
-        " pull in OUT_DIR"
+        " album_artists, track_artists, album_markets and errors, the enrichment tables"
+        " deezer_albums, deezer_tracks, deezer_artists, musicbrainz_releases and album_genres"
+        " (empty without --enrich files) and the views album_popularity, artist_popularity"
+        " and track_popularity in a DuckDB file from the pull in OUT_DIR"
         " (only committed records of a pull in progress), or merge them into a PostgreSQL"
         " schema in one transaction (records upserted by id). On a dataset (pull --dataset)"
-        " the tables span its runs, with artist_snapshots, listings, runs, events and the view"
+        " the tables span its runs, with artist_snapshots, deezer_artist_snapshots, listings,"
+        " runs, events and the view"
         " album_presence; loading a DuckDB file again reads only the runs it lacks. A DuckDB"
         " file holds one source: loading another pull or dataset replaces every table,"
         " said in one line on stderr.",

@@ -255,7 +255,9 @@ class Pull:
 
     def _watch(self, out: Channel[Sighting]) -> list[Coroutine[Any, Any, None]]:
         """Workers that list the watched artists, each taking the next one (an earlier
-        attempt's recorded listing is replayed instead, without a request)."""
+        attempt's recorded listing is replayed instead, without a request; an artist a
+        stop left unread, or read in part, is listed anew: its pages have no order to go
+        on from)."""
         assert self._ids is not None
         artists = iter(enumerate(dict.fromkeys(self._ids.ids)))
         recorded = self._known.listing
@@ -267,8 +269,9 @@ class Pull:
                 for index, artist_id in artists:
                     if self._stop.error is not None:
                         return  # stopped resumably: the rest is for the resume
-                    if recorded is not None:
-                        ids = recorded.get(artist_key(artist_id), ())
+                    key = artist_key(artist_id)
+                    if recorded is not None and key not in self._known.listing_next:
+                        ids = recorded.get(key, ())
                         await self._lister.replay(index, "", ids, "artists", sender, 0)
                         continue
                     market, groups = settings.markets[0], settings.include_groups
@@ -312,12 +315,13 @@ class Pull:
                     self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
             stopped = self._stop.error is not None  # a listing may have stopped short
             source = self._lister.source
-            if source not in (None, "ids"):
-                so_far = self._listing_so_far()
-                if not stopped and self._on_listed is not None:  # each read to its end
-                    self._on_listed({m: ids for m, (ids, _) in so_far.items()}, source)
-                elif stopped and self._on_listing_stopped is not None and source is not None:
-                    self._on_listing_stopped(so_far, source)
+            paged = source in ("new-releases", "search")  # market listings, read page by page
+            so_far = self._listing_so_far() if paged else {}
+            if source not in (None, "ids") and not stopped and self._on_listed is not None:
+                listed = {m: ids for m, (ids, _) in so_far.items()} if paged else self.stats.listed
+                self._on_listed(listed, source)  # each read to its end
+            elif paged and stopped and self._on_listing_stopped is not None and source:
+                self._on_listing_stopped(so_far, source)
             for candidate in dedupe.finish():
                 await self._admit(candidate, out, results)
             self.stats.found, self.stats.skipped_done = dedupe.found, dedupe.skipped_done
@@ -327,6 +331,8 @@ class Pull:
         its listing goes on from (None: read to its end)."""
         known, stats = self._known, self.stats
         so_far: ListingSoFar = {}
+        if self._lister.source == "artists":
+            return self._watched_so_far()
         for market in self.settings.markets:
             replayed = list(known.listing.get(market, ())) if known.listing is not None else []
             listed = stats.listed.get(market, [])
@@ -339,6 +345,22 @@ class Pull:
                 so_far[market] = (replayed, known.listing_next.get(market))
             else:  # never started
                 so_far[market] = ([], 0)
+        return so_far
+
+    def _watched_so_far(self) -> ListingSoFar:
+        """Each watched artist's listing as :meth:`_listing_so_far` says a market's: read
+        to its end (this run, or replayed), or to be listed anew (offset 0, nothing kept)."""
+        assert self._ids is not None
+        known, stats = self._known, self.stats
+        so_far: ListingSoFar = {}
+        for artist_id in dict.fromkeys(self._ids.ids):
+            key = artist_key(artist_id)
+            if key in stats.reach:  # listed this run to its end
+                so_far[key] = (stats.listed.get(key, []), None)
+            elif known.listing is not None and key not in known.listing_next:  # replayed
+                so_far[key] = (list(known.listing.get(key, ())), None)
+            else:  # never started, or stopped in the middle of its pages
+                so_far[key] = ([], 0)
         return so_far
 
     async def _admit(

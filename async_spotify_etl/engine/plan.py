@@ -5,7 +5,8 @@ manifest records :func:`run_minimum` of what it fetched, and ``--dry-run`` count
 pull before it runs with :func:`plan_requests`. The dry run makes the listing calls (they
 are few and tell which albums and how many tracks); nothing is expanded and nothing is
 written. Expansion is counted from the listings' ``total_tracks``; with ``--ids`` there is
-no listing, so the count is a lower bound.
+no listing, so the count is a lower bound. A watchlist (``--artist-ids``) reads every page
+of each artist's albums, as the pull does, and counts from the releases it keeps.
 """
 
 from __future__ import annotations

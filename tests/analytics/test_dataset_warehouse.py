@@ -70,7 +70,12 @@ async def test_a_dataset_merged_after_each_run_equals_one_load_of_all(
             " AND connamespace = 'whole'::regnamespace AND confrelid = 'whole.runs'::regclass"
         ).fetchall()
     assert len(presence) == len({(a, m) for _, m, _, a in dataset.expected_listings()})
-    assert {k for (k,) in keys} == {"whole.listings", "whole.events", "whole.artist_snapshots"}
+    assert {k for (k,) in keys} == {
+        "whole.listings",
+        "whole.events",
+        "whole.artist_snapshots",
+        "whole.deezer_artist_snapshots",
+    }
 
 
 async def test_parquet_of_a_dataset_partitions_listings_by_run_date(

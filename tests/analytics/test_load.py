@@ -136,6 +136,11 @@ def test_columns_have_types_and_tables_have_keys(make_pull: MakePull, tmp_path: 
         "album_artists": ["album_id", "position"],
         "track_artists": ["track_id", "position"],
         "album_markets": ["album_id", "market"],
+        "deezer_albums": ["album_id"],
+        "deezer_tracks": ["track_id"],
+        "deezer_artists": ["artist_id"],
+        "musicbrainz_releases": ["album_id"],
+        "album_genres": ["album_id", "source", "genre"],
     }
 
 

@@ -293,15 +293,17 @@ async def test_max_albums_takes_the_first_releases_in_watchlist_order_whoever_an
     assert sorted(a["id"] for a in read_pull(tmp_path / "out")["albums"]) == sorted(order[:6])
 
 
+@pytest.mark.parametrize("spare", [-9, 2], ids=["stopped-while-listing", "after-listing"])
 async def test_an_unfinished_watchlist_run_is_finished_with_the_window_it_started_with(
-    sandbox_factory: SandboxFactory, tmp_path: Path
+    sandbox_factory: SandboxFactory, tmp_path: Path, spare: int
 ) -> None:
     sb = await sandbox_factory(markets=(MARKET,), albums_per_market=80, seed=5)
     artists = watched(sb)
     path = watchlist_file(tmp_path, artists)
     root = tmp_path / "dataset"
     first = settings_for(sb, root, path, artists="off", expand="album")
-    stopped = dataclasses.replace(first, client=first.client.replace(budget=len(artists) + 2))
+    budget = len(artists) + spare  # the listing needs at least one page per artist
+    stopped = dataclasses.replace(first, client=first.client.replace(budget=budget))
     with pytest.raises(BudgetSpentError):
         await run_dataset(stopped, sb.credentials)
     # the next day's command: --since 14 is a day later, yet the run it finishes keeps its own
@@ -312,3 +314,9 @@ async def test_an_unfinished_watchlist_run_is_finished_with_the_window_it_starte
     assert manifest(folder)["plan"]["since"] == first.since
     wanted = {album for a in artists for album in expected(sb, a, DAYS)}
     assert {a["id"] for a in read_pull(folder)["albums"]} == wanted
+    listed: dict[str, set[str]] = {}
+    for row in _lines(folder / "listings.ndjson"):
+        listed.setdefault(row["market"], set()).add(row["album_id"])
+    assert listed == {
+        artist_key(a): set(expected(sb, a, DAYS)) for a in artists if expected(sb, a, DAYS)
+    }
