@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         UnreadableItemsError,
         UnsafeRequestError,
     )
-    from .core.settings import ClientSettings, Credentials, PullSettings
+    from .core.settings import ClientSettings, Credentials, EnrichSettings, PullSettings
     from .engine.endpoints import SpotifyAPI
     from .engine.outcomes import AlbumFailure, AlbumResult, ArtistFailure, ArtistResult, PullStats
     from .engine.plan import minimum_requests
@@ -67,6 +67,7 @@ __all__ = [
     "ConfigurationError",
     "Credentials",
     "EndpointUnavailableError",
+    "EnrichSettings",
     "ForbiddenError",
     "HTTPStatusError",
     "InvalidIdError",
@@ -140,6 +141,7 @@ _SOURCES = {
     "PullResult": "run.pull",
     "run_pull": "run.pull",
     "ClientSettings": "core.settings",
+    "EnrichSettings": "core.settings",
     "Credentials": "core.settings",
     "PullSettings": "core.settings",
     "read_committed": "output.reader",

@@ -15,6 +15,7 @@ from pathlib import Path
 from .blind import blind_markdown, blind_scenarios, run_blind
 from .contenders import Contender, by_name, pull_command
 from .daily import measure_daily
+from .enrichment import measure_enrichment
 from .loads import measure_loads
 from .report import machine, markdown
 from .runner import ROOT, Run, run_one, startup
@@ -36,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="smaller scenarios, one run each")
     parser.add_argument("--reps", type=int, default=3, help="runs of each (default 3)")
     parser.add_argument(
-        "--scenario", action="append", help="latency, rate, cpu, dev, memory, daily"
+        "--scenario", action="append", help="latency, rate, cpu, dev, memory, daily, enrich"
     )
     parser.add_argument("--contender", action="append", help="run only these contenders")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
@@ -188,9 +189,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     daily = []
     if not args.scenario or "daily" in args.scenario:
         daily = measure_daily(workdir, quick=args.quick)
+    enrich = []
+    if not args.scenario or "enrich" in args.scenario:
+        enrich = measure_enrichment(workdir, quick=args.quick)
     header = {
         "loads": loads,
         "daily": daily,
+        "enrich": enrich,
         "started": started,
         "mode": "quick" if args.quick else "full",
         "reps": 1 if args.quick else args.reps,

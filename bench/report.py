@@ -11,6 +11,7 @@ from importlib import metadata
 from typing import Any
 
 from .daily import daily_table
+from .enrichment import enrichment_table
 from .loads import load_table
 from .scenarios import Scenario
 from .summary import Summary, ratio
@@ -172,6 +173,8 @@ def markdown(
                 lines += load_table(loads, loads[0].get("albums"))
     if header.get("daily"):
         lines += daily_table(header["daily"])  # type: ignore[arg-type]
+    if header.get("enrich"):
+        lines += enrichment_table(header["enrich"])
     lines += ["", "### Targets", "", "| scenario | target | measured | |", "|---|---|---|---|"]
     for t in targets:
         mark = "n/a" if t.met is None else ("met" if t.met else "**missed**")

@@ -29,6 +29,7 @@ EXPORTED = {
     "ConfigurationError",
     "Credentials",
     "EndpointUnavailableError",
+    "EnrichSettings",
     "ForbiddenError",
     "HTTPStatusError",
     "InvalidIdError",

@@ -46,6 +46,22 @@ DEFAULT_BACKOFF_CAP = 30.0
 #: Refresh a token this many seconds before Spotify says it expires.
 DEFAULT_REFRESH_MARGIN = 60.0
 
+#: The key-less public APIs a pull may enrich its albums from (``--enrich``), and where.
+ENRICH_SOURCES = ("deezer", "musicbrainz")
+DEFAULT_DEEZER_URL = "https://api.deezer.com"
+DEFAULT_MUSICBRAINZ_URL = "https://musicbrainz.org/ws/2"
+#: Deezer allows 50 requests per 5 s per IP; 9 a second, evenly, keeps every 5 s window
+#: at 46 or fewer, so a pull is not the one that meets "Quota limit exceeded".
+DEFAULT_DEEZER_RATE = 9.0
+#: The contact the User-Agent gives (MusicBrainz asks each application for one, a URL or
+#: an e-mail address): the project's home by default; a user may give their own.
+DEFAULT_CONTACT = "https://github.com/async-spotify-etl/async_spotify_etl"
+#: MusicBrainz allows one request a second per IP on average: one per 1.1 s.
+DEFAULT_MUSICBRAINZ_INTERVAL = 1.1
+#: Retries of a throttled or failed enrichment request (MusicBrainz sheds load with 503
+#: even at a compliant rate, so it gets a few more than Spotify).
+DEFAULT_ENRICH_RETRIES = 6
+
 #: Field metadata, one of these on every settings field: part of a pull's plan (a resume
 #: must keep it; the journal records it and refuses a change), or not (it may change
 #: between a pull and its resume). Every field is recorded in manifest.json's
@@ -61,6 +77,7 @@ DEFAULT_INCLUDE_GROUPS: tuple[str, ...] = ("album", "single")
 #: The groups Get Artist's Albums knows.
 ALBUM_GROUPS = ("album", "single", "appears_on", "compilation")
 
+EnrichSource = Literal["deezer", "musicbrainz"]
 SourceMode = Literal["auto", "new-releases", "search", "ids", "artists"]
 ExpandMode = Literal["auto", "several", "album", "tracks"]
 ArtistsMode = Literal["auto", "several", "single", "off"]
@@ -173,6 +190,37 @@ class ClientSettings:
 
 
 @dataclass(frozen=True)
+class EnrichSettings:
+    """How the enrichment clients talk to Deezer and MusicBrainz: where, how fast."""
+
+    deezer_url: str = field(default=DEFAULT_DEEZER_URL, metadata=URL)
+    musicbrainz_url: str = field(default=DEFAULT_MUSICBRAINZ_URL, metadata=URL)
+    #: Deezer requests per second, evenly paced (a bucket of one).
+    deezer_rate: float = field(default=DEFAULT_DEEZER_RATE, metadata=NOT_PLAN)
+    #: Seconds between two MusicBrainz requests.
+    musicbrainz_interval: float = field(default=DEFAULT_MUSICBRAINZ_INTERVAL, metadata=NOT_PLAN)
+    #: Named apart from the client's (manifest.json's arguments are one flat mapping).
+    enrich_retries: int = field(default=DEFAULT_ENRICH_RETRIES, metadata=NOT_PLAN)
+    enrich_timeout: float = field(default=DEFAULT_TIMEOUT, metadata=NOT_PLAN)
+    #: Named in the User-Agent: ``async_spotify_etl/<version> ( <contact> )``.
+    contact: str = field(default=DEFAULT_CONTACT, metadata=NOT_PLAN)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "deezer_rate": self.deezer_rate > 0,
+            "musicbrainz_interval": self.musicbrainz_interval > 0,
+            "enrich_retries": self.enrich_retries >= 0,
+            "enrich_timeout": self.enrich_timeout > 0,
+            "contact": bool(self.contact.strip()) and self.contact.isprintable(),
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise SettingsError(
+                    name, f"{{{name}}} must be positive, got {{value!r}}", value=getattr(self, name)
+                )
+
+
+@dataclass(frozen=True)
 class PullSettings:
     """One pull: what to discover, how to expand it, where to write it."""
 
@@ -196,6 +244,10 @@ class PullSettings:
     compress: Compression = field(default="none", metadata=PLAN)
     #: Its own fields say whether they are part of the plan (none is).
     client: ClientSettings = field(default_factory=ClientSettings, metadata=NOT_PLAN)
+    #: The public APIs each pulled album is enriched from after it is written (``--enrich``):
+    #: none by default; see docs/enrich.md.
+    enrich: tuple[EnrichSource, ...] = field(default=(), metadata=PLAN)
+    enrichment: EnrichSettings = field(default_factory=EnrichSettings, metadata=NOT_PLAN)
 
     def __post_init__(self) -> None:
         """Refuse settings no pull can run with, naming the field (see SettingsError)."""
@@ -234,6 +286,16 @@ class PullSettings:
             )
         if self.source == "ids" and self.ids_file is None:
             raise SettingsError("ids_file", "{source} ids needs {ids_file} FILE")
+        for source in self.enrich:
+            if source not in ENRICH_SOURCES:
+                raise SettingsError(
+                    "enrich",
+                    "{enrich} must name {allowed}, not {value!r}",
+                    allowed=" or ".join(ENRICH_SOURCES),
+                    value=source,
+                )
+        if len(set(self.enrich)) != len(self.enrich):
+            raise SettingsError("enrich", "{enrich} names a source twice")
         if self.ids_file is not None and self.expand == "tracks" and self.source != "artists":
             raise SettingsError(
                 "expand", "{expand} tracks needs a listing: it cannot work from {ids_file}"

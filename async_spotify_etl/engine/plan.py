@@ -32,6 +32,7 @@ from .endpoints import (
     AccessMode,
     SpotifyAPI,
 )
+from .enrich import minimum as enrich_minimum
 from .expansion import several_albums_choice
 from .ids_file import IdsInput
 from .known import NOTHING_KNOWN, Known
@@ -154,6 +155,10 @@ class RequestPlan:
     notes: list[str] = field(default_factory=list)
     #: Per market: the listing's source, the total it reported and the items it reached.
     reach: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The enrichment's requests per endpoint (``enrich``), paced by its own APIs.
+    enrich: dict[str, int] = field(default_factory=dict)
+    #: Seconds the enrichment needs at least, each API at its own pace, side by side.
+    enrich_seconds: float = 0.0
 
     @property
     def total(self) -> int:
@@ -176,6 +181,19 @@ class RequestPlan:
             f"requests: {bound}{self.total} ({per}), plus one token request",
             f"time at {rate:g} requests/s: {bound}{self.seconds(rate):.1f} s"
             " (more if Spotify answers 429 or errors)",
+            *self._enrich_lines(),
+        ]
+
+    def _enrich_lines(self) -> list[str]:
+        if not self.enrich:
+            return []
+        per = ", ".join(f"{k} {v}" for k, v in self.enrich.items())
+        return [
+            f"enrichment requests: at least {sum(self.enrich.values())} ({per}), plus one"
+            " per Deezer artist matched, one per MusicBrainz hit, and one more per UPC form"
+            " Deezer misses",
+            f"enrichment time: at least {self.enrich_seconds:.1f} s (Deezer and MusicBrainz"
+            " side by side, each at its own pace)",
         ]
 
 
@@ -261,7 +279,19 @@ def _plan_rest(
     counted = credits if known.refresh_listed_artists else {a: credits.get(a, []) for a in chosen}
     album_artists = {a for ids in counted.values() for a in ids}
     _plan_artists(settings, access, probes, plan, len(album_artists))
+    _plan_enrich(settings, plan, [counts[a] for a in chosen])
     return plan
+
+
+def _plan_enrich(settings: PullSettings, plan: RequestPlan, track_totals: list[int]) -> None:
+    """Count the enrichment of the chosen albums (see :func:`.enrich.minimum`)."""
+    if not settings.enrich:
+        return
+    plan.enrich = enrich_minimum(settings.enrich, track_totals)
+    pace = settings.enrichment
+    deezer = sum(v for k, v in plan.enrich.items() if k.startswith("deezer"))
+    musicbrainz = plan.enrich.get("musicbrainz-release-search", 0)
+    plan.enrich_seconds = max(deezer / pace.deezer_rate, musicbrainz * pace.musicbrainz_interval)
 
 
 def _plan_artists(
@@ -422,4 +452,5 @@ def _plan_ids(settings: PullSettings, ids: IdsInput, access: Access) -> RequestP
     )
     if settings.expand == "auto" and plan.expand == "several":
         plan.notes.append("if several-albums answers 403 (development mode): one Get Album each")
+    _plan_enrich(settings, plan, [0] * len(unique))
     return plan

@@ -29,6 +29,9 @@ class JournalState:
     done: set[str] = field(default_factory=set)
     artists_done: set[str] = field(default_factory=set)
     credited: set[str] = field(default_factory=set)
+    #: Enrichment keys done (``deezer:<album id>``, ``musicbrainz:<album id>``,
+    #: ``deezer-artist:<artist id>``): a resume does not look them up again.
+    enriched: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
     #: Bytes of the journal up to the end of its last complete, valid line.
     valid_length: int = 0
@@ -47,15 +50,19 @@ def commit_line(
     *,
     artists: Sequence[str] = (),
     credited: Sequence[str] = (),
+    enriched: Sequence[str] = (),
 ) -> bytes:
     """One commit: the data files' lengths after it, the album ids it made durable, totals;
     and, where there are any, the artist ids it made durable (``a``) and the artists first
-    credited by its albums (``c``), so a resume knows which are still to fetch."""
+    credited by its albums (``c``), so a resume knows which are still to fetch; and the
+    enrichment keys it made durable (``e``)."""
     entry: dict[str, Any] = {**offsets, "ids": list(ids), "n": dict(counts)}
     if artists:
         entry["a"] = list(artists)
     if credited:
         entry["c"] = list(credited)
+    if enriched:
+        entry["e"] = list(enriched)
     return orjson.dumps(entry) + b"\n"
 
 
@@ -119,15 +126,16 @@ def _apply(state: JournalState, entry: dict[str, Any], files: Sequence[str], pat
     # A stream missing from a line did not exist when it was written: nothing committed.
     offsets = {name: entry.get(name, 0) for name in files}
     ids = entry.get("ids")
-    artists, credited = entry.get("a", []), entry.get("c", [])
+    artists, credited, enriched = entry.get("a", []), entry.get("c", []), entry.get("e", [])
     if not all(isinstance(v, int) and v >= 0 for v in offsets.values()) or not all(
-        isinstance(v, list) for v in (ids, artists, credited)
+        isinstance(v, list) for v in (ids, artists, credited, enriched)
     ):
         raise ConfigurationError(f"{path} holds a malformed commit line")
     state.offsets = offsets
     state.done.update(str(i) for i in ids or ())
     state.artists_done.update(str(i) for i in artists)
     state.credited.update(str(i) for i in credited)
+    state.enriched.update(str(i) for i in enriched)
     counts = entry.get("n")
     if isinstance(counts, dict):
         state.counts = {str(k): int(v) for k, v in counts.items()}

@@ -88,18 +88,23 @@ class Sink:
         commit_albums: int = COMMIT_ALBUMS,
         commit_bytes: int = COMMIT_BYTES,
         fsync: bool = True,
+        extra_streams: Sequence[str] = (),
     ) -> None:
         self.out = out
+        #: The data files: the pull's streams, then ``extra_streams`` (the enrichment's).
+        self.streams = (*STREAMS, *extra_streams)
         self.plan = dict(plan)
         self.compress: Compression = compress
         self.resume = resume
-        self.paths = {name: data_path(out, name, compress) for name in STREAMS}
+        self.paths = {name: data_path(out, name, compress) for name in self.streams}
         self.journal_path = journal_path(out)
         #: Album ids committed (written or failed), including those of earlier runs.
         self.done: set[str] = set()
         #: Artist ids committed (written or failed), and every artist committed albums credit.
         self.artists_done: set[str] = set()
         self.credited: set[str] = set()
+        #: Enrichment keys committed (see :class:`JournalState`).
+        self.enriched: set[str] = set()
         #: Committed totals across every run.
         self.counts = dict.fromkeys(COUNTS, 0)
         self.resumed_from = 0
@@ -107,15 +112,17 @@ class Sink:
         self._max_albums = commit_albums
         self._max_bytes = commit_bytes
         self._fsync = fsync
-        self._offsets = dict.fromkeys(STREAMS, 0)
+        self._offsets = dict.fromkeys(self.streams, 0)
         self._files: dict[str, IO[bytes]] = {}
         self._journal_fd: int | None = None
-        self._buffers: dict[str, list[bytes]] = {name: [] for name in STREAMS}
+        self._buffers: dict[str, list[bytes]] = {name: [] for name in self.streams}
         self._pending_ids: list[str] = []
         self._pending_artists: list[str] = []
         self._pending_credited: list[str] = []
+        self._pending_enriched: list[str] = []
         self._pending_counts = dict.fromkeys(COUNTS, 0)
         self._pending_bytes = 0
+        self._pending_steps = 0
         self._last_commit = time.monotonic()
         self._timer: asyncio.TimerHandle | None = None
         self._error: BaseException | None = None
@@ -177,7 +184,7 @@ class Sink:
                     name=existing[0].name,
                 )
             return JournalState()
-        state = read_journal(self.journal_path, STREAMS)
+        state = read_journal(self.journal_path, self.streams)
         if state.plan is None and any(p.stat().st_size for p in self.paths.values() if p.exists()):
             raise ConfigurationError(f"{self.out} holds data files but no journal to resume from")
         if state.plan is not None and state.plan != self.plan:
@@ -196,7 +203,7 @@ class Sink:
 
     def _holds_nothing(self) -> bool:
         """True when an earlier pull here committed nothing (it failed at once): restartable."""
-        if read_journal(self.journal_path, STREAMS).commits:
+        if read_journal(self.journal_path, self.streams).commits:
             return False
         return all(p.stat().st_size == 0 for p in self.paths.values() if p.exists())
 
@@ -227,6 +234,7 @@ class Sink:
         self.done = set(state.done)
         self.artists_done = set(state.artists_done)
         self.credited = set(state.credited)
+        self.enriched = set(state.enriched)
         self.counts.update(state.counts)
         self.resumed_from = len(self.done)
         if state.commits:
@@ -278,6 +286,22 @@ class Sink:
         self._pending_artists.append(artist_id)
         self._added()
 
+    def add_enriched(
+        self, key: str, lines: Mapping[str, Sequence[Mapping[str, Any]]], *, done: bool = True
+    ) -> None:
+        """Buffer the lines one enrichment step wrote (``stream -> records``; an error
+        record goes to ``errors``), committed together with ``key`` as done (unless not
+        ``done``: a failure that stays due)."""
+        self._check_usable()
+        for stream, records in lines.items():
+            encoded = [orjson.dumps(r, option=_DUMP) for r in records]
+            self._buffers[stream].extend(encoded)
+            self._pending_bytes += sum(map(len, encoded))
+        if done:
+            self._pending_enriched.append(key)
+        self._pending_steps += 1
+        self._added()
+
     def _buffer_error(self, record: Mapping[str, Any], count: str) -> None:
         self._check_usable()
         line = orjson.dumps(record, option=_DUMP)
@@ -287,8 +311,8 @@ class Sink:
 
     @property
     def pending(self) -> int:
-        """Albums and artists buffered and not committed yet."""
-        return len(self._pending_ids) + len(self._pending_artists)
+        """Albums, artists and enrichment steps buffered and not committed yet."""
+        return len(self._pending_ids) + len(self._pending_artists) + self._pending_steps
 
     def _check_usable(self) -> None:
         if self._error is not None:
@@ -331,6 +355,7 @@ class Sink:
                 self.counts,
                 artists=self._pending_artists,
                 credited=self._pending_credited,
+                enriched=self._pending_enriched,
             )
             self._write_journal(line)
         except OSError as exc:
@@ -339,7 +364,9 @@ class Sink:
             raise self._error from exc
         self.done.update(self._pending_ids)
         self.artists_done.update(self._pending_artists)
+        self.enriched.update(self._pending_enriched)
         self._pending_ids, self._pending_artists, self._pending_credited = [], [], []
+        self._pending_enriched, self._pending_steps = [], 0
         self._pending_counts = dict.fromkeys(self._pending_counts, 0)
         self._pending_bytes = 0
         for buffer in self._buffers.values():
@@ -385,7 +412,7 @@ class Sink:
         restartable without ``resume``."""
         if self.compress != "gzip" or not self.done:
             return
-        empty = [name for name in STREAMS if self._offsets[name] == 0]
+        empty = [name for name in self.streams if self._offsets[name] == 0]
         if not empty:
             return
         try:

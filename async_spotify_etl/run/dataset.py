@@ -37,6 +37,7 @@ from ..output.dataset import (
 )
 from ..output.manifest import Manifest, read_manifest
 from ..output.sink import recorded_plan
+from .enrich import earlier_matches
 from .progress import Progress
 from .pull import PullResult, plan_fingerprint, run_pull
 
@@ -112,7 +113,10 @@ async def run_dataset(
             run_settings = dataclasses.replace(run_settings, since=since or settings.since)
         stamp = None if observed_at is None else observed_at.astimezone(dt.UTC)
 
+        shown = {a for ids in (known.listing or {}).values() for a in ids}
+
         def listed(listing: Mapping[str, list[str]], source: str | None) -> None:
+            shown.update(a for ids in listing.values() for a in ids)
             at = now_iso() if stamp is None else stamp.isoformat().replace("+00:00", "Z")
             dataset.record_listing(folder, listing, earlier, source=source, observed_at=at)
 
@@ -134,6 +138,9 @@ async def run_dataset(
                 client=client,
                 known=known,
                 on_listed=listed,
+                enrich_prior=lambda: earlier_matches(
+                    (dataset.root / r["path"] for r in earlier if r.get("path")), shown
+                ),
                 on_listing_stopped=stopped,
             )
         finally:

@@ -30,7 +30,7 @@ from ..engine.outcomes import (
 from ..engine.pipeline import ListingSoFar, Pull
 from ..engine.plan import run_minimum
 from ..output.dataset import partial_listing_of, record_partial_listing
-from ..output.layout import manifest_path
+from ..output.layout import ENRICH_STREAMS, manifest_path
 from ..output.manifest import (
     Manifest,
     PullStatus,
@@ -43,6 +43,7 @@ from ..output.manifest import (
 )
 from ..output.sink import COUNTS, Sink
 from .ending import ending_of
+from .enrich import Enrichment
 from .progress import Progress, Snapshot
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ def plan_fingerprint(
     plan = plan_of(settings)
     if settings.source != "artists":  # the watchlist's own: other plans stay as they were
         del plan["since"], plan["include_groups"]
+    if not plan.get("enrich"):
+        del plan["enrich"]  # a pull without enrichment keeps the plan it always had
     return {**plan, "ids_sha256": ids.digest if ids else None, **(extra or {})}
 
 
@@ -108,6 +111,8 @@ async def run_pull(
     client: SpotifyClient | None = None,
     known: Known = NOTHING_KNOWN,
     on_listed: Callable[[Mapping[str, list[str]], str | None], None] | None = None,
+    enrich_clients: Mapping[str, Any] | None = None,
+    enrich_prior: Callable[[], Mapping[str, int | None]] | None = None,
     on_listing_stopped: Callable[[ListingSoFar, str], None] | None = None,
 ) -> PullResult:
     """Pull into ``settings.out``; raises what stopped it after committing and writing the
@@ -119,7 +124,9 @@ async def run_pull(
     ``known`` is what a dataset holds already (not fetched again); ``on_listed`` is called
     with every market's listed album ids once the listings are read to their end;
     ``on_listing_stopped`` with what they read (and where each goes on) if a stop came
-    first."""
+    first; ``enrich_clients`` may hold the ``deezer`` and ``musicbrainz`` clients to
+    enrich with; ``enrich_prior`` gives the Deezer artists earlier dataset runs matched
+    (snapshotted again)."""
     # hashed into the plan
     ids = await asyncio.to_thread(input_of, settings.source, settings.ids_file)
     plan = plan_fingerprint(settings, ids, plan_extra)
@@ -141,7 +148,14 @@ async def run_pull(
         on_listed=on_listed,
         on_listing_stopped=on_listing_stopped,
     )
-    sink = Sink(settings.out, plan, compress=settings.compress, resume=settings.resume)
+    extra = ENRICH_STREAMS if settings.enrich else ()
+    enrichment = None
+    if settings.enrich:  # built before anything is written: it checks the URLs
+        clients = enrich_clients or {}
+        enrichment = Enrichment(settings, prior_artists=enrich_prior, **clients)
+    sink = Sink(
+        settings.out, plan, compress=settings.compress, resume=settings.resume, extra_streams=extra
+    )
     async with sink:
         previous = read_manifest(settings.out) if settings.resume else None
         if settings.resume and previous is not None and previous.status == "complete":
@@ -158,6 +172,9 @@ async def run_pull(
         try:
             shown = progress(run.snapshot(pull)) if progress is not None else nullcontext()
             await _drain(pull, run, shown)
+            if enrichment is not None:
+                run.enrichment = enrichment
+                await enrichment.run(sink)
             status = "complete"
         except BaseException as exc:
             status = ending_of(exc).status
@@ -221,6 +238,8 @@ class _Run:
         self.arguments = arguments
         self.added = dict.fromkeys(COUNTS, 0)
         self.error: str | None = None
+        #: This run's enrichment, once it started (``enrich``).
+        self.enrichment: Enrichment | None = None
         #: The runs of this pull before this one (a resume's), as manifest.json recorded them.
         self.earlier: list[RunRecord] = []
         self.started_at = now_iso()
@@ -269,6 +288,13 @@ class _Run:
         done = pull.stats.skipped_done + self.added["albums"] + self.added["failed"]
         return max(0, pull.stats.found - done)
 
+    def _stats(self, pull: Pull) -> dict[str, Any]:
+        stats = pull.client_stats.as_dict()
+        if self.enrichment is not None:
+            e = self.enrichment
+            stats["enrich"] = {**e.stats.as_dict(), "requests": e.requests()}
+        return stats
+
     def write(self, status: PullStatus, pull: Pull) -> Manifest:
         stats = pull.stats
         finished = status != "running"
@@ -278,7 +304,7 @@ class _Run:
             finished_at=now_iso() if finished else None,
             duration_seconds=round(time.monotonic() - self.started, 3),
             added=dict(self.added),
-            stats=pull.client_stats.as_dict(),
+            stats=self._stats(pull),
             minimum_requests=run_minimum(stats) if finished else {},
             error=self.error,
         )

@@ -24,7 +24,7 @@ def recorded_settings(out: Path) -> dict[str, Any]:
     recorded: dict[str, Any] = {
         name: plan[name] for name in plan_fields(PullSettings) if plan.get(name) is not None
     }
-    for name in ("markets", "include_groups"):
+    for name in ("markets", "include_groups", "enrich"):
         if name in recorded:
             recorded[name] = tuple(recorded[name])
     if plan.get("ids_sha256"):

@@ -150,3 +150,17 @@ def test_the_daily_scenario_counts_a_second_run_against_a_full_re_pull(tmp_path:
     assert first["requests"] >= full["requests"] / 2
     table = "\n".join(daily_table(rows))
     assert "| second run (day 1) | ok |" in table
+
+
+def test_the_enrichment_scenario_meets_its_minimum_under_both_apis_limits(
+    tmp_path: Path,
+) -> None:
+    from bench.enrichment import enrichment_table, measure_enrichment
+
+    rows = measure_enrichment(tmp_path, quick=True, albums=5)
+    assert [(r["api"], r["exit"]) for r in rows] == [("deezer", 0), ("musicbrainz", 0)]
+    for row in rows:
+        assert row["requests"] == row["minimum"] + row["retries"]
+        assert row["matched"] is not None
+    table = "\n".join(enrichment_table(rows))
+    assert "| deezer | 5 |" in table

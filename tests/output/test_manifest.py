@@ -20,7 +20,7 @@ from async_spotify_etl import (
     run_pull,
 )
 from async_spotify_etl.cli.progress import summary_text
-from async_spotify_etl.core.settings import plan_of, setting_fields
+from async_spotify_etl.core.settings import EnrichSettings, plan_of, setting_fields
 from async_spotify_etl.output.layout import manifest_path
 from async_spotify_etl.output.manifest import (
     Manifest,
@@ -33,7 +33,7 @@ from async_spotify_etl.output.manifest import (
 from async_spotify_etl.run.resume import recorded_settings
 from async_spotify_etl.sandbox import Sandbox
 
-SETTINGS = (PullSettings, ClientSettings)
+SETTINGS = (PullSettings, ClientSettings, EnrichSettings)
 
 
 @pytest.mark.parametrize("cls", SETTINGS, ids=lambda c: c.__name__)
@@ -59,7 +59,7 @@ def test_the_arguments_record_every_setting_artists_and_budget_included() -> Non
     client = ClientSettings(budget=40, rate=7.0)
     settings = PullSettings(out=Path("o"), artists="off", markets=("US", "GB"), client=client)
     arguments = arguments_of(settings)
-    names = {f.name for cls in SETTINGS for f in dataclasses.fields(cls)} - {"client"}
+    names = {f.name for cls in SETTINGS for f in dataclasses.fields(cls)} - {"client", "enrichment"}
     assert set(arguments) == names
     assert (arguments["artists"], arguments["budget"]) == ("off", 40)
     assert arguments["markets"] == ["US", "GB"]
@@ -78,6 +78,7 @@ def test_the_plan_is_the_settings_marked_plan() -> None:
         "artists": "single",
         "max_albums": None,
         "compress": "none",
+        "enrich": [],
     }
     marked = {f.name for f, _ in setting_fields(settings) if f.metadata["plan"]}
     assert marked == set(plan)

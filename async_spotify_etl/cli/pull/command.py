@@ -34,6 +34,7 @@ from ...core.settings import (
     ClientSettings,
     Compression,
     Credentials,
+    EnrichSettings,
     PullSettings,
     environment,
     plan_fields,
@@ -220,6 +221,11 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
             raise ConfigurationError(f"--artist-ids needs --source artists, not {source}")
         source = "artists"
     since = args.since if isinstance(args.since, str) else None
+    # where the enrichment APIs are (tests, a mirror): the environment, else the real hosts
+    enrichment = EnrichSettings(
+        deezer_url=env.get("DEEZER_API_URL") or defaults.DEFAULT_DEEZER_URL,
+        musicbrainz_url=env.get("MUSICBRAINZ_API_URL") or defaults.DEFAULT_MUSICBRAINZ_URL,
+    )
     given = {
         "markets": _markets(args.market) if args.market else None,
         "source": source,
@@ -228,14 +234,15 @@ def _invocation(args: argparse.Namespace) -> _Invocation:
         "include_groups": args.include_groups,
         "expand": args.expand,
         "artists": args.artists,
+        "enrich": args.enrich,
         "max_albums": args.max_albums,
         "compress": args.compress,
     }
     fields = {k: v for k, v in given.items() if v is not None}
     settings = (
-        resume_settings(out, client=client, **fields)
+        resume_settings(out, client=client, enrichment=enrichment, **fields)
         if args.resume
-        else PullSettings(out=out, client=client, **fields)
+        else PullSettings(out=out, client=client, enrichment=enrichment, **fields)
     )
     watching = settings.source == "artists"
     for flag, value in (("--since", args.since), ("--include-groups", args.include_groups)):
@@ -331,8 +338,15 @@ async def _connect_live(
         day = sandbox.config.today_date + dt.timedelta(days=sandbox.state.day)
         return dt.datetime.combine(day, dt.datetime.now(dt.UTC).time(), dt.UTC)
 
+    # the sandbox serves the enrichment APIs too, under these prefixes
+    enrichment = dataclasses.replace(
+        settings.enrichment,
+        deezer_url=f"{sandbox.url}/deezer",
+        musicbrainz_url=f"{sandbox.url}/musicbrainz/ws/2",
+    )
     settings = _window(settings, invocation.since_days, observed().date())
-    return dataclasses.replace(settings, client=client), credentials, observed
+    replaced = dataclasses.replace(settings, client=client, enrichment=enrichment)
+    return replaced, credentials, observed
 
 
 def _window(settings: PullSettings, days: int | None, today: dt.date) -> PullSettings:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core import settings as defaults
+from ...core.settings import ENRICH_SOURCES
 
 #: The flag that sets each field of PullSettings and ClientSettings: library messages
 #: name fields, and the CLI shows them as the flags a user typed.
@@ -24,6 +25,7 @@ SETTING_FLAGS = {
     "include_groups": "--include-groups",
     "expand": "--expand",
     "artists": "--artists",
+    "enrich": "--enrich",
     "max_albums": "--max-albums",
     "resume": "--resume",
     "compress": "--compress",
@@ -160,6 +162,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_sandbox(parser.add_argument_group("embedded sandbox (no credentials, no network)"))
 
 
+def _enrich(text: str) -> tuple[str, ...]:
+    """``--enrich deezer,musicbrainz``: the public APIs to enrich from, each once."""
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in ENRICH_SOURCES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(ENRICH_SOURCES)}, got {text!r}"
+        )
+    return names
+
+
 def _add_what(what: argparse._ArgumentGroup) -> None:
     what.add_argument(
         "--out", type=_folder, metavar="DIR", help="output directory of one pull (default: data)"
@@ -247,6 +260,14 @@ def _add_what(what: argparse._ArgumentGroup) -> None:
         help="fetch every artist credited on an album or track into artists.ndjson: auto"
         " uses several-artists (50 per call) and skips, saying so, where the app is in"
         " development mode; single asks Get Artist once per artist (default: auto)",
+    )
+    what.add_argument(
+        "--enrich",
+        type=_enrich,
+        metavar="API[,API]",
+        help="after the albums are written, look each up by UPC (and its tracks by ISRC) on"
+        " deezer and/or musicbrainz, into deezer_*.ndjson and musicbrainz_releases.ndjson"
+        " (key-less public APIs, non-commercial use; see docs/enrich.md) (default: off)",
     )
     what.add_argument(
         "--max-albums",
