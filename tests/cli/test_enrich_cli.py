@@ -168,3 +168,40 @@ def test_the_enrichment_urls_come_from_the_environment(
     err = capsys.readouterr().err
     assert "Deezer URL must be an http(s) URL with a host" in err
     assert err.count("\n") == 1
+
+
+def test_a_development_mode_enriched_pull_loads_and_charts_popularity_and_genres() -> None:
+    """The issue's whole path on the CLI: a development-mode sandbox pull (no Spotify
+    popularity, no artists) with --enrich deezer,musicbrainz, loaded into DuckDB, gives
+    the report non-empty "most popular artists" and genre charts, each naming its source."""
+    import duckdb
+
+    from tests.analytics.test_report_artists import cards
+
+    argv = ["pull", *DEVELOPMENT, "--enrich", "deezer,musicbrainz", "--out", "o", "--quiet"]
+    assert main(argv) == 0
+    assert main(["load", "--duckdb", "o.duckdb", "o", "--quiet"]) == 0
+    with duckdb.connect("o.duckdb", read_only=True) as con:
+        sources = dict(
+            con.execute(
+                "SELECT popularity_source, count(*) FROM artist_popularity"
+                " WHERE popularity IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        )
+        fans = con.execute(
+            "SELECT count(*) FROM deezer_albums WHERE matched AND fans IS NOT NULL"
+        ).fetchone()
+        genres = dict(
+            con.execute("SELECT source, count(*) FROM album_genres GROUP BY 1").fetchall()
+        )
+    assert set(sources) == {"deezer"}  # development mode: Spotify has none to give
+    assert fans is not None
+    assert fans[0] > 0
+    assert genres.get("deezer", 0) > 0
+    assert genres.get("musicbrainz", 0) > 0
+    shown = cards(Path("o"))
+    assert "<svg>" in shown["popular-artists"]
+    assert "Source: Deezer" in shown["popular-artists"]
+    for key in ("top-genres-albums", "top-genres-tracks"):
+        assert "<svg>" in shown[key], key
+        assert "Source: Deezer" in shown[key], key
