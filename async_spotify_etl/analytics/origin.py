@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from ..core.files import atomic_write
 from ..output.dataset import is_dataset
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,4 @@ def lake_record(dest: Path) -> LakeRecord:
 def record_lake(dest: Path, origin: Origin, tables: tuple[str, ...]) -> None:
     """Record ``origin`` and the tables exported as what the lake in ``dest`` holds."""
     data = {"source": origin.path, "kind": origin.kind, "tables": list(tables)}
-    staging = dest / f".{LAKE_RECORD}.tmp"
-    staging.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    staging.replace(dest / LAKE_RECORD)
+    atomic_write(dest / LAKE_RECORD, orjson.dumps(data, option=orjson.OPT_INDENT_2))
