@@ -385,19 +385,7 @@ class Dataset:
             for m, positions in now.items()
             for a, n in positions.items()
         ]
-        events = []
-        for market in sorted(now):
-            current, previous = now[market], before.get(market, {})
-            events += [
-                _event(run.name, at, market, a, "listed", n, None)
-                for a, n in current.items()
-                if a not in previous
-            ]
-            events += [
-                _event(run.name, at, market, a, "delisted", None, n)
-                for a, n in previous.items()
-                if a not in current
-            ]
+        events = listing_events(run.name, at, now, before)
         _write_lines(run / EVENTS_NAME, events)
         _write_lines(run / LISTINGS_NAME, lines)  # last: its presence says both are whole
         (run / PARTIAL_LISTING_NAME).unlink(missing_ok=True)
@@ -500,6 +488,32 @@ def index_entry(run: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
         #: Per market: what its listing reported (total) and what paging reached.
         "reach": manifest.get("reach") or {},
     }
+
+
+def listing_events(
+    run_id: str,
+    at: str,
+    now: Mapping[str, Mapping[str, int]],
+    before: Mapping[str, Mapping[str, int]],
+) -> list[dict[str, Any]]:
+    """The events of a run's listing, as events.ndjson records them: per market of ``now``
+    (album id -> position), what entered (``listed``) and what left (``delisted``) since
+    that market's own previous observation in ``before``. A market not listed this run
+    has no events: it was not observed."""
+    events: list[dict[str, Any]] = []
+    for market in sorted(now):
+        current, previous = now[market], before.get(market, {})
+        events += [
+            _event(run_id, at, market, a, "listed", n, None)
+            for a, n in current.items()
+            if a not in previous
+        ]
+        events += [
+            _event(run_id, at, market, a, "delisted", None, n)
+            for a, n in previous.items()
+            if a not in current
+        ]
+    return events
 
 
 def _event(

@@ -176,6 +176,25 @@ async def test_a_second_run_fetches_only_new_albums_as_pull_dataset_does(
     assert delisted == [(left,)]
 
 
+async def test_changing_the_markets_writes_no_false_events(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """As a dataset's events: a market not pulled this run has none, and one that comes
+    back is compared with its own last observation, not with nothing."""
+    db = tmp_path / "releases.duckdb"
+    sandbox = await sandbox_factory(albums_per_market=ALBUMS)
+    for markets in (MARKETS, MARKETS[:1], MARKETS):
+        source = spotify_releases(
+            markets=markets, client=client(sandbox), credentials=sandbox.credentials
+        )
+        await run(pipeline(tmp_path, dlt.destinations.duckdb(str(db))), source)
+    runs = [r for (r,) in rows(db, "SELECT run_id FROM spotify.runs ORDER BY run_id")]
+    assert len(runs) == 3
+    events = rows(db, "SELECT run_id, market, event FROM spotify.events ORDER BY run_id")
+    # the same day's lists throughout: only the first run's "listed" events, per market
+    assert {(r, m, e) for r, m, e in events} == {(runs[0], m, "listed") for m in MARKETS}
+
+
 async def test_a_budget_stop_leaves_state_and_the_next_run_finishes_the_set(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:

@@ -160,7 +160,11 @@ class ReleasesRun:
         self.state["artists"] = sorted(self.held_artists)
         if ended.stop is None:
             if self.pending is not None:
-                self.state["listing"] = self.pending["listing"]
+                # each market's latest observation: a market not pulled keeps its own
+                self.state["listing"] = {
+                    **(self.state.get("listing") or {}),
+                    **self.pending["listing"],
+                }
             self.state.pop("pending", None)
             status = "complete"
         else:

@@ -14,7 +14,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-JSONObject = dict[str, Any]
+from ...core.types import JSONObject
+from ...output.dataset import listing_events
+
 Row = dict[str, Any]
 Disposition = Literal["merge", "append"]
 
@@ -305,23 +307,17 @@ def event_rows(
     previous: Mapping[str, Sequence[str]],
 ) -> list[Row]:
     """What entered (``listed``) and left (``delisted``) each market since ``previous``,
-    as a dataset's events.ndjson records it (docs/dataset.md)."""
-    when = timestamp(at)
-    rows: list[Row] = []
-    for market in sorted(listing.keys() | previous.keys()):
-        now = {a: n for n, a in enumerate(listing.get(market, ()), 1)}
-        before = {a: n for n, a in enumerate(previous.get(market, ()), 1)}
-        rows += [
-            _event(run_id, when, market, a, "listed", n, None)
-            for a, n in now.items()
-            if a not in before
-        ]
-        rows += [
-            _event(run_id, when, market, a, "delisted", None, n)
-            for a, n in before.items()
-            if a not in now
-        ]
-    return rows
+    by the dataset's own rule (:func:`~async_spotify_etl.output.dataset.listing_events`):
+    a market not listed this run has no events."""
+
+    def positions(ids: Sequence[str]) -> dict[str, int]:
+        return {a: n for n, a in enumerate(ids, 1)}
+
+    now = {m: positions(ids) for m, ids in listing.items()}
+    before = {m: positions(ids) for m, ids in previous.items()}
+    return [
+        {**event, "at": timestamp(event["at"])} for event in listing_events(run_id, at, now, before)
+    ]
 
 
 def event_row(run_id: str, record: Mapping[str, Any]) -> Row:
