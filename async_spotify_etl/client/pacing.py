@@ -1,15 +1,16 @@
-"""Pacing of one client's requests: a token bucket, an optional rolling-window cap, a bound
-on requests in flight and one 429 gate shared by every task.
+"""Pacing of one client's requests: one token bucket, an optional rolling-window cap, a
+bound on requests in flight and one 429 gate shared by every task.
 
-* The bucket is an aiolimiter ``AsyncLimiter`` holding ``burst`` tokens refilled at the
-  configured ``rate``; every attempt, retries included, pays for a token.
+* The bucket (:class:`.bucket.Bucket`, aiolimiter's) paces every attempt, retries
+  included, in every mode: ``burst`` tokens refilled at the rate. The pacer keeps one
+  for its whole life and retunes it; nothing else spaces requests.
 * The window (``N`` requests per rolling ``seconds``, off unless given) mirrors a server
   that counts the requests arriving in any ``seconds``: a request leaves only while fewer
   than ``N`` are in flight or were answered within the last ``seconds``. An answer comes
   after its request arrived, so this never under-counts what the server saw (see
-  :mod:`.window`).
-* After a 429 the effective rate drops (a request then costs more than one token): at
-  least by half, and down to what the server evidently sustains, the requests it
+  :mod:`.window`). It is a cap beside the bucket, not a second bucket.
+* After a 429 a fixed rate drops (the bucket is retuned lower, its burst in proportion):
+  at least by half, and down to what the server evidently sustains, the requests it
   accepted since the gate last opened over that time plus the Retry-After. It then
   climbs back additively with time, never above the configured rate; so a ``rate`` set
   far too high settles under the server's limit after one or two 429s.
@@ -17,24 +18,24 @@ on requests in flight and one 429 gate shared by every task.
   stands for the window's length: :meth:`Pacer.silent_wait`). When it reopens
   one probe request goes first; the others follow only if the probe was not throttled,
   so a reopened gate never releases a burst into a window that is still full.
-* With ``rate="auto"`` an :class:`.learning.AutoRate` replaces the bucket and the cut:
-  a slow start spaced on the pacer's own clock, then the window it learned from the first
-  429 (or was given from memory), paced as ``window`` is, and lowered by a later 429.
+* With ``rate="auto"`` an :class:`.learning.AutoRate` sets the bucket's rate and burst:
+  the slow start's, then those of the window it learned from the first 429 (or was
+  given from memory), which is then also the cap, lowered by a later 429.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiolimiter import AsyncLimiter
-
 from ..core.errors import ResumableStop
+from .bucket import Bucket
 from .learning import ASSUMED_WINDOW, AutoRate, Limit
 from .window import Window
 
@@ -86,14 +87,13 @@ class Pacer:
         self._base_rate = rate
         self._climb_since = 0.0
         self._burst = burst
-        self._limiter = AsyncLimiter(burst, burst / rate)
         self._in_flight = asyncio.Semaphore(concurrency)
         self._clock = clock
         self._sleep = sleep
+        self._bucket = Bucket(rate, burst, clock=self._now, sleep=sleep)
         self.window = None if window is None else Window(*window, clock=self._now, sleep=sleep)
         #: ``--rate auto``'s state, or None for a fixed rate.
         self.auto = auto
-        self._tat = float("-inf")  # auto: when the next request may leave, unburst
         self._live: set[Ticket] = set()
         if auto is not None and auto.limit is not None:
             self.window = self._window_for(auto.limit)
@@ -199,11 +199,11 @@ class Pacer:
                 assert window is not None
             await window.acquire()
         try:
-            # The probe drains the bucket, so those following it are paced, not a burst.
-            if self.auto is not None:  # a learned window keeps the probe's followers
-                await self._space(drain=probe and window is None)
-            else:
-                await self._pay(drain=probe)
+            # The probe drains the bucket, so those following it are paced, not a burst
+            # (with --rate auto a learned window paces them instead).
+            drain = probe and (self.auto is None or window is None)
+            if await self._bucket.take(self._tuning, drain=drain) and self.auto is not None:
+                self.auto.held_back()
             if self._stopped is not None:
                 raise self._stopped
         except BaseException:
@@ -238,36 +238,13 @@ class Pacer:
                 return True
             await self._probe_done.wait()
 
-    async def _pay(self, *, drain: bool = False) -> None:
-        """Take ``configured_rate / rate`` bucket tokens (a lowered rate costs more), or the
-        whole bucket when ``drain``."""
-        cost = max(1.0, self.configured_rate / self.rate)
-        if drain:
-            cost = max(cost, float(self._burst))
-        while cost > 1e-9:
-            chunk = min(cost, float(self._burst))
-            await self._limiter.acquire(chunk)
-            cost -= chunk
-
-    async def _space(self, *, drain: bool = False) -> None:
-        """``--rate auto``'s bucket, on the pacer's clock: requests spaced at the rate,
-        up to ``burst`` at once after an idle spell (a virtual-scheduling bucket)."""
-        auto = self.auto
-        assert auto is not None
-        held = False
-        while True:
-            now = self._now()
-            interval = 1.0 / auto.rate_at(now)
-            due = max(self._tat, now)
-            wait = due - (auto.burst - 1) * interval - now
-            if wait <= 1e-9:
-                # a draining probe leaves the bucket empty behind it
-                self._tat = due + (auto.burst if drain else 1) * interval
-                break
-            held = True
-            await self._sleep(wait)
-        if held:
-            auto.held_back()
+    def _tuning(self) -> tuple[float, int]:
+        """What the bucket allows now: ``--rate auto``'s rate and burst, else the current
+        rate (lowered by a 429, climbing back) with the burst lowered in proportion."""
+        if self.auto is not None:
+            return self.auto.rate_at(self._now()), self.auto.burst
+        rate = self.rate
+        return rate, max(1, math.floor(self._burst * rate / self.configured_rate))
 
     def _settle(self) -> None:
         """Apply what a teaching 429 showed once it is measured: a new window, seeded with
