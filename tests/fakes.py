@@ -1,8 +1,10 @@
-"""Shared values and fakes for the client tests: a clock whose sleep only moves time forward."""
+"""Shared values and fakes for the client tests: a clock whose sleep only moves time forward,
+and a server counting requests over a rolling window."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 
 from async_spotify_etl.core.settings import ClientSettings, Credentials
@@ -44,3 +46,21 @@ def url(path: str) -> re.Pattern[str]:
 
 def token_body(token: str = TOKEN, expires_in: int = 3600) -> dict[str, object]:
     return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+
+
+class RollingServer:
+    """A server counting arrivals over a rolling window, answering Retry-After in whole
+    seconds rounded up, as Spotify and the sandbox do."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self.counted: list[float] = []
+        self.throttled = 0
+
+    def admit(self, now: float) -> int | None:
+        self.counted = [t for t in self.counted if t > now - self.window]
+        if len(self.counted) < self.limit:
+            self.counted.append(now)
+            return None
+        self.throttled += 1
+        return max(1, math.ceil(self.counted[0] + self.window - now))

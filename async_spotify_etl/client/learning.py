@@ -24,6 +24,16 @@ The first 429 must come within the first window for the bound to hold, which the
 start makes likely (it reaches 150 requests within 5 s); where it does not, the window
 estimate comes out too short and the next 429 lowers the limit.
 
+The same 429 bounds the window from below: the first request was still counted when
+the throttled one arrived, for longer than Retry-After less the second it was rounded up
+by. While the bounds are more than :data:`TOLERANCE` apart (a window under about 20 s),
+*trials* narrow them: a request of the pull, sent alone once the ``N`` requests since an
+earlier one are back, timed so that its answer comes halfway between the bounds after
+that one left. Accepted, the window is at most that; throttled, longer (its Retry-After is
+obeyed). Trials pace by ``N`` itself (a trial tells something only when the window is as
+full as the server allows), follow only an exact first measurement (:meth:`AutoRate._exact`)
+and end at the first ordinary 429, after :data:`MAX_TRIALS` or :data:`MAX_FAILED_TRIALS`.
+
 A 429 without a usable Retry-After teaches no window. The gate then stays closed for the
 window's length (the learned one, else Spotify's 30 s: :data:`ASSUMED_WINDOW`), the rate
 is cut by :data:`CUT` once for the episode, and it climbs back additively
@@ -61,6 +71,13 @@ from typing import Literal
 SLOW_START_STEP = 0.5
 #: Fraction of the learned limit left unused (rounded down: none below 20 requests).
 MARGIN = 0.05
+#: How close the learned window must be to the server's: trials go on while the window
+#: could be longer than the shortest it can be by more than this fraction.
+TOLERANCE = 0.05
+#: The most trials one run sends to narrow the window (each a real request of the pull)...
+MAX_TRIALS = 8
+#: ... and the most of them that may fail (each failure costs a request and its wait).
+MAX_FAILED_TRIALS = 3
 #: A 429 with no usable Retry-After teaches nothing about the window: the rate is cut...
 CUT = 0.5
 #: ... then climbs back by this fraction of the cut rate per second (doubling in 50 s,
@@ -152,6 +169,9 @@ class _Observation:
     sent_at: float
     at: float
     retry_after: float | None
+    #: The throttled request's own record: sent at the same instant as others (a
+    #: burst), only the order it left in says which went before it.
+    record: _Sent | None = None
 
 
 class AutoRate:
@@ -197,6 +217,11 @@ class AutoRate:
         #: After a cut: since when the rate climbs back, and up to what.
         self._climb_since: float | None = None
         self._ceiling = 0.0
+        #: Once learned: the server's window is longer than the first, at most the second.
+        self.bounds: tuple[float, float] | None = None
+        self.trials = 0
+        self.failed_trials = 0
+        self._first: _Sent | None = None
         if remembered is not None:
             self._pace(remembered, "remembered")
 
@@ -214,6 +239,14 @@ class AutoRate:
         return min(max(self._ceiling, self.rate), climbed)
 
     @property
+    def pacing(self) -> Limit:
+        """The limit the pacer keeps to: :attr:`Limit.paced`; while trials narrow the
+        window, the limit itself (a trial tells something only when the window is as
+        full as the server allows)."""
+        assert self.limit is not None
+        return self.limit if self.refining else self.limit.paced
+
+    @property
     def window_seconds(self) -> float:
         """What a 429 without Retry-After stands for: the learned window, else 30 s."""
         return self.limit.seconds if self.limit is not None else ASSUMED_WINDOW
@@ -224,7 +257,7 @@ class AutoRate:
     def _pace(self, limit: Limit, source: LimitSource) -> None:
         self.limit, self.source, self.phase = limit, source, "paced"
         self._climb_since = None
-        paced = limit.paced
+        paced = self.pacing
         # the bucket beside the window never holds back what the window lets go
         self.rate, self.burst = paced.rate, paced.requests
 
@@ -241,6 +274,8 @@ class AutoRate:
         self._advance(now)
         self._step_sent += 1
         record = _Sent(now)
+        if self._first is None:
+            self._first = record
         self._history.append(record)
         while (
             self._history
@@ -314,12 +349,14 @@ class AutoRate:
 
     # -- what a 429 teaches -------------------------------------------------------------
 
-    def throttled(self, sent_at: float, now: float, retry_after: float | None) -> None:
+    def throttled(
+        self, sent_at: float, now: float, retry_after: float | None, record: _Sent | None = None
+    ) -> None:
         """A rolling-window 429 to a request sent at ``sent_at``, the first of its
         episode; measured by :meth:`settle` once the requests sent before it are back."""
         if self._pending is not None:
             return
-        self._pending = _Observation(sent_at, now, retry_after)
+        self._pending = _Observation(sent_at, now, retry_after, record)
         self._step_start, self._step_sent, self._step_held = None, 0, False
 
     def settle(self) -> bool:
@@ -328,7 +365,7 @@ class AutoRate:
         seen = self._pending
         if seen is None:
             return False
-        before = [r for r in self._history if r.sent_at < seen.sent_at]
+        before, _ = self._split(seen)
         if any(r.answered_at is None for r in before):
             return False
         self._pending = None
@@ -342,6 +379,8 @@ class AutoRate:
             if self.phase == "slow-start" and ra is not None and first is not None and not foreign:
                 limit = infer_limit(first, accepted, seen.at, ra)
                 if limit is not None:
+                    if self._exact(seen):
+                        self.bounds = (self._shortest(seen.sent_at, ra), limit.seconds)
                     self._pace(limit, "learned")
                     return True
             # one cut for the episode, from the rate it had climbed back to
@@ -354,7 +393,101 @@ class AutoRate:
         # full when it said 429: what it accepted over the window before it is its limit
         since = seen.at - self.limit.seconds
         counted = sum(r.accepted and r.sent_at > since for r in before)
+        self.bounds = None  # the limit is in doubt again: no trial may lean on it
         self._pace(lowered_limit(self.limit, counted), "learned")
+        return True
+
+    def _exact(self, seen: _Observation) -> bool:
+        """Whether the limit a first 429 showed is the server's count, not just at most
+        it: no request sent after the throttled one was accepted (one that was may have
+        arrived before it and been counted). Only an exact limit may be narrowed by
+        trials, which take ``N`` accepted requests for the server's full window."""
+        _, later = self._split(seen)
+        return all(r.answered_at is not None and not r.accepted for r in later)
+
+    def _split(self, seen: _Observation) -> tuple[list[_Sent], list[_Sent]]:
+        """The requests sent before the throttled one and those sent after it."""
+        history = list(self._history)
+        if seen.record is not None and seen.record in history:
+            at = history.index(seen.record)
+            return history[:at], history[at + 1 :]
+        before = [r for r in history if r.sent_at < seen.sent_at]
+        return before, [r for r in history if r.sent_at > seen.sent_at]
+
+    def _shortest(self, throttled_sent: float, retry_after: float) -> float:
+        """The lower bound a first 429 gives: the first request was still counted when the
+        throttled one arrived, and for longer than Retry-After less the second it was
+        rounded up by."""
+        first = self._first
+        assert first is not None
+        assert first.answered_at is not None
+        return max(0.0, throttled_sent - first.answered_at + retry_after - 1.0)
+
+    # -- narrowing a learned window --------------------------------------------------------
+
+    @property
+    def refining(self) -> bool:
+        """Whether the learned window may still be more than :data:`TOLERANCE` too long
+        and trials are left to narrow it."""
+        bounds = self.bounds
+        return (
+            bounds is not None
+            and self.source == "learned"
+            and self.trials < MAX_TRIALS
+            and self.failed_trials < MAX_FAILED_TRIALS
+            and bounds[1] - bounds[0] > TOLERANCE * bounds[0]
+        )
+
+    def trial_time(self, now: float) -> tuple[float, _Sent] | None:
+        """When a trial should leave, and the request it is measured from: the ``N``-th
+        most recent accepted one (``N`` the limit). Sent then, its answer comes back about
+        halfway between the window's bounds after that request left (the pacer sends it
+        alone, so that a 429 to it is about the requests it is measured against). None
+        when not refining, or when that time has passed so far that the trial would
+        narrow the window by less than half the tolerance."""
+        limit, bounds = self.limit, self.bounds
+        if not self.refining or limit is None or bounds is None:
+            return None
+        counted: list[_Sent] = []
+        for record in reversed(self._history):
+            if record.answered_at is not None and record.accepted:
+                counted.append(record)
+                if len(counted) == limit.requests:
+                    break
+        else:
+            return None
+        latest, oldest = counted[0], counted[-1]
+        assert latest.answered_at is not None
+        round_trip = latest.answered_at - latest.sent_at
+        at = oldest.sent_at + sum(bounds) / 2 - round_trip
+        if max(at, now) + round_trip - oldest.sent_at > bounds[1] - TOLERANCE * bounds[0] / 2:
+            return None
+        return at, oldest
+
+    def trial_answered(self, trial: _Sent, oldest: _Sent, retry_after: float | None) -> bool:
+        """What a trial showed. Accepted: the ``N`` requests from ``oldest`` on did not all
+        count when it arrived, so the window is at most its answer less ``oldest``'s
+        sending. Throttled: they did, so the window is longer than its sending less
+        ``oldest``'s answer (and Retry-After less its rounding); and at most its answer
+        less ``oldest``'s sending plus Retry-After. True when the limit changed."""
+        bounds, limit = self.bounds, self.limit
+        assert trial.answered_at is not None
+        assert oldest.answered_at is not None
+        if bounds is None or limit is None:
+            return False
+        self.trials += 1
+        lo, hi = bounds
+        if trial.accepted:
+            hi = min(hi, trial.answered_at - oldest.sent_at)
+        else:
+            self.failed_trials += 1
+            ra = retry_after if retry_after is not None and retry_after > 0 else None
+            lo = max(lo, trial.sent_at - oldest.answered_at + (ra - 1.0 if ra else 0.0))
+        was_refining = self.refining
+        self.bounds = (min(lo, hi), hi)
+        if hi >= limit.seconds and self.refining == was_refining:
+            return False
+        self._pace(Limit(limit.requests, min(hi, limit.seconds)), "learned")
         return True
 
     def answers_since(self, since: float) -> list[float]:

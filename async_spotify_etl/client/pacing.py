@@ -20,7 +20,10 @@ bound on requests in flight and one 429 gate shared by every task.
   so a reopened gate never releases a burst into a window that is still full.
 * With ``rate="auto"`` an :class:`.learning.AutoRate` sets the bucket's rate and burst:
   the slow start's, then those of the window it learned from the first 429 (or was
-  given from memory), which is then also the cap, lowered by a later 429.
+  given from memory), which is then also the cap, lowered by a later 429. While a short
+  learned window is narrowed, a *trial* (:meth:`.learning.AutoRate.trial_time`) may
+  leave before the window frees a place; it goes alone, every other request held back
+  until it is answered.
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ CLIMB = 0.02
 MIN_SAMPLE = 4
 #: The rate never drops below this fraction of the configured rate.
 FLOOR = 1 / 64
+#: Waits shorter than this are none: a clock that ticks in microseconds (a test's loop)
+#: would never reach a deadline a rounding error away.
+EPSILON = 1e-9
 
 
 @dataclass(eq=False)
@@ -66,6 +72,10 @@ class Ticket:
     window: Window | None = field(default=None, repr=False)
     #: Its record in ``--rate auto``'s history.
     record: Any = field(default=None, repr=False)
+    #: A trial narrowing a learned window: the record it is measured from.
+    trial: Any = field(default=None, repr=False)
+    #: The Retry-After of a 429 to it, if any.
+    retry_after: float | None = None
 
 
 class Pacer:
@@ -96,10 +106,12 @@ class Pacer:
         self.auto = auto
         self._live: set[Ticket] = set()
         if auto is not None and auto.limit is not None:
-            self.window = self._window_for(auto.limit)
+            self.window = self._window_for(auto.pacing)
         self._gate_until = float("-inf")
         self._half_open = False
         self._probe_done: asyncio.Event | None = None
+        self._trial: asyncio.Event | None = None  # set when the trial out comes back
+        self._returned: asyncio.Event | None = None  # set when any request comes back
         self._last_decrease = float("-inf")
         self._epoch: float | None = None  # since when accepted requests are counted
         self._accepted = 0
@@ -151,7 +163,7 @@ class Pacer:
 
     def gate_closed(self) -> bool:
         """True while a Retry-After is running."""
-        return self._gate_until > self._now()
+        return self._gate_until - self._now() > EPSILON
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[Ticket]:
@@ -163,10 +175,15 @@ class Pacer:
                 yield ticket
             finally:
                 self._live.discard(ticket)
+                if self._returned is not None:
+                    self._returned.set()
+                    self._returned = None
                 if ticket.window is not None:
                     ticket.window.answered()
                 if self.auto is not None:
                     self.auto.answered(ticket.record, self._now(), throttled=ticket.throttled)
+                    if ticket.trial is not None:
+                        self._end_trial(ticket)
                 if ticket.probe:
                     self._end_probe(ticket)
 
@@ -191,13 +208,21 @@ class Pacer:
         still spaces out the requests it lets go together."""
         self._settle()
         window = self.window
+        trial = None
         if window is not None:
             auto = self.auto
             if auto is not None and auto.window_bound(self._now(), window.held() >= window.limit):
                 self._adopt_limit()  # a limit not trusted, raised: pace by the new window
                 window = self.window
                 assert window is not None
-            await window.acquire()
+            trial = await self._trial_for(window)
+            if trial is not None:
+                window.adopt()  # the trial goes before the full window frees a place
+            else:
+                await window.acquire()
+                if self._trial is not None:  # a trial went meanwhile: it goes alone
+                    window.release()
+                    return None
         try:
             # The probe drains the bucket, so those following it are paced, not a burst
             # (with --rate auto a learned window paces them instead).
@@ -209,26 +234,33 @@ class Pacer:
         except BaseException:
             if window is not None:
                 window.release()
+            if trial is not None:
+                self._release_trial()
             raise
         # a new window (a limit learned meanwhile) must count this request: wait in it
         if self.gate_closed() or window is not self.window:
             if window is not None:
                 window.release()
+            if trial is not None:
+                self._release_trial()
             return None
         now = self._now()
         if self._epoch is None:
             self._epoch = now
         self.last_sent = now
         record = self.auto.sent(now) if self.auto is not None else None
-        return Ticket(now, probe, window=window, record=record)
+        return Ticket(now, probe, window=window, record=record, trial=trial)
 
     async def _pass_gate(self) -> bool:
         """Wait for the gate; True when this task is the probe of a reopened gate."""
         while True:
             if self._stopped is not None:
                 raise self._stopped
+            if self._trial is not None:  # a trial goes alone
+                await self._trial.wait()
+                continue
             remaining = self._gate_until - self._now()
-            if remaining > 0:
+            if remaining > EPSILON:
                 await self._sleep(remaining)
                 continue
             if not self._half_open:
@@ -259,21 +291,74 @@ class Pacer:
         auto = self.auto
         if auto is None or auto.limit is None:
             return
-        window = self._window_for(auto.limit)
+        window = self._window_for(auto.pacing)
         for ticket in self._live:
             window.adopt()
             ticket.window = window
         self.window = window
         logger.info(
-            "rate auto: the limit is %s (%s), pacing %s", auto.limit, auto.source, auto.limit.paced
+            "rate auto: the limit is %s (%s), pacing %s", auto.limit, auto.source, auto.pacing
         )
 
-    def _window_for(self, limit: Limit) -> Window:
-        paced = limit.paced
+    def _window_for(self, paced: Limit) -> Window:
         window = Window(paced.requests, paced.seconds, clock=self._now, sleep=self._sleep)
         assert self.auto is not None
         window.seed(self.auto.answers_since(self._now() - paced.seconds))
         return window
+
+    async def _trial_for(self, window: Window) -> Any:
+        """Make this request a trial narrowing ``auto``'s learned window, if one is due:
+        the window is full and the trial's time comes before it frees a place. Holds
+        every other request back, waits for those out to come back and for that time,
+        and returns the record the trial is measured from; None (and no trial) if none
+        is due."""
+        auto = self.auto
+        if auto is None or self._trial is not None or not auto.refining:
+            return None
+        self._trial = asyncio.Event()  # from now on no other request leaves first
+        try:
+            while True:
+                found = auto.trial_time(self._now())
+                if (
+                    found is None
+                    or window is not self.window
+                    or window.held() < window.limit  # a place is free: no need to try
+                    or found[0] >= window.free_at()  # one frees by then anyway
+                    or self.gate_closed()
+                    or self._stopped is not None
+                ):
+                    self._release_trial()
+                    return None
+                at, oldest = found
+                if self._live:  # a trial goes alone
+                    self._returned = self._returned or asyncio.Event()
+                    await self._returned.wait()
+                    continue
+                wait = at - self._now()
+                if wait <= EPSILON:
+                    return oldest
+                await self._sleep(wait)
+        except BaseException:
+            self._release_trial()
+            raise
+
+    def _end_trial(self, ticket: Ticket) -> None:
+        auto = self.auto
+        assert auto is not None
+        if auto.trial_answered(ticket.record, ticket.trial, ticket.retry_after):
+            self._adopt_limit()
+        bounds = auto.bounds
+        logger.info(
+            "rate auto: trial %s, window between %s s",
+            "429" if ticket.throttled else "accepted",
+            bounds and f"{bounds[0]:.2f} and {bounds[1]:.2f}",
+        )
+        self._release_trial()
+
+    def _release_trial(self) -> None:
+        if self._trial is not None:
+            self._trial.set()
+            self._trial = None
 
     def _end_probe(self, ticket: Ticket) -> None:
         if not ticket.throttled and not self.gate_closed():
@@ -297,6 +382,7 @@ class Pacer:
         """A rolling-window 429: close the gate for ``delay`` seconds and lower the rate
         once per episode; with ``--rate auto`` its ``retry_after`` teaches the window."""
         ticket.throttled = True
+        ticket.retry_after = retry_after
         now = self._now()
         until = now + delay
         self.waited_seconds += max(0.0, until - max(now, self._gate_until))
@@ -306,8 +392,12 @@ class Pacer:
         if ticket.sent_at <= self._last_decrease:
             return
         self.episodes += 1
+        if ticket.trial is not None:  # a trial's 429 narrows the window (its answer does)
+            self._last_decrease = now
+            logger.info("429 to a trial: gate closed for %.2f s", delay)
+            return
         if self.auto is not None:
-            self.auto.throttled(ticket.sent_at, now, retry_after)
+            self.auto.throttled(ticket.sent_at, now, retry_after, ticket.record)
             self._last_decrease = now
             logger.info("429: gate closed for %.2f s (Retry-After %s)", delay, retry_after)
             return

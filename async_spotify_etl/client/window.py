@@ -47,9 +47,18 @@ class Window:
         """Places held now: requests in flight plus answers younger than ``seconds``."""
         now, answered = self._clock(), self._answered
         # the same sum as acquire()'s wait, so a place kept here is always a wait > 0 there
-        while answered and answered[0] + self.seconds <= now:
+        while answered and answered[0] + self.seconds - now <= 1e-9:  # as the pacer's EPSILON
             answered.popleft()
         return self._in_flight + len(answered)
+
+    def free_at(self) -> float:
+        """When the next place frees: now if one is free, else the oldest answer's time
+        plus ``seconds`` (infinity while every place is in flight)."""
+        if self.held() < self.limit:
+            return self._clock()
+        if not self._answered:
+            return float("inf")
+        return self._answered[0] + self.seconds
 
     async def acquire(self) -> None:
         """Wait for a free place and take it; release it with :meth:`answered` or
