@@ -55,11 +55,14 @@ class Bucket(AsyncLimiter):
         return self._level
 
     def retune(self, rate: float, burst: int) -> None:
-        """Refill at ``rate`` from now on and hold ``burst`` tokens; what was taken stays
-        taken (a lower burst only makes the next request wait longer)."""
+        """Refill at ``rate`` from now on and hold ``burst`` tokens. What was taken stays
+        owed for as long as it was (the level is scaled with the rate): a doubled rate
+        does not let the requests of the last spell go again at once, and a halved one
+        does not hold the next back for twice as long."""
         if rate == self._rate_per_sec and burst == self.max_rate:
             return
         self._leak()  # what drained so far drained at the old rate
+        self._level *= rate / self._rate_per_sec
         self.max_rate, self.time_period, self._rate_per_sec = burst, burst / rate, rate
 
     def room_in(self, amount: float = 1.0) -> float:
