@@ -39,7 +39,8 @@ FIXED = ("--rate", "5", "--concurrency", "8")
 FIRST, SECOND = "defaults, first run", "defaults, second run"
 FLOOR, DEFAULTS = "floor", "fixed 5/s, 8 in flight"
 #: The rolling windows: Spotify's 30 s. Retry-After comes in whole seconds, so a window
-#: learned from it is up to 1 s long: 3% of 30 s (on a 5 s window it was up to 20%).
+#: learned from it is up to 1 s long: 3% of 30 s, which needs no trial (a 5 s window's
+#: fifth is narrowed by trials: tests/client/test_trials.py).
 LOW, HIGH = (30, 30.0), (200, 30.0)
 #: The quick run's low limit: a shorter window, to stay quick; its figures are a smoke test.
 QUICK_LOW = (10, 10.0)

@@ -69,3 +69,13 @@ async def test_auto_paces_a_learned_limit_with_the_same_bucket(clock: FakeClock)
     # the bucket lets the window's ten go at once; the window holds the rest for 5 s
     assert gaps(left[:10]) == [0.0] * 9
     assert left[10] - left[0] == pytest.approx(5.0)
+
+
+async def test_a_retuned_bucket_keeps_what_it_is_owed_in_time(clock: FakeClock) -> None:
+    bucket = Bucket(4.0, 4, clock=clock.time, sleep=clock.sleep)
+    for _ in range(4):  # a second's worth at once
+        await bucket.take(lambda: (4.0, 4))
+    # the slow start doubles rate and burst: the four just sent are still owed a second,
+    # so the next goes once an eighth of it has drained, not four more at once
+    assert await bucket.take(lambda: (8.0, 8)) is True
+    assert clock.now == pytest.approx(1000.0 + 1 / 8)
