@@ -468,13 +468,14 @@ class AutoRate:
         """What a trial showed. Accepted: the ``N`` requests from ``oldest`` on did not all
         count when it arrived, so the window is at most its answer less ``oldest``'s
         sending. Throttled: they did, so the window is longer than its sending less
-        ``oldest``'s answer (and Retry-After less its rounding); and at most its answer
-        less ``oldest``'s sending plus Retry-After. True when the limit changed."""
+        ``oldest``'s answer, by Retry-After less its rounding. True when what the pacer
+        keeps to changed (a shorter window, or the trials over)."""
         bounds, limit = self.bounds, self.limit
         assert trial.answered_at is not None
         assert oldest.answered_at is not None
         if bounds is None or limit is None:
             return False
+        was_refining = self.refining
         self.trials += 1
         lo, hi = bounds
         if trial.accepted:
@@ -483,7 +484,6 @@ class AutoRate:
             self.failed_trials += 1
             ra = retry_after if retry_after is not None and retry_after > 0 else None
             lo = max(lo, trial.sent_at - oldest.answered_at + (ra - 1.0 if ra else 0.0))
-        was_refining = self.refining
         self.bounds = (min(lo, hi), hi)
         if hi >= limit.seconds and self.refining == was_refining:
             return False

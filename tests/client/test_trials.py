@@ -189,3 +189,15 @@ def test_a_later_429_stops_the_trials() -> None:
     assert auto.settle()
     assert auto.bounds is None
     assert not auto.refining
+
+
+def test_trials_pace_by_the_limit_itself_and_the_margin_returns_after_them() -> None:
+    auto = learned((4.6, 5.0), requests=40)
+    assert auto.pacing == Limit(40, 5.0)  # a trial needs the server's window full
+    oldest = auto._history[0]
+    trial = auto.sent(4.7)
+    auto.answered(trial, 4.75, throttled=False)
+    assert auto.trial_answered(trial, oldest, None)
+    assert not auto.refining  # 4.6 to 4.75: within 5%
+    assert auto.pacing == Limit(40, pytest.approx(4.75)).paced
+    assert auto.pacing.requests == 38
