@@ -9,7 +9,7 @@ of replacing it: a fixed ``--rate`` after a 429's cut and while it climbs back,
 
 Two things differ from ``async with limiter``, both so that a test's fake clock paces
 exactly as the loop's does: the level drains on the clock the pacer is given, and the
-wait for room is the pacer's own sleep (:meth:`wait`), computed from the level, not a
+wait for room is the pacer's own sleep (:meth:`take`), computed from the level, not a
 loop timer.
 """
 

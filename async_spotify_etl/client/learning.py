@@ -208,7 +208,6 @@ class AutoRate:
         self._step_start: float | None = None
         self._step_sent = 0
         self._step_held = False
-        self._first_sent: float | None = None
         self._history: deque[_Sent] = deque()
         self._pending: _Observation | None = None
         self._throttled = False  # any 429 this run
@@ -221,7 +220,7 @@ class AutoRate:
         self.bounds: tuple[float, float] | None = None
         self.trials = 0
         self.failed_trials = 0
-        self._first: _Sent | None = None
+        self._first: _Sent | None = None  # this run's first request
         if remembered is not None:
             self._pace(remembered, "remembered")
 
@@ -269,8 +268,6 @@ class AutoRate:
 
     def sent(self, now: float) -> _Sent:
         """A request left now; the record comes back to :meth:`answered`."""
-        if self._first_sent is None:
-            self._first_sent = now
         self._advance(now)
         self._step_sent += 1
         record = _Sent(now)
@@ -320,17 +317,17 @@ class AutoRate:
     def foreign(self, at: float) -> bool:
         """Whether a 429 answered at ``at`` may be the previous run's doing: its requests
         were still in the server's window."""
-        first = self._first_sent
-        return first is not None and at < first + self.quiet_for
+        first = self._first
+        return first is not None and at < first.sent_at + self.quiet_for
 
     @property
     def clean_burst(self) -> Limit | None:
         """What this run sent without a single 429: every accepted request, over the time
         from the first one's sending to the last answer; None after any 429."""
-        first, last = self._first_sent, self._last_answer
+        first, last = self._first, self._last_answer
         if self._throttled or first is None or last is None or self._accepted < 1:
             return None
-        return Limit(self._accepted, max(last - first, 1e-3))
+        return Limit(self._accepted, max(last - first.sent_at, 1e-3))
 
     def _advance(self, now: float) -> None:
         """End the slow start's step once it is over: double a rate that held back."""
@@ -375,9 +372,9 @@ class AutoRate:
         if foreign and self.limit is not None:
             return False  # the remembered limit stands: this 429 is no evidence against it
         if self.limit is None:
-            first = self._first_sent
+            first = self._first
             if self.phase == "slow-start" and ra is not None and first is not None and not foreign:
-                limit = infer_limit(first, accepted, seen.at, ra)
+                limit = infer_limit(first.sent_at, accepted, seen.at, ra)
                 if limit is not None:
                     if self._exact(seen):
                         self.bounds = (self._shortest(seen.sent_at, ra), limit.seconds)

@@ -40,7 +40,7 @@ from typing import Any
 from ..core.errors import ResumableStop
 from .bucket import Bucket
 from .learning import ASSUMED_WINDOW, AutoRate, Limit
-from .window import Window
+from .window import EPSILON, Window
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +56,6 @@ CLIMB = 0.02
 MIN_SAMPLE = 4
 #: The rate never drops below this fraction of the configured rate.
 FLOOR = 1 / 64
-#: Waits shorter than this are none: a clock that ticks in microseconds (a test's loop)
-#: would never reach a deadline a rounding error away.
-EPSILON = 1e-9
 
 
 @dataclass(eq=False)
@@ -313,7 +310,12 @@ class Pacer:
         and returns the record the trial is measured from; None (and no trial) if none
         is due."""
         auto = self.auto
-        if auto is None or self._trial is not None or not auto.refining:
+        if (
+            auto is None
+            or self._trial is not None
+            or not auto.refining
+            or window.held() < window.limit  # a place is free: no need to try
+        ):
             return None
         self._trial = asyncio.Event()  # from now on no other request leaves first
         try:

@@ -14,6 +14,9 @@ from collections.abc import Awaitable, Callable
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+#: Waits shorter than this are none: a clock that ticks in microseconds (a test's loop)
+#: would never reach a deadline a rounding error away.
+EPSILON = 1e-9
 
 
 class Window:
@@ -47,7 +50,7 @@ class Window:
         """Places held now: requests in flight plus answers younger than ``seconds``."""
         now, answered = self._clock(), self._answered
         # the same sum as acquire()'s wait, so a place kept here is always a wait > 0 there
-        while answered and answered[0] + self.seconds - now <= 1e-9:  # as the pacer's EPSILON
+        while answered and answered[0] + self.seconds - now <= EPSILON:
             answered.popleft()
         return self._in_flight + len(answered)
 
